@@ -1,0 +1,59 @@
+import { Context } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import { badConfig } from '../warehouse/errors';
+import { openSource, SourceConfigError, type Source } from '../source';
+
+/** What the activities need, built once by the worker (or by a test) and injected. */
+export interface ActivityDeps {
+  pool: Pool;
+  /** Source used when the workflow input names none (the worker's SOURCE_URL). */
+  defaultSource?: string;
+}
+
+/** The activity context when running inside one; undefined when a function is called directly. */
+export function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export function heartbeat(details?: unknown): void {
+  currentContext()?.heartbeat(details);
+}
+
+export function cancellationSignal(): AbortSignal | undefined {
+  return currentContext()?.cancellationSignal;
+}
+
+/**
+ * Runs a long statement while heartbeating from a timer, so the heartbeat timeout detects a dead worker
+ * without limiting how long a healthy statement may take.
+ */
+export async function whileHeartbeating<T>(details: unknown, fn: () => Promise<T>, everyMs = 5_000): Promise<T> {
+  const ctx = currentContext();
+  if (!ctx) return fn();
+  ctx.heartbeat(details);
+  const timer = setInterval(() => ctx.heartbeat(details), everyMs);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function resolveSource(deps: ActivityDeps, requested: string | undefined): Source {
+  const url = requested || deps.defaultSource;
+  if (!url) throw badConfig('no source configured: set SOURCE_URL for the worker or pass a source in the input');
+  try {
+    return openSource(url);
+  } catch (err) {
+    if (err instanceof SourceConfigError) throw badConfig(err.message);
+    throw err;
+  }
+}
+
+export function elapsed(t0: number): number {
+  return Math.round(performance.now() - t0);
+}

@@ -1,0 +1,22 @@
+import { makeRunChecks } from './checks';
+import type { ActivityDeps } from './context';
+import { makeDropRunStaging, makeRecordRun } from './finish';
+import { makeLoadTable } from './load';
+import { makeStageEvents } from './stage-events';
+import { makeStageSongs } from './stage-songs';
+
+export type { ActivityDeps } from './context';
+
+/** The activities of SparkifyEtl over their dependencies; the worker builds the pool once. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    stageEvents: makeStageEvents(deps),
+    stageSongs: makeStageSongs(deps),
+    loadTable: makeLoadTable(deps),
+    runChecks: makeRunChecks(deps),
+    recordRun: makeRecordRun(deps),
+    dropRunStaging: makeDropRunStaging(deps),
+  };
+}
+
+export type SparkifyActivities = ReturnType<typeof createActivities>;

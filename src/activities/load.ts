@@ -1,0 +1,33 @@
+import { toMs } from '../interval';
+import { DIMENSION_MODES, FACT_MODES, type LoadInput, type LoadResult } from '../types';
+import { withTransaction } from '../warehouse/pool';
+import { badConfig, rethrowForActivity } from '../warehouse/errors';
+import { loadStatements, runStagingTable } from '../warehouse/statements';
+import { elapsed, whileHeartbeating, type ActivityDeps } from './context';
+
+/**
+ * Loads one star-schema table from the run's staging, in one transaction, in the table's load mode.
+ * Every mode is safe to retry: replace deletes the interval first, truncate-insert empties the table first,
+ * upsert and append never insert a key twice.
+ */
+export function makeLoadTable(deps: ActivityDeps) {
+  return async function loadTable(input: LoadInput): Promise<LoadResult> {
+    const t0 = performance.now();
+    const allowed = input.table === 'songplays' ? FACT_MODES : DIMENSION_MODES;
+    if (!allowed.includes(input.mode)) {
+      throw badConfig(`load mode "${input.mode}" is not available for ${input.table}; use one of ${allowed.join(', ')}`);
+    }
+    const stg = runStagingTable(input.runKey);
+    const { prepare, insert } = loadStatements(input.table, input.mode, stg, toMs(input.interval));
+    try {
+      const rowsWritten = await withTransaction(deps.pool, async (client) => {
+        for (const statement of prepare) await client.query(statement);
+        const res = await whileHeartbeating({ table: input.table, mode: input.mode }, () => client.query(insert));
+        return res.rowCount ?? 0;
+      });
+      return { table: input.table, mode: input.mode, rowsWritten, durationMs: elapsed(t0) };
+    } catch (err) {
+      rethrowForActivity(err, `loading ${input.table} (${input.mode})`);
+    }
+  };
+}

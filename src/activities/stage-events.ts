@@ -1,0 +1,112 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { from as copyFrom } from 'pg-copy-streams';
+import { daysTouched, toMs } from '../interval';
+import { eventFileKey, lines, type Source, type SourceFile } from '../source';
+import { parseEventLine, RecordError, toCopyRow } from '../source/records';
+import type { StageEventsInput, StageEventsResult } from '../types';
+import { withTransaction } from '../warehouse/pool';
+import { rethrowForActivity } from '../warehouse/errors';
+import { clearLoadErrors, copyEventsIntoRunStaging, createRunStaging, runStagingTable } from '../warehouse/statements';
+import { BadLines } from './bad-lines';
+import { cancellationSignal, elapsed, heartbeat, resolveSource, type ActivityDeps } from './context';
+
+const CHUNK_CHARS = 256 * 1024;
+const HEARTBEAT_EVERY_LINES = 50_000;
+
+/**
+ * Stages the events of one interval into the run's private table, in one transaction: the table is
+ * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads only the day
+ * files the interval touches, streams them line by line into COPY FROM STDIN and keeps events whose `ts`
+ * falls in the interval.
+ */
+export function makeStageEvents(deps: ActivityDeps) {
+  return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
+    const t0 = performance.now();
+    const stg = runStagingTable(input.runKey);
+    const { startMs, endMs } = toMs(input.interval);
+    const source = resolveSource(deps, input.source);
+
+    await source.check().catch((err) => rethrowForActivity(err, 'opening the source'));
+    const files: SourceFile[] = [];
+    const missingFiles: string[] = [];
+    for (const day of daysTouched(input.interval)) {
+      const key = eventFileKey(day);
+      const found = await source.stat(key);
+      if (found) files.push(found);
+      else missingFiles.push(key);
+    }
+    if (missingFiles.length > 0 && input.onMissingFile === 'fail') {
+      throw ApplicationFailure.nonRetryable(
+        `event file(s) missing from ${source.location}: ${missingFiles.join(', ')} ` +
+          `(set onMissingFile: "warn" to load such intervals as empty)`,
+        'SourceFileMissing',
+      );
+    }
+
+    const stats = { linesRead: 0, rowsStaged: 0, nextSongRows: 0 };
+    const bad = new BadLines(input.maxErrors);
+    try {
+      await withTransaction(deps.pool, async (client) => {
+        await client.query(createRunStaging(stg).text);
+        await client.query(clearLoadErrors(input.runKey));
+        const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
+        const signal = cancellationSignal();
+        await pipeline(
+          Readable.from(rows),
+          client.query(copyFrom(copyEventsIntoRunStaging(stg))),
+          ...(signal ? [{ signal }] : []),
+        );
+        await bad.save(client, input.runKey);
+      });
+    } catch (err) {
+      rethrowForActivity(err, `staging events of ${input.interval.start} .. ${input.interval.end}`);
+    }
+    return {
+      table: stg,
+      files: files.length,
+      missingFiles,
+      ...stats,
+      badLines: bad.count,
+      durationMs: elapsed(t0),
+    };
+  };
+}
+
+async function* encodeEvents(
+  source: Source,
+  files: SourceFile[],
+  startMs: number,
+  endMs: number,
+  stats: { linesRead: number; rowsStaged: number; nextSongRows: number },
+  bad: BadLines,
+): AsyncGenerator<string> {
+  let chunk = '';
+  for (const file of files) {
+    for await (const { line, text } of lines(source.openStream(file.key))) {
+      stats.linesRead++;
+      if (stats.linesRead % HEARTBEAT_EVERY_LINES === 0) {
+        heartbeat({ file: file.key, line, rowsStaged: stats.rowsStaged });
+      }
+      if (text.trim() === '') continue;
+      let row;
+      try {
+        row = parseEventLine(text);
+      } catch (err) {
+        if (!(err instanceof RecordError)) throw err;
+        bad.add(file.key, line, err.message, text);
+        continue;
+      }
+      if (row.ts < startMs || row.ts >= endMs) continue;
+      stats.rowsStaged++;
+      if (row.page === 'NextSong') stats.nextSongRows++;
+      chunk += toCopyRow(row.values);
+      if (chunk.length >= CHUNK_CHARS) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+  }
+  if (chunk) yield chunk;
+}

@@ -1,0 +1,103 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Source, SourceFile } from '../source';
+import { parseSongFile, RecordError, toCopyRow } from '../source/records';
+import type { StageSongsInput, StageSongsResult } from '../types';
+import { withTransaction } from '../warehouse/pool';
+import { rethrowForActivity } from '../warehouse/errors';
+import {
+  copySongsIntoBatch,
+  createSongStagingBatch,
+  lockSongStaging,
+  recordSongFiles,
+  stagedSongFiles,
+  upsertSongBatch,
+} from '../warehouse/statements';
+import { BadLines } from './bad-lines';
+import { cancellationSignal, elapsed, heartbeat, resolveSource, type ActivityDeps } from './context';
+
+const READ_CONCURRENCY = 32;
+
+/**
+ * Brings staging_songs up to date with the source: reads only song files that are new or changed since
+ * they were last staged (the staged_song_files manifest), upserts their songs by song_id and records the
+ * files, all in one transaction. Runs of different hours share this work; a lock serialises them.
+ */
+export function makeStageSongs(deps: ActivityDeps) {
+  return async function stageSongs(input: StageSongsInput): Promise<StageSongsResult> {
+    const t0 = performance.now();
+    const source = resolveSource(deps, input.source);
+    const bad = new BadLines(input.maxErrors);
+    await source.check().catch((err) => rethrowForActivity(err, 'opening the source'));
+    const result = { filesSeen: 0, filesStaged: 0, songsStaged: 0 };
+    try {
+      await withTransaction(deps.pool, async (client) => {
+        await client.query(lockSongStaging);
+        const manifest = new Map<string, string>();
+        for (const row of (await client.query<{ path: string; version: string }>(stagedSongFiles)).rows) {
+          manifest.set(row.path, row.version);
+        }
+        const todo: SourceFile[] = [];
+        for await (const file of source.listSongFiles()) {
+          result.filesSeen++;
+          if (manifest.get(file.key) !== file.version) todo.push(file);
+        }
+        heartbeat({ filesSeen: result.filesSeen, filesToStage: todo.length });
+        if (todo.length === 0) return;
+
+        await client.query(createSongStagingBatch.text);
+        const songsPerFile: number[] = new Array<number>(todo.length).fill(0);
+        const signal = cancellationSignal();
+        await pipeline(
+          Readable.from(encodeSongs(source, todo, songsPerFile, bad, result)),
+          client.query(copyFrom(copySongsIntoBatch)),
+          ...(signal ? [{ signal }] : []),
+        );
+        await client.query(upsertSongBatch);
+        await client.query(
+          recordSongFiles(
+            todo.map((f) => f.key),
+            todo.map((f) => f.size),
+            todo.map((f) => f.version),
+            songsPerFile,
+          ),
+        );
+        await bad.save(client, input.runKey);
+        result.filesStaged = todo.length;
+      });
+    } catch (err) {
+      rethrowForActivity(err, `staging songs from ${source.location}`);
+    }
+    return { ...result, badFiles: bad.count, durationMs: elapsed(t0) };
+  };
+}
+
+async function* encodeSongs(
+  source: Source,
+  files: SourceFile[],
+  songsPerFile: number[],
+  bad: BadLines,
+  result: { songsStaged: number },
+): AsyncGenerator<string> {
+  for (let i = 0; i < files.length; i += READ_CONCURRENCY) {
+    const batch = files.slice(i, i + READ_CONCURRENCY);
+    const texts = await Promise.all(batch.map((f) => source.readText(f.key)));
+    let chunk = '';
+    batch.forEach((file, j) => {
+      const text = texts[j] ?? '';
+      try {
+        const rows = parseSongFile(text);
+        for (const values of rows) chunk += toCopyRow(values);
+        songsPerFile[i + j] = rows.length;
+        result.songsStaged += rows.length;
+      } catch (err) {
+        if (!(err instanceof RecordError)) throw err;
+        const line = /^line (\d+):/.exec(err.message)?.[1];
+        bad.add(file.key, line ? Number(line) : 1, err.message, text);
+      }
+    });
+    if ((i / READ_CONCURRENCY) % 50 === 0) heartbeat({ filesStaged: i + batch.length, of: files.length });
+    if (chunk) yield chunk;
+  }
+}

@@ -1,0 +1,39 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A mistake on the command line: printed with the usage, exit code 2, nothing started. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options']>>(
+  options: T,
+  argv = process.argv.slice(2),
+) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Runs a command's main; usage errors exit 2 with the usage text, other failures exit 1. */
+export function main(usage: string, fn: () => Promise<number | void>): void {
+  fn().then(
+    (code) => process.exit(code ?? 0),
+    (err: unknown) => {
+      if (err instanceof UsageError) {
+        console.error(`error: ${err.message}\n\n${usage}`);
+        process.exit(2);
+      }
+      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
+
+export function intOption(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  return n;
+}

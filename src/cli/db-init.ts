@@ -1,0 +1,28 @@
+import { loadConfig } from '../config';
+import { ensureDatabase } from '../warehouse/database';
+import { migrate } from '../warehouse/migrate';
+import { createPool, redactUrl } from '../warehouse/pool';
+import { main, parseCommandLine } from './args';
+
+const USAGE = `usage: npm run db:init
+
+Creates the warehouse database named in WAREHOUSE_URL if it is missing, then applies the schema in sql/.
+Safe to run any number of times.`;
+
+main(USAGE, async () => {
+  const { values } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
+  if (values.help) return void console.log(USAGE);
+  const config = loadConfig();
+  const url = config.warehouse.url;
+  if (await ensureDatabase(url)) console.log(`created database ${redactUrl(url)}`);
+  const pool = createPool({ url, max: 2 });
+  try {
+    const report = await migrate(pool);
+    console.log(
+      `schema ready at ${redactUrl(url)}: applied ${report.applied.length ? report.applied.join(', ') : 'nothing'}` +
+        (report.alreadyApplied.length ? `; already applied ${report.alreadyApplied.join(', ')}` : ''),
+    );
+  } finally {
+    await pool.end();
+  }
+});

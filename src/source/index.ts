@@ -1,0 +1,130 @@
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Where the raw files live, laid out like the Sparkify bucket:
+ *   log_data/YYYY/MM/YYYY-MM-DD-events.json   newline-delimited events, one file per UTC day
+ *   song_data/A/B/C/TR*.json                  one song object per file
+ * Keys are paths relative to the source root, with forward slashes, as in S3.
+ */
+export interface SourceFile {
+  key: string;
+  size: number;
+  /** Changes when the content changes (mtime locally, ETag on S3): a changed file is staged again. */
+  version: string;
+}
+
+export interface Source {
+  /** Printable location (never carries credentials). */
+  readonly location: string;
+  /** Fails with SourceConfigError when the source itself (folder, bucket) is not there. */
+  check(): Promise<void>;
+  stat(key: string): Promise<SourceFile | null>;
+  listSongFiles(): AsyncIterable<SourceFile>;
+  openStream(key: string): Readable;
+  readText(key: string): Promise<string>;
+}
+
+export class SourceConfigError extends Error {
+  override name = 'SourceConfigError';
+}
+
+export function eventFileKey(day: string): string {
+  // day is YYYY-MM-DD
+  return `log_data/${day.slice(0, 4)}/${day.slice(5, 7)}/${day}-events.json`;
+}
+
+/** Opens a source from a folder path or `file://` URL (`s3://` arrives with the S3 source). */
+export function openSource(url: string): Source {
+  if (/^s3:\/\//i.test(url)) {
+    throw new SourceConfigError(`S3 sources are not supported yet (${url}); use a local folder or file:// URL`);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) {
+    throw new SourceConfigError(`unsupported source URL scheme in "${url}"; use a folder path or file:// URL`);
+  }
+  const root = /^file:\/\//i.test(url) ? fileURLToPath(url) : path.resolve(url);
+  return new LocalSource(root);
+}
+
+class LocalSource implements Source {
+  constructor(private readonly root: string) {}
+
+  get location(): string {
+    return this.root;
+  }
+
+  async check(): Promise<void> {
+    const s = await stat(this.root).catch(() => null);
+    if (!s?.isDirectory()) {
+      throw new SourceConfigError(`source folder ${this.root} does not exist: check SOURCE_URL or --source`);
+    }
+  }
+
+  private resolve(key: string): string {
+    const full = path.resolve(this.root, key);
+    if (!full.startsWith(this.root + path.sep)) throw new SourceConfigError(`key "${key}" escapes the source root`);
+    return full;
+  }
+
+  async stat(key: string): Promise<SourceFile | null> {
+    try {
+      const s = await stat(this.resolve(key));
+      return s.isFile() ? { key, size: s.size, version: `${s.size}-${Math.trunc(s.mtimeMs)}` } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async *listSongFiles(): AsyncIterable<SourceFile> {
+    const base = path.join(this.root, 'song_data');
+    try {
+      await stat(base);
+    } catch {
+      throw new SourceConfigError(`no song_data folder under ${this.root}: is SOURCE_URL right?`);
+    }
+    const entries = await readdir(base, { recursive: true, withFileTypes: true });
+    const files = entries
+      .filter((e) => e.isFile() && e.name.endsWith('.json'))
+      .map((e) => path.relative(this.root, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
+      .map((p) => p.split(path.sep).join('/'))
+      .sort();
+    // stat in small parallel batches: thousands of tiny files
+    const BATCH = 64;
+    for (let i = 0; i < files.length; i += BATCH) {
+      const stats = await Promise.all(files.slice(i, i + BATCH).map((key) => this.stat(key)));
+      for (const s of stats) if (s) yield s;
+    }
+  }
+
+  openStream(key: string): Readable {
+    // utf8 decoding here keeps multi-byte characters whole across chunk boundaries
+    return createReadStream(this.resolve(key), { highWaterMark: 1 << 20, encoding: 'utf8' });
+  }
+
+  readText(key: string): Promise<string> {
+    return readFile(this.resolve(key), 'utf8');
+  }
+}
+
+/** Splits a decoded text stream into lines (LF or CRLF), numbering them from 1. Holds one chunk at a time. */
+export async function* lines(stream: AsyncIterable<string>): AsyncGenerator<{ line: number; text: string }> {
+  let rest = '';
+  let n = 0;
+  for await (const chunk of stream) {
+    const text = rest + chunk;
+    let from = 0;
+    let nl: number;
+    while ((nl = text.indexOf('\n', from)) !== -1) {
+      n++;
+      const end = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      yield { line: n, text: text.slice(from, end) };
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+  }
+  if (rest.length > 0) yield { line: n + 1, text: rest.endsWith('\r') ? rest.slice(0, -1) : rest };
+}

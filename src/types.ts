@@ -1,0 +1,158 @@
+/**
+ * Types shared by the workflow, the activities and the commands. Type-only: safe in the workflow sandbox.
+ *
+ * Glossary
+ * - run: one SparkifyEtl execution over one interval (see interval.ts).
+ * - run key: the interval key; names the run's private staging table `staging_events_<run key>`.
+ * - staging: copying source records into the warehouse as they are (events per run, songs cumulatively).
+ * - load: building the star schema (songplays fact; users, songs, artists, time dimensions) from staging.
+ * - load mode: how a load treats rows already in its table (see LoadMode).
+ * - check: a data-quality assertion run after the loads; any failure fails the run.
+ */
+import type { Interval } from './interval';
+
+export const DIMENSIONS = ['users', 'songs', 'artists', 'time'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+export const TABLES = ['songplays', ...DIMENSIONS] as const;
+export type StarTable = (typeof TABLES)[number];
+
+/**
+ * - `upsert` (dimensions' default): insert new keys, update existing ones (users: only from a newer event).
+ * - `replace` (the fact's default): delete the interval's rows and insert them again, in one transaction.
+ * - `truncate-insert`: the original's truncate=True: empty the table, then insert this run's rows, atomically.
+ * - `append`: the original's truncate=False, except that a key already present is never inserted twice.
+ */
+export const LOAD_MODES = ['upsert', 'replace', 'truncate-insert', 'append'] as const;
+export type LoadMode = (typeof LOAD_MODES)[number];
+export const FACT_MODES: readonly LoadMode[] = ['replace', 'truncate-insert', 'append'];
+export const DIMENSION_MODES: readonly LoadMode[] = ['upsert', 'truncate-insert', 'append'];
+
+export type LoadModes = Partial<Record<StarTable, LoadMode>>;
+
+export const DEFAULT_LOAD_MODES: Record<StarTable, LoadMode> = {
+  songplays: 'replace',
+  users: 'upsert',
+  songs: 'upsert',
+  artists: 'upsert',
+  time: 'upsert',
+};
+
+/** What to do when an event day file the interval needs is not in the source. */
+export type MissingFilePolicy = 'fail' | 'warn';
+
+export type CompareOp = '=' | '!=' | '>' | '>=' | '<' | '<=';
+
+/**
+ * A user-defined data-quality check (Airflow's DataQualityOperator `dq_checks`).
+ * - `{ name, table, minRows }`: the table holds at least minRows rows.
+ * - `{ name, sql, expected, op }`: the first column of the first row of `sql` compared with `expected`
+ *   (op defaults to `=`). The SQL may use `$1` and `$2`, bound to the interval's start and end timestamps.
+ */
+export type CheckSpec =
+  | { name: string; table: string; minRows: number }
+  | { name: string; sql: string; expected: number; op?: CompareOp };
+
+export interface CheckResult {
+  name: string;
+  passed: boolean;
+  /** What was measured, e.g. `songplays in interval = 120, NextSong events staged = 120`. */
+  detail: string;
+  actual: number | null;
+  expected: string;
+}
+
+export interface SparkifyEtlInput {
+  /** Interval start (ISO-8601, UTC). With `end`; omitted for scheduled runs, which use the scheduled time. */
+  start?: string;
+  end?: string;
+  /** Source of the raw files (folder, file:// or s3:// URL); defaults to the worker's SOURCE_URL. No credentials. */
+  source?: string;
+  loadModes?: LoadModes;
+  /** Extra checks on top of the built-in ones. */
+  checks?: CheckSpec[];
+  /** Turn off the built-in checks (reconciliation, null keys, duplicate keys). */
+  builtinChecks?: boolean;
+  /** Bad source lines tolerated per run (kept in load_errors); 0 fails on the first one. */
+  maxErrors?: number;
+  onMissingFile?: MissingFilePolicy;
+}
+
+export interface StageEventsInput {
+  runKey: string;
+  interval: Interval;
+  source: string;
+  maxErrors: number;
+  onMissingFile: MissingFilePolicy;
+}
+
+export interface StageEventsResult {
+  table: string;
+  files: number;
+  missingFiles: string[];
+  linesRead: number;
+  rowsStaged: number;
+  nextSongRows: number;
+  badLines: number;
+  durationMs: number;
+}
+
+export interface StageSongsInput {
+  source: string;
+  maxErrors: number;
+  runKey: string;
+}
+
+export interface StageSongsResult {
+  filesSeen: number;
+  filesStaged: number;
+  songsStaged: number;
+  badFiles: number;
+  durationMs: number;
+}
+
+export interface LoadInput {
+  runKey: string;
+  interval: Interval;
+  table: StarTable;
+  mode: LoadMode;
+}
+
+export interface LoadResult {
+  table: StarTable;
+  mode: LoadMode;
+  /** Rows inserted or changed by this load. */
+  rowsWritten: number;
+  durationMs: number;
+}
+
+export interface ChecksInput {
+  runKey: string;
+  interval: Interval;
+  builtin: boolean;
+  checks: CheckSpec[];
+}
+
+export interface ChecksResult {
+  results: CheckResult[];
+  durationMs: number;
+}
+
+export interface RecordRunInput {
+  workflowId: string;
+  runId: string;
+  interval: Interval;
+  status: 'succeeded' | 'failed_checks';
+  rows: Record<string, number>;
+  checks: CheckResult[];
+  durationsMs: Record<string, number>;
+}
+
+export interface SparkifyEtlResult {
+  workflowId: string;
+  interval: Interval;
+  staged: { events: StageEventsResult; songs: StageSongsResult };
+  loads: LoadResult[];
+  checks: CheckResult[];
+  durationsMs: Record<string, number>;
+  warnings: string[];
+}

@@ -1,0 +1,41 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Pool } from 'pg';
+import { withTransaction } from './pool';
+
+export const SQL_DIR = path.resolve(__dirname, '..', '..', 'sql');
+
+export interface MigrationReport {
+  applied: string[];
+  alreadyApplied: string[];
+}
+
+/**
+ * Applies the numbered `sql/NNN_*.sql` files that are not yet recorded in `etl_migrations`,
+ * each in its own transaction. An advisory lock makes concurrent `db:init`s wait for each other.
+ * Idempotent: running it again applies nothing.
+ */
+export async function migrate(pool: Pool, dir = SQL_DIR): Promise<MigrationReport> {
+  const files = (await readdir(dir)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
+  const report: MigrationReport = { applied: [], alreadyApplied: [] };
+  for (const file of files) {
+    const sql = await readFile(path.join(dir, file), 'utf8');
+    await withTransaction(pool, async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('sparkify-etl:migrate'))`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS etl_migrations (
+           name text PRIMARY KEY,
+           applied_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))`,
+      );
+      const done = await client.query('SELECT 1 FROM etl_migrations WHERE name = $1', [file]);
+      if (done.rowCount) {
+        report.alreadyApplied.push(file);
+        return;
+      }
+      await client.query(sql);
+      await client.query('INSERT INTO etl_migrations (name) VALUES ($1)', [file]);
+      report.applied.push(file);
+    });
+  }
+  return report;
+}

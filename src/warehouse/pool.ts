@@ -1,0 +1,70 @@
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+
+export interface PoolSettings {
+  url: string;
+  /** Connections the worker may hold; loads of one run go in parallel, so keep it above 5. */
+  max?: number;
+  /** Server-side statement_timeout in ms (0 = none). Heartbeats keep the activity alive meanwhile. */
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+/** One pool per process: the worker builds it once and hands it to the activities. */
+export function createPool(settings: PoolSettings): Pool {
+  const config: PoolConfig = {
+    connectionString: settings.url,
+    max: settings.max ?? 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    application_name: settings.applicationName ?? 'sparkify-etl',
+  };
+  if (settings.statementTimeoutMs) config.statement_timeout = settings.statementTimeoutMs;
+  const pool = new Pool(config);
+  // An idle client that loses its connection emits 'error' on the pool; without a listener that kills
+  // the process. The next checkout simply opens a new connection.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await fn(client);
+  } catch (err) {
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    // A client whose statement failed mid-stream (COPY aborted, connection killed) is not reused.
+    client.release(broken);
+  }
+}
+
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`: safe to print or log. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    for (const key of [...u.searchParams.keys()]) {
+      if (/pass|secret|key|token/i.test(key)) u.searchParams.set(key, '***');
+    }
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

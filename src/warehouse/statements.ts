@@ -1,0 +1,302 @@
+/**
+ * Every runtime SQL statement of the pipeline, by name (PostgreSQL dialect). Values are always bound
+ * (`$n::type`); the only identifiers spliced in are a run's staging table, built by `runStagingTable`
+ * from a validated run key, and check tables validated by `quoteTableName`.
+ */
+import { escapeIdentifier } from 'pg';
+import type { LoadMode, StarTable } from '../types';
+
+export interface Statement {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
+const RUN_KEY = /^[0-9]{8}t[0-9]{4,9}_(1h|[0-9]{8}t[0-9]{4,9})$/;
+export const STAGING_PREFIX = 'staging_events_';
+
+/** Validates a run key (see interval.ts `intervalKey`) and returns its staging table, quoted. */
+export function runStagingTable(runKey: string): string {
+  const key = runKey.toLowerCase();
+  if (!RUN_KEY.test(key)) throw new Error(`invalid run key "${runKey}"`);
+  return escapeIdentifier(STAGING_PREFIX + key);
+}
+
+const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/i;
+/** A table named in configuration (e.g. a row-count check): `name` or `schema.name`, quoted. */
+export function quoteTableName(name: string): string {
+  if (!TABLE_NAME.test(name)) {
+    throw new Error(`"${name}" is not a valid table name (letters, digits and _; optionally schema.table)`);
+  }
+  return name.split('.').map(escapeIdentifier).join('.');
+}
+
+const EPOCH_MS = `timestamp 'epoch' + %s * interval '1 millisecond'`;
+const tsFromMs = (expr: string) => EPOCH_MS.replace('%s', expr);
+
+// ---------------------------------------------------------------- staging
+
+export const createRunStaging = (stg: string): Statement => ({
+  text: `DROP TABLE IF EXISTS ${stg}; CREATE UNLOGGED TABLE ${stg} (LIKE staging_events)`,
+});
+
+export const dropRunStaging = (stg: string): Statement => ({ text: `DROP TABLE IF EXISTS ${stg}` });
+
+export const copyEventsIntoRunStaging = (stg: string): string =>
+  `COPY ${stg} (artist, auth, firstName, gender, itemInSession, lastName, length, level, location, method, page,
+     registration, sessionId, song, status, ts, userAgent, userId) FROM STDIN`;
+
+export const createSongStagingBatch: Statement = {
+  text: `CREATE TEMP TABLE song_batch (LIKE staging_songs INCLUDING DEFAULTS) ON COMMIT DROP;
+         ALTER TABLE song_batch ALTER COLUMN artist_id DROP NOT NULL`,
+};
+
+export const copySongsIntoBatch = `COPY song_batch (num_songs, artist_id, artist_latitude, artist_longitude,
+  artist_location, artist_name, song_id, title, duration, year) FROM STDIN`;
+
+/** Only one song staging at a time: concurrent runs would otherwise stage the same new files twice. */
+export const lockSongStaging: Statement = {
+  name: 'lock-song-staging',
+  text: `SELECT pg_advisory_xact_lock(hashtext('sparkify-etl:stage-songs'))`,
+};
+
+export const stagedSongFiles: Statement = {
+  name: 'staged-song-files',
+  text: `SELECT path, size, version FROM staged_song_files`,
+};
+
+export const upsertSongBatch: Statement = {
+  name: 'upsert-song-batch',
+  text: `INSERT INTO staging_songs AS s (num_songs, artist_id, artist_latitude, artist_longitude, artist_location,
+           artist_name, song_id, title, duration, year)
+         SELECT DISTINCT ON (song_id) num_songs, artist_id, artist_latitude, artist_longitude, artist_location,
+                artist_name, song_id, title, duration, year
+           FROM song_batch ORDER BY song_id
+         ON CONFLICT (song_id) DO UPDATE SET
+           num_songs = excluded.num_songs, artist_id = excluded.artist_id,
+           artist_latitude = excluded.artist_latitude, artist_longitude = excluded.artist_longitude,
+           artist_location = excluded.artist_location, artist_name = excluded.artist_name,
+           title = excluded.title, duration = excluded.duration, year = excluded.year`,
+};
+
+export const recordSongFiles = (paths: string[], sizes: number[], versions: string[], songs: number[]): Statement => ({
+  name: 'record-song-files',
+  text: `INSERT INTO staged_song_files (path, size, version, songs)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[])
+         ON CONFLICT (path) DO UPDATE SET size = excluded.size, version = excluded.version, songs = excluded.songs,
+           staged_at = now() AT TIME ZONE 'UTC'`,
+  values: [paths, sizes, versions, songs],
+});
+
+export const recordLoadErrors = (
+  runKey: string,
+  files: string[],
+  lines: number[],
+  reasons: string[],
+  raws: string[],
+): Statement => ({
+  name: 'record-load-errors',
+  text: `INSERT INTO load_errors (run_key, file, line, reason, raw)
+         SELECT $1::text, * FROM unnest($2::text[], $3::int[], $4::text[], $5::text[])
+         ON CONFLICT (run_key, file, line) DO UPDATE SET reason = excluded.reason, raw = excluded.raw,
+           logged_at = now() AT TIME ZONE 'UTC'`,
+  values: [runKey, files, lines, reasons, raws],
+});
+
+export const clearLoadErrors = (runKey: string): Statement => ({
+  name: 'clear-load-errors',
+  text: `DELETE FROM load_errors WHERE run_key = $1::text`,
+  values: [runKey],
+});
+
+// ---------------------------------------------------------------- loads
+
+/**
+ * Songplays of the run: NextSong events joined to songs on title, artist name and duration. When several
+ * songs share that triple the lowest song_id wins, so a play is never counted twice. songplay_id is derived
+ * from the event's identity, so a retry or a re-run writes identical rows.
+ */
+const songplaysSelect = (stg: string) => `
+  SELECT md5(coalesce(e.userId, '') || '|' || e.sessionId || '|' || e.itemInSession || '|' || e.ts) AS songplay_id,
+         ${tsFromMs('e.ts')} AS start_time,
+         nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
+         e.sessionId AS session_id, e.location, e.userAgent AS user_agent
+    FROM ${stg} e
+    LEFT JOIN (SELECT DISTINCT ON (title, artist_name, duration) title, artist_name, duration, song_id, artist_id
+                 FROM staging_songs ORDER BY title, artist_name, duration, song_id) s
+      ON e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
+   WHERE e.page = 'NextSong'`;
+
+const SONGPLAY_COLUMNS = 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent';
+
+const usersSelect = (stg: string) => `
+  SELECT DISTINCT ON (userId) userId::integer AS user_id, firstName, lastName, gender, level, ts
+    FROM ${stg}
+   WHERE page = 'NextSong' AND userId <> ''
+   ORDER BY userId, ts DESC, level DESC`;
+
+const songsSelect = `
+  SELECT song_id, title, artist_id, year, duration FROM staging_songs ORDER BY song_id`;
+
+/** One row per artist; when songs disagree about an artist's details, those of the lowest song_id win. */
+const artistsSelect = `
+  SELECT DISTINCT ON (artist_id) artist_id, artist_name, artist_location, artist_latitude, artist_longitude
+    FROM staging_songs ORDER BY artist_id, song_id`;
+
+const timeSelect = (stg: string) => `
+  SELECT t.start_time, extract(hour FROM t.start_time), extract(day FROM t.start_time),
+         extract(week FROM t.start_time), extract(month FROM t.start_time), extract(year FROM t.start_time),
+         extract(dow FROM t.start_time)
+    FROM (SELECT DISTINCT ${tsFromMs('ts')} AS start_time FROM ${stg} WHERE page = 'NextSong') t
+   ORDER BY t.start_time`;
+
+interface TableShape {
+  columns: string;
+  key: string;
+  select: (stg: string) => string;
+  /** ON CONFLICT action for upsert. */
+  onConflictUpdate: string;
+}
+
+const SHAPES: Record<StarTable, TableShape> = {
+  songplays: {
+    columns: SONGPLAY_COLUMNS,
+    key: 'songplay_id',
+    select: songplaysSelect,
+    onConflictUpdate: 'DO NOTHING',
+  },
+  users: {
+    columns: 'user_id, first_name, last_name, gender, level, level_ts',
+    key: 'user_id',
+    select: usersSelect,
+    // Only a newer event may change a user: the order in which hours are loaded does not matter.
+    onConflictUpdate: `DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
+      gender = excluded.gender, level = excluded.level, level_ts = excluded.level_ts
+      WHERE target.level_ts IS NULL OR excluded.level_ts > target.level_ts`,
+  },
+  songs: {
+    columns: 'song_id, title, artist_id, year, duration',
+    key: 'song_id',
+    select: () => songsSelect,
+    onConflictUpdate: `DO UPDATE SET title = excluded.title, artist_id = excluded.artist_id, year = excluded.year,
+      duration = excluded.duration
+      WHERE (target.title, target.artist_id, target.year, target.duration)
+            IS DISTINCT FROM (excluded.title, excluded.artist_id, excluded.year, excluded.duration)`,
+  },
+  artists: {
+    columns: 'artist_id, name, location, latitude, longitude',
+    key: 'artist_id',
+    select: () => artistsSelect,
+    onConflictUpdate: `DO UPDATE SET name = excluded.name, location = excluded.location,
+      latitude = excluded.latitude, longitude = excluded.longitude
+      WHERE (target.name, target.location, target.latitude, target.longitude)
+            IS DISTINCT FROM (excluded.name, excluded.location, excluded.latitude, excluded.longitude)`,
+  },
+  time: {
+    columns: 'start_time, hour, day, week, month, year, weekday',
+    key: 'start_time',
+    select: timeSelect,
+    onConflictUpdate: 'DO NOTHING', // a time row is a pure function of its key
+  },
+};
+
+/**
+ * The statements of one load, to run in order inside one transaction. Interval bounds are epoch ms,
+ * bound as parameters. `mode` has been validated against the table's allowed modes by the caller.
+ */
+export function loadStatements(
+  table: StarTable,
+  mode: LoadMode,
+  stg: string,
+  interval: { startMs: number; endMs: number },
+): { prepare: Statement[]; insert: Statement } {
+  const shape = SHAPES[table];
+  const target = escapeIdentifier(table);
+  const insertInto = `INSERT INTO ${target} AS target (${shape.columns}) ${shape.select(stg)}`;
+  switch (mode) {
+    case 'replace':
+      return {
+        prepare: [
+          {
+            name: `replace-${table}-delete`,
+            text: `DELETE FROM ${target} WHERE start_time >= ${tsFromMs('$1::bigint')}
+                     AND start_time < ${tsFromMs('$2::bigint')}`,
+            values: [interval.startMs, interval.endMs],
+          },
+        ],
+        insert: { text: `${insertInto} ON CONFLICT (${shape.key}) DO NOTHING` },
+      };
+    case 'truncate-insert':
+      // TRUNCATE is transactional in PostgreSQL: readers see the old rows until COMMIT.
+      return { prepare: [{ text: `TRUNCATE ${target}` }], insert: { text: insertInto } };
+    case 'append':
+      return { prepare: [], insert: { text: `${insertInto} ON CONFLICT (${shape.key}) DO NOTHING` } };
+    case 'upsert':
+      return { prepare: [], insert: { text: `${insertInto} ON CONFLICT (${shape.key}) ${shape.onConflictUpdate}` } };
+  }
+}
+
+export const countTable = (table: StarTable): Statement => ({ text: `SELECT count(*)::bigint AS n FROM ${escapeIdentifier(table)}` });
+
+// ---------------------------------------------------------------- checks
+
+export const countSongplaysInInterval = (startMs: number, endMs: number): Statement => ({
+  name: 'count-songplays-in-interval',
+  text: `SELECT count(*)::bigint AS n FROM songplays
+          WHERE start_time >= ${tsFromMs('$1::bigint')} AND start_time < ${tsFromMs('$2::bigint')}`,
+  values: [startMs, endMs],
+});
+
+export const countNextSongStaged = (stg: string): Statement => ({
+  text: `SELECT count(*)::bigint AS n FROM ${stg} WHERE page = 'NextSong'`,
+});
+
+export const countNullKeys = (table: StarTable): Statement => ({
+  text: `SELECT count(*)::bigint AS n FROM ${escapeIdentifier(table)} WHERE ${SHAPES[table].key} IS NULL`,
+});
+
+/** Duplicate keys: rows minus distinct keys. Songplays are checked within the interval (the table is large). */
+export const countDuplicateKeys = (table: StarTable, interval: { startMs: number; endMs: number }): Statement => {
+  const key = SHAPES[table].key;
+  if (table === 'songplays') {
+    return {
+      name: 'count-duplicate-songplays',
+      text: `SELECT (count(*) - count(DISTINCT ${key}))::bigint AS n FROM songplays
+              WHERE start_time >= ${tsFromMs('$1::bigint')} AND start_time < ${tsFromMs('$2::bigint')}`,
+      values: [interval.startMs, interval.endMs],
+    };
+  }
+  return { text: `SELECT (count(*) - count(DISTINCT ${key}))::bigint AS n FROM ${escapeIdentifier(table)}` };
+};
+
+export const countRows = (quotedTable: string): Statement => ({
+  text: `SELECT count(*)::bigint AS n FROM ${quotedTable}`,
+});
+
+export const recordRun = (r: {
+  workflowId: string;
+  runId: string;
+  startMs: number;
+  endMs: number;
+  status: string;
+  rows: unknown;
+  checks: unknown;
+  durationsMs: unknown;
+}): Statement => ({
+  name: 'record-run',
+  text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms)
+         VALUES ($1::text, $2::text, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5::text,
+                 $6::jsonb, $7::jsonb, $8::jsonb)
+         ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = excluded.status, rows = excluded.rows,
+           checks = excluded.checks, durations_ms = excluded.durations_ms, finished_at = now() AT TIME ZONE 'UTC'`,
+  values: [
+    r.workflowId,
+    r.runId,
+    r.startMs,
+    r.endMs,
+    r.status,
+    JSON.stringify(r.rows),
+    JSON.stringify(r.checks),
+    JSON.stringify(r.durationsMs),
+  ],
+});

@@ -1,0 +1,46 @@
+import { Worker } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { loadConfig } from './config';
+import { connectWorker } from './temporal';
+import { createPool, redactUrl } from './warehouse/pool';
+
+/**
+ * The worker process: builds the warehouse pool and the Temporal connection once, runs SparkifyEtl and
+ * its activities on the task queue, and closes everything on SIGINT/SIGTERM (the Worker's default
+ * shutdown signals: it stops polling and lets running activities finish first).
+ */
+async function run(): Promise<void> {
+  const config = loadConfig();
+  const pool = createPool({
+    url: config.warehouse.url,
+    max: config.warehouse.poolMax,
+    statementTimeoutMs: config.warehouse.statementTimeoutMs,
+    applicationName: 'sparkify-etl-worker',
+  });
+  const { connection, namespace } = await connectWorker();
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: config.taskQueue,
+      workflowsPath: require.resolve('./workflows'),
+      activities: createActivities({ pool, defaultSource: config.sourceUrl }),
+      maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+      shutdownGraceTime: '30s',
+    });
+    console.log(
+      `worker polling task queue "${config.taskQueue}" (namespace ${namespace}); ` +
+        `warehouse ${redactUrl(config.warehouse.url)}; source ${config.sourceUrl}`,
+    );
+    await worker.run();
+  } finally {
+    await connection.close();
+    await pool.end();
+  }
+}
+
+run().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,169 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  log,
+  proxyActivities,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { SparkifyActivities } from '../activities';
+import { intervalForScheduledTime, intervalKey, makeInterval, type Interval } from '../interval';
+import {
+  DEFAULT_LOAD_MODES,
+  TABLES,
+  type CheckResult,
+  type LoadResult,
+  type SparkifyEtlInput,
+  type SparkifyEtlResult,
+  type StarTable,
+} from '../types';
+
+/**
+ * SparkifyEtl loads one data interval of Sparkify's event logs into the star schema:
+ *
+ *   stageEvents ─┐                ┌ songplays ┐
+ *                ├─▶ (parallel) ──┼ users     ├─▶ runChecks ─▶ recordRun
+ *   stageSongs  ─┘                ├ songs     │
+ *                                 ├ artists   │
+ *                                 └ time      ┘      dropRunStaging (always)
+ *
+ * The interval comes from the input or, for a scheduled run, from the schedule's time T as [T - 1h, T):
+ * never from the clock, so a run loads the same rows whenever it executes. Only keys, counts and timings
+ * travel through history, never rows or credentials.
+ */
+
+const NON_RETRYABLE = ['BadData', 'BadConfig', 'SourceFileMissing'];
+
+const retry = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  maximumAttempts: 8,
+  nonRetryableErrorTypes: NON_RETRYABLE,
+} satisfies ActivityOptions['retry'];
+
+/** Staging streams whole day files; heartbeats show it is alive, the start-to-close bounds one attempt. */
+const staging = proxyActivities<SparkifyActivities>({
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '1m',
+  retry,
+});
+
+const loading = proxyActivities<SparkifyActivities>({
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '1m',
+  retry,
+});
+
+const bookkeeping = proxyActivities<SparkifyActivities>({
+  startToCloseTimeout: '2m',
+  retry: { ...retry, maximumAttempts: 20 },
+});
+
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+/** The run's interval: named in the input, or derived from the schedule's time T. */
+export function resolveInterval(input: SparkifyEtlInput): Interval {
+  if (input.start || input.end) {
+    if (!input.start || !input.end) {
+      throw ApplicationFailure.nonRetryable('give both start and end of the interval, or neither', 'BadInput');
+    }
+    try {
+      return makeInterval(input.start, input.end);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`invalid interval: ${(err as Error).message}`, 'BadInput');
+    }
+  }
+  const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START);
+  if (scheduled) return intervalForScheduledTime(scheduled.getTime());
+  throw ApplicationFailure.nonRetryable(
+    'SparkifyEtl needs an interval: pass { start, end } (e.g. 2018-11-15T13:00Z and 2018-11-15T14:00Z) ' +
+      'or start it from the schedule, which supplies its scheduled time',
+    'BadInput',
+  );
+}
+
+/**
+ * Like Promise.all, but waits for every step to settle before failing with the first error, so no step
+ * is still writing to the run's staging when the run cleans it up.
+ */
+async function allSettled<T extends readonly unknown[]>(steps: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+  const settled = await Promise.allSettled(steps);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<SparkifyEtlResult> {
+  const info = workflowInfo();
+  const interval = resolveInterval(input);
+  const runKey = intervalKey(interval);
+  const modes = { ...DEFAULT_LOAD_MODES, ...input.loadModes };
+  const maxErrors = input.maxErrors ?? 0;
+  const warnings: string[] = [];
+  log.info('SparkifyEtl starting', { interval, runKey });
+
+  try {
+    const [events, songs] = await allSettled([
+      staging.stageEvents({
+        runKey,
+        interval,
+        source: input.source ?? '',
+        maxErrors,
+        onMissingFile: input.onMissingFile ?? 'warn',
+      }),
+      staging.stageSongs({ runKey, source: input.source ?? '', maxErrors }),
+    ]);
+    if (events.missingFiles.length > 0) warnings.push(`missing event file(s): ${events.missingFiles.join(', ')}`);
+    if (events.badLines > 0) warnings.push(`${events.badLines} bad event line(s) kept in load_errors`);
+    if (songs.badFiles > 0) warnings.push(`${songs.badFiles} bad song file(s) kept in load_errors`);
+
+    const loads: LoadResult[] = await allSettled(
+      TABLES.map((table: StarTable) => loading.loadTable({ runKey, interval, table, mode: modes[table] })),
+    );
+
+    const { results: checks, durationMs: checksMs } = await loading.runChecks({
+      runKey,
+      interval,
+      builtin: input.builtinChecks ?? true,
+      checks: input.checks ?? [],
+    });
+
+    const durationsMs: Record<string, number> = {
+      stageEvents: events.durationMs,
+      stageSongs: songs.durationMs,
+      ...Object.fromEntries(loads.map((l) => [`load_${l.table}`, l.durationMs])),
+      checks: checksMs,
+    };
+    const rows: Record<string, number> = {
+      staging_events: events.rowsStaged,
+      staging_songs: songs.songsStaged,
+      ...Object.fromEntries(loads.map((l) => [l.table, l.rowsWritten])),
+    };
+    const failed = checks.filter((c: CheckResult) => !c.passed);
+    await bookkeeping.recordRun({
+      workflowId: info.workflowId,
+      runId: info.runId,
+      interval,
+      status: failed.length ? 'failed_checks' : 'succeeded',
+      rows,
+      checks,
+      durationsMs,
+    });
+    if (failed.length > 0) {
+      throw ApplicationFailure.create({
+        type: 'DataQualityChecksFailed',
+        nonRetryable: true,
+        message:
+          `${failed.length} data-quality check(s) failed for ${interval.start} .. ${interval.end}: ` +
+          failed.map((c) => `${c.name} (${c.detail})`).join('; '),
+        details: [failed],
+      });
+    }
+    return { workflowId: info.workflowId, interval, staged: { events, songs }, loads, checks, durationsMs, warnings };
+  } finally {
+    // Also after a failure or a cancellation: the run's staging is private and nobody else drops it.
+    await CancellationScope.nonCancellable(() => bookkeeping.dropRunStaging({ runKey }));
+  }
+}
