@@ -1,0 +1,205 @@
+/**
+ * SparkifyEtl end to end on the real dev server and a real PostgreSQL, over the generated sample
+ * (3 days, 9,000 events). Every expected number is computed from the JSON files by the test itself.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { workflowIdFor } from '../src/interval';
+import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
+import { expectedFor, readEvents } from './support/expected';
+import {
+  connectTestTemporal,
+  count,
+  createTestDatabase,
+  testData,
+  uniqueQueue,
+  withWorker,
+  type TestDatabase,
+} from './support/helpers';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await connectTestTemporal();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function runEtl(db: TestDatabase, input: SparkifyEtlInput, label: string): Promise<SparkifyEtlResult> {
+  const taskQueue = uniqueQueue(label);
+  return withWorker(env, { taskQueue, pool: db.pool }, () =>
+    env.client.workflow.execute('SparkifyEtl', {
+      taskQueue,
+      workflowId: `${workflowIdFor({ start: input.start!, end: input.end! })}-${taskQueue}`,
+      args: [input],
+    }),
+  );
+}
+
+async function tableCounts(db: TestDatabase) {
+  return {
+    songplays: await count(db.pool, 'SELECT count(*) FROM songplays'),
+    songplaysMatched: await count(db.pool, 'SELECT count(*) FROM songplays WHERE song_id IS NOT NULL'),
+    users: await count(db.pool, 'SELECT count(*) FROM users'),
+    songs: await count(db.pool, 'SELECT count(*) FROM songs'),
+    artists: await count(db.pool, 'SELECT count(*) FROM artists'),
+    time: await count(db.pool, 'SELECT count(*) FROM time'),
+  };
+}
+
+describe.each([
+  ['one hour', '2018-11-02T13:00:00.000Z', '2018-11-02T14:00:00.000Z'],
+  ['a whole day', '2018-11-02T00:00:00.000Z', '2018-11-03T00:00:00.000Z'],
+])('SparkifyEtl over %s', (label, start, end) => {
+  let db: TestDatabase;
+  let result: SparkifyEtlResult;
+  const expected = expectedFor(testData(), start, end);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    result = await runEtl(db, { start, end }, label.replace(/\W/g, '-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  test('the sample is big enough to mean something', () => {
+    expect(readEvents(testData()).length).toBeGreaterThanOrEqual(9000);
+    expect(expected.songplays).toBeGreaterThan(25);
+    expect(expected.songplaysMatched).toBeGreaterThan(10);
+    expect(expected.songplaysMatched).toBeLessThan(expected.songplays);
+  });
+
+  test('stages exactly the events whose ts falls in the interval, from the day files it touches', () => {
+    expect(result.interval).toEqual({ start, end });
+    expect(result.staged.events.files).toBe(1);
+    expect(result.staged.events.linesRead).toBe(3000);
+    expect(result.staged.events.rowsStaged).toBe(expected.staged);
+    expect(result.staged.events.nextSongRows).toBe(expected.songplays);
+    expect(result.staged.songs.songsStaged).toBe(expected.songs);
+    expect(result.staged.songs.filesStaged).toBe(expected.songs);
+  });
+
+  test('loads every table with exactly the expected rows', async () => {
+    expect(await tableCounts(db)).toEqual({
+      songplays: expected.songplays,
+      songplaysMatched: expected.songplaysMatched,
+      users: expected.users,
+      songs: expected.songs,
+      artists: expected.artists,
+      time: expected.time,
+    });
+    const loaded = Object.fromEntries(result.loads.map((l) => [l.table, l.rowsWritten]));
+    expect(loaded).toEqual({
+      songplays: expected.songplays,
+      users: expected.users,
+      songs: expected.songs,
+      artists: expected.artists,
+      time: expected.time,
+    });
+  });
+
+  test("users carry the level of their latest event and songplays stay inside the interval", async () => {
+    const rows = (await db.pool.query<{ user_id: number; level: string }>('SELECT user_id, level FROM users')).rows;
+    expect(new Map(rows.map((r) => [r.user_id, r.level]))).toEqual(expected.latestLevel);
+    const outside = await count(
+      db.pool,
+      `SELECT count(*) FROM songplays WHERE start_time < $1::timestamptz AT TIME ZONE 'UTC'
+          OR start_time >= $2::timestamptz AT TIME ZONE 'UTC'`,
+      [start, end],
+    );
+    expect(outside).toBe(0);
+  });
+
+  test('passes every built-in check, records the run and drops its staging table', async () => {
+    expect(result.checks.length).toBeGreaterThanOrEqual(11);
+    expect(result.checks.filter((c) => !c.passed)).toEqual([]);
+    const audit = await db.pool.query('SELECT status, rows FROM etl_runs');
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0].status).toBe('succeeded');
+    expect(audit.rows[0].rows.songplays).toBe(expected.songplays);
+    const leftovers = await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging\\_events\\_%'`);
+    expect(leftovers).toBe(0);
+  });
+});
+
+describe('data-quality checks', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  test('a failing check fails the run with a message that names it, and is audited', async () => {
+    const start = '2018-11-01T10:00:00.000Z';
+    const end = '2018-11-01T11:00:00.000Z';
+    const err = await runEtl(
+      db,
+      {
+        start,
+        end,
+        checks: [
+          { name: 'template_staging_has_rows', table: 'staging_events', minRows: 1 },
+          { name: 'songplays_have_users', sql: 'SELECT count(*) FROM songplays WHERE user_id IS NULL', expected: 0 },
+        ],
+      },
+      'failing-check',
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe('DataQualityChecksFailed');
+    expect(cause?.message).toMatch(/^1 data-quality check\(s\) failed for 2018-11-01T10:00:00.000Z .. 2018-11-01T11:00:00.000Z/);
+    expect(cause?.message).toContain('template_staging_has_rows (staging_events has 0 row(s), expected at least 1)');
+    expect(cause?.message).not.toContain('songplays_have_users');
+    const audit = await db.pool.query('SELECT status, checks FROM etl_runs');
+    expect(audit.rows[0].status).toBe('failed_checks');
+    expect(audit.rows[0].checks.find((c: { name: string }) => c.name === 'songplays_have_users').passed).toBe(true);
+  });
+
+  test('a user SQL check may use the interval bounds as $1 and $2', async () => {
+    const start = '2018-11-03T05:00:00.000Z';
+    const end = '2018-11-03T06:00:00.000Z';
+    const expected = expectedFor(testData(), start, end);
+    const result = await runEtl(
+      db,
+      {
+        start,
+        end,
+        checks: [
+          {
+            name: 'plays_in_interval',
+            sql: 'SELECT count(*) FROM songplays WHERE start_time >= $1 AND start_time < $2',
+            expected: expected.songplays,
+          },
+          { name: 'some_users', table: 'users', minRows: 1 },
+        ],
+      },
+      'sql-check',
+    );
+    expect(result.checks.find((c) => c.name === 'plays_in_interval')).toMatchObject({
+      passed: true,
+      actual: expected.songplays,
+    });
+    expect(result.checks.find((c) => c.name === 'some_users')?.passed).toBe(true);
+  });
+
+  test('a broken check SQL is a failed check that says why', async () => {
+    const err = await runEtl(
+      db,
+      {
+        start: '2018-11-03T07:00:00.000Z',
+        end: '2018-11-03T08:00:00.000Z',
+        builtinChecks: false,
+        checks: [{ name: 'typo', sql: 'SELECT count(*) FROM no_such_table', expected: 0 }],
+      },
+      'broken-check',
+    ).catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(
+      /typo \(could not run: relation "no_such_table" does not exist\)/,
+    );
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * One real Temporal dev server and one real PostgreSQL per test run:
+ * - the dev server is the Temporal CLI that scripts/provision-temporal.sh provides, started through
+ *   @temporalio/testing (it cannot download one here), with its Web UI so tests can read the UI's API;
+ * - PostgreSQL is TEST_PG_URL (default: the local server on 127.0.0.1:5432); each test file creates its
+ *   own database from a template that has the schema applied;
+ * - the workflow bundle is built once and sample data is generated once, both into a temporary folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { generate } from '../../src/datagen/generate';
+import { migrate } from '../../src/warehouse/migrate';
+import { createPool } from '../../src/warehouse/pool';
+import { SAMPLE } from '../support/sample';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export default async function globalSetup(): Promise<void> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'sparkify-test-'));
+  const temporalPath = execFileSync('bash', [path.join(ROOT, 'scripts/provision-temporal.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+
+  const uiPort = await freePort();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalPath },
+      ip: '127.0.0.1',
+      ui: true,
+      uiPort,
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  (globalThis as Record<string, unknown>).__SPARKIFY_TEMPORAL_ENV__ = env;
+
+  const adminUrl = process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const template = `sparkify_test_template_${process.pid}`;
+  const admin = new Client({ connectionString: adminUrl });
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new Error(
+      `the tests need a PostgreSQL server at ${adminUrl} (set TEST_PG_URL): ${(err as Error).message}`,
+    );
+  }
+  await admin.query(`DROP DATABASE IF EXISTS ${template}`);
+  await admin.query(`CREATE DATABASE ${template}`);
+  await admin.end();
+  const templateUrl = new URL(adminUrl);
+  templateUrl.pathname = `/${template}`;
+  const pool = createPool({ url: templateUrl.toString(), max: 1 });
+  await migrate(pool);
+  await pool.end();
+
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.join(ROOT, 'src/workflows/index.ts'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+  });
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  await writeFile(bundlePath, code);
+
+  const dataDir = path.join(tmp, 'sample');
+  await generate({ out: dataDir, ...SAMPLE });
+
+  Object.assign(process.env, {
+    SPARKIFY_TEST_TMP: tmp,
+    SPARKIFY_TEST_TEMPORAL_ADDRESS: env.address,
+    SPARKIFY_TEST_TEMPORAL_UI: `http://127.0.0.1:${uiPort}`,
+    SPARKIFY_TEST_TEMPORAL_CLI: temporalPath,
+    SPARKIFY_TEST_PG_ADMIN_URL: adminUrl,
+    SPARKIFY_TEST_PG_TEMPLATE: template,
+    SPARKIFY_TEST_BUNDLE: bundlePath,
+    SPARKIFY_TEST_DATA: dataDir,
+  });
+}

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { Client as PgClient, type Pool } from 'pg';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { createPool } from '../../src/warehouse/pool';
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests with \`npm test\` (jest's global setup sets it)`);
+  return v;
+}
+
+export const testData = () => need('SPARKIFY_TEST_DATA');
+export const testTmp = () => need('SPARKIFY_TEST_TMP');
+
+let runtimeQuiet = false;
+/** Worker logs at ERROR in tests (a failed workflow is logged at WARN, and tests fail workflows on purpose); failures still show. */
+function quietRuntime(): void {
+  if (runtimeQuiet) return;
+  runtimeQuiet = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: PgClient) => Promise<T>): Promise<T> {
+  const client = new PgClient({ connectionString: need('SPARKIFY_TEST_PG_ADMIN_URL') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database with the schema applied, copied from the run's template (fast). */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `sparkify_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const template = need('SPARKIFY_TEST_PG_TEMPLATE');
+  await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
+  const url = new URL(need('SPARKIFY_TEST_PG_ADMIN_URL'));
+  url.pathname = `/${name}`;
+  const pool = createPool({ url: url.toString(), max: 12 });
+  return {
+    name,
+    url: url.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** A connection to the run's dev server (started in global setup). */
+export async function connectTestTemporal(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createFromExistingServer({ address: need('SPARKIFY_TEST_TEMPORAL_ADDRESS') });
+}
+
+export function uniqueQueue(label: string): string {
+  return `test-${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Runs `fn` while an in-process worker with the real activities serves `taskQueue`. */
+export async function withWorker<T>(
+  env: TestWorkflowEnvironment,
+  opts: { taskQueue: string; pool: Pool; source?: string },
+  fn: () => Promise<T>,
+): Promise<T> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue: opts.taskQueue,
+    workflowBundle: { codePath: need('SPARKIFY_TEST_BUNDLE') },
+    activities: createActivities({ pool: opts.pool, defaultSource: opts.source ?? testData() }),
+  });
+  return worker.runUntil(fn());
+}
+
+export async function count(pool: Pool, sql: string, values: unknown[] = []): Promise<number> {
+  const res = await pool.query(sql, values);
+  return Number(Object.values(res.rows[0] as Record<string, unknown>)[0]);
+}
