@@ -27,6 +27,10 @@ export type LoadMode = (typeof LOAD_MODES)[number];
 export const FACT_MODES: readonly LoadMode[] = ['replace', 'truncate-insert', 'append'];
 export const DIMENSION_MODES: readonly LoadMode[] = ['upsert', 'truncate-insert', 'append'];
 
+export function allowedModes(table: StarTable): readonly LoadMode[] {
+  return table === 'songplays' ? FACT_MODES : DIMENSION_MODES;
+}
+
 export type LoadModes = Partial<Record<StarTable, LoadMode>>;
 
 export const DEFAULT_LOAD_MODES: Record<StarTable, LoadMode> = {

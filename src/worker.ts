@@ -38,6 +38,7 @@ async function run(): Promise<void> {
     await connection.close();
     await pool.end();
   }
+  console.log('worker stopped: connections closed');
 }
 
 run().catch((err) => {

@@ -1,5 +1,5 @@
 import { toMs } from '../interval';
-import { DIMENSION_MODES, FACT_MODES, type LoadInput, type LoadResult } from '../types';
+import { allowedModes, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
 import { loadStatements, runStagingTable } from '../warehouse/statements';
@@ -13,7 +13,7 @@ import { elapsed, whileHeartbeating, type ActivityDeps } from './context';
 export function makeLoadTable(deps: ActivityDeps) {
   return async function loadTable(input: LoadInput): Promise<LoadResult> {
     const t0 = performance.now();
-    const allowed = input.table === 'songplays' ? FACT_MODES : DIMENSION_MODES;
+    const allowed = allowedModes(input.table);
     if (!allowed.includes(input.mode)) {
       throw badConfig(`load mode "${input.mode}" is not available for ${input.table}; use one of ${allowed.join(', ')}`);
     }

@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { makeInterval, workflowIdFor } from '../interval';
 import { connectClient } from '../temporal';
-import { LOAD_MODES, TABLES, type LoadMode, type LoadModes, type SparkifyEtlInput, type StarTable } from '../types';
+import { allowedModes, LOAD_MODES, TABLES, type LoadMode, type LoadModes, type SparkifyEtlInput, type StarTable } from '../types';
 import { intOption, main, parseCommandLine, UsageError } from './args';
 import { formatSummary } from './format';
 
@@ -46,6 +46,8 @@ main(USAGE, async () => {
     if (!TABLES.includes(table as StarTable) || !LOAD_MODES.includes(mode as LoadMode)) {
       throw new UsageError(`--mode ${m}: expected TABLE=MODE with TABLE in ${TABLES.join('|')}, MODE in ${LOAD_MODES.join('|')}`);
     }
+    const allowed = allowedModes(table as StarTable);
+    if (!allowed.includes(mode as LoadMode)) throw new UsageError(`--mode ${m}: ${table} offers ${allowed.join(', ')}`);
     loadModes[table as StarTable] = mode as LoadMode;
   }
   if (values.missing && values.missing !== 'fail' && values.missing !== 'warn') {

@@ -10,6 +10,7 @@ import {
 import type { SparkifyActivities } from '../activities';
 import { intervalForScheduledTime, intervalKey, makeInterval, type Interval } from '../interval';
 import {
+  allowedModes,
   DEFAULT_LOAD_MODES,
   TABLES,
   type CheckResult,
@@ -100,6 +101,14 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
   const interval = resolveInterval(input);
   const runKey = intervalKey(interval);
   const modes = { ...DEFAULT_LOAD_MODES, ...input.loadModes };
+  for (const table of TABLES) {
+    if (!allowedModes(table).includes(modes[table])) {
+      throw ApplicationFailure.nonRetryable(
+        `load mode "${modes[table]}" is not available for ${table}; use one of ${allowedModes(table).join(', ')}`,
+        'BadInput',
+      );
+    }
+  }
   const maxErrors = input.maxErrors ?? 0;
   const warnings: string[] = [];
   log.info('SparkifyEtl starting', { interval, runKey });

@@ -1,0 +1,120 @@
+/**
+ * Bad source data and bad configuration fail fast and say what to fix; transient errors are retried.
+ */
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { WorkflowFailedError, ActivityFailure } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { classify } from '../src/warehouse/errors';
+import type { SparkifyEtlInput } from '../src/types';
+import { connectTestTemporal, count, createTestDatabase, testData, testTmp, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let badSource: string;
+const DAY_FILE = 'log_data/2018/11/2018-11-02-events.json';
+
+beforeAll(async () => {
+  env = await connectTestTemporal();
+  db = await createTestDatabase();
+  // A copy of the sample whose 2018-11-02 log has a malformed line 7 and a wrong type on line 12.
+  badSource = path.join(testTmp(), `bad-source-${process.pid}`);
+  await mkdir(badSource, { recursive: true });
+  await cp(testData(), badSource, { recursive: true });
+  const lines = (await readFile(path.join(badSource, DAY_FILE), 'utf8')).split('\n');
+  lines[6] = '{"artist": "Broken", "ts": 1541';
+  lines[11] = lines[11]!.replace(/"itemInSession":\d+/, '"itemInSession":"seven"');
+  await writeFile(path.join(badSource, DAY_FILE), lines.join('\n'));
+});
+afterAll(async () => {
+  await db?.drop();
+  await env?.teardown();
+});
+
+async function run(input: SparkifyEtlInput, label: string) {
+  const taskQueue = uniqueQueue(label);
+  return withWorker(env, { taskQueue, pool: db.pool, source: badSource }, () =>
+    env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `${label}-${taskQueue}`, args: [input] }),
+  );
+}
+
+function activityFailure(err: unknown): { activity: ActivityFailure; app: ApplicationFailure } {
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const activity = (err as WorkflowFailedError).cause as ActivityFailure;
+  expect(activity).toBeInstanceOf(ActivityFailure);
+  const app = activity.cause as ApplicationFailure;
+  expect(app).toBeInstanceOf(ApplicationFailure);
+  return { activity, app };
+}
+
+test('a malformed JSON line fails staging at once, naming file and line, and stages nothing', async () => {
+  const err = await run({ start: '2018-11-02T13:00Z', end: '2018-11-02T14:00Z' }, 'malformed').catch((e) => e);
+  const { activity, app } = activityFailure(err);
+  expect(activity.activityType).toBe('stageEvents');
+  expect(app.type).toBe('BadData');
+  expect(app.nonRetryable).toBe(true);
+  expect(app.message).toMatch(new RegExp(`^${DAY_FILE} line 7: invalid JSON`));
+  expect(activity.retryState).toBe('NON_RETRYABLE_FAILURE');
+  expect(await count(db.pool, 'SELECT count(*) FROM songplays')).toBe(0);
+  expect(await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging\\_events\\_%'`)).toBe(0);
+});
+
+test('with maxErrors the bad lines go to load_errors with file, line and reason, and the rest loads', async () => {
+  const result = await run({ start: '2018-11-02T00:00Z', end: '2018-11-03T00:00Z', maxErrors: 5 }, 'max-errors');
+  expect(result.staged.events.badLines).toBe(2);
+  expect(result.staged.events.rowsStaged).toBe(3000 - 2);
+  expect(result.warnings).toContain('2 bad event line(s) kept in load_errors');
+  const rows = (await db.pool.query('SELECT file, line, reason, raw FROM load_errors ORDER BY line')).rows;
+  expect(rows.map((r) => [r.file, r.line])).toEqual([
+    [DAY_FILE, 7],
+    [DAY_FILE, 12],
+  ]);
+  expect(rows[0].reason).toMatch(/^invalid JSON/);
+  expect(rows[0].raw).toBe('{"artist": "Broken", "ts": 1541');
+  expect(rows[1].reason).toBe('field "itemInSession" must be an integer, got "seven"');
+});
+
+test('more bad lines than maxErrors fails, saying so', async () => {
+  const err = await run({ start: '2018-11-02T00:00Z', end: '2018-11-03T00:00Z', maxErrors: 1 }, 'too-many').catch((e) => e);
+  const { app } = activityFailure(err);
+  expect(app.message).toMatch(/^more than maxErrors=1 bad lines; the last one: .* line 12: field "itemInSession"/);
+});
+
+test('a missing event file is a warning by default and a non-retryable failure with onMissingFile=fail', async () => {
+  const ok = await run({ start: '2018-12-24T10:00Z', end: '2018-12-24T11:00Z' }, 'missing-warn');
+  expect(ok.staged.events.rowsStaged).toBe(0);
+  expect(ok.warnings).toEqual(['missing event file(s): log_data/2018/12/2018-12-24-events.json']);
+  const err = await run({ start: '2018-12-24T10:00Z', end: '2018-12-24T11:00Z', onMissingFile: 'fail' }, 'missing-fail').catch((e) => e);
+  const { app } = activityFailure(err);
+  expect(app.type).toBe('SourceFileMissing');
+  expect(app.message).toContain('log_data/2018/12/2018-12-24-events.json');
+});
+
+test('a source folder that does not exist is a configuration error, not retried', async () => {
+  const err = await run({ start: '2018-11-02T13:00Z', end: '2018-11-02T14:00Z', source: '/nonexistent/sparkify' }, 'no-source').catch((e) => e);
+  const { activity, app } = activityFailure(err);
+  expect(app.type).toBe('BadConfig');
+  expect(app.message).toContain('source folder /nonexistent/sparkify does not exist');
+  expect(activity.retryState).toBe('NON_RETRYABLE_FAILURE');
+});
+
+test('an interval that is not one is refused with a clear message', async () => {
+  const err = await run({ start: '2018-11-02T14:00Z', end: '2018-11-02T13:00Z' }, 'bad-interval').catch((e) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((err as WorkflowFailedError).cause?.message).toBe(
+    'invalid interval: start (2018-11-02T14:00:00.000Z) must be before end (2018-11-02T13:00:00.000Z)',
+  );
+});
+
+test('warehouse errors are sorted into transient, bad data and bad config', () => {
+  expect(classify({ code: 'ECONNREFUSED' })).toBe('transient');
+  expect(classify({ code: '40001' })).toBe('transient');
+  expect(classify({ code: '40P01' })).toBe('transient');
+  expect(classify({ code: '57P01' })).toBe('transient');
+  expect(classify({ code: '08006' })).toBe('transient');
+  expect(classify({ code: '22P02' })).toBe('bad-data');
+  expect(classify({ code: '42P01' })).toBe('bad-config');
+  expect(classify({ code: '28P01' })).toBe('bad-config');
+  expect(classify(new Error('Connection terminated unexpectedly'))).toBe('transient');
+});

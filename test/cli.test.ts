@@ -1,0 +1,128 @@
+/**
+ * As a user would: `npm run generate`, start the worker process, `npm run etl` for one hour; the summary
+ * prints, and the run with its activities is visible through the dev server's Web UI.
+ */
+import path from 'node:path';
+import { workflowIdFor } from '../src/interval';
+import { expectedFor } from './support/expected';
+import { count, createTestDatabase, testTmp, uniqueQueue, type TestDatabase } from './support/helpers';
+import { Background, runCommand } from './support/processes';
+
+const PASSWORD = 'not-a-real-secret-7f3a9c';
+let db: TestDatabase;
+let dataDir: string;
+let env: NodeJS.ProcessEnv;
+let worker: Background | undefined;
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} missing: run through npm test`);
+  return v;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = path.join(testTmp(), `cli-sample-${process.pid}`);
+  const url = new URL(db.url);
+  url.password = PASSWORD; // trust auth ignores it; it must never show up in output
+  env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
+    TEMPORAL_NAMESPACE: 'default',
+    TASK_QUEUE: uniqueQueue('cli'),
+    WAREHOUSE_URL: url.toString(),
+    SOURCE_URL: dataDir,
+  };
+});
+
+afterAll(async () => {
+  await worker?.stop('SIGKILL');
+  await db?.drop();
+});
+
+test('generate, worker, etl: the summary prints and the run is in the Web UI', async () => {
+  const gen = await runCommand(
+    'npm',
+    ['run', '-s', 'generate', '--', '--out', dataDir, '--days', '3', '--events-per-day', '2500', '--songs', '200', '--seed', '11'],
+    env,
+  );
+  expect(gen.stderr).toBe('');
+  expect(gen.code).toBe(0);
+  expect(gen.stdout).toContain('generated 7500 events in 3 day file(s), 200 songs by 80 artists');
+
+  worker = new Background('npm', ['run', '-s', 'worker'], env);
+  await worker.waitFor(/worker polling task queue/);
+  expect(worker.output).toContain(`source ${dataDir}`);
+
+  const start = '2018-11-02T13:00:00.000Z';
+  const end = '2018-11-02T14:00:00.000Z';
+  const expected = expectedFor(dataDir, start, end);
+  const etl = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z'], env);
+  expect(etl.stderr).toBe('');
+  expect(etl.code).toBe(0);
+  const workflowId = workflowIdFor({ start, end });
+  expect(etl.stdout).toContain(`SparkifyEtl ${workflowId}: ${start} .. ${end}`);
+  const rowsOf = (step: string) => Number(new RegExp(`^${step}\\s+(\\d+)\\s+\\d+$`, 'm').exec(etl.stdout)?.[1]);
+  expect(rowsOf('stage events \\(1 file\\(s\\), 2500 lines read\\)')).toBe(expected.staged);
+  expect(rowsOf('load songplays \\(replace\\)')).toBe(expected.songplays);
+  expect(rowsOf('load users \\(upsert\\)')).toBe(expected.users);
+  expect(rowsOf('load songs \\(upsert\\)')).toBe(expected.songs);
+  expect(rowsOf('load artists \\(upsert\\)')).toBe(expected.artists);
+  expect(rowsOf('load time \\(upsert\\)')).toBe(expected.time);
+  expect(etl.stdout).toMatch(/^checks: 11\/11 passed$/m);
+  expect(await count(db.pool, 'SELECT count(*) FROM songplays')).toBe(expected.songplays);
+
+  // What the Web UI shows comes from its HTTP API: the run, completed, with each activity.
+  const ui = need('SPARKIFY_TEST_TEMPORAL_UI');
+  const described = (await (await fetch(`${ui}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}`)).json()) as {
+    workflowExecutionInfo: { status: string; type: { name: string } };
+  };
+  expect(described.workflowExecutionInfo.type.name).toBe('SparkifyEtl');
+  expect(described.workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_COMPLETED');
+  const history = (await (
+    await fetch(`${ui}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}/history?maximumPageSize=500`)
+  ).json()) as { history: { events: { eventType: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[] } };
+  const activities = history.history.events
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType.name)
+    .filter(Boolean)
+    .sort();
+  expect(activities).toEqual(
+    ['dropRunStaging', 'loadTable', 'loadTable', 'loadTable', 'loadTable', 'loadTable', 'recordRun', 'runChecks', 'stageEvents', 'stageSongs'].sort(),
+  );
+  // The warehouse password is in the worker's environment only: not in history, not in the log.
+  expect(JSON.stringify(history)).not.toContain(PASSWORD);
+  expect(worker.output).not.toContain(PASSWORD);
+
+  // Ctrl-C: the worker drains, closes its connections and says so (npm itself then re-raises SIGINT).
+  await worker.stop('SIGINT');
+  expect(worker.output).toContain("state: 'DRAINED'");
+  expect(worker.output).toMatch(/worker stopped: connections closed\s*$/);
+});
+
+test('a bad configuration stops the worker before it connects, listing every problem', async () => {
+  const res = await runCommand('npm', ['run', '-s', 'worker'], {
+    ...env,
+    TEMPORAL_ADDRESS: '127.0.0.1:1', // never reached
+    WAREHOUSE_URL: 'not a url',
+    TASK_QUEUE: 'bad queue!',
+    WAREHOUSE_POOL_MAX: 'lots',
+  }, 60_000);
+  expect(res.code).toBe(1);
+  expect(res.stderr).toContain('invalid configuration:');
+  expect(res.stderr).toContain('WAREHOUSE_URL is not a valid URL');
+  expect(res.stderr).toContain('TASK_QUEUE=bad queue! may only hold letters, digits, _ . -');
+  expect(res.stderr).toContain('WAREHOUSE_POOL_MAX=lots must be an integer from 2 to 200');
+});
+
+test('the etl command refuses bad arguments with its usage and starts nothing', async () => {
+  const unknown = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--frobnicate'], env);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toContain("error: Unknown option '--frobnicate'");
+  expect(unknown.stderr).toContain('usage: npm run etl');
+  const backwards = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T14:00Z', '--to', '2018-11-02T13:00Z'], env);
+  expect(backwards.code).toBe(2);
+  expect(backwards.stderr).toContain('error: start (2018-11-02T14:00:00.000Z) must be before end (2018-11-02T13:00:00.000Z)');
+  const mode = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--mode', 'users=replace'], env);
+  expect(mode.code).toBe(2);
+  expect(mode.stderr).toContain('error: --mode users=replace: users offers upsert, truncate-insert, append');
+});
