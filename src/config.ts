@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseInstant } from './interval';
 
 /**
  * All settings, read once from the environment and validated together: a bad configuration is reported
@@ -23,6 +24,24 @@ export interface AppConfig {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
   };
+  schedule: ScheduleConfig;
+}
+
+export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+/** Airflow's schedule_interval='@hourly', start_date, end_date and catchup, as a Temporal Schedule. */
+export interface ScheduleConfig {
+  id: string;
+  /** Minute of the hour at which each run starts (default 0). */
+  minute: number;
+  /** First scheduled time (ISO); runs before it never happen. */
+  startAt?: string;
+  /** Last scheduled time (ISO); none after it. */
+  endAt?: string;
+  /** How far back missed runs are caught up after an outage, e.g. "7d". Set explicitly, never the server's default. */
+  catchupWindow: string;
+  overlap: OverlapPolicy;
 }
 
 export class ConfigError extends Error {
@@ -74,6 +93,30 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const taskQueue = env.TASK_QUEUE || 'sparkify-etl';
   if (!/^[\w.-]{1,200}$/.test(taskQueue)) problems.push(`TASK_QUEUE=${taskQueue} may only hold letters, digits, _ . -`);
 
+  const scheduleId = env.SCHEDULE_ID || 'sparkify-etl-hourly';
+  if (!/^[\w.-]{1,200}$/.test(scheduleId)) problems.push(`SCHEDULE_ID=${scheduleId} may only hold letters, digits, _ . -`);
+  const instant = (name: string): string | undefined => {
+    const raw = env[name];
+    if (!raw) return undefined;
+    try {
+      return new Date(parseInstant(raw, name)).toISOString();
+    } catch (err) {
+      problems.push((err as Error).message);
+      return undefined;
+    }
+  };
+  const startAt = instant('SCHEDULE_START');
+  const endAt = instant('SCHEDULE_END');
+  if (startAt && endAt && startAt >= endAt) problems.push(`SCHEDULE_START (${startAt}) must be before SCHEDULE_END (${endAt})`);
+  const catchupWindow = env.SCHEDULE_CATCHUP_WINDOW || '7d';
+  if (!/^\d+(ms|s|m|h|d)$/.test(catchupWindow)) {
+    problems.push(`SCHEDULE_CATCHUP_WINDOW=${catchupWindow} must be a duration such as 30m, 12h or 7d`);
+  }
+  const overlap = (env.SCHEDULE_OVERLAP || 'BUFFER_ALL').toUpperCase();
+  if (!OVERLAP_POLICIES.includes(overlap as OverlapPolicy)) {
+    problems.push(`SCHEDULE_OVERLAP=${overlap} must be one of ${OVERLAP_POLICIES.join(', ')}`);
+  }
+
   const config: AppConfig = {
     taskQueue,
     warehouse: {
@@ -87,6 +130,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     worker: {
       maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1000),
       maxConcurrentWorkflowTasks: int('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
+    },
+    schedule: {
+      id: scheduleId,
+      minute: int('SCHEDULE_MINUTE', 0, 0, 59),
+      ...(startAt ? { startAt } : {}),
+      ...(endAt ? { endAt } : {}),
+      catchupWindow,
+      overlap: overlap as OverlapPolicy,
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,0 +1,98 @@
+import { loadConfig } from '../config';
+import { parseInstant } from '../interval';
+import { catchUp, describeSchedule, upsertSchedule, type ScheduleSettings } from '../schedule';
+import { connectClient } from '../temporal';
+import { main, parseCommandLine, UsageError } from './args';
+
+const USAGE = `usage: npm run schedule -- COMMAND [options]
+
+commands:
+  up [--catchup]   create the hourly schedule, or update it to the current settings; --catchup (always on
+                   creation) runs every hour from SCHEDULE_START to now, like Airflow's catchup=True
+  pause [--note T] stop starting runs        unpause   start again
+  trigger          start one run now (it loads the hour that ends at the current scheduled time)
+  describe         show spec, policies, recent and next runs
+  delete           remove the schedule (runs already started are not affected)
+
+options for up: --start TIME --end TIME --minute M --source URL (override SCHEDULE_START, SCHEDULE_END,
+SCHEDULE_MINUTE, SOURCE_URL). Settings: SCHEDULE_ID, SCHEDULE_CATCHUP_WINDOW, SCHEDULE_OVERLAP, TASK_QUEUE.`;
+
+main(USAGE, async () => {
+  const { values, positionals } = parseCommandLine({
+    catchup: { type: 'boolean' },
+    start: { type: 'string' },
+    end: { type: 'string' },
+    minute: { type: 'string' },
+    source: { type: 'string' },
+    note: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return void console.log(USAGE);
+  const [command, ...extra] = positionals;
+  const commands = ['up', 'pause', 'unpause', 'trigger', 'describe', 'delete'];
+  if (!command || !commands.includes(command)) throw new UsageError(`give one command: ${commands.join(', ')}`);
+  if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+
+  const config = loadConfig();
+  const settings: ScheduleSettings = { ...config.schedule, taskQueue: config.taskQueue };
+  try {
+    if (values.start) settings.startAt = new Date(parseInstant(values.start, '--start')).toISOString();
+    if (values.end) settings.endAt = new Date(parseInstant(values.end, '--end')).toISOString();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (settings.startAt && settings.endAt && settings.startAt >= settings.endAt) {
+    throw new UsageError(`start (${settings.startAt}) must be before end (${settings.endAt})`);
+  }
+  if (values.minute !== undefined) {
+    const m = Number(values.minute);
+    if (!Number.isInteger(m) || m < 0 || m > 59) throw new UsageError('--minute must be 0..59');
+    settings.minute = m;
+  }
+  if (values.source) settings.input = { source: values.source };
+
+  const { client, connection } = await connectClient();
+  try {
+    const handle = client.schedule.getHandle(settings.id);
+    switch (command) {
+      case 'up': {
+        const outcome = await upsertSchedule(client, settings);
+        console.log(`${outcome} schedule ${settings.id} (task queue ${settings.taskQueue})`);
+        if (outcome === 'created' || values.catchup) {
+          if (!settings.startAt) {
+            console.log('no SCHEDULE_START: nothing to catch up; runs start at the next hour');
+          } else {
+            const caught = await catchUp(client, settings, new Date());
+            console.log(
+              caught
+                ? `catching up ${caught.runs} run(s) scheduled from ${caught.from.toISOString()} to ${caught.to.toISOString()}`
+                : 'nothing to catch up',
+            );
+          }
+        }
+        break;
+      }
+      case 'pause':
+        await handle.pause(values.note ?? 'paused from the command line');
+        console.log(`paused ${settings.id}`);
+        break;
+      case 'unpause':
+        await handle.unpause(values.note ?? 'unpaused from the command line');
+        console.log(`unpaused ${settings.id}`);
+        break;
+      case 'trigger':
+        await handle.trigger();
+        console.log(`triggered ${settings.id}`);
+        break;
+      case 'describe':
+        console.log(describeSchedule(await handle.describe()));
+        break;
+      case 'delete':
+        await handle.delete();
+        console.log(`deleted ${settings.id}`);
+        break;
+    }
+  } finally {
+    await connection.close();
+  }
+});
