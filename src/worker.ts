@@ -1,6 +1,7 @@
-import { Worker } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { Pool } from 'pg';
 import { createActivities } from './activities';
-import { loadConfig } from './config';
+import { loadConfig, type AppConfig } from './config';
 import { connectWorker } from './temporal';
 import { createPool, redactUrl } from './warehouse/pool';
 
@@ -9,26 +10,34 @@ import { createPool, redactUrl } from './warehouse/pool';
  * its activities on the task queue, and closes everything on SIGINT/SIGTERM (the Worker's default
  * shutdown signals: it stops polling and lets running activities finish first).
  */
-async function run(): Promise<void> {
-  const config = loadConfig();
-  const pool = createPool({
+export function createWarehousePool(config: AppConfig): Pool {
+  return createPool({
     url: config.warehouse.url,
     max: config.warehouse.poolMax,
     statementTimeoutMs: config.warehouse.statementTimeoutMs,
     applicationName: 'sparkify-etl-worker',
   });
+}
+
+export function createWorker(config: AppConfig, connection: NativeConnection, namespace: string, pool: Pool) {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities({ pool, defaultSource: config.sourceUrl }),
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    shutdownGraceTime: '30s',
+  });
+}
+
+async function run(): Promise<void> {
+  const config = loadConfig();
+  const pool = createWarehousePool(config);
   const { connection, namespace } = await connectWorker();
   try {
-    const worker = await Worker.create({
-      connection,
-      namespace,
-      taskQueue: config.taskQueue,
-      workflowsPath: require.resolve('./workflows'),
-      activities: createActivities({ pool, defaultSource: config.sourceUrl }),
-      maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
-      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
-      shutdownGraceTime: '30s',
-    });
+    const worker = await createWorker(config, connection, namespace, pool);
     console.log(
       `worker polling task queue "${config.taskQueue}" (namespace ${namespace}); ` +
         `warehouse ${redactUrl(config.warehouse.url)}; source ${config.sourceUrl}`,
@@ -41,7 +50,9 @@ async function run(): Promise<void> {
   console.log('worker stopped: connections closed');
 }
 
-run().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module) {
+  run().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

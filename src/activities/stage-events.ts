@@ -8,7 +8,13 @@ import { parseEventLine, RecordError, toCopyRow } from '../source/records';
 import type { StageEventsInput, StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import { clearLoadErrors, copyEventsIntoRunStaging, createRunStaging, runStagingTable } from '../warehouse/statements';
+import {
+  clearLoadErrors,
+  copyEventsIntoRunStaging,
+  createRunStaging,
+  runStagingTable,
+  STAGING_PREFIX,
+} from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { cancellationSignal, elapsed, heartbeat, resolveSource, type ActivityDeps } from './context';
 
@@ -64,7 +70,7 @@ export function makeStageEvents(deps: ActivityDeps) {
       rethrowForActivity(err, `staging events of ${input.interval.start} .. ${input.interval.end}`);
     }
     return {
-      table: stg,
+      table: STAGING_PREFIX + input.runKey.toLowerCase(),
       files: files.length,
       missingFiles,
       ...stats,

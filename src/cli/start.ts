@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DEFAULT_WAREHOUSE_URL, loadConfig } from '../config';
+import { generate } from '../datagen/generate';
+import { DAY_MS, toIso } from '../interval';
+import { startTemporalDevServer, startWarehouse } from '../local/stack';
+import { catchUp, upsertSchedule } from '../schedule';
+import { ensureDatabase } from '../warehouse/database';
+import { migrate } from '../warehouse/migrate';
+import { redactUrl } from '../warehouse/pool';
+import { createWarehousePool, createWorker } from '../worker';
+import { main, parseCommandLine } from './args';
+
+const USAGE = `usage: npm start
+
+Runs the whole pipeline locally: a Temporal dev server (Web UI on :8233, history kept in .data/), the
+warehouse (WAREHOUSE_URL, else PostgreSQL on 127.0.0.1:5432, else an embedded PostgreSQL in .data/),
+sample data (unless SOURCE_URL is set), the schema, a worker, and the hourly schedule, caught up from the
+first day of the data. Ctrl-C stops everything it started; starting again resumes where it was.`;
+
+const SAMPLE_MARKER = '.sparkify-sample.json';
+
+async function sampleData(dataDir: string): Promise<{ dir: string; firstDay: string; generated: boolean }> {
+  const dir = path.join(dataDir, 'sample');
+  const marker = path.join(dir, SAMPLE_MARKER);
+  if (existsSync(marker)) {
+    const { start } = JSON.parse(await readFile(marker, 'utf8')) as { start: string };
+    return { dir, firstDay: start, generated: false };
+  }
+  // Three days ending today, so that the hourly schedule finds data for the hours it runs now.
+  const start = toIso(Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS).slice(0, 10);
+  await generate({ out: dir, start, days: 3, eventsPerDay: 3000, songs: 500, seed: 42 });
+  await writeFile(marker, JSON.stringify({ start, days: 3 }));
+  return { dir, firstDay: start, generated: true };
+}
+
+main(USAGE, async () => {
+  const { values } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
+  if (values.help) return void console.log(USAGE);
+  Runtime.install({ logger: new DefaultLogger(process.env.SPARKIFY_LOG_LEVEL === 'debug' ? 'INFO' : 'WARN') });
+
+  const base = loadConfig();
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((e) => console.error(`while stopping: ${String(e)}`));
+  };
+  try {
+    const temporalPort = Number(process.env.SPARKIFY_TEMPORAL_PORT || 7233);
+    const uiPort = Number(process.env.SPARKIFY_UI_PORT || 8233);
+    let address = process.env.TEMPORAL_ADDRESS;
+    let uiUrl = process.env.SPARKIFY_UI_URL;
+    if (!address) {
+      const server = await startTemporalDevServer({ dataDir: base.dataDir, port: temporalPort, uiPort });
+      stops.push(server.stop);
+      address = server.address;
+      uiUrl = server.uiUrl;
+      console.log(server.started ? `started the Temporal dev server on ${address}` : `using the Temporal server on ${address}`);
+    }
+
+    const warehouse = await startWarehouse({
+      configuredUrl: process.env.WAREHOUSE_URL,
+      defaultUrl: DEFAULT_WAREHOUSE_URL,
+      dataDir: base.dataDir,
+      embeddedPort: Number(process.env.SPARKIFY_EMBEDDED_PG_PORT || 5433),
+      forceEmbedded: process.env.SPARKIFY_EMBEDDED_PG === '1',
+    });
+    stops.push(warehouse.stop);
+    await ensureDatabase(warehouse.url);
+    console.log(`warehouse (${warehouse.kind}): ${redactUrl(warehouse.url)}`);
+
+    let firstDay = process.env.SCHEDULE_START;
+    let sourceUrl = process.env.SOURCE_URL;
+    if (!sourceUrl) {
+      const sample = await sampleData(base.dataDir);
+      sourceUrl = sample.dir;
+      firstDay ??= sample.firstDay;
+      console.log(`${sample.generated ? 'generated' : 'using'} sample data in ${sample.dir} (from ${sample.firstDay}, 3 days)`);
+    }
+    const config = loadConfig({
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      WAREHOUSE_URL: warehouse.url,
+      SOURCE_URL: sourceUrl,
+      ...(firstDay ? { SCHEDULE_START: firstDay } : {}),
+    });
+
+    const pool = createWarehousePool(config);
+    stops.push(() => pool.end());
+    const report = await migrate(pool);
+    if (report.applied.length) console.log(`schema applied: ${report.applied.join(', ')}`);
+
+    const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
+    const nativeConnection = await NativeConnection.connect({ address });
+    stops.push(() => nativeConnection.close());
+    const worker = await createWorker(config, nativeConnection, namespace, pool);
+
+    const connection = await Connection.connect({ address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace });
+    const settings = { ...config.schedule, taskQueue: config.taskQueue };
+    const outcome = await upsertSchedule(client, settings);
+    const caught = outcome === 'created' ? await catchUp(client, settings, new Date()) : null;
+    console.log(
+      `${outcome} schedule ${settings.id}` +
+        (caught ? `; catching up ${caught.runs} hourly run(s) since ${caught.from.toISOString()}` : ''),
+    );
+    console.log(`\nTemporal Web UI: ${uiUrl ?? '(see your Temporal server)'}/namespaces/${namespace}/workflows`);
+    console.log(`worker running on task queue ${config.taskQueue}; Ctrl-C stops everything.\n`);
+
+    // A line whenever the number of finished runs changes.
+    let last = '';
+    const progress = setInterval(() => {
+      void Promise.all(
+        ['Completed', 'Failed', 'Running'].map((status) =>
+          client.workflow
+            .count(`WorkflowType = 'SparkifyEtl' AND ExecutionStatus = '${status}'`)
+            .then((r) => `${r.count} ${status.toLowerCase()}`),
+        ),
+      )
+        .then((parts) => {
+          const line = `SparkifyEtl runs: ${parts.join(', ')}`;
+          if (line !== last) console.log(line);
+          last = line;
+        })
+        .catch(() => undefined);
+    }, 3_000);
+    stops.push(async () => clearInterval(progress));
+
+    await worker.run(); // until SIGINT/SIGTERM
+    console.log('stopping...');
+  } finally {
+    await stopAll();
+  }
+  console.log('stopped');
+});

