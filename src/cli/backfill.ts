@@ -1,0 +1,104 @@
+import { MAX_BACKFILL_HOURS, planBackfill, REPROCESS, runBackfill, type BackfillProgress, type Reprocess } from '../backfill';
+import { loadConfig } from '../config';
+import { HOUR_MS, IntervalError, makeInterval, toMs } from '../interval';
+import { connectClient } from '../temporal';
+import { intOption, main, parseCommandLine, UsageError } from './args';
+
+const USAGE = `usage: npm run backfill -- --from TIME --to TIME [options]
+
+Runs SparkifyEtl once per hour of [from, to) (UTC, on whole hours, at most ${MAX_BACKFILL_HOURS} hours), shows
+progress, prints a summary and exits non-zero if any hour failed. Safe to run again: each hour's workflow id
+is derived from the hour, so hours already completed are skipped and hours still running are joined.
+
+options:
+  --concurrency N       hours run at the same time (default 4); runs are isolated, so any N is correct
+  --reprocess MODE      none: only hours never run; failed (default): also hours whose last run failed;
+                        all: every hour, completed ones included (no duplicates: loads replace/upsert)
+  --dry-run             print the plan and start nothing
+  --reverse             newest hour first
+  --source URL          source for these runs (default: the worker's SOURCE_URL)`;
+
+function bar(p: BackfillProgress): string {
+  const width = 30;
+  const finished = p.done + p.failed + p.skipped;
+  const filled = p.total ? Math.round((finished / p.total) * width) : width;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${p.total}  done ${p.done}  failed ${p.failed}  running ${p.running}  skipped ${p.skipped}`;
+}
+
+main(USAGE, async () => {
+  const { values, positionals } = parseCommandLine({
+    from: { type: 'string' },
+    to: { type: 'string' },
+    concurrency: { type: 'string' },
+    reprocess: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    reverse: { type: 'boolean' },
+    source: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return void console.log(USAGE);
+  if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
+  if (!values.from || !values.to) throw new UsageError('--from and --to are required');
+  let range;
+  try {
+    range = makeInterval(values.from, values.to);
+  } catch (err) {
+    if (err instanceof IntervalError) throw new UsageError(err.message);
+    throw err;
+  }
+  const { startMs, endMs } = toMs(range);
+  for (const [name, ms] of [['--from', startMs], ['--to', endMs]] as const) {
+    if (ms % HOUR_MS !== 0) {
+      const down = new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString().slice(0, 16) + 'Z';
+      throw new UsageError(`${name} ${new Date(ms).toISOString()} is not on a whole hour; did you mean ${down}?`);
+    }
+  }
+  const hours = (endMs - startMs) / HOUR_MS;
+  if (hours > MAX_BACKFILL_HOURS) {
+    throw new UsageError(`the range holds ${hours} hours; a backfill may span at most ${MAX_BACKFILL_HOURS} (366 days)`);
+  }
+  const reprocess = (values.reprocess ?? 'failed') as Reprocess;
+  if (!REPROCESS.includes(reprocess)) throw new UsageError(`--reprocess must be one of ${REPROCESS.join(', ')}`);
+  const concurrency = intOption(values.concurrency, 'concurrency', 4, 1);
+
+  const config = loadConfig();
+  const { client, connection } = await connectClient();
+  try {
+    const plan = await planBackfill(client, range, { reprocess, reverse: values.reverse ?? false });
+    const count = (a: string) => plan.filter((h) => h.action === a).length;
+    console.log(
+      `backfill ${range.start} .. ${range.end}: ${plan.length} hour(s): ${count('run')} to run, ` +
+        `${count('join')} running (joined), ${count('skip')} skipped (reprocess=${reprocess})`,
+    );
+    if (values['dry-run']) {
+      for (const h of plan) console.log(`  ${h.action.padEnd(4)}  ${h.workflowId}  (last run: ${h.previous})`);
+      return 0;
+    }
+    const tty = process.stderr.isTTY;
+    let lastLine = 0;
+    const outcomes = await runBackfill(
+      client,
+      plan,
+      { taskQueue: config.taskQueue, concurrency, ...(values.source ? { input: { source: values.source } } : {}) },
+      (p) => {
+        if (tty) process.stderr.write(`\r${bar(p)}`);
+        else if (Date.now() - lastLine > 2_000 || p.done + p.failed + p.skipped === p.total) {
+          lastLine = Date.now();
+          process.stderr.write(`${bar(p)}\n`);
+        }
+      },
+    );
+    if (tty) process.stderr.write('\n');
+    const failed = outcomes.filter((o) => o.status === 'failed');
+    const completed = outcomes.filter((o) => o.status === 'completed');
+    console.log('');
+    console.log(`${'outcome'.padEnd(10)} hours`);
+    console.log(`${'completed'.padEnd(10)} ${completed.length}`);
+    console.log(`${'skipped'.padEnd(10)} ${outcomes.length - completed.length - failed.length}`);
+    console.log(`${'failed'.padEnd(10)} ${failed.length}`);
+    for (const f of failed) console.log(`  FAILED ${f.workflowId}: ${f.error}`);
+    return failed.length ? 1 : 0;
+  } finally {
+    await connection.close();
+  }
+});

@@ -1,0 +1,200 @@
+/**
+ * The hourly schedule and backfills, on the real dev server (Schedules need the full server, not the
+ * time-skipping one) and a real PostgreSQL.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { hoursIn, makeInterval } from '../src/interval';
+import { catchUp, upsertSchedule, type ScheduleSettings } from '../src/schedule';
+import { tableChecksums } from './support/checksum';
+import { connectTestTemporal, createTestDatabase, testData, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import { runCommand } from './support/processes';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await connectTestTemporal();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function settings(id: string, taskQueue: string, over: Partial<ScheduleSettings> = {}): ScheduleSettings {
+  return { id, taskQueue, minute: 0, catchupWindow: '1d', overlap: 'BUFFER_ALL', ...over };
+}
+
+async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function intervalsLoaded(db: TestDatabase): Promise<string[]> {
+  const res = await db.pool.query<{ s: Date }>(
+    `SELECT interval_start AS s FROM etl_runs WHERE status = 'succeeded' ORDER BY interval_start`,
+  );
+  return res.rows.map((r) => new Date(`${r.s.toISOString().slice(0, 19)}`).toISOString());
+}
+
+test('schedule up twice leaves one schedule, with the second call\'s spec', async () => {
+  const id = `sched-${randomUUID().slice(0, 8)}`;
+  const queue = uniqueQueue('sched-up');
+  expect(await upsertSchedule(env.client, settings(id, queue, { startAt: '2018-11-01T00:00:00.000Z', minute: 0 }))).toBe('created');
+  expect(
+    await upsertSchedule(env.client, settings(id, queue, { startAt: '2018-11-02T00:00:00.000Z', minute: 15, overlap: 'ALLOW_ALL' })),
+  ).toBe('updated');
+  const d = await env.client.schedule.getHandle(id).describe();
+  expect(d.spec.intervals).toEqual([{ every: 3_600_000, offset: 15 * 60_000 }]);
+  // the first run loads the hour that starts at SCHEDULE_START, so it is scheduled an hour later
+  expect(d.spec.startAt?.toISOString()).toBe('2018-11-02T01:00:00.000Z');
+  expect(d.policies.overlap).toBe('ALLOW_ALL');
+  expect(d.policies.catchupWindow).toBe(86_400_000);
+  const listed: string[] = [];
+  for await (const s of env.client.schedule.list()) if (s.scheduleId === id) listed.push(s.scheduleId);
+  expect(listed).toEqual([id]);
+  await env.client.schedule.getHandle(id).delete();
+});
+
+test('catch-up, like Airflow catchup=True, runs every hour from SCHEDULE_START to SCHEDULE_END (or now)', async () => {
+  const db = await createTestDatabase();
+  const id = `sched-${randomUUID().slice(0, 8)}`;
+  const taskQueue = uniqueQueue('sched-catchup');
+  try {
+    const s = settings(id, taskQueue, { startAt: '2018-11-01T10:00:00.000Z', endAt: '2018-11-01T13:00:00.000Z' });
+    await upsertSchedule(env.client, s);
+    await withWorker(env, { taskQueue, pool: db.pool }, async () => {
+      const caught = await catchUp(env.client, s, new Date());
+      expect(caught).toEqual({ from: new Date('2018-11-01T11:00:00.000Z'), to: new Date('2018-11-01T13:00:00.000Z'), runs: 3 });
+      const loaded = await waitUntil('three caught-up runs', async () => {
+        const got = await intervalsLoaded(db);
+        return got.length >= 3 ? got : undefined;
+      });
+      expect(loaded).toEqual(['2018-11-01T10:00:00.000Z', '2018-11-01T11:00:00.000Z', '2018-11-01T12:00:00.000Z']);
+    });
+  } finally {
+    await env.client.schedule.getHandle(id).delete().catch(() => undefined);
+    await db.drop();
+  }
+});
+
+test('`temporal schedule backfill` through the real CLI runs the hours its scheduled times name', async () => {
+  const db = await createTestDatabase();
+  const id = `sched-${randomUUID().slice(0, 8)}`;
+  const taskQueue = uniqueQueue('sched-cli');
+  try {
+    await upsertSchedule(env.client, settings(id, taskQueue, { startAt: '2018-11-01T00:00:00.000Z' }));
+    await env.client.schedule.getHandle(id).pause('test: only the backfill runs');
+    await withWorker(env, { taskQueue, pool: db.pool }, async () => {
+      const cli = await runCommand(process.env.SPARKIFY_TEST_TEMPORAL_CLI!, [
+        'schedule', 'backfill',
+        '--address', process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS!,
+        '--schedule-id', id,
+        '--start-time', '2018-11-01T06:00:00Z',
+        '--end-time', '2018-11-01T09:00:00Z',
+        '--overlap-policy', 'BufferAll',
+      ], process.env);
+      expect(cli.stderr).toBe('');
+      expect(cli.code).toBe(0);
+      // scheduled times 06:00, 07:00, 08:00, 09:00 (both ends included) load the hours before them
+      const loaded = await waitUntil('four scheduled runs', async () => {
+        const got = await intervalsLoaded(db);
+        return got.length >= 4 ? got : undefined;
+      });
+      expect(loaded).toEqual([
+        '2018-11-01T05:00:00.000Z',
+        '2018-11-01T06:00:00.000Z',
+        '2018-11-01T07:00:00.000Z',
+        '2018-11-01T08:00:00.000Z',
+      ]);
+    });
+  } finally {
+    await env.client.schedule.getHandle(id).delete().catch(() => undefined);
+    await db.drop();
+  }
+});
+
+describe('backfill command', () => {
+  const from = '2018-11-03T00:00Z';
+  const to = '2018-11-03T06:00Z';
+  let db: TestDatabase;
+  let whole: TestDatabase;
+  let taskQueue: string;
+  let cliEnv: NodeJS.ProcessEnv;
+  const backfill = (...args: string[]) => runCommand('npm', ['run', '-s', 'backfill', '--', ...args], cliEnv);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    whole = await createTestDatabase();
+    taskQueue = uniqueQueue('backfill');
+    cliEnv = { ...process.env, TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS, TASK_QUEUE: taskQueue };
+    // The reference: one run over the whole range.
+    const wholeQueue = uniqueQueue('whole');
+    await withWorker(env, { taskQueue: wholeQueue, pool: whole.pool }, () =>
+      env.client.workflow.execute('SparkifyEtl', {
+        taskQueue: wholeQueue,
+        workflowId: `whole-${wholeQueue}`,
+        args: [{ start: from, end: to }],
+      }),
+    );
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await whole?.drop();
+  });
+
+  test('runs one workflow per hour and ends with the tables of one run over the whole range', async () => {
+    const res = await withWorker(env, { taskQueue, pool: db.pool }, () => backfill('--from', from, '--to', to, '--concurrency', '3'));
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('6 hour(s): 6 to run, 0 running (joined), 0 skipped (reprocess=failed)');
+    expect(res.stdout).toMatch(/^completed\s+6$/m);
+    expect(res.stderr).toMatch(/\[#{30}\] 6\/6 {2}done 6 {2}failed 0 {2}running 0 {2}skipped 0/);
+    expect(await intervalsLoaded(db)).toEqual(hoursIn(makeInterval(from, to)).map((h) => h.start));
+    const ids = [];
+    for await (const w of env.client.workflow.list({ query: `WorkflowId STARTS_WITH 'sparkify-etl-2018-11-03T0' AND TaskQueue = '${taskQueue}'` })) {
+      ids.push(w.workflowId);
+    }
+    expect(ids.sort()).toEqual(['00', '01', '02', '03', '04', '05'].map((h) => `sparkify-etl-2018-11-03T${h}:00Z`));
+    expect(await tableChecksums(db.pool)).toEqual(await tableChecksums(whole.pool));
+  });
+
+  test('running it again skips the completed hours; --reprocess all runs them again without duplicates', async () => {
+    const again = await backfill('--from', from, '--to', to); // no worker needed: nothing runs
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('6 hour(s): 0 to run, 0 running (joined), 6 skipped');
+    const before = await tableChecksums(db.pool);
+    const all = await withWorker(env, { taskQueue, pool: db.pool }, () =>
+      backfill('--from', from, '--to', to, '--reprocess', 'all', '--reverse', '--concurrency', '6'),
+    );
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain('6 hour(s): 6 to run');
+    expect(await tableChecksums(db.pool)).toEqual(before);
+    expect(await tableChecksums(db.pool)).toEqual(await tableChecksums(whole.pool));
+  });
+
+  test('--dry-run prints the plan and starts nothing', async () => {
+    const dry = await backfill('--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T06:00Z  (last run: none)');
+    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T07:00Z  (last run: none)');
+    await expect(env.client.workflow.getHandle('sparkify-etl-2018-11-03T06:00Z').describe()).rejects.toThrow();
+  });
+
+  test.each([
+    [['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T05:00Z'], 'must be before end'],
+    [['--from', '2018-11-03T06:30Z', '--to', '2018-11-03T08:00Z'], 'is not on a whole hour; did you mean 2018-11-03T06:00Z?'],
+    [['--from', '2018-01-01T00:00Z', '--to', '2020-01-01T00:00Z'], 'a backfill may span at most 8784'],
+    [['--from', 'soon', '--to', '2018-11-03T08:00Z'], 'start "soon" is not an ISO-8601 time'],
+    [['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--reprocess', 'some'], '--reprocess must be one of none, failed, all'],
+    [['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--parallel', '3'], "Unknown option '--parallel'"],
+    [['--to', '2018-11-03T08:00Z'], '--from and --to are required'],
+  ])('%j is refused: %s', async (args, message) => {
+    const res = await backfill(...args);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(message);
+    expect(res.stderr).toContain('usage: npm run backfill');
+    expect(res.stdout).toBe('');
+  });
+});
