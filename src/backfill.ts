@@ -65,7 +65,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: nu
 export async function planBackfill(
   client: Client,
   range: Interval,
-  opts: { reprocess: Reprocess; reverse?: boolean },
+  opts: { reprocess: Reprocess; reverse?: boolean; idPrefix?: string },
 ): Promise<PlannedHour[]> {
   const hours = hoursIn(range);
   if (hours.length > MAX_BACKFILL_HOURS) {
@@ -73,7 +73,7 @@ export async function planBackfill(
   }
   if (opts.reverse) hours.reverse();
   return mapLimit(hours, 16, async (interval) => {
-    const workflowId = workflowIdFor(interval);
+    const workflowId = workflowIdFor(interval, opts.idPrefix);
     const previous = await previousOf(client, workflowId);
     let action: PlannedHour['action'];
     if (previous === 'running') action = 'join';

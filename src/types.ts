@@ -79,6 +79,8 @@ export interface SparkifyEtlInput {
   /** Bad source lines tolerated per run (kept in load_errors); 0 fails on the first one. */
   maxErrors?: number;
   onMissingFile?: MissingFilePolicy;
+  /** How long a staging or load attempt may go without a heartbeat before it is retried elsewhere (default 1m). */
+  heartbeatTimeout?: string;
 }
 
 export interface StageEventsInput {

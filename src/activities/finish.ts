@@ -2,7 +2,14 @@ import { toMs } from '../interval';
 import type { RecordRunInput } from '../types';
 import { withClient } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import { dropRunStaging as dropStatement, recordRun as recordStatement, runStagingTable } from '../warehouse/statements';
+import type { PoolClient } from 'pg';
+import {
+  dropRunStaging as dropStatement,
+  recordRun as recordStatement,
+  runStagingTable,
+  staleRunStaging,
+  unregisterRunStaging,
+} from '../warehouse/statements';
 import type { ActivityDeps } from './context';
 
 /** Writes the run's row to the etl_runs audit table (idempotent per workflow run). */
@@ -17,11 +24,32 @@ export function makeRecordRun(deps: ActivityDeps) {
   };
 }
 
-/** Drops the run's private staging table; called at the end of every run, also after a failure. */
+async function dropStaging(client: PoolClient, runKey: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(dropStatement(runStagingTable(runKey)));
+    await client.query(unregisterRunStaging(runKey));
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Drops the run's private staging table; called at the end of every run, also after a failure. Then sweeps
+ * staging tables that runs which never finished (terminated, or their workflow lost) left behind: those
+ * registered more than `sweepAfterHours` ago. Returns how many stale tables it dropped.
+ */
 export function makeDropRunStaging(deps: ActivityDeps) {
-  return async function dropRunStaging(input: { runKey: string }): Promise<void> {
+  return async function dropRunStaging(input: { runKey: string; sweepAfterHours?: number }): Promise<number> {
     try {
-      await withClient(deps.pool, (client) => client.query(dropStatement(runStagingTable(input.runKey))));
+      return await withClient(deps.pool, async (client) => {
+        await dropStaging(client, input.runKey);
+        const stale = await client.query<{ run_key: string }>(staleRunStaging(input.sweepAfterHours ?? 6));
+        for (const { run_key } of stale.rows) await dropStaging(client, run_key);
+        return stale.rowCount ?? 0;
+      });
     } catch (err) {
       rethrowForActivity(err, 'dropping the run staging table');
     }

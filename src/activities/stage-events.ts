@@ -12,11 +12,12 @@ import {
   clearLoadErrors,
   copyEventsIntoRunStaging,
   createRunStaging,
+  registerRunStaging,
   runStagingTable,
   STAGING_PREFIX,
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
-import { cancellationSignal, elapsed, heartbeat, resolveSource, type ActivityDeps } from './context';
+import { cancellationSignal, currentContext, elapsed, heartbeat, resolveSource, type ActivityDeps } from './context';
 
 const CHUNK_CHARS = 256 * 1024;
 const HEARTBEAT_EVERY_LINES = 50_000;
@@ -56,6 +57,7 @@ export function makeStageEvents(deps: ActivityDeps) {
     try {
       await withTransaction(deps.pool, async (client) => {
         await client.query(createRunStaging(stg).text);
+        await client.query(registerRunStaging(input.runKey, currentContext()?.info.workflowExecution?.workflowId ?? null));
         await client.query(clearLoadErrors(input.runKey));
         const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
         const signal = cancellationSignal();

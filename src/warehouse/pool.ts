@@ -30,12 +30,19 @@ export function createPool(settings: PoolSettings): Pool {
 export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A connection that dies while checked out (server restart, pg_terminate_backend) emits 'error' on the
+  // client as well as failing the statement; without a listener that event would crash the worker.
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     return await fn(client);
   } catch (err) {
-    broken = err instanceof Error ? err : new Error(String(err));
+    broken ??= err instanceof Error ? err : new Error(String(err));
     throw err;
   } finally {
+    client.off('error', onError);
     // A client whose statement failed mid-stream (COPY aborted, connection killed) is not reused.
     client.release(broken);
   }

@@ -42,6 +42,28 @@ export const createRunStaging = (stg: string): Statement => ({
 
 export const dropRunStaging = (stg: string): Statement => ({ text: `DROP TABLE IF EXISTS ${stg}` });
 
+export const registerRunStaging = (runKey: string, workflowId: string | null): Statement => ({
+  name: 'register-run-staging',
+  text: `INSERT INTO run_staging (table_name, run_key, workflow_id) VALUES ($1::text, $2::text, $3::text)
+         ON CONFLICT (table_name) DO UPDATE SET workflow_id = excluded.workflow_id,
+           created_at = now() AT TIME ZONE 'UTC'`,
+  values: [STAGING_PREFIX + runKey.toLowerCase(), runKey, workflowId],
+});
+
+export const unregisterRunStaging = (runKey: string): Statement => ({
+  name: 'unregister-run-staging',
+  text: `DELETE FROM run_staging WHERE table_name = $1::text`,
+  values: [STAGING_PREFIX + runKey.toLowerCase()],
+});
+
+/** Staging tables registered longer ago than the given hours: left behind by runs that never finished. */
+export const staleRunStaging = (olderThanHours: number): Statement => ({
+  name: 'stale-run-staging',
+  text: `SELECT run_key FROM run_staging
+          WHERE created_at < (now() AT TIME ZONE 'UTC') - $1::int * interval '1 hour' ORDER BY created_at`,
+  values: [olderThanHours],
+});
+
 export const copyEventsIntoRunStaging = (stg: string): string =>
   `COPY ${stg} (artist, auth, firstName, gender, itemInSession, lastName, length, level, location, method, page,
      registration, sessionId, song, status, ts, userAgent, userId) FROM STDIN`;

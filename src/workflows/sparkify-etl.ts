@@ -7,6 +7,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { SparkifyActivities } from '../activities';
 import { intervalForScheduledTime, intervalKey, makeInterval, type Interval } from '../interval';
 import {
@@ -44,18 +45,13 @@ const retry = {
   nonRetryableErrorTypes: NON_RETRYABLE,
 } satisfies ActivityOptions['retry'];
 
-/** Staging streams whole day files; heartbeats show it is alive, the start-to-close bounds one attempt. */
-const staging = proxyActivities<SparkifyActivities>({
-  startToCloseTimeout: '30m',
-  heartbeatTimeout: '1m',
-  retry,
-});
-
-const loading = proxyActivities<SparkifyActivities>({
-  startToCloseTimeout: '30m',
-  heartbeatTimeout: '1m',
-  retry,
-});
+/**
+ * Staging and loads: a heartbeat shows the attempt is alive (a dead worker is noticed after the heartbeat
+ * timeout and the step is retried elsewhere); the start-to-close timeout bounds one attempt.
+ */
+function dataSteps(heartbeatTimeout: Duration) {
+  return proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry });
+}
 
 const bookkeeping = proxyActivities<SparkifyActivities>({
   startToCloseTimeout: '2m',
@@ -111,28 +107,29 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
   }
   const maxErrors = input.maxErrors ?? 0;
   const warnings: string[] = [];
+  const steps = dataSteps((input.heartbeatTimeout ?? '1m') as Duration);
   log.info('SparkifyEtl starting', { interval, runKey });
 
   try {
     const [events, songs] = await allSettled([
-      staging.stageEvents({
+      steps.stageEvents({
         runKey,
         interval,
         source: input.source ?? '',
         maxErrors,
         onMissingFile: input.onMissingFile ?? 'warn',
       }),
-      staging.stageSongs({ runKey, source: input.source ?? '', maxErrors }),
+      steps.stageSongs({ runKey, source: input.source ?? '', maxErrors }),
     ]);
     if (events.missingFiles.length > 0) warnings.push(`missing event file(s): ${events.missingFiles.join(', ')}`);
     if (events.badLines > 0) warnings.push(`${events.badLines} bad event line(s) kept in load_errors`);
     if (songs.badFiles > 0) warnings.push(`${songs.badFiles} bad song file(s) kept in load_errors`);
 
     const loads: LoadResult[] = await allSettled(
-      TABLES.map((table: StarTable) => loading.loadTable({ runKey, interval, table, mode: modes[table] })),
+      TABLES.map((table: StarTable) => steps.loadTable({ runKey, interval, table, mode: modes[table] })),
     );
 
-    const { results: checks, durationMs: checksMs } = await loading.runChecks({
+    const { results: checks, durationMs: checksMs } = await steps.runChecks({
       runKey,
       interval,
       builtin: input.builtinChecks ?? true,

@@ -1,0 +1,246 @@
+/**
+ * Exactly-once loads: re-runs in every load mode, a worker killed mid-staging, connections killed
+ * mid-load, overlapping and reversed backfills. Every comparison is against an undisturbed run, by
+ * ordered checksum of each star-schema table.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { planBackfill, runBackfill } from '../src/backfill';
+import { generate } from '../src/datagen/generate';
+import { makeInterval } from '../src/interval';
+import { TABLES, type LoadModes, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
+import { tableChecksums } from './support/checksum';
+import { expectedFor } from './support/expected';
+import { connectTestTemporal, count, createTestDatabase, testData, testTmp, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import { Background } from './support/processes';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await connectTestTemporal();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const KEYS: Record<string, string> = { songplays: 'songplay_id', users: 'user_id', songs: 'song_id', artists: 'artist_id', time: 'start_time' };
+
+async function duplicateKeys(db: TestDatabase): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of TABLES) out[t] = await count(db.pool, `SELECT count(*) - count(DISTINCT ${KEYS[t]}) FROM "${t}"`);
+  return out;
+}
+const NO_DUPLICATES = { songplays: 0, users: 0, songs: 0, artists: 0, time: 0 };
+
+async function run(db: TestDatabase, input: SparkifyEtlInput, source?: string): Promise<SparkifyEtlResult> {
+  const taskQueue = uniqueQueue('once');
+  return withWorker(env, { taskQueue, pool: db.pool, ...(source ? { source } : {}) }, () =>
+    env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `once-${taskQueue}`, args: [input] }),
+  );
+}
+
+describe('the same interval run twice', () => {
+  const hour = { start: '2018-11-02T15:00Z', end: '2018-11-02T16:00Z' };
+  const all = (mode: string): LoadModes => Object.fromEntries(TABLES.map((t) => [t, mode])) as LoadModes;
+
+  test.each([
+    ['default (replace fact, upsert dimensions)', {} as LoadModes],
+    ['truncate-insert', all('truncate-insert')],
+    ['append', all('append')],
+  ])('%s: no duplicate keys, identical fact rows', async (_label, loadModes) => {
+    const db = await createTestDatabase();
+    try {
+      // an earlier hour first, so that truncate-insert has something to throw away
+      await run(db, { start: '2018-11-02T10:00Z', end: '2018-11-02T11:00Z', loadModes });
+      const first = await run(db, { ...hour, loadModes });
+      const afterFirst = await tableChecksums(db.pool);
+      const second = await run(db, { ...hour, loadModes });
+      const afterSecond = await tableChecksums(db.pool);
+      expect(await duplicateKeys(db)).toEqual(NO_DUPLICATES);
+      expect(afterSecond).toEqual(afterFirst);
+      const expected = expectedFor(testData(), '2018-11-02T15:00Z', '2018-11-02T16:00Z');
+      const earlier = expectedFor(testData(), '2018-11-02T10:00Z', '2018-11-02T11:00Z');
+      if (loadModes.songplays === 'truncate-insert') {
+        // the original's truncate=True: only this run's rows remain
+        expect(afterSecond.songplays!.rows).toBe(expected.songplays);
+        expect(afterSecond.users!.rows).toBe(expected.users);
+      } else {
+        expect(afterSecond.songplays!.rows).toBe(expected.songplays + earlier.songplays);
+      }
+      // the second run writes what it wrote the first time (replace) or nothing new (append)
+      if (!loadModes.songplays) expect(second.loads.find((l) => l.table === 'songplays')?.rowsWritten).toBe(expected.songplays);
+      if (loadModes.songplays === 'append') {
+        expect(first.loads.find((l) => l.table === 'songplays')?.rowsWritten).toBe(expected.songplays);
+        expect(second.loads.every((l) => l.rowsWritten === 0)).toBe(true);
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('faults on a large day (300,000 events)', () => {
+  let big: string;
+  let reference: TestDatabase;
+  let referenceSums: Awaited<ReturnType<typeof tableChecksums>>;
+  const day = { start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z' };
+
+  beforeAll(async () => {
+    big = path.join(testTmp(), `big-${process.pid}`);
+    await generate({ out: big, start: '2018-11-01', days: 1, eventsPerDay: 300_000, songs: 300, seed: 9 });
+    reference = await createTestDatabase();
+    await run(reference, day, big);
+    referenceSums = await tableChecksums(reference.pool);
+    expect(referenceSums.songplays!.rows).toBeGreaterThan(150_000);
+  });
+  afterAll(async () => {
+    await reference?.drop();
+  });
+
+  test('SIGKILL the worker process while staging: a new worker finishes the run, tables equal an undisturbed run', async () => {
+    const db = await createTestDatabase();
+    const taskQueue = uniqueQueue('sigkill');
+    const password = `pw-${randomUUID()}`;
+    const awsSecret = `aws-${randomUUID()}`;
+    const url = new URL(db.url);
+    url.password = password;
+    const workerEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+      TASK_QUEUE: taskQueue,
+      WAREHOUSE_URL: url.toString(),
+      SOURCE_URL: big,
+      AWS_SECRET_ACCESS_KEY: awsSecret,
+    };
+    let first: Background | undefined;
+    let second: Background | undefined;
+    try {
+      first = new Background('npm', ['run', '-s', 'worker'], workerEnv);
+      await first.waitFor(/worker polling/);
+      const handle = await env.client.workflow.start('SparkifyEtl', {
+        taskQueue,
+        workflowId: `sigkill-${taskQueue}`,
+        args: [{ ...day, heartbeatTimeout: '3s' }],
+      });
+      // wait until staging has reported progress (a heartbeat after 50,000 lines), then kill -9 the worker
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        const staging = pending.find((p) => p.activityType?.name === 'stageEvents');
+        if (staging?.heartbeatDetails) break;
+        if (Date.now() > deadline) throw new Error('staging never reported progress');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await first.stop('SIGKILL');
+      second = new Background('npm', ['run', '-s', 'worker'], workerEnv);
+      const result = await handle.result();
+      expect(result.staged.events.rowsStaged).toBe(300_000);
+      expect(await tableChecksums(db.pool)).toEqual(referenceSums);
+
+      const history = await handle.fetchHistory();
+      const attempts = (history.events ?? [])
+        .filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2); // stageEvents ran again
+      // secrets stay in the worker's environment
+      const text = JSON.stringify(history) + first.output + second.output;
+      expect(text).not.toContain(password);
+      expect(text).not.toContain(awsSecret);
+    } finally {
+      await first?.stop('SIGKILL');
+      await second?.stop('SIGKILL');
+      await db.drop();
+    }
+  });
+
+  test('pg_terminate_backend on the staging COPY and on the fact insert: retried, tables equal an undisturbed run', async () => {
+    const db = await createTestDatabase();
+    try {
+      const killed: string[] = [];
+      let stop = false;
+      const killer = (async () => {
+        const targets = [/^COPY "staging_events_/, /^INSERT INTO "songplays"/];
+        while (!stop && targets.length) {
+          const res = await db.pool.query<{ pid: number; query: string }>(
+            `SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'
+                AND pid <> pg_backend_pid()`,
+          );
+          for (const row of res.rows) {
+            const q = row.query.trim();
+            const i = targets.findIndex((t) => t.test(q));
+            if (i >= 0) {
+              await db.pool.query('SELECT pg_terminate_backend($1)', [row.pid]);
+              killed.push(q.slice(0, 30));
+              targets.splice(i, 1);
+            }
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      const result = await run(db, day, big);
+      stop = true;
+      await killer;
+      expect(killed).toEqual([expect.stringMatching(/^COPY "staging_events_/), expect.stringMatching(/^INSERT INTO "songplays"/)]);
+      expect(result.checks.every((c) => c.passed)).toBe(true);
+      expect(await tableChecksums(db.pool)).toEqual(referenceSums);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('order and concurrency do not change the result', () => {
+  const range = makeInterval('2018-11-01T00:00Z', '2018-11-03T00:00Z'); // 48 hours
+  async function backfillInto(db: TestDatabase, runs: { from: string; to: string; reverse?: boolean; concurrency: number }[]) {
+    const taskQueue = uniqueQueue('order');
+    const idPrefix = `order-${randomUUID().slice(0, 8)}`;
+    await withWorker(env, { taskQueue, pool: db.pool }, () =>
+      Promise.all(
+        runs.map(async (r) => {
+          const plan = await planBackfill(env.client, makeInterval(r.from, r.to), { reprocess: 'failed', reverse: r.reverse ?? false, idPrefix });
+          const outcomes = await runBackfill(env.client, plan, { taskQueue, concurrency: r.concurrency });
+          expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+        }),
+      ),
+    );
+    return tableChecksums(db.pool);
+  }
+
+  test('two overlapping parallel backfills, and one in reverse, equal a forward serial one (users\' levels included)', async () => {
+    const [serial, overlapping, reverse] = [await createTestDatabase(), await createTestDatabase(), await createTestDatabase()];
+    try {
+      const serialSums = await backfillInto(serial, [{ from: range.start, to: range.end, concurrency: 1 }]);
+      const overlapSums = await backfillInto(overlapping, [
+        { from: '2018-11-01T00:00Z', to: '2018-11-02T06:00Z', concurrency: 4 },
+        { from: '2018-11-01T18:00Z', to: '2018-11-03T00:00Z', concurrency: 4, reverse: true },
+      ]);
+      const reverseSums = await backfillInto(reverse, [{ from: range.start, to: range.end, reverse: true, concurrency: 6 }]);
+      expect(overlapSums).toEqual(serialSums);
+      expect(reverseSums).toEqual(serialSums);
+      // and the levels are those of each user's latest event, read from the JSON
+      const expected = expectedFor(testData(), range.start, range.end);
+      const rows = (await reverse.pool.query<{ user_id: number; level: string }>('SELECT user_id, level FROM users')).rows;
+      expect(new Map(rows.map((r) => [r.user_id, r.level]))).toEqual(expected.latestLevel);
+      expect(serialSums.songplays!.rows).toBe(expected.songplays);
+      expect(await duplicateKeys(overlapping)).toEqual(NO_DUPLICATES);
+    } finally {
+      await Promise.all([serial.drop(), overlapping.drop(), reverse.drop()]);
+    }
+  });
+
+  test('staging left behind by a run that never finished is swept by a later run', async () => {
+    const db = await createTestDatabase();
+    try {
+      await db.pool.query(`CREATE UNLOGGED TABLE staging_events_20181101t0000_1h (LIKE staging_events)`);
+      await db.pool.query(
+        `INSERT INTO run_staging (table_name, run_key, workflow_id, created_at)
+         VALUES ('staging_events_20181101t0000_1h', '20181101T0000_1h', 'crashed', now() - interval '7 hours')`,
+      );
+      await run(db, { start: '2018-11-02T15:00Z', end: '2018-11-02T16:00Z' });
+      expect(await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging\\_events\\_%'`)).toBe(0);
+      expect(await count(db.pool, 'SELECT count(*) FROM run_staging')).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  });
+});
