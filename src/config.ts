@@ -25,6 +25,12 @@ export interface AppConfig {
     maxConcurrentWorkflowTasks: number;
   };
   schedule: ScheduleConfig;
+  observability: {
+    logFormat: 'json' | 'pretty';
+    logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+    /** host:port for the Prometheus endpoint (/metrics); none when unset. */
+    metricsAddress?: string;
+  };
 }
 
 export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
@@ -117,6 +123,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`SCHEDULE_OVERLAP=${overlap} must be one of ${OVERLAP_POLICIES.join(', ')}`);
   }
 
+  const logFormat = env.LOG_FORMAT || 'json';
+  if (logFormat !== 'json' && logFormat !== 'pretty') problems.push(`LOG_FORMAT=${logFormat} must be json or pretty`);
+  const logLevel = (env.LOG_LEVEL || 'INFO').toUpperCase();
+  if (!['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL=${env.LOG_LEVEL} must be one of TRACE, DEBUG, INFO, WARN, ERROR`);
+  }
+  const metricsAddress = env.METRICS_ADDRESS || undefined;
+  if (metricsAddress && !/^[\w.-]+:\d{1,5}$/.test(metricsAddress)) {
+    problems.push(`METRICS_ADDRESS=${metricsAddress} must be host:port, e.g. 0.0.0.0:9464`);
+  }
+
   const config: AppConfig = {
     taskQueue,
     warehouse: {
@@ -138,6 +155,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ...(endAt ? { endAt } : {}),
       catchupWindow,
       overlap: overlap as OverlapPolicy,
+    },
+    observability: {
+      logFormat: logFormat as 'json' | 'pretty',
+      logLevel: logLevel as AppConfig['observability']['logLevel'],
+      ...(metricsAddress ? { metricsAddress } : {}),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

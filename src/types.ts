@@ -146,6 +146,8 @@ export interface ChecksResult {
 export interface RecordRunInput {
   workflowId: string;
   runId: string;
+  /** When the workflow run started (ISO), for the run-duration metric. */
+  startedAt: string;
   interval: Interval;
   status: 'succeeded' | 'failed_checks';
   rows: Record<string, number>;

@@ -2,6 +2,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
 import { loadConfig, type AppConfig } from './config';
+import { installRuntime } from './observability';
 import { connectWorker } from './temporal';
 import { createPool, redactUrl } from './warehouse/pool';
 
@@ -34,20 +35,24 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
 
 async function run(): Promise<void> {
   const config = loadConfig();
+  const logger = installRuntime(config.observability);
   const pool = createWarehousePool(config);
   const { connection, namespace } = await connectWorker();
   try {
     const worker = await createWorker(config, connection, namespace, pool);
-    console.log(
-      `worker polling task queue "${config.taskQueue}" (namespace ${namespace}); ` +
-        `warehouse ${redactUrl(config.warehouse.url)}; source ${config.sourceUrl}`,
-    );
+    logger.info(`worker polling task queue "${config.taskQueue}"`, {
+      namespace,
+      taskQueue: config.taskQueue,
+      warehouse: redactUrl(config.warehouse.url),
+      source: config.sourceUrl,
+      metrics: config.observability.metricsAddress ? `http://${config.observability.metricsAddress}/metrics` : 'off',
+    });
     await worker.run();
   } finally {
     await connection.close();
     await pool.end();
   }
-  console.log('worker stopped: connections closed');
+  logger.info('worker stopped: connections closed');
 }
 
 if (require.main === module) {

@@ -52,7 +52,7 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
 
   worker = new Background('npm', ['run', '-s', 'worker'], env);
   await worker.waitFor(/worker polling task queue/);
-  expect(worker.output).toContain(`source ${dataDir}`);
+  expect(worker.output).toContain(`"source":"${dataDir}"`);
 
   const start = '2018-11-02T13:00:00.000Z';
   const end = '2018-11-02T14:00:00.000Z';
@@ -95,8 +95,19 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
 
   // Ctrl-C: the worker drains, closes its connections and says so (npm itself then re-raises SIGINT).
   await worker.stop('SIGINT');
-  expect(worker.output).toContain("state: 'DRAINED'");
-  expect(worker.output).toMatch(/worker stopped: connections closed\s*$/);
+  expect(worker.output).toContain('"state":"DRAINED"');
+  expect(worker.output).toMatch(/"message":"worker stopped: connections closed".*\s*$/);
+  // Logs are JSON lines; the pipeline's carry the run's ids and interval.
+  const logs = worker.output.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const loaded = logs.find((l) => l.message === 'loaded songplays');
+  expect(loaded).toMatchObject({
+    level: 'INFO',
+    workflowId,
+    activityType: 'loadTable',
+    interval: { start, end },
+    rowsWritten: expected.songplays,
+  });
+  expect(typeof loaded?.workflowRunId).toBe('string');
 });
 
 test('a bad configuration stops the worker before it connects, listing every problem', async () => {

@@ -54,6 +54,26 @@ export function resolveSource(deps: ActivityDeps, requested: string | undefined)
   }
 }
 
+/**
+ * The pipeline's own metrics, exported with the SDK's (the activity context's meter already carries
+ * namespace, task queue and activity type). No-ops outside an activity.
+ */
+export const metrics = {
+  rows(name: 'sparkify_rows_staged' | 'sparkify_rows_loaded', n: number, tags: Record<string, string>): void {
+    currentContext()?.metricMeter.createCounter(name, 'rows', 'Rows staged or written by the pipeline').add(n, tags);
+  },
+  checkFailures(n: number, tags: Record<string, string> = {}): void {
+    currentContext()
+      ?.metricMeter.createCounter('sparkify_check_failures', 'checks', 'Failed data-quality checks')
+      .add(n, tags);
+  },
+  runDuration(ms: number, tags: Record<string, string>): void {
+    currentContext()
+      ?.metricMeter.createHistogram('sparkify_run_duration', 'int', 'ms', 'SparkifyEtl wall time, start to audit record')
+      .record(ms, tags);
+  },
+};
+
 export function elapsed(t0: number): number {
   return Math.round(performance.now() - t0);
 }

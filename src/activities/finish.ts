@@ -10,7 +10,8 @@ import {
   staleRunStaging,
   unregisterRunStaging,
 } from '../warehouse/statements';
-import type { ActivityDeps } from './context';
+import { log } from '@temporalio/activity';
+import { metrics, type ActivityDeps } from './context';
 
 /** Writes the run's row to the etl_runs audit table (idempotent per workflow run). */
 export function makeRecordRun(deps: ActivityDeps) {
@@ -21,6 +22,11 @@ export function makeRecordRun(deps: ActivityDeps) {
     } catch (err) {
       rethrowForActivity(err, 'recording the run in etl_runs');
     }
+    const failed = input.checks.filter((c) => !c.passed);
+    for (const c of failed) metrics.checkFailures(1, { check: c.name });
+    const wallMs = Date.now() - Date.parse(input.startedAt);
+    metrics.runDuration(wallMs, { status: input.status });
+    log.info(`run ${input.status}`, { interval: input.interval, rows: input.rows, failedChecks: failed.length, wallMs });
   };
 }
 

@@ -3,7 +3,8 @@ import { allowedModes, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
 import { loadStatements, runStagingTable } from '../warehouse/statements';
-import { elapsed, whileHeartbeating, type ActivityDeps } from './context';
+import { log } from '@temporalio/activity';
+import { elapsed, metrics, whileHeartbeating, type ActivityDeps } from './context';
 
 /**
  * Loads one star-schema table from the run's staging, in one transaction, in the table's load mode.
@@ -25,6 +26,8 @@ export function makeLoadTable(deps: ActivityDeps) {
         const res = await whileHeartbeating({ table: input.table, mode: input.mode }, () => client.query(insert));
         return res.rowCount ?? 0;
       });
+      metrics.rows('sparkify_rows_loaded', rowsWritten, { table: input.table, mode: input.mode });
+      log.info(`loaded ${input.table}`, { interval: input.interval, table: input.table, mode: input.mode, rowsWritten });
       return { table: input.table, mode: input.mode, rowsWritten, durationMs: elapsed(t0) };
     } catch (err) {
       rethrowForActivity(err, `loading ${input.table} (${input.mode})`);

@@ -17,7 +17,8 @@ import {
   STAGING_PREFIX,
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
-import { cancellationSignal, currentContext, elapsed, heartbeat, resolveSource, type ActivityDeps } from './context';
+import { log } from '@temporalio/activity';
+import { cancellationSignal, currentContext, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps } from './context';
 
 const CHUNK_CHARS = 256 * 1024;
 const HEARTBEAT_EVERY_LINES = 50_000;
@@ -71,6 +72,8 @@ export function makeStageEvents(deps: ActivityDeps) {
     } catch (err) {
       rethrowForActivity(err, `staging events of ${input.interval.start} .. ${input.interval.end}`);
     }
+    metrics.rows('sparkify_rows_staged', stats.rowsStaged, { table: 'staging_events' });
+    log.info('staged events', { interval: input.interval, rowsStaged: stats.rowsStaged, files: files.length });
     return {
       table: STAGING_PREFIX + input.runKey.toLowerCase(),
       files: files.length,

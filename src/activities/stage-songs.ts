@@ -15,7 +15,8 @@ import {
   upsertSongBatch,
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
-import { cancellationSignal, elapsed, heartbeat, resolveSource, type ActivityDeps } from './context';
+import { log } from '@temporalio/activity';
+import { cancellationSignal, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps } from './context';
 
 const READ_CONCURRENCY = 32;
 
@@ -69,6 +70,8 @@ export function makeStageSongs(deps: ActivityDeps) {
     } catch (err) {
       rethrowForActivity(err, `staging songs from ${source.location}`);
     }
+    metrics.rows('sparkify_rows_staged', result.songsStaged, { table: 'staging_songs' });
+    log.info('staged songs', { filesSeen: result.filesSeen, filesStaged: result.filesStaged, songs: result.songsStaged });
     return { ...result, badFiles: bad.count, durationMs: elapsed(t0) };
   };
 }

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { installRuntime } from '../observability';
 import { DEFAULT_WAREHOUSE_URL, loadConfig } from '../config';
 import { generate } from '../datagen/generate';
 import { DAY_MS, toIso } from '../interval';
@@ -40,9 +41,14 @@ async function sampleData(dataDir: string): Promise<{ dir: string; firstDay: str
 main(USAGE, async () => {
   const { values } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
   if (values.help) return void console.log(USAGE);
-  Runtime.install({ logger: new DefaultLogger(process.env.SPARKIFY_LOG_LEVEL === 'debug' ? 'INFO' : 'WARN') });
-
   const base = loadConfig();
+  // People read this terminal: the worker's logs in pretty form, warnings and up unless LOG_LEVEL says more.
+  const metricsAddress = base.observability.metricsAddress ?? '127.0.0.1:9464';
+  installRuntime({
+    logFormat: process.env.LOG_FORMAT ? base.observability.logFormat : 'pretty',
+    logLevel: process.env.LOG_LEVEL ? base.observability.logLevel : 'WARN',
+    metricsAddress,
+  });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((e) => console.error(`while stopping: ${String(e)}`));
@@ -108,6 +114,7 @@ main(USAGE, async () => {
         (caught ? `; catching up ${caught.runs} hourly run(s) since ${caught.from.toISOString()}` : ''),
     );
     console.log(`\nTemporal Web UI: ${uiUrl ?? '(see your Temporal server)'}/namespaces/${namespace}/workflows`);
+    console.log(`metrics for Prometheus: http://${metricsAddress}/metrics`);
     console.log(`worker running on task queue ${config.taskQueue}; Ctrl-C stops everything.\n`);
 
     // A line whenever the number of finished runs changes.

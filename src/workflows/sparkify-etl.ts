@@ -49,8 +49,9 @@ const retry = {
  * Staging and loads: a heartbeat shows the attempt is alive (a dead worker is noticed after the heartbeat
  * timeout and the step is retried elsewhere); the start-to-close timeout bounds one attempt.
  */
-function dataSteps(heartbeatTimeout: Duration) {
-  return proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry });
+function dataStep(heartbeatTimeout: Duration, summary: string) {
+  // The summary is the activity's one-line label in the Web UI's timeline and history.
+  return proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary });
 }
 
 const bookkeeping = proxyActivities<SparkifyActivities>({
@@ -107,29 +108,31 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
   }
   const maxErrors = input.maxErrors ?? 0;
   const warnings: string[] = [];
-  const steps = dataSteps((input.heartbeatTimeout ?? '1m') as Duration);
+  const heartbeatTimeout = (input.heartbeatTimeout ?? '1m') as Duration;
+  const step = (summary: string) => dataStep(heartbeatTimeout, summary);
+  const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   log.info('SparkifyEtl starting', { interval, runKey });
 
   try {
     const [events, songs] = await allSettled([
-      steps.stageEvents({
+      step(`stage events ${span}`).stageEvents({
         runKey,
         interval,
         source: input.source ?? '',
         maxErrors,
         onMissingFile: input.onMissingFile ?? 'warn',
       }),
-      steps.stageSongs({ runKey, source: input.source ?? '', maxErrors }),
+      step('stage new song files').stageSongs({ runKey, source: input.source ?? '', maxErrors }),
     ]);
     if (events.missingFiles.length > 0) warnings.push(`missing event file(s): ${events.missingFiles.join(', ')}`);
     if (events.badLines > 0) warnings.push(`${events.badLines} bad event line(s) kept in load_errors`);
     if (songs.badFiles > 0) warnings.push(`${songs.badFiles} bad song file(s) kept in load_errors`);
 
     const loads: LoadResult[] = await allSettled(
-      TABLES.map((table: StarTable) => steps.loadTable({ runKey, interval, table, mode: modes[table] })),
+      TABLES.map((table: StarTable) => step(`load ${table} (${modes[table]}) ${span}`).loadTable({ runKey, interval, table, mode: modes[table] })),
     );
 
-    const { results: checks, durationMs: checksMs } = await steps.runChecks({
+    const { results: checks, durationMs: checksMs } = await step(`data-quality checks ${span}`).runChecks({
       runKey,
       interval,
       builtin: input.builtinChecks ?? true,
@@ -151,6 +154,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
     await bookkeeping.recordRun({
       workflowId: info.workflowId,
       runId: info.runId,
+      startedAt: info.runStartTime.toISOString(),
       interval,
       status: failed.length ? 'failed_checks' : 'succeeded',
       rows,

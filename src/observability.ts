@@ -1,0 +1,38 @@
+import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+
+/**
+ * Logs and metrics of a worker process. Logs are one JSON object per line (LOG_FORMAT=json, the default)
+ * carrying what the SDK attaches (namespace, task queue, workflow id and run id, activity type) plus what
+ * the pipeline adds (interval, rows); LOG_FORMAT=pretty prints them for people. Metrics are the SDK's
+ * (temporal_*) and the pipeline's (sparkify_*), served for Prometheus at METRICS_ADDRESS/metrics.
+ */
+export interface ObservabilitySettings {
+  logFormat: 'json' | 'pretty';
+  logLevel: LogLevel;
+  metricsAddress?: string;
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  return value;
+}
+
+export function jsonLogLine(entry: LogEntry): string {
+  const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  return JSON.stringify({ time, level: entry.level, message: entry.message, ...entry.meta }, jsonSafe);
+}
+
+export function installRuntime(s: ObservabilitySettings): DefaultLogger {
+  const logger =
+    s.logFormat === 'json'
+      ? new DefaultLogger(s.logLevel, (entry) => process.stdout.write(jsonLogLine(entry) + '\n'))
+      : new DefaultLogger(s.logLevel);
+  Runtime.install({
+    logger,
+    ...(s.metricsAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: s.metricsAddress } } } }
+      : {}),
+  });
+  return logger;
+}
