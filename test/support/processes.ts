@@ -10,9 +10,15 @@ export interface Finished {
 }
 
 /** Runs a command to completion (bounded by timeoutMs), capturing its output. */
-export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Finished> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+  cwd = ROOT,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -35,9 +41,9 @@ export class Background {
   output = '';
   private exited: Promise<number | null>;
 
-  constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+  constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT) {
     // Its own process group, so stop() can signal the whole tree as Ctrl-C in a terminal does.
-    this.child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));

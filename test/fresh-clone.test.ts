@@ -1,0 +1,91 @@
+/**
+ * The README's promise, as a new user meets it: from a fresh clone, the set-up command, then `npm start`;
+ * within 90 s the dev server's HTTP API lists completed SparkifyEtl runs; Ctrl-C leaves no process behind.
+ * The clone brings its own Temporal CLI (pip) and, told to, its own embedded PostgreSQL.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { portOpen } from '../src/local/stack';
+import { Background, ROOT, runCommand } from './support/processes';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function processesUnder(dir: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', dir], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+test('fresh clone: `npm run setup`, `npm start`, completed runs within 90 s, nothing left after Ctrl-C', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-clone-'));
+  let start: Background | undefined;
+  try {
+    execFileSync('git', ['clone', '--quiet', ROOT, dir]);
+    // A user's environment: none of the test run's settings, no Temporal CLI on PATH.
+    const userEnv: NodeJS.ProcessEnv = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !/^(TEMPORAL_|WAREHOUSE_|SOURCE_URL|SPARKIFY_|TASK_QUEUE|SCHEDULE_|METRICS_|LOG_|JEST|npm_)/.test(k),
+      ),
+    );
+    userEnv.PATH = (process.env.PATH ?? '').split(':').filter((p) => !p.includes('.tools')).join(':');
+    const setup = await runCommand('npm', ['run', 'setup'], userEnv, 300_000, dir);
+    expect(setup.code).toBe(0);
+    expect(setup.stdout).toContain('set-up done');
+
+    const [temporalPort, uiPort, pgPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const startedAt = Date.now();
+    start = new Background(
+      'npm',
+      ['start'],
+      {
+        ...userEnv,
+        SPARKIFY_TEMPORAL_PORT: String(temporalPort),
+        SPARKIFY_UI_PORT: String(uiPort),
+        SPARKIFY_EMBEDDED_PG: '1',
+        SPARKIFY_EMBEDDED_PG_PORT: String(pgPort),
+        METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      },
+      dir,
+    );
+    const query = encodeURIComponent("WorkflowType = 'SparkifyEtl' AND ExecutionStatus = 'Completed'");
+    let completed = 0;
+    while (Date.now() - startedAt < 90_000) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${uiPort}/api/v1/namespaces/default/workflows?query=${query}`);
+        if (res.ok) completed = ((await res.json()) as { executions?: unknown[] }).executions?.length ?? 0;
+      } catch {
+        // not up yet
+      }
+      if (completed > 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const elapsed = Date.now() - startedAt;
+    expect({ completed: completed > 0, within90s: elapsed < 90_000 }).toEqual({ completed: true, within90s: true });
+    expect(start.output).toContain('warehouse (embedded)');
+    expect(start.output).toContain('generated sample data');
+    expect(start.output).toMatch(/created schedule sparkify-etl-hourly; catching up \d+ hourly run\(s\)/);
+
+    await start.stop('SIGINT', 60_000);
+    expect(start.output).toMatch(/stopped\s*$/);
+    expect(processesUnder(dir)).toEqual([]);
+    expect(await portOpen(temporalPort)).toBe(false);
+    expect(await portOpen(pgPort)).toBe(false);
+  } finally {
+    await start?.stop('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 420_000);
