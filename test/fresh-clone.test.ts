@@ -4,7 +4,7 @@
  * The clone brings its own Temporal CLI (pip) and, told to, its own embedded PostgreSQL.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,9 @@ test('fresh clone: `npm run setup`, `npm start`, completed runs within 90 s, not
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-clone-'));
   let start: Background | undefined;
   try {
+    // mkdtemp makes a private (0700) folder; a clone usually lands in one others may enter, and the embedded
+    // PostgreSQL, run as its own user when we are root, needs to (npm start says so otherwise).
+    await chmod(dir, 0o755);
     execFileSync('git', ['clone', '--quiet', ROOT, dir]);
     // A user's environment: none of the test run's settings, no Temporal CLI on PATH.
     const userEnv: NodeJS.ProcessEnv = Object.fromEntries(

