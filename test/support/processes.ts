@@ -40,13 +40,21 @@ export class Background {
   readonly child: ChildProcess;
   output = '';
   private exited: Promise<number | null>;
+  private closed = false;
 
   constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT) {
     // Its own process group, so stop() can signal the whole tree as Ctrl-C in a terminal does.
     this.child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': the output pipes close only when every process of the tree that holds them is gone
+    // (npm exits on Ctrl-C before the program it started has finished shutting down).
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code) => {
+        this.closed = true;
+        resolve(code);
+      }),
+    );
   }
 
   /** Resolves once `pattern` appears in the output; rejects if the process exits or the deadline passes. */
@@ -71,7 +79,7 @@ export class Background {
 
   /** Sends `signal` to the process group and waits for the exit code (SIGKILL after timeoutMs). */
   async stop(signal: NodeJS.Signals = 'SIGINT', timeoutMs = 30_000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+    if (this.closed) {
       this.signalGroup('SIGKILL'); // leave nothing behind
       return this.child.exitCode;
     }
