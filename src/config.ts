@@ -92,8 +92,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (dialect !== 'postgres') problems.push(`WAREHOUSE_DIALECT=${dialect} is not supported (use postgres)`);
 
   const sourceUrl = env.SOURCE_URL || path.join(dataDir, 'sample');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(sourceUrl) && !/^file:\/\//i.test(sourceUrl)) {
-    problems.push(`SOURCE_URL=${sourceUrl}: only folders and file:// URLs are supported`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(sourceUrl) && !/^(file|s3):\/\//i.test(sourceUrl)) {
+    problems.push(`SOURCE_URL=${sourceUrl}: use a folder, a file:// URL or an s3://bucket/prefix URL`);
   }
 
   const taskQueue = env.TASK_QUEUE || 'sparkify-etl';

@@ -37,13 +37,20 @@ export function eventFileKey(day: string): string {
   return `log_data/${day.slice(0, 4)}/${day.slice(5, 7)}/${day}-events.json`;
 }
 
-/** Opens a source from a folder path or `file://` URL (`s3://` arrives with the S3 source). */
+/** Opens a source from a folder path, a `file://` URL or an `s3://bucket/prefix` URL. */
 export function openSource(url: string): Source {
   if (/^s3:\/\//i.test(url)) {
-    throw new SourceConfigError(`S3 sources are not supported yet (${url}); use a local folder or file:// URL`);
+    // Loaded lazily: the AWS SDK is only needed for S3 sources.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const s3 = require('./s3') as typeof import('./s3');
+    const { bucket, prefix } = s3.parseS3Url(url);
+    return new s3.S3Source(bucket, prefix, s3.s3Client());
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) {
-    throw new SourceConfigError(`unsupported source URL scheme in "${url}"; use a folder path or file:// URL`);
+    throw new SourceConfigError(`unsupported source URL scheme in "${url}"; use a folder path, file:// or s3:// URL`);
+  }
+  if (/[?#]|\/\/[^/]*@/.test(url)) {
+    throw new SourceConfigError('the source URL must not carry credentials or query strings');
   }
   const root = /^file:\/\//i.test(url) ? fileURLToPath(url) : path.resolve(url);
   return new LocalSource(root);

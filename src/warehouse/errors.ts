@@ -33,6 +33,12 @@ export function classify(err: unknown): ErrorKind {
   if (code.startsWith('22') || code.startsWith('23')) return 'bad-data';
   // 42*: syntax error, undefined table/column, insufficient privilege; 28*: bad credentials; 3D000: no such db.
   if (code.startsWith('42') || code.startsWith('28') || code === '3D000' || code === '3F000') return 'bad-config';
+  // AWS SDK errors carry the HTTP status: 5xx and throttling are worth another attempt, 4xx are not.
+  const http = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  if (http !== undefined) {
+    if (http >= 500 || http === 429) return 'transient';
+    if (http === 403 || http === 404 || http === 400) return 'bad-config';
+  }
   const message = typeof e?.message === 'string' ? e.message : '';
   if (/Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
     return 'transient';
@@ -56,10 +62,11 @@ export function rethrowForActivity(err: unknown, what: string): never {
   const message = `${what} failed${sqlstate}: ${e?.message ?? String(err)}${detail ? ` (${detail})` : ''}`;
   if (kind === 'bad-data') throw ApplicationFailure.nonRetryable(message, BAD_DATA);
   if (kind === 'bad-config') {
-    throw ApplicationFailure.nonRetryable(
-      `${message}. Check the warehouse settings (WAREHOUSE_URL, schema) and that \`npm run db:init\` has run.`,
-      BAD_CONFIG,
-    );
+    const fromS3 = (err as { $metadata?: unknown })?.$metadata !== undefined;
+    const hint = fromS3
+      ? "Check SOURCE_URL and the worker's AWS settings (credentials, AWS_REGION, AWS_ENDPOINT_URL_S3)."
+      : 'Check the warehouse settings (WAREHOUSE_URL, schema) and that `npm run db:init` has run.';
+    throw ApplicationFailure.nonRetryable(`${message}. ${hint}`, BAD_CONFIG);
   }
   // transient or unknown: let the retry policy decide, keeping the original error (and its code) as cause.
   throw err;
