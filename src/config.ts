@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseInstant } from './interval';
+import { allowedModes, TABLES, type LoadMode, type LoadModes, type StarTable } from './types';
 
 /**
  * All settings, read once from the environment and validated together: a bad configuration is reported
@@ -12,12 +13,17 @@ export interface AppConfig {
   taskQueue: string;
   warehouse: {
     url: string;
-    dialect: 'postgres';
+    dialect: 'postgres' | 'redshift';
     poolMax: number;
     statementTimeoutMs: number;
   };
-  /** Folder or file:// URL holding log_data/ and song_data/. */
+  /** Folder, file:// or s3:// URL holding log_data/ and song_data/. */
   sourceUrl: string;
+  /** Load mode per table for scheduled and command-line runs (LOAD_MODES=users=append,songplays=replace). */
+  loadModes: LoadModes;
+  aws: { region?: string };
+  /** Redshift's COPY settings (WAREHOUSE_DIALECT=redshift only). */
+  redshift?: { iamRole: string; logJsonPath: string; region: string };
   /** Project data folder: sample data, dev server database, embedded PostgreSQL. */
   dataDir: string;
   worker: {
@@ -77,6 +83,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const dataDir = path.resolve(env.SPARKIFY_DATA_DIR || '.data');
 
+  const dialect = env.WAREHOUSE_DIALECT || 'postgres';
+  if (dialect !== 'postgres' && dialect !== 'redshift') {
+    problems.push(`WAREHOUSE_DIALECT=${dialect} must be postgres or redshift`);
+  }
+  if (dialect === 'redshift' && !env.WAREHOUSE_URL) {
+    problems.push('WAREHOUSE_URL is required with WAREHOUSE_DIALECT=redshift (postgres://user:password@cluster:5439/db)');
+  }
   const url = env.WAREHOUSE_URL || DEFAULT_WAREHOUSE_URL;
   try {
     const u = new URL(url);
@@ -88,12 +101,41 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('WAREHOUSE_URL is not a valid URL (expected postgres://user:password@host:5432/database)');
   }
 
-  const dialect = env.WAREHOUSE_DIALECT || 'postgres';
-  if (dialect !== 'postgres') problems.push(`WAREHOUSE_DIALECT=${dialect} is not supported (use postgres)`);
 
   const sourceUrl = env.SOURCE_URL || path.join(dataDir, 'sample');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(sourceUrl) && !/^(file|s3):\/\//i.test(sourceUrl)) {
     problems.push(`SOURCE_URL=${sourceUrl}: use a folder, a file:// URL or an s3://bucket/prefix URL`);
+  }
+
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  if (region && !/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/.test(region)) {
+    problems.push(`AWS_REGION=${region} is not an AWS region such as us-west-2`);
+  }
+  let redshift: AppConfig['redshift'];
+  if (dialect === 'redshift') {
+    const iamRole = env.REDSHIFT_IAM_ROLE ?? '';
+    if (!/^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]{1,128}$/.test(iamRole)) {
+      problems.push(`REDSHIFT_IAM_ROLE must be the ARN of a role the cluster may assume (arn:aws:iam::<account>:role/<name>)${iamRole ? `, got ${iamRole}` : ''}`);
+    }
+    if (!/^s3:\/\//.test(env.SOURCE_URL ?? '')) problems.push('SOURCE_URL must be an s3:// URL with WAREHOUSE_DIALECT=redshift (COPY reads from S3)');
+    if (!region) problems.push('AWS_REGION is required with WAREHOUSE_DIALECT=redshift (the region of the S3 bucket)');
+    const logJsonPath = env.REDSHIFT_LOG_JSONPATH ?? '';
+    if (!/^s3:\/\/.+\.json$/.test(logJsonPath)) {
+      problems.push('REDSHIFT_LOG_JSONPATH must be the s3:// URL of sql/log_json_path.json uploaded to your bucket');
+    }
+    redshift = { iamRole, logJsonPath, region: region ?? '' };
+  }
+
+  const loadModes: LoadModes = {};
+  for (const item of (env.LOAD_MODES ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [table, mode] = item.split('=');
+    if (!TABLES.includes(table as StarTable)) {
+      problems.push(`LOAD_MODES: unknown table "${table}" (tables: ${TABLES.join(', ')})`);
+    } else if (!allowedModes(table as StarTable).includes(mode as LoadMode)) {
+      problems.push(`LOAD_MODES: unknown load mode "${mode}" for ${table} (use ${allowedModes(table as StarTable).join(', ')})`);
+    } else {
+      loadModes[table as StarTable] = mode as LoadMode;
+    }
   }
 
   const taskQueue = env.TASK_QUEUE || 'sparkify-etl';
@@ -138,11 +180,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     taskQueue,
     warehouse: {
       url,
-      dialect: 'postgres',
+      dialect: dialect === 'redshift' ? 'redshift' : 'postgres',
       poolMax: int('WAREHOUSE_POOL_MAX', 10, 2, 200),
       statementTimeoutMs: int('WAREHOUSE_STATEMENT_TIMEOUT_MS', 0, 0, 86_400_000),
     },
     sourceUrl,
+    loadModes,
+    aws: region ? { region } : {},
+    ...(redshift ? { redshift } : {}),
     dataDir,
     worker: {
       maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1000),

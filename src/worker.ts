@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { createActivities } from './activities';
 import { loadConfig, type AppConfig } from './config';
 import { installRuntime } from './observability';
+import { dialectFor } from './warehouse/dialect';
 import { connectWorker } from './temporal';
 import { createPool, redactUrl } from './warehouse/pool';
 
@@ -26,7 +27,12 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
     namespace,
     taskQueue: config.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ pool, defaultSource: config.sourceUrl }),
+    activities: createActivities({
+      pool,
+      defaultSource: config.sourceUrl,
+      dialect: dialectFor(config.warehouse.dialect),
+      ...(config.redshift ? { redshift: config.redshift } : {}),
+    }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     shutdownGraceTime: '30s',

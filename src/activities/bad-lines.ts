@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import { BAD_DATA, badData } from '../warehouse/errors';
-import { recordLoadErrors } from '../warehouse/statements';
+import { postgres, type Dialect } from '../warehouse/dialect';
 
 const MAX_RAW = 4_000;
 
@@ -38,8 +38,8 @@ export class BadLines {
     this.raws.push(raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw);
   }
 
-  async save(client: PoolClient, runKey: string): Promise<void> {
+  async save(client: PoolClient, runKey: string, dialect: Dialect = postgres): Promise<void> {
     if (this.count === 0) return;
-    await client.query(recordLoadErrors(runKey, this.files, this.lines, this.reasons, this.raws));
+    await client.query(dialect.recordLoadErrors(runKey, this.files, this.lines, this.reasons, this.raws));
   }
 }

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import { postgres, type Dialect } from '../warehouse/dialect';
 import { badConfig } from '../warehouse/errors';
 import { openSource, SourceConfigError, type Source } from '../source';
 
@@ -8,6 +9,21 @@ export interface ActivityDeps {
   pool: Pool;
   /** Source used when the workflow input names none (the worker's SOURCE_URL). */
   defaultSource?: string;
+  /** Warehouse dialect; PostgreSQL when not given. */
+  dialect?: Dialect;
+  /** What Redshift's COPY needs (redshift dialect only). */
+  redshift?: RedshiftCopySettings;
+}
+
+export interface RedshiftCopySettings {
+  iamRole: string;
+  region: string;
+  /** s3:// URL of sql/log_json_path.json, uploaded next to the data. */
+  logJsonPath: string;
+}
+
+export function dialectOf(deps: ActivityDeps): Dialect {
+  return deps.dialect ?? postgres;
 }
 
 /** The activity context when running inside one; undefined when a function is called directly. */

@@ -1,24 +1,20 @@
 import { toMs } from '../interval';
 import type { RecordRunInput } from '../types';
-import { withClient } from '../warehouse/pool';
+import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
-import {
-  dropRunStaging as dropStatement,
-  recordRun as recordStatement,
-  runStagingTable,
-  staleRunStaging,
-  unregisterRunStaging,
-} from '../warehouse/statements';
+import { dropRunStaging as dropStatement, runStagingTable, unregisterRunStaging } from '../warehouse/statements';
 import { log } from '@temporalio/activity';
-import { metrics, type ActivityDeps } from './context';
+import { dialectOf, metrics, type ActivityDeps } from './context';
 
 /** Writes the run's row to the etl_runs audit table (idempotent per workflow run). */
 export function makeRecordRun(deps: ActivityDeps) {
   return async function recordRun(input: RecordRunInput): Promise<void> {
     const { startMs, endMs } = toMs(input.interval);
     try {
-      await withClient(deps.pool, (client) => client.query(recordStatement({ ...input, startMs, endMs })));
+      await withTransaction(deps.pool, async (client) => {
+        for (const statement of dialectOf(deps).recordRun({ ...input, startMs, endMs })) await client.query(statement);
+      });
     } catch (err) {
       rethrowForActivity(err, 'recording the run in etl_runs');
     }
@@ -52,7 +48,7 @@ export function makeDropRunStaging(deps: ActivityDeps) {
     try {
       return await withClient(deps.pool, async (client) => {
         await dropStaging(client, input.runKey);
-        const stale = await client.query<{ run_key: string }>(staleRunStaging(input.sweepAfterHours ?? 6));
+        const stale = await client.query<{ run_key: string }>(dialectOf(deps).staleRunStaging(input.sweepAfterHours ?? 6));
         for (const { run_key } of stale.rows) await dropStaging(client, run_key);
         return stale.rowCount ?? 0;
       });

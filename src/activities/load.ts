@@ -2,9 +2,9 @@ import { toMs } from '../interval';
 import { allowedModes, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
-import { loadStatements, runStagingTable } from '../warehouse/statements';
+import { runStagingTable } from '../warehouse/statements';
 import { log } from '@temporalio/activity';
-import { elapsed, metrics, whileHeartbeating, type ActivityDeps } from './context';
+import { dialectOf, elapsed, metrics, whileHeartbeating, type ActivityDeps } from './context';
 
 /**
  * Loads one star-schema table from the run's staging, in one transaction, in the table's load mode.
@@ -19,7 +19,7 @@ export function makeLoadTable(deps: ActivityDeps) {
       throw badConfig(`load mode "${input.mode}" is not available for ${input.table}; use one of ${allowed.join(', ')}`);
     }
     const stg = runStagingTable(input.runKey);
-    const { prepare, insert } = loadStatements(input.table, input.mode, stg, toMs(input.interval));
+    const { prepare, insert } = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
     try {
       const rowsWritten = await withTransaction(deps.pool, async (client) => {
         for (const statement of prepare) await client.query(statement);

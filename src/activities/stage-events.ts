@@ -11,14 +11,13 @@ import { rethrowForActivity } from '../warehouse/errors';
 import {
   clearLoadErrors,
   copyEventsIntoRunStaging,
-  createRunStaging,
-  registerRunStaging,
   runStagingTable,
   STAGING_PREFIX,
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
+import { stageEventsRedshift } from './stage-redshift';
 import { log } from '@temporalio/activity';
-import { cancellationSignal, currentContext, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps } from './context';
+import { cancellationSignal, currentContext, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps } from './context';
 
 const CHUNK_CHARS = 256 * 1024;
 const HEARTBEAT_EVERY_LINES = 50_000;
@@ -31,6 +30,7 @@ const HEARTBEAT_EVERY_LINES = 50_000;
  */
 export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
+    if (dialectOf(deps).name === 'redshift') return stageEventsRedshift(deps, input);
     const t0 = performance.now();
     const stg = runStagingTable(input.runKey);
     const { startMs, endMs } = toMs(input.interval);
@@ -57,8 +57,11 @@ export function makeStageEvents(deps: ActivityDeps) {
     const bad = new BadLines(input.maxErrors);
     try {
       await withTransaction(deps.pool, async (client) => {
-        await client.query(createRunStaging(stg).text);
-        await client.query(registerRunStaging(input.runKey, currentContext()?.info.workflowExecution?.workflowId ?? null));
+        const dialect = dialectOf(deps);
+        await client.query(dialect.createRunStaging(stg).text);
+        for (const s of dialect.registerRunStaging(input.runKey, currentContext()?.info.workflowExecution?.workflowId ?? null)) {
+          await client.query(s);
+        }
         await client.query(clearLoadErrors(input.runKey));
         const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
         const signal = cancellationSignal();
@@ -67,7 +70,7 @@ export function makeStageEvents(deps: ActivityDeps) {
           client.query(copyFrom(copyEventsIntoRunStaging(stg))),
           ...(signal ? [{ signal }] : []),
         );
-        await bad.save(client, input.runKey);
+        await bad.save(client, input.runKey, dialect);
       });
     } catch (err) {
       rethrowForActivity(err, `staging events of ${input.interval.start} .. ${input.interval.end}`);

@@ -9,14 +9,14 @@ import { rethrowForActivity } from '../warehouse/errors';
 import {
   copySongsIntoBatch,
   createSongStagingBatch,
-  lockSongStaging,
   recordSongFiles,
   stagedSongFiles,
   upsertSongBatch,
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
+import { stageSongsRedshift } from './stage-redshift';
 import { log } from '@temporalio/activity';
-import { cancellationSignal, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps } from './context';
+import { cancellationSignal, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps } from './context';
 
 const READ_CONCURRENCY = 32;
 
@@ -27,6 +27,7 @@ const READ_CONCURRENCY = 32;
  */
 export function makeStageSongs(deps: ActivityDeps) {
   return async function stageSongs(input: StageSongsInput): Promise<StageSongsResult> {
+    if (dialectOf(deps).name === 'redshift') return stageSongsRedshift(deps, input);
     const t0 = performance.now();
     const source = resolveSource(deps, input.source);
     const bad = new BadLines(input.maxErrors);
@@ -34,7 +35,7 @@ export function makeStageSongs(deps: ActivityDeps) {
     const result = { filesSeen: 0, filesStaged: 0, songsStaged: 0 };
     try {
       await withTransaction(deps.pool, async (client) => {
-        await client.query(lockSongStaging);
+        await client.query(dialectOf(deps).lockSongStaging);
         const manifest = new Map<string, string>();
         for (const row of (await client.query<{ path: string; version: string }>(stagedSongFiles)).rows) {
           manifest.set(row.path, row.version);
@@ -64,7 +65,7 @@ export function makeStageSongs(deps: ActivityDeps) {
             songsPerFile,
           ),
         );
-        await bad.save(client, input.runKey);
+        await bad.save(client, input.runKey, dialectOf(deps));
         result.filesStaged = todo.length;
       });
     } catch (err) {

@@ -79,7 +79,11 @@ main(USAGE, async () => {
     const outcomes = await runBackfill(
       client,
       plan,
-      { taskQueue: config.taskQueue, concurrency, ...(values.source ? { input: { source: values.source } } : {}) },
+      {
+        taskQueue: config.taskQueue,
+        concurrency,
+        input: { loadModes: config.loadModes, ...(values.source ? { source: values.source } : {}) },
+      },
       (p) => {
         if (tty) process.stderr.write(`\r${bar(p)}`);
         else if (Date.now() - lastLine > 2_000 || p.done + p.failed + p.skipped === p.total) {

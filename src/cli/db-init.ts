@@ -1,5 +1,6 @@
 import { loadConfig } from '../config';
 import { ensureDatabase } from '../warehouse/database';
+import { dialectFor } from '../warehouse/dialect';
 import { migrate } from '../warehouse/migrate';
 import { createPool, redactUrl } from '../warehouse/pool';
 import { main, parseCommandLine } from './args';
@@ -14,10 +15,11 @@ main(USAGE, async () => {
   if (values.help) return void console.log(USAGE);
   const config = loadConfig();
   const url = config.warehouse.url;
-  if (await ensureDatabase(url)) console.log(`created database ${redactUrl(url)}`);
+  const dialect = dialectFor(config.warehouse.dialect);
+  if (dialect.name === 'postgres' && (await ensureDatabase(url))) console.log(`created database ${redactUrl(url)}`);
   const pool = createPool({ url, max: 2 });
   try {
-    const report = await migrate(pool);
+    const report = await migrate(pool, dialect);
     console.log(
       `schema ready at ${redactUrl(url)}: applied ${report.applied.length ? report.applied.join(', ') : 'nothing'}` +
         (report.alreadyApplied.length ? `; already applied ${report.alreadyApplied.join(', ')}` : ''),

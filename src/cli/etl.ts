@@ -40,7 +40,8 @@ main(USAGE, async () => {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const loadModes: LoadModes = {};
+  const config = loadConfig();
+  const loadModes: LoadModes = { ...config.loadModes };
   for (const m of values.mode ?? []) {
     const [table, mode] = m.split('=');
     if (!TABLES.includes(table as StarTable) || !LOAD_MODES.includes(mode as LoadMode)) {
@@ -62,7 +63,6 @@ main(USAGE, async () => {
     ...(values.missing ? { onMissingFile: values.missing as 'fail' | 'warn' } : {}),
   };
 
-  const config = loadConfig();
   const { client, connection } = await connectClient();
   try {
     const workflowId = workflowIdFor(interval);

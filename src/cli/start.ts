@@ -106,7 +106,7 @@ main(USAGE, async () => {
     const connection = await Connection.connect({ address });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace });
-    const settings = { ...config.schedule, taskQueue: config.taskQueue };
+    const settings = { ...config.schedule, taskQueue: config.taskQueue, input: { loadModes: config.loadModes } };
     const outcome = await upsertSchedule(client, settings);
     const caught = outcome === 'created' ? await catchUp(client, settings, new Date()) : null;
     console.log(

@@ -4,6 +4,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -110,6 +111,18 @@ export class S3Source implements Source {
       })
       .catch((e: unknown) => out.destroy(e as Error));
     return out;
+  }
+
+  /** The s3:// URL of a key under this source, as Redshift's COPY names it. */
+  url(key: string): string {
+    return `s3://${this.bucket}/${this.prefix}${key}`;
+  }
+
+  async putText(key: string, text: string): Promise<string> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: text, ContentType: 'application/json' }),
+    );
+    return this.url(key);
   }
 
   async readText(key: string): Promise<string> {

@@ -1,9 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Pool } from 'pg';
+import { postgres, type Dialect } from './dialect';
 import { withTransaction } from './pool';
-
-export const SQL_DIR = path.resolve(__dirname, '..', '..', 'sql');
 
 export interface MigrationReport {
   applied: string[];
@@ -15,25 +14,24 @@ export interface MigrationReport {
  * each in its own transaction. An advisory lock makes concurrent `db:init`s wait for each other.
  * Idempotent: running it again applies nothing.
  */
-export async function migrate(pool: Pool, dir = SQL_DIR): Promise<MigrationReport> {
+export async function migrate(pool: Pool, dialect: Dialect = postgres): Promise<MigrationReport> {
+  const dir = dialect.migrationsDir;
   const files = (await readdir(dir)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
   const report: MigrationReport = { applied: [], alreadyApplied: [] };
   for (const file of files) {
     const sql = await readFile(path.join(dir, file), 'utf8');
     await withTransaction(pool, async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('sparkify-etl:migrate'))`);
       await client.query(
-        `CREATE TABLE IF NOT EXISTS etl_migrations (
-           name text PRIMARY KEY,
-           applied_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))`,
+        `CREATE TABLE IF NOT EXISTS etl_migrations (name varchar(256) NOT NULL PRIMARY KEY, applied_at timestamp)`,
       );
+      await client.query(dialect.migrationLock);
       const done = await client.query('SELECT 1 FROM etl_migrations WHERE name = $1', [file]);
       if (done.rowCount) {
         report.alreadyApplied.push(file);
         return;
       }
       await client.query(sql);
-      await client.query('INSERT INTO etl_migrations (name) VALUES ($1)', [file]);
+      await client.query('INSERT INTO etl_migrations (name, applied_at) VALUES ($1, $2)', [file, new Date()]);
       report.applied.push(file);
     });
   }

@@ -1,0 +1,75 @@
+/**
+ * A warehouse dialect: the statements that differ between PostgreSQL and Redshift. Everything else
+ * (checks, counts, the staging table name) is shared and lives in statements.ts.
+ */
+import path from 'node:path';
+import type { LoadMode, StarTable } from '../types';
+import * as pg from './statements';
+import * as rs from './redshift';
+import type { Statement } from './statements';
+
+export type DialectName = 'postgres' | 'redshift';
+
+export interface RunRecord {
+  workflowId: string;
+  runId: string;
+  startMs: number;
+  endMs: number;
+  status: string;
+  rows: unknown;
+  checks: unknown;
+  durationsMs: unknown;
+}
+
+export interface Dialect {
+  name: DialectName;
+  /** Numbered migrations for this dialect. */
+  migrationsDir: string;
+  /** Serialises concurrent migrations (inside the migration's transaction, after etl_migrations exists). */
+  migrationLock: Statement;
+  createRunStaging(stg: string): Statement;
+  registerRunStaging(runKey: string, workflowId: string | null): Statement[];
+  staleRunStaging(olderThanHours: number): Statement;
+  loadStatements(
+    table: StarTable,
+    mode: LoadMode,
+    stg: string,
+    interval: { startMs: number; endMs: number },
+  ): { prepare: Statement[]; insert: Statement };
+  recordRun(r: RunRecord): Statement[];
+  recordLoadErrors(runKey: string, files: string[], lines: number[], reasons: string[], raws: string[]): Statement;
+  lockSongStaging: Statement;
+}
+
+export const SQL_ROOT = path.resolve(__dirname, '..', '..', 'sql');
+
+export const postgres: Dialect = {
+  name: 'postgres',
+  migrationsDir: SQL_ROOT,
+  migrationLock: { text: `SELECT pg_advisory_xact_lock(hashtext('sparkify-etl:migrate'))` },
+  createRunStaging: pg.createRunStaging,
+  registerRunStaging: (runKey, workflowId) => [pg.registerRunStaging(runKey, workflowId)],
+  staleRunStaging: pg.staleRunStaging,
+  loadStatements: pg.loadStatements,
+  recordRun: (r) => [pg.recordRun(r)],
+  recordLoadErrors: pg.recordLoadErrors,
+  lockSongStaging: pg.lockSongStaging,
+};
+
+export const redshift: Dialect = {
+  name: 'redshift',
+  migrationsDir: path.join(SQL_ROOT, 'redshift'),
+  migrationLock: { text: `LOCK etl_migrations` },
+  createRunStaging: rs.createRunStaging,
+  registerRunStaging: (runKey, workflowId) =>
+    rs.registerRunStaging(pg.STAGING_PREFIX + runKey.toLowerCase(), runKey, workflowId),
+  staleRunStaging: rs.staleRunStaging,
+  loadStatements: rs.loadStatements,
+  recordRun: rs.recordRun,
+  recordLoadErrors: rs.recordLoadErrors,
+  lockSongStaging: rs.lockSongStaging,
+};
+
+export function dialectFor(name: DialectName): Dialect {
+  return name === 'redshift' ? redshift : postgres;
+}

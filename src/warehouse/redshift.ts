@@ -1,0 +1,286 @@
+/**
+ * The Redshift dialect of the statements that differ from PostgreSQL's (statements.ts has the rest).
+ * Redshift has no ON CONFLICT, no DISTINCT ON, no unnest, no advisory locks, no COPY FROM STDIN, and its
+ * TRUNCATE commits at once; keys are not enforced. So: batches are de-duplicated with ROW_NUMBER(), upserts
+ * are DELETE + INSERT of the batch's keys in one transaction, truncate-insert is DELETE + INSERT, and
+ * staging is COPY from S3. Values are bound ($n) except where COPY takes literals only: those (S3 URLs, the
+ * IAM role, the region) are validated and quoted with escapeLiteral.
+ */
+import { escapeIdentifier, escapeLiteral } from 'pg';
+import type { LoadMode, StarTable } from '../types';
+import type { Statement } from './statements';
+
+const EPOCH_MS = (expr: string) => `timestamp 'epoch' + ${expr} * interval '1 millisecond'`;
+
+// ---------------------------------------------------------------- staging
+
+export const createRunStaging = (stg: string): Statement => ({
+  text: `DROP TABLE IF EXISTS ${stg}; CREATE TABLE ${stg} (LIKE staging_events)`,
+});
+
+/** A session-private table for one COPY of whole day files, filtered into the run's table afterwards. */
+export const createRawEvents: Statement = {
+  text: `DROP TABLE IF EXISTS raw_events; CREATE TEMP TABLE raw_events (LIKE staging_events)`,
+};
+
+export interface CopyAuth {
+  /** arn:aws:iam::123456789012:role/name */
+  iamRole: string;
+  region: string;
+}
+
+const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\w!\-.*'()/=+]*)?$/;
+const IAM_ROLE = /^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]{1,128}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+
+function s3Literal(url: string): string {
+  if (!S3_URL.test(url)) throw new Error(`"${url}" is not an S3 URL COPY can read (s3://bucket/key)`);
+  return escapeLiteral(url);
+}
+
+function authClause(auth: CopyAuth): string {
+  if (!IAM_ROLE.test(auth.iamRole)) throw new Error(`"${auth.iamRole}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
+  if (!REGION.test(auth.region)) throw new Error(`"${auth.region}" is not an AWS region such as us-west-2`);
+  return `IAM_ROLE ${escapeLiteral(auth.iamRole)} REGION ${escapeLiteral(auth.region)}`;
+}
+
+/** COPY one event day file (newline-delimited JSON) through the JSONPaths file shipped in sql/. */
+export function copyEventsFromS3(file: string, jsonPaths: string, auth: CopyAuth, maxErrors: number): Statement {
+  if (!Number.isInteger(maxErrors) || maxErrors < 0) throw new Error('maxErrors must be a whole number');
+  return {
+    text: `COPY raw_events FROM ${s3Literal(file)} ${authClause(auth)}
+           FORMAT AS JSON ${s3Literal(jsonPaths)} TIMEFORMAT 'epochmillisecs' MAXERROR ${maxErrors} COMPUPDATE OFF STATUPDATE OFF`,
+  };
+}
+
+export const filterRawEventsIntoRun = (stg: string, startMs: number, endMs: number): Statement => ({
+  text: `INSERT INTO ${stg} SELECT * FROM raw_events WHERE ts >= $1::bigint AND ts < $2::bigint`,
+  values: [startMs, endMs],
+});
+
+/** What COPY rejected (under MAXERROR) or failed on, for the run's report: file, line and reason. */
+export const lastCopyErrors: Statement = {
+  name: 'redshift-last-copy-errors',
+  text: `SELECT trim(filename) AS file, line_number AS line, trim(colname) AS field, trim(err_reason) AS reason,
+                trim(raw_line) AS raw
+           FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 100`,
+};
+
+export const createSongStagingBatch: Statement = {
+  text: `DROP TABLE IF EXISTS song_batch; CREATE TEMP TABLE song_batch (LIKE staging_songs)`,
+};
+
+/** COPY the new song files, listed in a COPY manifest written to S3 for this run. */
+export function copySongsFromManifest(manifestUrl: string, auth: CopyAuth, maxErrors: number): Statement {
+  return {
+    text: `COPY song_batch FROM ${s3Literal(manifestUrl)} ${authClause(auth)} MANIFEST
+           FORMAT AS JSON 'auto' MAXERROR ${maxErrors} COMPUPDATE OFF STATUPDATE OFF`,
+  };
+}
+
+/** No advisory locks on Redshift: a table lock serialises song staging (released at commit). */
+export const lockSongStaging: Statement = { text: `LOCK staged_song_files` };
+
+export const stagedSongFiles: Statement = { text: `SELECT path, size, version FROM staged_song_files` };
+
+const SONG_COLUMNS =
+  'num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title, duration, year';
+
+export const upsertSongBatch: Statement[] = [
+  {
+    text: `DELETE FROM staging_songs USING song_batch b WHERE staging_songs.song_id = b.song_id`,
+  },
+  {
+    text: `INSERT INTO staging_songs (${SONG_COLUMNS})
+           SELECT ${SONG_COLUMNS} FROM (
+             SELECT *, row_number() OVER (PARTITION BY song_id ORDER BY title, artist_id) AS rn FROM song_batch
+           ) b WHERE rn = 1`,
+  },
+];
+
+/** Multi-row VALUES with bound parameters, `width` columns a row (Redshift has no unnest). */
+function valuesRows(rows: number, width: number, casts: string[]): string {
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    out.push(`(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}::${casts[c]}`).join(', ')})`);
+  }
+  return out.join(', ');
+}
+
+export function recordSongFiles(paths: string[], sizes: number[], versions: string[], songs: number[]): Statement[] {
+  const values = paths.flatMap((p, i) => [p, sizes[i], versions[i], songs[i]]);
+  return [
+    { text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}`).join(', ')})`, values: paths },
+    {
+      text: `INSERT INTO staged_song_files (path, size, version, songs)
+             VALUES ${valuesRows(paths.length, 4, ['varchar', 'bigint', 'varchar', 'int'])}`,
+      values,
+    },
+  ];
+}
+
+export function recordLoadErrors(
+  runKey: string,
+  files: string[],
+  lines: number[],
+  reasons: string[],
+  raws: string[],
+): Statement {
+  const values = files.flatMap((f, i) => [runKey, f, lines[i], reasons[i], raws[i]]);
+  return {
+    text: `INSERT INTO load_errors (run_key, file, line, reason, raw)
+           VALUES ${valuesRows(files.length, 5, ['varchar', 'varchar', 'int', 'varchar', 'varchar'])}`,
+    values,
+  };
+}
+
+export const registerRunStaging = (table: string, runKey: string, workflowId: string | null): Statement[] => [
+  { text: `DELETE FROM run_staging WHERE table_name = $1`, values: [table] },
+  {
+    text: `INSERT INTO run_staging (table_name, run_key, workflow_id) VALUES ($1, $2, $3)`,
+    values: [table, runKey, workflowId],
+  },
+];
+
+export const staleRunStaging = (olderThanHours: number): Statement => ({
+  text: `SELECT run_key FROM run_staging WHERE created_at < dateadd(hour, -$1::int, getdate()) ORDER BY created_at`,
+  values: [olderThanHours],
+});
+
+// ---------------------------------------------------------------- loads
+
+/** The rows one load writes, de-duplicated by key with ROW_NUMBER() (Redshift has no DISTINCT ON). */
+const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: string) => string }> = {
+  songplays: {
+    key: 'songplay_id',
+    columns: 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent',
+    select: (stg) => `
+      SELECT md5(coalesce(e.userId, '') || '|' || e.sessionId || '|' || e.itemInSession || '|' || e.ts) AS songplay_id,
+             ${EPOCH_MS('e.ts')} AS start_time,
+             nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
+             e.sessionId AS session_id, e.location, e.userAgent AS user_agent
+        FROM ${stg} e
+        LEFT JOIN (SELECT title, artist_name, duration, song_id, artist_id,
+                          row_number() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS rn
+                     FROM staging_songs) s
+          ON s.rn = 1 AND e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
+       WHERE e.page = 'NextSong'`,
+  },
+  users: {
+    key: 'user_id',
+    columns: 'user_id, first_name, last_name, gender, level, level_ts',
+    select: (stg) => `
+      SELECT user_id, firstName AS first_name, lastName AS last_name, gender, level, ts AS level_ts FROM (
+        SELECT userId::integer AS user_id, firstName, lastName, gender, level, ts,
+               row_number() OVER (PARTITION BY userId ORDER BY ts DESC, level DESC) AS rn
+          FROM ${stg} WHERE page = 'NextSong' AND userId <> '') u
+       WHERE rn = 1`,
+  },
+  songs: {
+    key: 'song_id',
+    columns: 'song_id, title, artist_id, year, duration',
+    select: () => `SELECT song_id, title, artist_id, year, duration FROM staging_songs`,
+  },
+  artists: {
+    key: 'artist_id',
+    columns: 'artist_id, name, location, latitude, longitude',
+    select: () => `
+      SELECT artist_id, artist_name AS name, artist_location AS location, artist_latitude AS latitude,
+             artist_longitude AS longitude FROM (
+        SELECT *, row_number() OVER (PARTITION BY artist_id ORDER BY song_id) AS rn FROM staging_songs) a
+       WHERE rn = 1`,
+  },
+  time: {
+    key: 'start_time',
+    columns: 'start_time, hour, day, week, month, year, weekday',
+    select: (stg) => `
+      SELECT t.start_time, extract(hour FROM t.start_time)::int AS hour, extract(day FROM t.start_time)::int AS day,
+             extract(week FROM t.start_time)::int AS week, extract(month FROM t.start_time)::int AS month,
+             extract(year FROM t.start_time)::int AS year, extract(dow FROM t.start_time)::int AS weekday
+        FROM (SELECT DISTINCT ${EPOCH_MS('ts')} AS start_time FROM ${stg} WHERE page = 'NextSong') t`,
+  },
+};
+
+/**
+ * One load, as statements to run in order in one transaction. The batch goes to a temp table first so that
+ * DELETE and INSERT see the same rows. The last statement's row count is the rows written.
+ */
+export function loadStatements(
+  table: StarTable,
+  mode: LoadMode,
+  stg: string,
+  interval: { startMs: number; endMs: number },
+): { prepare: Statement[]; insert: Statement } {
+  const b = BATCH[table];
+  const target = escapeIdentifier(table);
+  // Temp tables live as long as the session, and pooled sessions outlive a load: drop any earlier one.
+  const batch: Statement = { text: `DROP TABLE IF EXISTS load_batch; CREATE TEMP TABLE load_batch AS ${b.select(stg)}` };
+  const insertAll: Statement = { text: `INSERT INTO ${target} (${b.columns}) SELECT * FROM load_batch` };
+  const insertNew: Statement = {
+    text: `INSERT INTO ${target} (${b.columns}) SELECT n.* FROM load_batch n
+           WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE t.${b.key} = n.${b.key})`,
+  };
+  switch (mode) {
+    case 'replace':
+      return {
+        prepare: [
+          batch,
+          {
+            text: `DELETE FROM ${target} WHERE start_time >= ${EPOCH_MS('$1::bigint')} AND start_time < ${EPOCH_MS('$2::bigint')}`,
+            values: [interval.startMs, interval.endMs],
+          },
+        ],
+        insert: insertNew,
+      };
+    case 'truncate-insert':
+      // DELETE, not TRUNCATE: Redshift's TRUNCATE commits the transaction at once.
+      return { prepare: [batch, { text: `DELETE FROM ${target}` }], insert: insertAll };
+    case 'append':
+      return { prepare: [batch], insert: insertNew };
+    case 'upsert':
+      // Replace the keys present in the batch. A user only changes for a newer event, so the order in
+      // which hours are loaded does not matter: batch rows not newer than the table's are dropped first.
+      return {
+        prepare: [
+          batch,
+          ...(table === 'users'
+            ? [{ text: `DELETE FROM load_batch USING users t WHERE t.user_id = load_batch.user_id AND t.level_ts >= load_batch.level_ts` }]
+            : []),
+          { text: `DELETE FROM ${target} USING load_batch n WHERE ${target}.${b.key} = n.${b.key}` },
+        ],
+        insert: insertAll,
+      };
+  }
+}
+
+export const recordRun = (r: {
+  workflowId: string;
+  runId: string;
+  startMs: number;
+  endMs: number;
+  status: string;
+  rows: unknown;
+  checks: unknown;
+  durationsMs: unknown;
+}): Statement[] => [
+  { text: `DELETE FROM etl_runs WHERE workflow_id = $1 AND run_id = $2`, values: [r.workflowId, r.runId] },
+  {
+    text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms)
+           VALUES ($1, $2, ${EPOCH_MS('$3::bigint')}, ${EPOCH_MS('$4::bigint')}, $5, $6, $7, $8)`,
+    values: [
+      r.workflowId,
+      r.runId,
+      r.startMs,
+      r.endMs,
+      r.status,
+      JSON.stringify(r.rows),
+      JSON.stringify(r.checks),
+      JSON.stringify(r.durationsMs),
+    ],
+  },
+];
+
+/** COPY manifest (https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html). */
+export function songManifest(urls: string[]): string {
+  return JSON.stringify({ entries: urls.map((url) => ({ url, mandatory: true })) });
+}
