@@ -63,6 +63,41 @@ export class ConfigError extends Error {
   }
 }
 
+/** Every environment variable the project reads, with what it is for (the compose file is checked against it). */
+export const SETTINGS: Record<string, string> = {
+  WAREHOUSE_URL: 'warehouse connection URL (the password stays in the worker)',
+  WAREHOUSE_DIALECT: 'postgres or redshift',
+  WAREHOUSE_POOL_MAX: 'connections per worker',
+  WAREHOUSE_STATEMENT_TIMEOUT_MS: 'server-side statement timeout',
+  SOURCE_URL: 'folder, file:// or s3:// URL of log_data/ and song_data/',
+  LOAD_MODES: 'load mode per table, e.g. users=append,songplays=replace',
+  TASK_QUEUE: 'task queue of the worker and the runs',
+  WORKER_MAX_CONCURRENT_ACTIVITIES: 'worker concurrency (activities)',
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 'worker concurrency (workflow tasks)',
+  SCHEDULE_ID: 'id of the hourly schedule',
+  SCHEDULE_MINUTE: 'minute of the hour the runs start',
+  SCHEDULE_START: "Airflow's start_date",
+  SCHEDULE_END: "Airflow's end_date",
+  SCHEDULE_CATCHUP_WINDOW: 'how far back missed runs are made up',
+  SCHEDULE_OVERLAP: 'overlap policy of the schedule',
+  LOG_FORMAT: 'json or pretty',
+  LOG_LEVEL: 'TRACE, DEBUG, INFO, WARN or ERROR',
+  METRICS_ADDRESS: 'host:port of the Prometheus endpoint',
+  SPARKIFY_DATA_DIR: "the local stack's folder",
+  REDSHIFT_IAM_ROLE: "role Redshift's COPY assumes to read S3",
+  REDSHIFT_LOG_JSONPATH: 's3:// URL of sql/log_json_path.json',
+  AWS_REGION: 'region of the S3 bucket (and the cluster)',
+  AWS_ACCESS_KEY_ID: 'S3 credentials (or a role/profile)',
+  AWS_SECRET_ACCESS_KEY: 'S3 credentials (or a role/profile)',
+  AWS_ENDPOINT_URL_S3: 'S3-compatible endpoint (MinIO, LocalStack, moto)',
+  TEMPORAL_ADDRESS: 'Temporal frontend host:port',
+  TEMPORAL_NAMESPACE: 'Temporal namespace',
+  TEMPORAL_API_KEY: 'Temporal Cloud API key',
+  TEMPORAL_TLS: 'use TLS to reach Temporal',
+  TEMPORAL_TLS_CLIENT_CERT_PATH: 'mTLS client certificate',
+  TEMPORAL_TLS_CLIENT_KEY_PATH: 'mTLS client key',
+};
+
 export const DEFAULT_WAREHOUSE_URL = 'postgres://postgres@127.0.0.1:5432/sparkify';
 
 type Env = Record<string, string | undefined>;

@@ -128,6 +128,36 @@ test('a bad configuration stops the worker before it connects, listing every pro
   expect(res.stderr).toContain('WAREHOUSE_POOL_MAX=lots must be an integer from 2 to 200');
 });
 
+test('missing URL, bad region, unknown load mode, end before start: one error listing each; no connection', async () => {
+  const { WAREHOUSE_URL: _unset, ...rest } = env;
+  const res = await runCommand(
+    'npm',
+    ['run', '-s', 'worker'],
+    {
+      ...rest,
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      WAREHOUSE_DIALECT: 'redshift',
+      AWS_REGION: 'mars-north-1x',
+      LOAD_MODES: 'users=sideways,songplays=replace',
+      SCHEDULE_START: '2018-11-05T00:00Z',
+      SCHEDULE_END: '2018-11-01T00:00Z',
+    },
+    60_000,
+  );
+  expect(res.code).toBe(1);
+  const problems = res.stderr.split('\n').filter((l) => l.startsWith('  - '));
+  expect(problems).toEqual([
+    '  - WAREHOUSE_URL is required with WAREHOUSE_DIALECT=redshift (postgres://user:password@cluster:5439/db)',
+    '  - AWS_REGION=mars-north-1x is not an AWS region such as us-west-2',
+    '  - REDSHIFT_IAM_ROLE must be the ARN of a role the cluster may assume (arn:aws:iam::<account>:role/<name>)',
+    '  - SOURCE_URL must be an s3:// URL with WAREHOUSE_DIALECT=redshift (COPY reads from S3)',
+    '  - REDSHIFT_LOG_JSONPATH must be the s3:// URL of sql/log_json_path.json uploaded to your bucket',
+    '  - LOAD_MODES: unknown load mode "sideways" for users (use upsert, truncate-insert, append)',
+    '  - SCHEDULE_START (2018-11-05T00:00:00.000Z) must be before SCHEDULE_END (2018-11-01T00:00:00.000Z)',
+  ]);
+  expect(res.stderr).not.toMatch(/connect|ECONNREFUSED|transport/i);
+});
+
 test('the etl command refuses bad arguments with its usage and starts nothing', async () => {
   const unknown = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--frobnicate'], env);
   expect(unknown.code).toBe(2);

@@ -1,0 +1,73 @@
+/**
+ * docker-compose.yml cannot be run here (no Docker engine), so it is parsed and checked against the config
+ * schema: every variable it sets is a setting the project reads, the settings validate, and the addresses
+ * point at services that publish those ports.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig, SETTINGS } from '../src/config';
+import { ROOT } from './support/processes';
+
+interface Service {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+}
+
+const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const services = compose.services;
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+/** `${VAR:-default}` → default, as compose does when VAR is unset. */
+function withDefaults(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
+  );
+}
+
+const ours = ['worker', 'db-init', 'schedule'] as const;
+
+test('it has the whole stack: Temporal with its database and UI, the warehouse, the worker and the one-shots', () => {
+  expect(Object.keys(services).sort()).toEqual(
+    ['db-init', 'schedule', 'temporal', 'temporal-db', 'temporal-ui', 'warehouse', 'worker'].sort(),
+  );
+  for (const name of ours) expect(services[name]!.build).toBe('.');
+  expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toContain('CMD ["npm", "run", "-s", "worker"]');
+});
+
+test.each(ours)('%s sets only settings the project reads, and they validate', (name) => {
+  const env = services[name]!.environment!;
+  expect(Object.keys(env).filter((k) => !(k in SETTINGS))).toEqual([]);
+  const config = loadConfig(withDefaults(env));
+  expect(config.taskQueue).toBe('sparkify-etl');
+  expect(config.warehouse.dialect).toBe('postgres');
+});
+
+test('the one-shots run npm scripts that exist', () => {
+  for (const name of ['db-init', 'schedule'] as const) {
+    const script = services[name]!.command![3];
+    expect(pkg.scripts[script!]).toBeDefined();
+  }
+});
+
+test('addresses point at services that publish those ports, with matching credentials', () => {
+  const worker = withDefaults(services.worker!.environment!);
+  const [temporalHost, temporalPort] = worker.TEMPORAL_ADDRESS!.split(':');
+  expect(services[temporalHost!]!.ports).toContain(`${temporalPort}:${temporalPort}`);
+  expect(services['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe(worker.TEMPORAL_ADDRESS);
+
+  const url = new URL(worker.WAREHOUSE_URL!);
+  const warehouse = withDefaults(services[url.hostname]!.environment!);
+  expect(services[url.hostname]!.ports).toContain(`${url.port}:${url.port}`);
+  expect(url.username).toBe(warehouse.POSTGRES_USER);
+  expect(url.password).toBe(warehouse.POSTGRES_PASSWORD);
+  expect(url.pathname).toBe(`/${warehouse.POSTGRES_DB}`);
+
+  const metricsPort = worker.METRICS_ADDRESS!.split(':')[1];
+  expect(services.worker!.ports).toContain(`${metricsPort}:${metricsPort}`);
+});
