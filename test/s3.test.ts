@@ -7,7 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Pool } from 'pg';
+import { createActivities } from '../src/activities';
+import { redshift } from '../src/warehouse/dialect';
 import { WorkflowFailedError, ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -126,4 +129,98 @@ test('a bucket that does not exist is a configuration error that names it, not r
   } finally {
     await db.drop();
   }
+});
+
+/**
+ * A stand-in for a Redshift cluster, which cannot be reached from here: it records every statement and
+ * answers the few that return rows. S3 is real (moto), so the COPY manifest is really written and read back.
+ */
+function recordingRedshift(opts: { failCopyOf?: string } = {}) {
+  const statements: { text: string; values?: unknown[] }[] = [];
+  const client = {
+    async query(s: string | { text: string; values?: unknown[] }) {
+      const st = typeof s === 'string' ? { text: s } : s;
+      statements.push(st);
+      const text = st.text.trim();
+      if (opts.failCopyOf && text.startsWith('COPY') && text.includes(opts.failCopyOf)) {
+        throw Object.assign(new Error("Load into table 'raw_events' failed. Check 'stl_load_errors' system table for details."), {
+          code: 'XX000',
+        });
+      }
+      if (text.includes('FROM stl_load_errors')) {
+        return opts.failCopyOf
+          ? { rows: [{ file: `s3://${BUCKET}/raw/${opts.failCopyOf}`, line: 42, field: 'ts', reason: 'Invalid digit, Value \'x\'', raw: '{"ts":"x"}' }] }
+          : { rows: [] };
+      }
+      if (text.startsWith('COPY')) return { rowCount: 3000, rows: [] };
+      if (text.startsWith('INSERT INTO "staging_events_')) return { rowCount: 123, rows: [] };
+      if (text.startsWith('SELECT count(*)')) return { rows: [{ n: '100' }] };
+      return { rows: [], rowCount: 0 };
+    },
+    on() {},
+    off() {},
+    release() {},
+  };
+  return { statements, pool: { connect: async () => client } as unknown as Pool };
+}
+
+describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto)', () => {
+  const settings = {
+    iamRole: 'arn:aws:iam::123456789012:role/sparkify-copy',
+    region: 'us-east-1',
+    logJsonPath: `s3://${BUCKET}/raw/log_json_path.json`,
+  };
+
+  test('COPYs the day files the interval touches, and the new song files through a manifest on S3', async () => {
+    const fake = recordingRedshift();
+    const acts = createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` });
+    const events = await acts.stageEvents({
+      runKey: '20181101T2300_20181102T0100',
+      interval: { start: '2018-11-01T23:00:00.000Z', end: '2018-11-02T01:00:00.000Z' },
+      source: '',
+      maxErrors: 0,
+      onMissingFile: 'fail',
+    });
+    expect(events).toMatchObject({ files: 2, rowsStaged: 123, nextSongRows: 100, missingFiles: [] });
+    const copies = fake.statements.filter((s) => s.text.startsWith('COPY')).map((s) => s.text.split('\n')[0]);
+    expect(copies).toEqual([
+      `COPY raw_events FROM 's3://${BUCKET}/raw/log_data/2018/11/2018-11-01-events.json' IAM_ROLE '${settings.iamRole}' REGION 'us-east-1'`,
+      `COPY raw_events FROM 's3://${BUCKET}/raw/log_data/2018/11/2018-11-02-events.json' IAM_ROLE '${settings.iamRole}' REGION 'us-east-1'`,
+    ]);
+    const filter = fake.statements.find((s) => s.text.startsWith('INSERT INTO "staging_events_'));
+    expect(filter?.values).toEqual([Date.UTC(2018, 10, 1, 23), Date.UTC(2018, 10, 2, 1)]);
+    expect(fake.statements[0]!.text).toBe('BEGIN');
+    expect(fake.statements.at(-1)!.text).toBe('COMMIT');
+
+    const songs = await acts.stageSongs({ runKey: '20181101T2300_20181102T0100', source: '', maxErrors: 0 });
+    expect(songs.filesStaged).toBe(songs.filesSeen);
+    const copySongs = fake.statements.find((s) => s.text.startsWith('COPY song_batch'));
+    const manifestUrl = /FROM '(s3:\/\/[^']+)'/.exec(copySongs!.text)![1]!;
+    expect(copySongs!.text).toContain('MANIFEST');
+    const key = manifestUrl.replace(`s3://${BUCKET}/`, '');
+    const body = await (await s3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+    const entries = (JSON.parse(body) as { entries: { url: string; mandatory: boolean }[] }).entries;
+    expect(entries).toHaveLength(songs.filesSeen);
+    expect(entries.every((e) => e.mandatory && /^s3:\/\/sparkify-test\/raw\/song_data\/.+\.json$/.test(e.url))).toBe(true);
+  });
+
+  test('a COPY that fails is reported with the file, line and reason from stl_load_errors', async () => {
+    const fake = recordingRedshift({ failCopyOf: 'log_data/2018/11/2018-11-02-events.json' });
+    const acts = createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` });
+    const err = await acts
+      .stageEvents({
+        runKey: '20181102T0300_1h',
+        interval: { start: '2018-11-02T03:00:00.000Z', end: '2018-11-02T04:00:00.000Z' },
+        source: '',
+        maxErrors: 0,
+        onMissingFile: 'fail',
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe('BadData');
+    expect((err as ApplicationFailure).message).toBe(
+      `staging events of 2018-11-02T03:00:00.000Z .. 2018-11-02T04:00:00.000Z: s3://${BUCKET}/raw/log_data/2018/11/2018-11-02-events.json line 42: Invalid digit, Value 'x' (field ts)`,
+    );
+    expect(fake.statements.map((s) => s.text)).toContain('ROLLBACK');
+  });
 });
