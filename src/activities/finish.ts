@@ -5,16 +5,18 @@ import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
 import { dropRunStaging as dropStatement, runStagingTable, unregisterRunStaging } from '../warehouse/statements';
 import { log } from '@temporalio/activity';
-import { dialectOf, metrics, type ActivityDeps } from './context';
+import { dialectOf, metrics, whileHeartbeating, type ActivityDeps } from './context';
 
 /** Writes the run's row to the etl_runs audit table (idempotent per workflow run). */
 export function makeRecordRun(deps: ActivityDeps) {
   return async function recordRun(input: RecordRunInput): Promise<void> {
     const { startMs, endMs } = toMs(input.interval);
     try {
-      await withTransaction(deps.pool, async (client) => {
-        for (const statement of dialectOf(deps).recordRun({ ...input, startMs, endMs })) await client.query(statement);
-      });
+      await whileHeartbeating({ recording: input.workflowId }, () =>
+        withTransaction(deps.pool, async (client) => {
+          for (const statement of dialectOf(deps).recordRun({ ...input, startMs, endMs })) await client.query(statement);
+        }),
+      );
     } catch (err) {
       rethrowForActivity(err, 'recording the run in etl_runs');
     }
@@ -46,12 +48,12 @@ async function dropStaging(client: PoolClient, runKey: string): Promise<void> {
 export function makeDropRunStaging(deps: ActivityDeps) {
   return async function dropRunStaging(input: { runKey: string; sweepAfterHours?: number }): Promise<number> {
     try {
-      return await withClient(deps.pool, async (client) => {
+      return await whileHeartbeating({ dropping: input.runKey }, () => withClient(deps.pool, async (client) => {
         await dropStaging(client, input.runKey);
         const stale = await client.query<{ run_key: string }>(dialectOf(deps).staleRunStaging(input.sweepAfterHours ?? 6));
         for (const { run_key } of stale.rows) await dropStaging(client, run_key);
         return stale.rowCount ?? 0;
-      });
+      }));
     } catch (err) {
       rethrowForActivity(err, 'dropping the run staging table');
     }

@@ -54,10 +54,14 @@ function dataStep(heartbeatTimeout: Duration, summary: string) {
   return proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary });
 }
 
-const bookkeeping = proxyActivities<SparkifyActivities>({
-  startToCloseTimeout: '2m',
-  retry: { ...retry, maximumAttempts: 20 },
-});
+/** Audit record and clean-up: short, retried longer; heartbeats let a dead worker's attempt be retried soon. */
+function bookkeepingStep(heartbeatTimeout: Duration) {
+  return proxyActivities<SparkifyActivities>({
+    startToCloseTimeout: '2m',
+    heartbeatTimeout,
+    retry: { ...retry, maximumAttempts: 20 },
+  });
+}
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -110,6 +114,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
   const warnings: string[] = [];
   const heartbeatTimeout = (input.heartbeatTimeout ?? '1m') as Duration;
   const step = (summary: string) => dataStep(heartbeatTimeout, summary);
+  const bookkeeping = bookkeepingStep(heartbeatTimeout);
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   log.info('SparkifyEtl starting', { interval, runKey });
 
