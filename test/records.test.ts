@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import path from 'node:path';
 import { generate } from '../src/datagen/generate';
-import { lines } from '../src/source';
+import { lineBatches } from '../src/source';
 import { parseEventLine, parseSongFile, toCopyRow } from '../src/source/records';
 import { testTmp } from './support/helpers';
 
@@ -51,15 +51,17 @@ test('song files: one object, or one per line', () => {
   expect(() => parseSongFile(JSON.stringify({ ...song, song_id: null }))).toThrow('field "song_id" is missing');
 });
 
-test('lines are split across chunk boundaries, with CRLF and a last line without newline', async () => {
-  const chunks = ['{"a":1}\r\n{"b"', ':2}\n\n{"c":3}'];
-  const got = [];
-  for await (const l of lines(Readable.from(chunks))) got.push(l);
+test('lines are split across chunk boundaries (inside a UTF-8 character too), with CRLF and a last line without newline', async () => {
+  const bytes = Buffer.from('{"a":"Zoë"}\r\n{"b":2}\n\n{"c":"Müller"}', 'utf8');
+  const cut = bytes.indexOf(0xc3) + 1; // between the two bytes of ë
+  const chunks = [bytes.subarray(0, cut), bytes.subarray(cut, cut + 9), bytes.subarray(cut + 9)];
+  const got: { line: number; text: string }[] = [];
+  for await (const b of lineBatches(Readable.from(chunks))) b.lines.forEach((text, i) => got.push({ line: b.first + i, text }));
   expect(got).toEqual([
-    { line: 1, text: '{"a":1}' },
+    { line: 1, text: '{"a":"Zoë"}' },
     { line: 2, text: '{"b":2}' },
     { line: 3, text: '' },
-    { line: 4, text: '{"c":3}' },
+    { line: 4, text: '{"c":"Müller"}' },
   ]);
 });
 

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { Context, log as activityLog } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { postgres, type Dialect } from '../warehouse/dialect';
 import { badConfig } from '../warehouse/errors';
@@ -34,6 +34,13 @@ export function currentContext(): Context | undefined {
     return undefined;
   }
 }
+
+/** The activity logger (it adds workflow and activity ids); silent when a function is called directly. */
+export const log = {
+  info(message: string, meta?: Record<string, unknown>): void {
+    if (currentContext()) activityLog.info(message, meta);
+  },
+};
 
 export function heartbeat(details?: unknown): void {
   currentContext()?.heartbeat(details);

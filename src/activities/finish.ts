@@ -4,8 +4,7 @@ import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
 import { dropRunStaging as dropStatement, runStagingTable, unregisterRunStaging } from '../warehouse/statements';
-import { log } from '@temporalio/activity';
-import { dialectOf, metrics, whileHeartbeating, type ActivityDeps } from './context';
+import { dialectOf, metrics, whileHeartbeating, type ActivityDeps, log } from './context';
 
 /** Writes the run's row to the etl_runs audit table (idempotent per workflow run). */
 export function makeRecordRun(deps: ActivityDeps) {

@@ -3,8 +3,7 @@ import { allowedModes, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
 import { runStagingTable } from '../warehouse/statements';
-import { log } from '@temporalio/activity';
-import { dialectOf, elapsed, metrics, whileHeartbeating, type ActivityDeps } from './context';
+import { dialectOf, elapsed, metrics, whileHeartbeating, type ActivityDeps, log } from './context';
 
 /**
  * Loads one star-schema table from the run's staging, in one transaction, in the table's load mode.

@@ -3,8 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { from as copyFrom } from 'pg-copy-streams';
 import { daysTouched, toMs } from '../interval';
-import { eventFileKey, lines, type Source, type SourceFile } from '../source';
-import { parseEventLine, RecordError, toCopyRow } from '../source/records';
+import { eventFileKey, lineBatches, type Source, type SourceFile } from '../source';
+import { encodeEventLine, RecordError } from '../source/records';
 import type { StageEventsInput, StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
@@ -16,11 +16,9 @@ import {
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
-import { log } from '@temporalio/activity';
-import { cancellationSignal, currentContext, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps } from './context';
+import { cancellationSignal, currentContext, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps, log } from './context';
 
 const CHUNK_CHARS = 256 * 1024;
-const HEARTBEAT_EVERY_LINES = 50_000;
 
 /**
  * Stages the events of one interval into the run's private table, in one transaction: the table is
@@ -98,24 +96,25 @@ async function* encodeEvents(
 ): AsyncGenerator<string> {
   let chunk = '';
   for (const file of files) {
-    for await (const { line, text } of lines(source.openStream(file.key))) {
-      stats.linesRead++;
-      if (stats.linesRead % HEARTBEAT_EVERY_LINES === 0) {
-        heartbeat({ file: file.key, line, rowsStaged: stats.rowsStaged });
+    for await (const batch of lineBatches(source.openStream(file.key))) {
+      for (let i = 0; i < batch.lines.length; i++) {
+        const text = batch.lines[i] as string;
+        stats.linesRead++;
+        if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
+        let row;
+        try {
+          row = encodeEventLine(text);
+        } catch (err) {
+          if (!(err instanceof RecordError)) throw err;
+          bad.add(file.key, batch.first + i, err.message, text);
+          continue;
+        }
+        if (row.ts < startMs || row.ts >= endMs) continue;
+        stats.rowsStaged++;
+        if (row.page === 'NextSong') stats.nextSongRows++;
+        chunk += row.row;
       }
-      if (text.trim() === '') continue;
-      let row;
-      try {
-        row = parseEventLine(text);
-      } catch (err) {
-        if (!(err instanceof RecordError)) throw err;
-        bad.add(file.key, line, err.message, text);
-        continue;
-      }
-      if (row.ts < startMs || row.ts >= endMs) continue;
-      stats.rowsStaged++;
-      if (row.page === 'NextSong') stats.nextSongRows++;
-      chunk += toCopyRow(row.values);
+      heartbeat({ file: file.key, line: batch.first + batch.lines.length - 1, rowsStaged: stats.rowsStaged });
       if (chunk.length >= CHUNK_CHARS) {
         yield chunk;
         chunk = '';

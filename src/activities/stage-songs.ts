@@ -15,8 +15,7 @@ import {
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
-import { log } from '@temporalio/activity';
-import { cancellationSignal, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps } from './context';
+import { cancellationSignal, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps, log } from './context';
 
 const READ_CONCURRENCY = 32;
 

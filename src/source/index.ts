@@ -24,6 +24,7 @@ export interface Source {
   check(): Promise<void>;
   stat(key: string): Promise<SourceFile | null>;
   listSongFiles(): AsyncIterable<SourceFile>;
+  /** The object's bytes (lines are split and decoded by lineBatches). */
   openStream(key: string): Readable;
   readText(key: string): Promise<string>;
 }
@@ -108,8 +109,7 @@ class LocalSource implements Source {
   }
 
   openStream(key: string): Readable {
-    // utf8 decoding here keeps multi-byte characters whole across chunk boundaries
-    return createReadStream(this.resolve(key), { highWaterMark: 1 << 20, encoding: 'utf8' });
+    return createReadStream(this.resolve(key), { highWaterMark: 1 << 20 });
   }
 
   readText(key: string): Promise<string> {
@@ -117,21 +117,33 @@ class LocalSource implements Source {
   }
 }
 
-/** Splits a decoded text stream into lines (LF or CRLF), numbering them from 1. Holds one chunk at a time. */
-export async function* lines(stream: AsyncIterable<string>): AsyncGenerator<{ line: number; text: string }> {
-  let rest = '';
+/**
+ * Splits a byte stream into lines (LF or CRLF), a chunk's worth at a time; `first` is the number of the
+ * batch's first line (from 1). It splits bytes and decodes each line: a newline byte never occurs inside a
+ * multi-byte UTF-8 character, and decoding lines is several times faster than decoding the stream.
+ * Yielding batches, not lines, keeps the per-line cost to the split. Holds one chunk at a time.
+ */
+export async function* lineBatches(stream: AsyncIterable<Buffer>): AsyncGenerator<{ first: number; lines: string[] }> {
+  let rest: Buffer | undefined;
   let n = 0;
-  for await (const chunk of stream) {
-    const text = rest + chunk;
+  for await (const piece of stream) {
+    const chunk = rest && rest.length ? Buffer.concat([rest, piece]) : piece;
+    const out: string[] = [];
     let from = 0;
     let nl: number;
-    while ((nl = text.indexOf('\n', from)) !== -1) {
-      n++;
-      const end = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      yield { line: n, text: text.slice(from, end) };
+    while ((nl = chunk.indexOf(10, from)) !== -1) {
+      const end = nl > from && chunk[nl - 1] === 13 ? nl - 1 : nl;
+      out.push(chunk.toString('utf8', from, end));
       from = nl + 1;
     }
-    rest = text.slice(from);
+    rest = chunk.subarray(from);
+    if (out.length) {
+      yield { first: n + 1, lines: out };
+      n += out.length;
+    }
   }
-  if (rest.length > 0) yield { line: n + 1, text: rest.endsWith('\r') ? rest.slice(0, -1) : rest };
+  if (rest && rest.length > 0) {
+    const end = rest[rest.length - 1] === 13 ? rest.length - 1 : rest.length;
+    yield { first: n + 1, lines: [rest.toString('utf8', 0, end)] };
+  }
 }

@@ -161,3 +161,51 @@ export function toCopyRow(values: readonly Value[]): string {
   }
   return out + '\n';
 }
+
+export interface EncodedEvent {
+  /** The staging row in COPY text format, newline included. */
+  row: string;
+  ts: number;
+  page: string;
+}
+
+const EVENT_KEYS = EVENT_FIELDS.map((f) => f.name);
+const EVENT_KINDS = EVENT_FIELDS.map((f) => f.kind);
+const EVENT_INT_MAX = EVENT_FIELDS.map((f) => (f.name === 'ts' ? Number.MAX_SAFE_INTEGER : INT32_MAX));
+
+/**
+ * parseEventLine + toCopyRow in one pass, for the staging hot path: the common shapes (a string, a whole
+ * number, a finite number, null) are encoded inline; anything else goes through the general conversion,
+ * which accepts what it can and otherwise throws the same RecordError.
+ */
+export function encodeEventLine(text: string): EncodedEvent {
+  const record = parseJson(text);
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    throw new RecordError(`expected a JSON object, got ${describe(record)}`);
+  }
+  const r = record as Record<string, unknown>;
+  let row = '';
+  let ts = 0;
+  let page = '';
+  for (let i = 0; i < EVENT_KEYS.length; i++) {
+    const raw = r[EVENT_KEYS[i] as string];
+    const kind = EVENT_KINDS[i];
+    let cell: string;
+    if (kind === 'text' && typeof raw === 'string') {
+      cell = NEEDS_ESCAPE.test(raw) ? escapeCopy(raw) : raw;
+    } else if (kind === 'int' && typeof raw === 'number' && Number.isInteger(raw) && Math.abs(raw) <= (EVENT_INT_MAX[i] as number)) {
+      cell = String(raw);
+    } else if (kind === 'float' && typeof raw === 'number' && Number.isFinite(raw)) {
+      cell = String(raw);
+    } else if (raw === null && !EVENT_FIELDS[i]!.required) {
+      cell = '\\N';
+    } else {
+      const v = convert(EVENT_FIELDS[i] as Field, raw);
+      cell = v === null ? '\\N' : typeof v === 'number' ? String(v) : escapeCopy(v);
+    }
+    if (i === TS_INDEX) ts = Number(cell);
+    else if (i === PAGE_INDEX) page = cell;
+    row += i === 0 ? cell : '\t' + cell;
+  }
+  return { row: row + '\n', ts, page };
+}

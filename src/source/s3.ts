@@ -100,7 +100,6 @@ export class S3Source implements Source {
 
   openStream(key: string): Readable {
     const out = new PassThrough();
-    out.setEncoding('utf8');
     this.client
       .send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }))
       .then((res) => {
