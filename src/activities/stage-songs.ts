@@ -1,10 +1,11 @@
+import type { PoolClient } from 'pg';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Source, SourceFile } from '../source';
 import { parseSongFile, RecordError, toCopyRow } from '../source/records';
 import type { StageSongsInput, StageSongsResult } from '../types';
-import { withTransaction } from '../warehouse/pool';
+import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import {
   copySongsIntoBatch,
@@ -32,41 +33,52 @@ export function makeStageSongs(deps: ActivityDeps) {
     const bad = new BadLines(input.maxErrors);
     await source.check().catch((err) => rethrowForActivity(err, 'opening the source'));
     const result = { filesSeen: 0, filesStaged: 0, songsStaged: 0 };
+    const readManifest = async (client: PoolClient) => {
+      const manifest = new Map<string, string>();
+      for (const row of (await client.query<{ path: string; version: string }>(stagedSongFiles)).rows) {
+        manifest.set(row.path, row.version);
+      }
+      return manifest;
+    };
     try {
-      await withTransaction(deps.pool, async (client) => {
-        await client.query(dialectOf(deps).lockSongStaging);
-        const manifest = new Map<string, string>();
-        for (const row of (await client.query<{ path: string; version: string }>(stagedSongFiles)).rows) {
-          manifest.set(row.path, row.version);
-        }
-        const todo: SourceFile[] = [];
-        for await (const file of source.listSongFiles()) {
-          result.filesSeen++;
-          if (manifest.get(file.key) !== file.version) todo.push(file);
-        }
-        heartbeat({ filesSeen: result.filesSeen, filesToStage: todo.length });
-        if (todo.length === 0) return;
+      // Most runs find nothing new: compare the listing with the manifest first, without the lock, so that
+      // runs of a parallel backfill do not queue behind each other.
+      const listed: SourceFile[] = [];
+      for await (const file of source.listSongFiles()) listed.push(file);
+      result.filesSeen = listed.length;
+      const seen = await withClient(deps.pool, readManifest);
+      if (listed.every((f) => seen.get(f.key) === f.version)) {
+        heartbeat({ filesSeen: result.filesSeen, filesToStage: 0 });
+      } else {
+        await withTransaction(deps.pool, async (client) => {
+          await client.query(dialectOf(deps).lockSongStaging);
+          // under the lock, again: another run may have staged them meanwhile
+          const manifest = await readManifest(client);
+          const todo = listed.filter((f) => manifest.get(f.key) !== f.version);
+          heartbeat({ filesSeen: result.filesSeen, filesToStage: todo.length });
+          if (todo.length === 0) return;
 
-        await client.query(createSongStagingBatch.text);
-        const songsPerFile: number[] = new Array<number>(todo.length).fill(0);
-        const signal = cancellationSignal();
-        await pipeline(
-          Readable.from(encodeSongs(source, todo, songsPerFile, bad, result)),
-          client.query(copyFrom(copySongsIntoBatch)),
-          ...(signal ? [{ signal }] : []),
-        );
-        await client.query(upsertSongBatch);
-        await client.query(
-          recordSongFiles(
-            todo.map((f) => f.key),
-            todo.map((f) => f.size),
-            todo.map((f) => f.version),
-            songsPerFile,
-          ),
-        );
-        await bad.save(client, input.runKey, dialectOf(deps));
-        result.filesStaged = todo.length;
-      });
+          await client.query(createSongStagingBatch.text);
+          const songsPerFile: number[] = new Array<number>(todo.length).fill(0);
+          const signal = cancellationSignal();
+          await pipeline(
+            Readable.from(encodeSongs(source, todo, songsPerFile, bad, result)),
+            client.query(copyFrom(copySongsIntoBatch)),
+            ...(signal ? [{ signal }] : []),
+          );
+          await client.query(upsertSongBatch);
+          await client.query(
+            recordSongFiles(
+              todo.map((f) => f.key),
+              todo.map((f) => f.size),
+              todo.map((f) => f.version),
+              songsPerFile,
+            ),
+          );
+          await bad.save(client, input.runKey, dialectOf(deps));
+          result.filesStaged = todo.length;
+        });
+      }
     } catch (err) {
       rethrowForActivity(err, `staging songs from ${source.location}`);
     }

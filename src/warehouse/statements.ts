@@ -246,7 +246,9 @@ export function loadStatements(
             values: [interval.startMs, interval.endMs],
           },
         ],
-        insert: { text: `${insertInto} ON CONFLICT (${shape.key}) DO NOTHING` },
+        // The interval was just emptied and a songplay's key is derived from its event, so nothing can
+        // conflict: a plain INSERT (no speculative insertion) is markedly faster on large hours.
+        insert: { text: insertInto },
       };
     case 'truncate-insert':
       // TRUNCATE is transactional in PostgreSQL: readers see the old rows until COMMIT.
