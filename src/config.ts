@@ -29,6 +29,7 @@ export interface AppConfig {
   worker: {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
+    songListingMaxAgeMs: number;
   };
   schedule: ScheduleConfig;
   observability: {
@@ -74,6 +75,7 @@ export const SETTINGS: Record<string, string> = {
   TASK_QUEUE: 'task queue of the worker and the runs',
   WORKER_MAX_CONCURRENT_ACTIVITIES: 'worker concurrency (activities)',
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 'worker concurrency (workflow tasks)',
+  SONG_LISTING_MAX_AGE_MS: 'how old a listing of song_data a run may reuse',
   SCHEDULE_ID: 'id of the hourly schedule',
   SCHEDULE_MINUTE: 'minute of the hour the runs start',
   SCHEDULE_START: "Airflow's start_date",
@@ -227,6 +229,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     worker: {
       maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1000),
       maxConcurrentWorkflowTasks: int('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
+      songListingMaxAgeMs: int('SONG_LISTING_MAX_AGE_MS', 60_000, 0, 86_400_000),
     },
     schedule: {
       id: scheduleId,

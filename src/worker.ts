@@ -31,6 +31,7 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
       pool,
       defaultSource: config.sourceUrl,
       dialect: dialectFor(config.warehouse.dialect),
+      songListingMaxAgeMs: config.worker.songListingMaxAgeMs,
       ...(config.redshift ? { redshift: config.redshift } : {}),
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,

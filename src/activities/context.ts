@@ -13,6 +13,8 @@ export interface ActivityDeps {
   dialect?: Dialect;
   /** What Redshift's COPY needs (redshift dialect only). */
   redshift?: RedshiftCopySettings;
+  /** How old a listing of song_data a run may reuse (default 60 s). */
+  songListingMaxAgeMs?: number;
 }
 
 export interface RedshiftCopySettings {

@@ -69,6 +69,8 @@ export function makeStageEvents(deps: ActivityDeps) {
           ...(signal ? [{ signal }] : []),
         );
         await bad.save(client, input.runKey, dialect);
+        // Fresh statistics, so the loads' joins are planned for the rows really staged.
+        await client.query(`ANALYZE ${stg}`);
       });
     } catch (err) {
       rethrowForActivity(err, `staging events of ${input.interval.start} .. ${input.interval.end}`);

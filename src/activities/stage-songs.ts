@@ -43,11 +43,15 @@ export function makeStageSongs(deps: ActivityDeps) {
     try {
       // Most runs find nothing new: compare the listing with the manifest first, without the lock, so that
       // runs of a parallel backfill do not queue behind each other.
-      const listed: SourceFile[] = [];
-      for await (const file of source.listSongFiles()) listed.push(file);
+      const listing = await songListing(source, deps.songListingMaxAgeMs ?? 60_000);
+      const listed = listing.files;
       result.filesSeen = listed.length;
-      const seen = await withClient(deps.pool, readManifest);
-      if (listed.every((f) => seen.get(f.key) === f.version)) {
+      // A listing already found fully staged stays so: the manifest only grows.
+      const allStaged =
+        listing.verifiedFor === deps.pool ||
+        (await withClient(deps.pool, readManifest).then((seen) => listed.every((f) => seen.get(f.key) === f.version)));
+      if (allStaged) {
+        listing.verifiedFor = deps.pool;
         heartbeat({ filesSeen: result.filesSeen, filesToStage: 0 });
       } else {
         await withTransaction(deps.pool, async (client) => {
@@ -86,6 +90,29 @@ export function makeStageSongs(deps: ActivityDeps) {
     log.info('staged songs', { filesSeen: result.filesSeen, filesStaged: result.filesStaged, songs: result.songsStaged });
     return { ...result, badFiles: bad.count, durationMs: elapsed(t0) };
   };
+}
+
+interface Listing {
+  at: number;
+  files: SourceFile[];
+  /** The warehouse (pool) whose manifest already holds every file of this listing. */
+  verifiedFor?: unknown;
+}
+const listings = new Map<string, Listing>();
+
+/**
+ * The song files of a source. Listing a Sparkify song tree walks thousands of folders (about 1 s for 15,000
+ * files), so a worker reuses a listing for up to maxAgeMs (SONG_LISTING_MAX_AGE_MS, default 60 s): a song file
+ * that arrives meanwhile is staged by the first run after that.
+ */
+async function songListing(source: Source, maxAgeMs: number): Promise<Listing> {
+  const cached = listings.get(source.location);
+  if (cached && Date.now() - cached.at <= maxAgeMs) return cached;
+  const files: SourceFile[] = [];
+  for await (const file of source.listSongFiles()) files.push(file);
+  const listing: Listing = { at: Date.now(), files };
+  listings.set(source.location, listing);
+  return listing;
 }
 
 async function* encodeSongs(
