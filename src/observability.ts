@@ -1,4 +1,4 @@
-import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 
 /**
  * Logs and metrics of a worker process. Logs are one JSON object per line (LOG_FORMAT=json, the default)
@@ -30,9 +30,11 @@ export function installRuntime(s: ObservabilitySettings): DefaultLogger {
       : new DefaultLogger(s.logLevel);
   Runtime.install({
     logger,
-    ...(s.metricsAddress
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: s.metricsAddress } } } }
-      : {}),
+    telemetryOptions: {
+      // The SDK core's own warnings (retried gRPC calls, ...) go through the same logger, as JSON too.
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+      ...(s.metricsAddress ? { metrics: { prometheus: { bindAddress: s.metricsAddress } } } : {}),
+    },
   });
   return logger;
 }

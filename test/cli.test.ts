@@ -82,14 +82,27 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
   expect(described.workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_COMPLETED');
   const history = (await (
     await fetch(`${ui}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}/history?maximumPageSize=500`)
-  ).json()) as { history: { events: { eventType: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[] } };
+  ).json()) as {
+    history: {
+      events: {
+        eventType: string;
+        activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+        markerRecordedEventAttributes?: { markerName: string; details?: unknown };
+      }[];
+    };
+  };
   const activities = history.history.events
     .map((e) => e.activityTaskScheduledEventAttributes?.activityType.name)
     .filter(Boolean)
     .sort();
   expect(activities).toEqual(
-    ['dropRunStaging', 'loadTable', 'loadTable', 'loadTable', 'loadTable', 'loadTable', 'recordRun', 'runChecks', 'stageEvents', 'stageSongs'].sort(),
+    ['loadTable', 'loadTable', 'loadTable', 'loadTable', 'loadTable', 'runChecks', 'stageEvents', 'stageSongs'].sort(),
   );
+  // the audit record and the clean-up run as local activities: markers in the history
+  const markers = history.history.events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  expect(markers).toHaveLength(2);
+  const markerText = historyText(markers);
+  expect(markerText.includes('recordRun') && markerText.includes('dropRunStaging')).toBe(true);
   // The warehouse password is in the worker's environment only: not in history, not in the log.
   const stored = historyText(history);
   expect(stored.includes(`"end":"${end}"`)).toBe(true); // payloads are decoded before searching

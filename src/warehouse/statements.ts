@@ -157,13 +157,27 @@ const usersSelect = (stg: string) => `
    WHERE page = 'NextSong' AND userId <> ''
    ORDER BY userId, ts DESC, level DESC`;
 
+/**
+ * Songs and artists come from the cumulative staging_songs: only rows that are new or differ from the table
+ * are selected (an anti-join), so an hourly run does not rewrite thousands of unchanged rows.
+ */
 const songsSelect = `
-  SELECT song_id, title, artist_id, year, duration FROM staging_songs ORDER BY song_id`;
+  SELECT s.song_id, s.title, s.artist_id, s.year, s.duration
+    FROM staging_songs s LEFT JOIN songs t ON t.song_id = s.song_id
+   WHERE t.song_id IS NULL
+      OR (t.title, t.artist_id, t.year, t.duration) IS DISTINCT FROM (s.title, s.artist_id, s.year, s.duration)
+   ORDER BY s.song_id`;
 
 /** One row per artist; when songs disagree about an artist's details, those of the lowest song_id win. */
 const artistsSelect = `
-  SELECT DISTINCT ON (artist_id) artist_id, artist_name, artist_location, artist_latitude, artist_longitude
-    FROM staging_songs ORDER BY artist_id, song_id`;
+  SELECT a.* FROM (
+    SELECT DISTINCT ON (artist_id) artist_id, artist_name, artist_location, artist_latitude, artist_longitude
+      FROM staging_songs ORDER BY artist_id, song_id) a
+    LEFT JOIN artists t ON t.artist_id = a.artist_id
+   WHERE t.artist_id IS NULL
+      OR (t.name, t.location, t.latitude, t.longitude)
+         IS DISTINCT FROM (a.artist_name, a.artist_location, a.artist_latitude, a.artist_longitude)
+   ORDER BY a.artist_id`;
 
 const timeSelect = (stg: string) => `
   SELECT t.start_time, extract(hour FROM t.start_time), extract(day FROM t.start_time),

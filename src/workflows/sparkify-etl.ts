@@ -4,6 +4,7 @@ import {
   CancellationScope,
   log,
   proxyActivities,
+  proxyLocalActivities,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -54,14 +55,14 @@ function dataStep(heartbeatTimeout: Duration, summary: string) {
   return proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary });
 }
 
-/** Audit record and clean-up: short, retried longer; heartbeats let a dead worker's attempt be retried soon. */
-function bookkeepingStep(heartbeatTimeout: Duration) {
-  return proxyActivities<SparkifyActivities>({
-    startToCloseTimeout: '2m',
-    heartbeatTimeout,
-    retry: { ...retry, maximumAttempts: 20 },
-  });
-}
+/**
+ * Audit record and clean-up: short statements, run as local activities in the worker that runs the
+ * workflow task, which saves a round trip through the server for each (about 20 ms a run).
+ */
+const bookkeeping = proxyLocalActivities<SparkifyActivities>({
+  startToCloseTimeout: '1m',
+  retry: { ...retry, maximumAttempts: 20 },
+});
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -114,7 +115,6 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
   const warnings: string[] = [];
   const heartbeatTimeout = (input.heartbeatTimeout ?? '1m') as Duration;
   const step = (summary: string) => dataStep(heartbeatTimeout, summary);
-  const bookkeeping = bookkeepingStep(heartbeatTimeout);
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   log.info('SparkifyEtl starting', { interval, runKey });
 
