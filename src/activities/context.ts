@@ -44,8 +44,14 @@ export const log = {
   },
 };
 
+/** Local activities (the audit record, the clean-up) cannot heartbeat; the workflow task covers them. */
+function heartbeatingContext(): Context | undefined {
+  const ctx = currentContext();
+  return ctx && !ctx.info.isLocal ? ctx : undefined;
+}
+
 export function heartbeat(details?: unknown): void {
-  currentContext()?.heartbeat(details);
+  heartbeatingContext()?.heartbeat(details);
 }
 
 export function cancellationSignal(): AbortSignal | undefined {
@@ -57,7 +63,7 @@ export function cancellationSignal(): AbortSignal | undefined {
  * without limiting how long a healthy statement may take.
  */
 export async function whileHeartbeating<T>(details: unknown, fn: () => Promise<T>, everyMs = 5_000): Promise<T> {
-  const ctx = currentContext();
+  const ctx = heartbeatingContext();
   if (!ctx) return fn();
   ctx.heartbeat(details);
   const timer = setInterval(() => ctx.heartbeat(details), everyMs);
