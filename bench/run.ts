@@ -289,16 +289,9 @@ async function main() {
         const t = performance.now();
         await env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `bench-e-${n}-${Date.now()}`, args: [{ start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z' }] });
         const ms = performance.now() - t;
-        // the worker runs under tsx: its node child holds the memory; read the peak (VmHWM) of every process in the tree
-        const pids = execFileSync('pgrep', ['-f', taskQueue], { encoding: 'utf8' }).trim().split('\n');
-        const hwm = pids.map((p) => {
-          try {
-            return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-          } catch {
-            return 0;
-          }
-        });
-        runs[String(n)] = { ms: round(ms, 0), peakRssMb: round(Math.max(...hwm) / 1024, 0) };
+        // the worker is this node binary with tsx's loader in execArgv: one process; VmHWM is its peak RSS
+        const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+        runs[String(n)] = { ms: round(ms, 0), peakRssMb: round(hwm / 1024, 0) };
         child.kill('SIGINT');
         await once(child, 'exit');
         await db.pool.end();
