@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseInstant } from './interval';
 import { allowedModes, TABLES, type LoadMode, type LoadModes, type StarTable } from './types';
@@ -86,6 +87,7 @@ export const SETTINGS: Record<string, string> = {
   LOG_LEVEL: 'TRACE, DEBUG, INFO, WARN or ERROR',
   METRICS_ADDRESS: 'host:port of the Prometheus endpoint',
   SPARKIFY_DATA_DIR: "the local stack's folder",
+  SPARKIFY_CONFIG: 'optional JSON file of these settings (the environment wins)',
   REDSHIFT_IAM_ROLE: "role Redshift's COPY assumes to read S3",
   REDSHIFT_LOG_JSONPATH: 's3:// URL of sql/log_json_path.json',
   AWS_REGION: 'region of the S3 bucket (and the cluster)',
@@ -104,8 +106,42 @@ export const DEFAULT_WAREHOUSE_URL = 'postgres://postgres@127.0.0.1:5432/sparkif
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): AppConfig {
+/**
+ * Settings from an optional file (SPARKIFY_CONFIG=path/to/settings.json: `{ "WAREHOUSE_URL": "...", ... }`
+ * with the names of SETTINGS), under the environment: a variable that is set wins over the file.
+ */
+function withConfigFile(env: Env, problems: string[]): Env {
+  const file = env.SPARKIFY_CONFIG;
+  if (!file) return env;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    problems.push(`SPARKIFY_CONFIG=${file} cannot be read as JSON: ${(err as Error).message}`);
+    return env;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(`SPARKIFY_CONFIG=${file} must hold a JSON object of settings`);
+    return env;
+  }
+  const fromFile: Env = {};
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!(key in SETTINGS)) {
+      problems.push(`${file}: unknown setting "${key}" (known: see the README's configuration table)`);
+    } else if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      problems.push(`${file}: ${key} must be a string or a number`);
+    } else {
+      fromFile[key] = String(value);
+    }
+  }
+  const merged: Env = { ...fromFile };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  return merged;
+}
+
+export function loadConfig(environment: Env = process.env): AppConfig {
   const problems: string[] = [];
+  const env = withConfigFile(environment, problems);
 
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
