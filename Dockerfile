@@ -8,6 +8,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY sql ./sql
+RUN npx tsx src/cli/build-workflow-bundle.ts /app/dist/workflow-bundle.js
+ENV WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 USER node
 EXPOSE 9464
 CMD ["npm", "run", "-s", "worker"]

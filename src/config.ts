@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseInstant } from './interval';
 import { allowedModes, TABLES, type LoadMode, type LoadModes, type StarTable } from './types';
@@ -31,6 +31,8 @@ export interface AppConfig {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
     songListingMaxAgeMs: number;
+    /** Prebuilt workflow bundle (npm run build:workflows); bundled at start-up when unset. */
+    workflowBundle?: string;
   };
   schedule: ScheduleConfig;
   observability: {
@@ -76,6 +78,7 @@ export const SETTINGS: Record<string, string> = {
   TASK_QUEUE: 'task queue of the worker and the runs',
   WORKER_MAX_CONCURRENT_ACTIVITIES: 'worker concurrency (activities)',
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 'worker concurrency (workflow tasks)',
+  WORKFLOW_BUNDLE: 'prebuilt workflow bundle (npm run build:workflows)',
   SONG_LISTING_MAX_AGE_MS: 'how old a listing of song_data a run may reuse',
   SCHEDULE_ID: 'id of the hourly schedule',
   SCHEDULE_MINUTE: 'minute of the hour the runs start',
@@ -155,6 +158,9 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   };
 
   const dataDir = path.resolve(env.SPARKIFY_DATA_DIR || '.data');
+  if (env.WORKFLOW_BUNDLE && !existsSync(env.WORKFLOW_BUNDLE)) {
+    problems.push(`WORKFLOW_BUNDLE=${env.WORKFLOW_BUNDLE} does not exist: run \`npm run build:workflows\``);
+  }
 
   const dialect = env.WAREHOUSE_DIALECT || 'postgres';
   if (dialect !== 'postgres' && dialect !== 'redshift') {
@@ -266,6 +272,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1000),
       maxConcurrentWorkflowTasks: int('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
       songListingMaxAgeMs: int('SONG_LISTING_MAX_AGE_MS', 60_000, 0, 86_400_000),
+      ...(env.WORKFLOW_BUNDLE ? { workflowBundle: path.resolve(env.WORKFLOW_BUNDLE) } : {}),
     },
     schedule: {
       id: scheduleId,

@@ -26,7 +26,9 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
     connection,
     namespace,
     taskQueue: config.taskQueue,
-    workflowsPath: require.resolve('./workflows'),
+    ...(config.worker.workflowBundle
+      ? { workflowBundle: { codePath: config.worker.workflowBundle } }
+      : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities({
       pool,
       defaultSource: config.sourceUrl,
