@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { hoursIn, makeInterval } from '../src/interval';
 import { catchUp, upsertSchedule, type ScheduleSettings } from '../src/schedule';
 import { tableChecksums } from './support/checksum';
-import { connectTestTemporal, createTestDatabase, testData, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import { connectTestTemporal, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
 import { runCommand } from './support/processes';
 
 let env: TestWorkflowEnvironment;

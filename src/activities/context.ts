@@ -1,8 +1,11 @@
 import { Context, log as activityLog } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { postgres, type Dialect } from '../warehouse/dialect';
-import { badConfig } from '../warehouse/errors';
-import { openSource, SourceConfigError, type Source } from '../source';
+import { ApplicationFailure } from '@temporalio/common';
+import { daysTouched, type Interval } from '../interval';
+import type { MissingFilePolicy } from '../types';
+import { badConfig, rethrowForActivity } from '../warehouse/errors';
+import { eventFileKey, openSource, SourceConfigError, type Source, type SourceFile } from '../source';
 
 /** What the activities need, built once by the worker (or by a test) and injected. */
 export interface ActivityDeps {
@@ -107,4 +110,32 @@ export const metrics = {
 
 export function elapsed(t0: number): number {
   return Math.round(performance.now() - t0);
+}
+
+/**
+ * The event day files an interval needs, found in the source; a missing one is a warning, or with
+ * onMissingFile "fail" a non-retryable failure that names it.
+ */
+export async function eventFilesFor(
+  source: Source,
+  interval: Interval,
+  onMissingFile: MissingFilePolicy,
+): Promise<{ files: SourceFile[]; missingFiles: string[] }> {
+  await source.check().catch((err) => rethrowForActivity(err, 'opening the source'));
+  const files: SourceFile[] = [];
+  const missingFiles: string[] = [];
+  for (const day of daysTouched(interval)) {
+    const key = eventFileKey(day);
+    const found = await source.stat(key);
+    if (found) files.push(found);
+    else missingFiles.push(key);
+  }
+  if (missingFiles.length > 0 && onMissingFile === 'fail') {
+    throw ApplicationFailure.nonRetryable(
+      `event file(s) missing from ${source.location}: ${missingFiles.join(', ')} ` +
+        `(set onMissingFile: "warn" to load such intervals as empty)`,
+      'SourceFileMissing',
+    );
+  }
+  return { files, missingFiles };
 }

@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApplicationFailure } from '@temporalio/common';
 import { from as copyFrom } from 'pg-copy-streams';
-import { daysTouched, toMs } from '../interval';
-import { eventFileKey, lineBatches, type Source, type SourceFile } from '../source';
+import { toMs } from '../interval';
+import { lineBatches, type Source, type SourceFile } from '../source';
 import { encodeEventLine, RecordError } from '../source/records';
 import type { StageEventsInput, StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
@@ -16,7 +15,7 @@ import {
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
-import { cancellationSignal, currentContext, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps, log } from './context';
+import { cancellationSignal, currentContext, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps, log, eventFilesFor } from './context';
 
 const CHUNK_CHARS = 256 * 1024;
 
@@ -34,22 +33,7 @@ export function makeStageEvents(deps: ActivityDeps) {
     const { startMs, endMs } = toMs(input.interval);
     const source = resolveSource(deps, input.source);
 
-    await source.check().catch((err) => rethrowForActivity(err, 'opening the source'));
-    const files: SourceFile[] = [];
-    const missingFiles: string[] = [];
-    for (const day of daysTouched(input.interval)) {
-      const key = eventFileKey(day);
-      const found = await source.stat(key);
-      if (found) files.push(found);
-      else missingFiles.push(key);
-    }
-    if (missingFiles.length > 0 && input.onMissingFile === 'fail') {
-      throw ApplicationFailure.nonRetryable(
-        `event file(s) missing from ${source.location}: ${missingFiles.join(', ')} ` +
-          `(set onMissingFile: "warn" to load such intervals as empty)`,
-        'SourceFileMissing',
-      );
-    }
+    const { files, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
 
     const stats = { linesRead: 0, rowsStaged: 0, nextSongRows: 0 };
     const bad = new BadLines(input.maxErrors);

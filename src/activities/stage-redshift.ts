@@ -1,14 +1,14 @@
 import type { PoolClient } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
-import { daysTouched, toMs } from '../interval';
-import { eventFileKey, type Source, type SourceFile } from '../source';
+import { toMs } from '../interval';
+import type { Source, SourceFile } from '../source';
 import type { S3Source } from '../source/s3';
 import type { StageEventsInput, StageEventsResult, StageSongsInput, StageSongsResult } from '../types';
 import { BAD_DATA, badConfig, rethrowForActivity } from '../warehouse/errors';
 import { withClient } from '../warehouse/pool';
 import * as rs from '../warehouse/redshift';
 import { clearLoadErrors, runStagingTable, STAGING_PREFIX, stagedSongFiles } from '../warehouse/statements';
-import { currentContext, dialectOf, elapsed, heartbeat, resolveSource, whileHeartbeating, type ActivityDeps } from './context';
+import { currentContext, dialectOf, elapsed, heartbeat, resolveSource, whileHeartbeating, type ActivityDeps, eventFilesFor } from './context';
 
 /**
  * Staging on Redshift: COPY straight from S3 (Redshift has no COPY FROM STDIN), in one transaction like
@@ -70,18 +70,7 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
   const auth = copySettings(deps);
   const stg = runStagingTable(input.runKey);
   const { startMs, endMs } = toMs(input.interval);
-  await source.check().catch((err) => rethrowForActivity(err, 'opening the source'));
-  const files: SourceFile[] = [];
-  const missingFiles: string[] = [];
-  for (const day of daysTouched(input.interval)) {
-    const key = eventFileKey(day);
-    const found = await source.stat(key);
-    if (found) files.push(found);
-    else missingFiles.push(key);
-  }
-  if (missingFiles.length > 0 && input.onMissingFile === 'fail') {
-    throw ApplicationFailure.nonRetryable(`event file(s) missing from ${source.location}: ${missingFiles.join(', ')}`, 'SourceFileMissing');
-  }
+  const { files, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
   const dialect = dialectOf(deps);
   try {
     return await withClient(deps.pool, (client) =>

@@ -6,20 +6,10 @@ import path from 'node:path';
 import type { LoadMode, StarTable } from '../types';
 import * as pg from './statements';
 import * as rs from './redshift';
-import type { Statement } from './statements';
+import type { RunRecord, Statement } from './statements';
 
 export type DialectName = 'postgres' | 'redshift';
 
-export interface RunRecord {
-  workflowId: string;
-  runId: string;
-  startMs: number;
-  endMs: number;
-  status: string;
-  rows: unknown;
-  checks: unknown;
-  durationsMs: unknown;
-}
 
 export interface Dialect {
   name: DialectName;

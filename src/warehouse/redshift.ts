@@ -8,7 +8,7 @@
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import type { LoadMode, StarTable } from '../types';
-import type { Statement } from './statements';
+import type { RunRecord, Statement } from './statements';
 
 const EPOCH_MS = (expr: string) => `timestamp 'epoch' + ${expr} * interval '1 millisecond'`;
 
@@ -253,16 +253,7 @@ export function loadStatements(
   }
 }
 
-export const recordRun = (r: {
-  workflowId: string;
-  runId: string;
-  startMs: number;
-  endMs: number;
-  status: string;
-  rows: unknown;
-  checks: unknown;
-  durationsMs: unknown;
-}): Statement[] => [
+export const recordRun = (r: RunRecord): Statement[] => [
   { text: `DELETE FROM etl_runs WHERE workflow_id = $1 AND run_id = $2`, values: [r.workflowId, r.runId] },
   {
     text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms)

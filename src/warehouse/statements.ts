@@ -311,7 +311,8 @@ export const countRows = (quotedTable: string): Statement => ({
   text: `SELECT count(*)::bigint AS n FROM ${quotedTable}`,
 });
 
-export const recordRun = (r: {
+/** A finished run as etl_runs stores it. */
+export interface RunRecord {
   workflowId: string;
   runId: string;
   startMs: number;
@@ -320,7 +321,9 @@ export const recordRun = (r: {
   rows: unknown;
   checks: unknown;
   durationsMs: unknown;
-}): Statement => ({
+}
+
+export const recordRun = (r: RunRecord): Statement => ({
   name: 'record-run',
   text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms)
          VALUES ($1::text, $2::text, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5::text,
