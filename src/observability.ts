@@ -31,8 +31,11 @@ export function installRuntime(s: ObservabilitySettings): DefaultLogger {
   Runtime.install({
     logger,
     telemetryOptions: {
-      // The SDK core's own warnings (retried gRPC calls, ...) go through the same logger, as JSON too.
-      logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+      // With JSON logs, the SDK core's own warnings (retried gRPC calls, ...) go through the same logger, so
+      // every line stays JSON; for people the core prints them itself.
+      ...(s.logFormat === 'json'
+        ? { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} } }
+        : {}),
       ...(s.metricsAddress ? { metrics: { prometheus: { bindAddress: s.metricsAddress } } } : {}),
     },
   });
