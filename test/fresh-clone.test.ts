@@ -5,22 +5,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { portOpen } from '../src/local/stack';
-import { Background, ROOT, runCommand } from './support/processes';
+import { Background, ROOT, runCommand, freePort } from './support/processes';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function processesUnder(dir: string): string[] {
   try {

@@ -1,14 +1,13 @@
 /**
  * Operating the pipeline: metrics for Prometheus, and several worker processes sharing the work.
  */
-import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { makeInterval } from '../src/interval';
 import { tableChecksums } from './support/checksum';
 import { expectedFor } from './support/expected';
 import { connectTestTemporal, createTestDatabase, testData, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
-import { Background } from './support/processes';
+import { Background, freePort } from './support/processes';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -18,16 +17,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function workerEnv(db: TestDatabase, taskQueue: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {

@@ -5,7 +5,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Pool } from 'pg';
@@ -21,23 +20,13 @@ import { tableChecksums } from './support/checksum';
 import { historyText } from './support/history';
 import { expectedFor } from './support/expected';
 import { connectTestTemporal, createTestDatabase, testData, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
-import { Background, ROOT } from './support/processes';
+import { Background, ROOT, freePort } from './support/processes';
 
 const BUCKET = 'sparkify-test';
 const SECRET = `secret-${randomUUID()}`;
 let env: TestWorkflowEnvironment;
 let moto: Background;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function upload(dir: string, prefix: string): Promise<number> {
   const client = s3Client();

@@ -8,7 +8,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -17,20 +16,11 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { generate } from '../../src/datagen/generate';
 import { migrate } from '../../src/warehouse/migrate';
 import { createPool } from '../../src/warehouse/pool';
+import { freePort } from '../support/processes';
 import { SAMPLE } from '../support/sample';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export default async function globalSetup(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sparkify-test-'));
