@@ -1,15 +1,25 @@
 # The worker image (also used for the one-shot db-init and schedule services in docker-compose.yml).
+# Built in two stages: TypeScript compiled and the workflow bundle prebuilt, then a runtime image that runs
+# plain JavaScript (about 60 MB less memory than running the sources through tsx).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY sql ./sql
+COPY test ./test
+COPY bench ./bench
+RUN npx tsc -p tsconfig.json && node dist/src/cli/build-workflow-bundle.js /app/dist/workflow-bundle.js
+
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# Dev dependencies (jest, types) are not needed to run; the TypeScript sources run through tsx.
 RUN npm ci --omit=dev --no-audit --no-fund
-COPY tsconfig.json ./
-COPY src ./src
+COPY --from=build /app/dist ./dist
 COPY sql ./sql
-RUN npx tsx src/cli/build-workflow-bundle.ts /app/dist/workflow-bundle.js
 ENV WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 USER node
 EXPOSE 9464
-CMD ["npm", "run", "-s", "worker"]
+CMD ["node", "dist/src/worker.js"]

@@ -276,15 +276,16 @@ async function main() {
     if (which.has('e')) {
       // e. a 10-million-event day staged and loaded by a worker process: time and peak RSS; 1M for linearity
       const sizes = [1_000_000, 10_000_000];
-      // as in production (Dockerfile): a prebuilt workflow bundle, so the worker runs no webpack
+      // as in production (Dockerfile): compiled JavaScript and a prebuilt workflow bundle
       const bundle = path.join(DATA, 'workflow-bundle.js');
-      execFileSync(process.execPath, [...process.execArgv, path.join(ROOT, 'src/cli/build-workflow-bundle.ts'), bundle], { stdio: 'ignore' });
+      execFileSync('npx', ['tsc', '-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'inherit' });
+      execFileSync(process.execPath, [path.join(ROOT, 'dist/src/cli/build-workflow-bundle.js'), bundle], { stdio: 'ignore' });
       const runs: Record<string, { ms: number; peakRssMb: number }> = {};
       for (const n of sizes) {
         const dir = await dataset(n === 1_000_000 ? '1m' : '10m', { days: 1, eventsPerDay: n, songs: 2000, seed: 7 });
         const db = await freshDb('bench_e');
         const taskQueue = `bench-e-${n}-${Date.now()}`;
-        const child = spawn(process.execPath, [...process.execArgv, path.join(ROOT, 'src/worker.ts')], {
+        const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/worker.js')], {
           env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, WAREHOUSE_URL: db.url, SOURCE_URL: dir, LOG_LEVEL: 'WARN', WORKFLOW_BUNDLE: bundle },
           stdio: ['ignore', 'ignore', 'inherit'],
         });
@@ -292,7 +293,7 @@ async function main() {
         const t = performance.now();
         await env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `bench-e-${n}-${Date.now()}`, args: [{ start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z' }] });
         const ms = performance.now() - t;
-        // the worker is this node binary with tsx's loader in execArgv: one process; VmHWM is its peak RSS
+        // the worker is one node process; VmHWM is its peak RSS
         const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
         runs[String(n)] = { ms: round(ms, 0), peakRssMb: round(hwm / 1024, 0) };
         child.kill('SIGINT');

@@ -37,7 +37,9 @@ test('it has the whole stack: Temporal with its database and UI, the warehouse, 
     ['db-init', 'schedule', 'temporal', 'temporal-db', 'temporal-ui', 'warehouse', 'worker'].sort(),
   );
   for (const name of ours) expect(services[name]!.build).toBe('.');
-  expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toContain('CMD ["npm", "run", "-s", "worker"]');
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  expect(dockerfile).toContain('CMD ["node", "dist/src/worker.js"]');
+  expect(dockerfile).toContain('ENV WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js');
 });
 
 test.each(ours)('%s sets only settings the project reads, and they validate', (name) => {
@@ -48,11 +50,14 @@ test.each(ours)('%s sets only settings the project reads, and they validate', (n
   expect(config.warehouse.dialect).toBe('postgres');
 });
 
-test('the one-shots run npm scripts that exist', () => {
+test('the one-shots run compiled commands that exist in the sources', () => {
   for (const name of ['db-init', 'schedule'] as const) {
-    const script = services[name]!.command![3];
-    expect(pkg.scripts[script!]).toBeDefined();
+    const [node, script] = services[name]!.command!;
+    expect(node).toBe('node');
+    const source = script!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+    expect(readFileSync(path.join(ROOT, source), 'utf8').length).toBeGreaterThan(0);
   }
+  expect(pkg.scripts['db:init']).toContain('src/cli/db-init.ts');
 });
 
 test('addresses point at services that publish those ports, with matching credentials', () => {

@@ -116,7 +116,7 @@ function untraversableAncestor(target: string): string | undefined {
 
 /** Starts embedded-postgres-server.ts in its own process group and waits for `ready`. */
 async function startEmbeddedPostgresProcess(databaseDir: string, port: number): Promise<{ stop(): Promise<void> }> {
-  const script = path.join(__dirname, 'embedded-postgres-server.ts');
+  const script = path.join(__dirname, `embedded-postgres-server${path.extname(__filename)}`);
   // process.execArgv carries tsx's loader, so the helper runs the TypeScript source as this process does.
   const child = spawn(process.execPath, [...process.execArgv, script, databaseDir, String(port)], {
     detached: true,

@@ -2,6 +2,7 @@
  * A warehouse dialect: the statements that differ between PostgreSQL and Redshift. Everything else
  * (checks, counts, the staging table name) is shared and lives in statements.ts.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadMode, StarTable } from '../types';
 import * as pg from './statements';
@@ -31,7 +32,10 @@ export interface Dialect {
   lockSongStaging: Statement;
 }
 
-export const SQL_ROOT = path.resolve(__dirname, '..', '..', 'sql');
+/** sql/ at the project root, from src/warehouse (tsx) or dist/src/warehouse (compiled). */
+export const SQL_ROOT = [path.resolve(__dirname, '..', '..', 'sql'), path.resolve(__dirname, '..', '..', '..', 'sql')].find(
+  (dir) => existsSync(path.join(dir, '001_schema.sql')),
+) ?? path.resolve(__dirname, '..', '..', 'sql');
 
 export const postgres: Dialect = {
   name: 'postgres',
