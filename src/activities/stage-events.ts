@@ -17,7 +17,7 @@ import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
 import { cancellationSignal, currentContext, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps, log, eventFilesFor } from './context';
 
-const CHUNK_CHARS = 256 * 1024;
+const CHUNK_CHARS = 64 * 1024;
 
 /**
  * Stages the events of one interval into the run's private table, in one transaction: the table is

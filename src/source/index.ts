@@ -109,7 +109,7 @@ class LocalSource implements Source {
   }
 
   openStream(key: string): Readable {
-    return createReadStream(this.resolve(key), { highWaterMark: 1 << 20 });
+    return createReadStream(this.resolve(key), { highWaterMark: 256 * 1024 });
   }
 
   readText(key: string): Promise<string> {
