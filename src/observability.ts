@@ -41,3 +41,21 @@ export function installRuntime(s: ObservabilitySettings): DefaultLogger {
   });
   return logger;
 }
+
+/**
+ * Keeps a second Ctrl-C from killing the process while it shuts down in order. The SDK's runtime stops
+ * listening after the first signal, and npm/tsx relay the terminal's signal to the program again, so
+ * without a listener of our own that repeat would end the process with the default action, half-way
+ * through closing connections and stopping services. A third signal still exits at once.
+ */
+export function holdSignalsDuringShutdown(say: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): void {
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    count++;
+    if (count === 3) {
+      say(`${signal} again: exiting without finishing the shutdown`);
+      process.exit(130);
+    }
+  };
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, onSignal);
+}

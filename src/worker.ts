@@ -2,7 +2,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
 import { loadConfig, type AppConfig } from './config';
-import { installRuntime } from './observability';
+import { holdSignalsDuringShutdown, installRuntime } from './observability';
 import { dialectFor } from './warehouse/dialect';
 import { connectWorker } from './temporal';
 import { createPool, redactUrl } from './warehouse/pool';
@@ -45,6 +45,7 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
 async function run(): Promise<void> {
   const config = loadConfig();
   const logger = installRuntime(config.observability);
+  holdSignalsDuringShutdown((message) => logger.warn(message));
   const pool = createWarehousePool(config);
   const { connection, namespace } = await connectWorker();
   try {

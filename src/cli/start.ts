@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { installRuntime } from '../observability';
+import { holdSignalsDuringShutdown, installRuntime } from '../observability';
 import { DEFAULT_WAREHOUSE_URL, loadConfig } from '../config';
 import { generate } from '../datagen/generate';
 import { DAY_MS, toIso } from '../interval';
@@ -42,6 +42,7 @@ main(USAGE, async () => {
   const { values } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
   if (values.help) return void console.log(USAGE);
   const base = loadConfig();
+  holdSignalsDuringShutdown();
   // People read this terminal: the worker's logs in pretty form, warnings and up unless LOG_LEVEL says more.
   const metricsAddress = base.observability.metricsAddress ?? '127.0.0.1:9464';
   installRuntime({
