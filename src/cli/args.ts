@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { IntervalError, makeInterval, type Interval } from '../interval';
 
 /** A mistake on the command line: printed with the usage, exit code 2, nothing started. */
 export class UsageError extends Error {
@@ -36,4 +37,15 @@ export function intOption(value: string | undefined, name: string, fallback: num
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
   return n;
+}
+
+/** `--from` and `--to` as an interval; a missing or bad value is a usage error. */
+export function intervalOption(from: string | undefined, to: string | undefined): Interval {
+  if (!from || !to) throw new UsageError('--from and --to are required');
+  try {
+    return makeInterval(from, to);
+  } catch (err) {
+    if (err instanceof IntervalError) throw new UsageError(err.message);
+    throw err;
+  }
 }

@@ -1,8 +1,8 @@
 import { MAX_BACKFILL_HOURS, planBackfill, REPROCESS, runBackfill, type BackfillProgress, type Reprocess } from '../backfill';
 import { loadConfig } from '../config';
-import { HOUR_MS, IntervalError, makeInterval, toMs } from '../interval';
+import { HOUR_MS, toMs } from '../interval';
 import { connectClient } from '../temporal';
-import { intOption, main, parseCommandLine, UsageError } from './args';
+import { intervalOption, intOption, main, parseCommandLine, UsageError } from './args';
 
 const USAGE = `usage: npm run backfill -- --from TIME --to TIME [options]
 
@@ -38,14 +38,7 @@ main(USAGE, async () => {
   });
   if (values.help) return void console.log(USAGE);
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
-  if (!values.from || !values.to) throw new UsageError('--from and --to are required');
-  let range;
-  try {
-    range = makeInterval(values.from, values.to);
-  } catch (err) {
-    if (err instanceof IntervalError) throw new UsageError(err.message);
-    throw err;
-  }
+  const range = intervalOption(values.from, values.to);
   const { startMs, endMs } = toMs(range);
   for (const [name, ms] of [['--from', startMs], ['--to', endMs]] as const) {
     if (ms % HOUR_MS !== 0) {

@@ -1,9 +1,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { loadConfig } from '../config';
-import { makeInterval, workflowIdFor } from '../interval';
+import { workflowIdFor } from '../interval';
 import { connectClient } from '../temporal';
 import { allowedModes, LOAD_MODES, TABLES, type LoadMode, type LoadModes, type SparkifyEtlInput, type StarTable } from '../types';
-import { intOption, main, parseCommandLine, UsageError } from './args';
+import { intervalOption, intOption, main, parseCommandLine, UsageError } from './args';
 import { formatSummary } from './format';
 
 const USAGE = `usage: npm run etl -- --from TIME --to TIME [options]
@@ -33,13 +33,7 @@ main(USAGE, async () => {
   });
   if (values.help) return void console.log(USAGE);
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
-  if (!values.from || !values.to) throw new UsageError('--from and --to are required');
-  let interval;
-  try {
-    interval = makeInterval(values.from, values.to);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const interval = intervalOption(values.from, values.to);
   const config = loadConfig();
   const loadModes: LoadModes = { ...config.loadModes };
   for (const m of values.mode ?? []) {

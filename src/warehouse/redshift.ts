@@ -8,9 +8,9 @@
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import type { LoadMode, StarTable } from '../types';
-import type { RunRecord, Statement } from './statements';
+import { runRecordValues, tsFromMs, type RunRecord, type Statement } from './statements';
 
-const EPOCH_MS = (expr: string) => `timestamp 'epoch' + ${expr} * interval '1 millisecond'`;
+const EPOCH_MS = tsFromMs;
 
 // ---------------------------------------------------------------- staging
 
@@ -258,16 +258,7 @@ export const recordRun = (r: RunRecord): Statement[] => [
   {
     text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms)
            VALUES ($1, $2, ${EPOCH_MS('$3::bigint')}, ${EPOCH_MS('$4::bigint')}, $5, $6, $7, $8)`,
-    values: [
-      r.workflowId,
-      r.runId,
-      r.startMs,
-      r.endMs,
-      r.status,
-      JSON.stringify(r.rows),
-      JSON.stringify(r.checks),
-      JSON.stringify(r.durationsMs),
-    ],
+    values: runRecordValues(r),
   },
 ];
 

@@ -31,8 +31,8 @@ export function quoteTableName(name: string): string {
   return name.split('.').map(escapeIdentifier).join('.');
 }
 
-const EPOCH_MS = `timestamp 'epoch' + %s * interval '1 millisecond'`;
-const tsFromMs = (expr: string) => EPOCH_MS.replace('%s', expr);
+/** A UTC timestamp from epoch milliseconds (the events' `ts`); the same expression in both dialects. */
+export const tsFromMs = (expr: string) => `timestamp 'epoch' + ${expr} * interval '1 millisecond'`;
 
 // ---------------------------------------------------------------- staging
 
@@ -330,14 +330,10 @@ export const recordRun = (r: RunRecord): Statement => ({
                  $6::jsonb, $7::jsonb, $8::jsonb)
          ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = excluded.status, rows = excluded.rows,
            checks = excluded.checks, durations_ms = excluded.durations_ms, finished_at = now() AT TIME ZONE 'UTC'`,
-  values: [
-    r.workflowId,
-    r.runId,
-    r.startMs,
-    r.endMs,
-    r.status,
-    JSON.stringify(r.rows),
-    JSON.stringify(r.checks),
-    JSON.stringify(r.durationsMs),
-  ],
+  values: runRecordValues(r),
 });
+
+/** The bound values of an etl_runs row, in column order ($1..$8), for both dialects. */
+export function runRecordValues(r: RunRecord): unknown[] {
+  return [r.workflowId, r.runId, r.startMs, r.endMs, r.status, JSON.stringify(r.rows), JSON.stringify(r.checks), JSON.stringify(r.durationsMs)];
+}
