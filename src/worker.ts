@@ -38,6 +38,8 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    // The five parallel loads of a run can all start eagerly (servers with eager activity execution on).
+    maxEagerActivityReservationsPerWorkflowTask: 5,
     shutdownGraceTime: '30s',
   });
 }

@@ -2,12 +2,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toMs } from '../interval';
-import { lineBatches, type Source, type SourceFile } from '../source';
-import { encodeEventLine, RecordError } from '../source/records';
+import { wholeLines, type Source, type SourceFile } from '../source';
+import { EventCopyEncoder } from '../source/event-encoder';
 import type { StageEventsInput, StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import {
+  analyzeRunStaging,
   clearLoadErrors,
   copyEventsIntoRunStaging,
   runStagingTable,
@@ -17,13 +18,13 @@ import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
 import { cancellationSignal, currentContext, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps, log, eventFilesFor } from './context';
 
-const CHUNK_CHARS = 64 * 1024;
+const CHUNK_BYTES = 64 * 1024;
 
 /**
  * Stages the events of one interval into the run's private table, in one transaction: the table is
  * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads only the day
- * files the interval touches, streams them line by line into COPY FROM STDIN and keeps events whose `ts`
- * falls in the interval.
+ * files the interval touches, streams them through the event encoder (bytes in, COPY rows out) into COPY FROM STDIN and keeps events
+ * whose `ts` falls in the interval.
  */
 export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
@@ -54,7 +55,7 @@ export function makeStageEvents(deps: ActivityDeps) {
         );
         await bad.save(client, input.runKey, dialect);
         // Fresh statistics, so the loads' joins are planned for the rows really staged.
-        await client.query(`ANALYZE ${stg}`);
+        await client.query(analyzeRunStaging(stg));
       });
     } catch (err) {
       rethrowForActivity(err, `staging events of ${input.interval.start} .. ${input.interval.end}`);
@@ -79,33 +80,17 @@ async function* encodeEvents(
   endMs: number,
   stats: { linesRead: number; rowsStaged: number; nextSongRows: number },
   bad: BadLines,
-): AsyncGenerator<string> {
-  let chunk = '';
+): AsyncGenerator<Buffer> {
   for (const file of files) {
-    for await (const batch of lineBatches(source.openStream(file.key))) {
-      for (let i = 0; i < batch.lines.length; i++) {
-        const text = batch.lines[i] as string;
-        stats.linesRead++;
-        if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
-        let row;
-        try {
-          row = encodeEventLine(text);
-        } catch (err) {
-          if (!(err instanceof RecordError)) throw err;
-          bad.add(file.key, batch.first + i, err.message, text);
-          continue;
-        }
-        if (row.ts < startMs || row.ts >= endMs) continue;
-        stats.rowsStaged++;
-        if (row.page === 'NextSong') stats.nextSongRows++;
-        chunk += row.row;
-      }
-      heartbeat({ file: file.key, line: batch.first + batch.lines.length - 1, rowsStaged: stats.rowsStaged });
-      if (chunk.length >= CHUNK_CHARS) {
-        yield chunk;
-        chunk = '';
-      }
+    const encoder = new EventCopyEncoder(startMs, endMs, stats, (line, reason, text) => bad.add(file.key, line, reason, text), CHUNK_BYTES);
+    let line = 1;
+    for await (const piece of wholeLines(source.openStream(file.key))) {
+      line += encoder.encode(piece, 0, piece.length, line);
+      heartbeat({ file: file.key, line: line - 1, rowsStaged: stats.rowsStaged });
+      yield* encoder.take();
     }
+    yield* encoder.take();
+    const last = encoder.flush();
+    if (last) yield last;
   }
-  if (chunk) yield chunk;
 }

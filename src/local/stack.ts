@@ -34,6 +34,13 @@ async function waitForPort(port: number, what: string, child: ChildProcess | und
   }
 }
 
+/**
+ * Dev-server settings the pipeline relies on for speed. Eager activity execution lets the server hand the
+ * activities a workflow task schedules straight back to the worker that completed it, instead of through a
+ * task-queue poll: one round trip less per step (production servers: set the same dynamic config key).
+ */
+export const DEV_SERVER_ARGS: readonly string[] = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+
 /** The Temporal CLI, found or installed by scripts/provision-temporal.sh. */
 export function temporalCli(): string {
   return execFileSync('bash', [path.join(ROOT, 'scripts/provision-temporal.sh')], {
@@ -69,6 +76,7 @@ export async function startTemporalDevServer(opts: { dataDir: string; port: numb
       '--ui-port', String(opts.uiPort),
       '--db-filename', path.join(dir, 'dev.db'),
       '--log-level', 'warn',
+      ...DEV_SERVER_ARGS,
     ],
     // Its own process group: Ctrl-C reaches npm start, which stops the worker before the server.
     { stdio: ['ignore', log, log], detached: true },

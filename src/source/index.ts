@@ -24,7 +24,7 @@ export interface Source {
   check(): Promise<void>;
   stat(key: string): Promise<SourceFile | null>;
   listSongFiles(): AsyncIterable<SourceFile>;
-  /** The object's bytes (lines are split and decoded by lineBatches). */
+  /** The object's bytes (cut into whole lines by wholeLines). */
   openStream(key: string): Readable;
   readText(key: string): Promise<string>;
 }
@@ -118,32 +118,27 @@ class LocalSource implements Source {
 }
 
 /**
- * Splits a byte stream into lines (LF or CRLF), a chunk's worth at a time; `first` is the number of the
- * batch's first line (from 1). It splits bytes and decodes each line: a newline byte never occurs inside a
- * multi-byte UTF-8 character, and decoding lines is several times faster than decoding the stream.
- * Yielding batches, not lines, keeps the per-line cost to the split. Holds one chunk at a time.
+ * Cuts a byte stream into pieces holding whole lines only (a newline byte never occurs inside a multi-byte
+ * UTF-8 character, so no character is split either). Pieces are views of what was read; only a line that
+ * straddles two reads is copied. The last piece may end without a newline.
  */
-export async function* lineBatches(stream: AsyncIterable<Buffer>): AsyncGenerator<{ first: number; lines: string[] }> {
+export async function* wholeLines(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let rest: Buffer | undefined;
-  let n = 0;
   for await (const piece of stream) {
-    const chunk = rest && rest.length ? Buffer.concat([rest, piece]) : piece;
-    const out: string[] = [];
     let from = 0;
-    let nl: number;
-    while ((nl = chunk.indexOf(10, from)) !== -1) {
-      const end = nl > from && chunk[nl - 1] === 13 ? nl - 1 : nl;
-      out.push(chunk.toString('utf8', from, end));
+    if (rest) {
+      const nl = piece.indexOf(10);
+      if (nl === -1) {
+        rest = Buffer.concat([rest, piece]);
+        continue;
+      }
+      yield Buffer.concat([rest, piece.subarray(0, nl + 1)]);
+      rest = undefined;
       from = nl + 1;
     }
-    rest = chunk.subarray(from);
-    if (out.length) {
-      yield { first: n + 1, lines: out };
-      n += out.length;
-    }
+    const last = piece.lastIndexOf(10);
+    if (last >= from) yield piece.subarray(from, last + 1);
+    if (Math.max(from, last + 1) < piece.length) rest = piece.subarray(Math.max(from, last + 1));
   }
-  if (rest && rest.length > 0) {
-    const end = rest[rest.length - 1] === 13 ? rest.length - 1 : rest.length;
-    yield { first: n + 1, lines: [rest.toString('utf8', 0, end)] };
-  }
+  if (rest) yield rest;
 }

@@ -162,6 +162,24 @@ export function toCopyRow(values: readonly Value[]): string {
   return out + '\n';
 }
 
+/**
+ * The event time of a line that failed to parse as an event, when it can be read: well-formed JSON with an
+ * integer `ts`. A bad line is reported by the run of the interval it belongs to; one whose time cannot be
+ * read is reported by every run that reads its file.
+ */
+export function eventTimeOf(text: string): number | undefined {
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof record !== 'object' || record === null) return undefined;
+  const raw = (record as Record<string, unknown>).ts;
+  const ts = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  return typeof ts === 'number' && Number.isSafeInteger(ts) ? ts : undefined;
+}
+
 export interface EncodedEvent {
   /** The staging row in COPY text format, newline included. */
   row: string;

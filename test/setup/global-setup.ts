@@ -14,6 +14,7 @@ import { Client } from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { generate } from '../../src/datagen/generate';
+import { DEV_SERVER_ARGS } from '../../src/local/stack';
 import { migrate } from '../../src/warehouse/migrate';
 import { createPool } from '../../src/warehouse/pool';
 import { freePort } from '../support/processes';
@@ -37,6 +38,7 @@ export default async function globalSetup(): Promise<void> {
       ui: true,
       uiPort,
       log: { format: 'pretty', level: 'error' },
+      extraArgs: [...DEV_SERVER_ARGS],
     },
   });
   (globalThis as Record<string, unknown>).__SPARKIFY_TEMPORAL_ENV__ = env;

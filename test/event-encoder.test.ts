@@ -1,0 +1,227 @@
+/**
+ * The staging hot path (bytes in, COPY rows out) against the reference path (JSON.parse per line,
+ * records.encodeEventLine): the same rows, the same bad lines with the same reasons, for generated data,
+ * for every odd shape we could think of, and for thousands of randomly damaged lines.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { generate } from '../src/datagen/generate';
+import { EventCopyEncoder } from '../src/source/event-encoder';
+import { encodeEventLine, eventTimeOf, EVENT_FIELDS, RecordError } from '../src/source/records';
+import { testTmp } from './support/helpers';
+
+interface Outcome {
+  rows: string[];
+  bad: { line: number; reason: string }[];
+  nextSong: number;
+}
+
+const ALL_TIME: [number, number] = [0, Number.MAX_SAFE_INTEGER];
+
+function viaEncoder(input: Buffer, [startMs, endMs] = ALL_TIME, pieces = 1): Outcome & { general: number } {
+  const stats = { linesRead: 0, rowsStaged: 0, nextSongRows: 0 };
+  const bad: Outcome['bad'] = [];
+  const encoder = new EventCopyEncoder(startMs, endMs, stats, (line, reason) => bad.push({ line, reason }), 256);
+  // Feed whole lines in a few pieces, as staging does with what it reads.
+  let from = 0;
+  let line = 1;
+  for (let k = 1; k <= pieces; k++) {
+    let to = k === pieces ? input.length : Math.floor((input.length * k) / pieces);
+    const nl = input.indexOf(10, to - 1);
+    to = k === pieces || nl === -1 ? input.length : nl + 1;
+    if (to > from) line += encoder.encode(input, from, to, line);
+    from = to;
+  }
+  const out = [...encoder.take()];
+  const last = encoder.flush();
+  if (last) out.push(last);
+  const text = Buffer.concat(out).toString('utf8');
+  const rows = text === '' ? [] : text.slice(0, -1).split('\n');
+  expect(stats.rowsStaged).toBe(rows.length);
+  return { rows, bad, nextSong: stats.nextSongRows, general: encoder.generalLines };
+}
+
+function viaReference(input: Buffer, [startMs, endMs] = ALL_TIME): Outcome {
+  const rows: string[] = [];
+  const bad: Outcome['bad'] = [];
+  let nextSong = 0;
+  const lines = input.toString('utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((raw, i) => {
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (text.trim() === '') return;
+    try {
+      const r = encodeEventLine(text);
+      if (r.ts < startMs || r.ts >= endMs) return;
+      rows.push(r.row.slice(0, -1));
+      if (r.page === 'NextSong') nextSong++;
+    } catch (err) {
+      if (!(err instanceof RecordError)) throw err;
+      const ts = eventTimeOf(text);
+      if (ts === undefined || (ts >= startMs && ts < endMs)) bad.push({ line: i + 1, reason: err.message });
+    }
+  });
+  return { rows, bad, nextSong };
+}
+
+const FLOAT_COLUMNS = EVENT_FIELDS.flatMap((f, i) => (f.kind === 'float' ? [i] : []));
+
+/** Rows as PostgreSQL reads them: float columns compared as numbers (1.50 and 1.5 are the same double). */
+function normalized(rows: string[]): string[] {
+  return rows.map((r) => {
+    const cells = r.split('\t');
+    for (const i of FLOAT_COLUMNS) if (cells[i] !== '\\N') cells[i] = String(Number(cells[i]));
+    return cells.join('\t');
+  });
+}
+
+function expectSame(input: Buffer, interval = ALL_TIME) {
+  const ref = viaReference(input, interval);
+  for (const pieces of [1, 3]) {
+    const got = viaEncoder(input, interval, pieces);
+    expect(normalized(got.rows)).toEqual(normalized(ref.rows));
+    expect(got.bad).toEqual(ref.bad);
+    expect(got.nextSong).toBe(ref.nextSong);
+  }
+  return viaEncoder(input, interval);
+}
+
+const base = {
+  artist: 'Des\'ree', auth: 'Logged In', firstName: 'Kaylee', gender: 'F', itemInSession: 1, lastName: 'Summers',
+  length: 246.30812, level: 'free', location: 'Phoenix-Mesa-Scottsdale, AZ', method: 'PUT', page: 'NextSong',
+  registration: 1540344794796.0, sessionId: 139, song: 'You Gotta Be', status: 200, ts: 1541106106796,
+  userAgent: '"Mozilla/5.0 (Windows NT 6.1)"', userId: '8',
+};
+const json = (o: Record<string, unknown>) => JSON.stringify(o);
+const lines = (...ls: string[]) => Buffer.from(ls.join('\n') + '\n', 'utf8');
+
+test('generated Sparkify days: every line takes the fast path and gives the reference rows', async () => {
+  const gen = await generate({ out: path.join(testTmp(), `enc-${process.pid}`), start: '2018-11-01', days: 1, eventsPerDay: 3000, songs: 50, seed: 5 });
+  const input = await readFile(path.join(gen.out, gen.eventFiles[0]!));
+  const all = expectSame(input);
+  expect(all.rows).toHaveLength(3000);
+  expect(all.general).toBe(0);
+  // an hour of it: the other hours' lines are skipped
+  const hour: [number, number] = [Date.UTC(2018, 10, 1, 13), Date.UTC(2018, 10, 1, 14)];
+  const one = expectSame(input, hour);
+  expect(one.rows.length).toBeGreaterThan(0);
+  expect(one.rows.length).toBeLessThan(3000);
+});
+
+test('odd but valid shapes give the same rows as JSON.parse; the uncommon ones take the general path', () => {
+  const fast = [
+    json(base),
+    json({ ...base, song: 'Tab\there, back\\slash, new\nline, cr\r, quote", slash/, bs\b, ff\f, ctl\u0001' }),
+    json({ ...base, artist: 'Zoë Müller 日本 €' }),
+    '{"artist":"Beyonc\\u00e9 \\u20ac \\u0041 \\u005c \\u0009","itemInSession":2,"page":"Home","sessionId":1,"ts":1541106106796}',
+    json({ ...base, artist: null, length: null, song: null, userId: '', firstName: null }),
+    json({ ...base, length: -0.5, registration: 1540344794796.25, status: -0, itemInSession: 0 }),
+    json({ ...base, extra: 'ignored \\u00e9 "x"', more: 12.5e3, flag: true, nothing: null, neg: -1e-7 }),
+    ' { "artist" : "A" ,\t"itemInSession":3, "page" : "NextSong" , "sessionId":4 , "ts" : 1541106106797 } ',
+    json({ itemInSession: 6, page: 'Home', sessionId: 5, ts: 1541106106798 }),
+    json({ ...base, song: 'emoji 😀', artist: 'pair \ud83d\ude00' }),
+    json({ ...base, sessionId: 2147483647, itemInSession: -2147483647 }),
+    json({ ...base, userId: '123456789' }),
+  ];
+  const general = [
+    // same keys in another order, or repeated: JSON.parse's object decides (the last of a repeated key wins)
+    json({ ts: 1541106106796, page: 'NextSong', sessionId: 1, itemInSession: 1, artist: 'B' }),
+    '{"artist":"A","artist":"B","itemInSession":1,"page":"Home","sessionId":1,"ts":1541106106796}',
+    json({ ...base, nested: { a: [1, 2] } }),
+    '{"artist":"\\ud83d\\ude00","itemInSession":1,"page":"Home","sessionId":1,"ts":1541106106796}',
+    json({ ...base, itemInSession: 1.0 }).replace('"itemInSession":1', '"itemInSession":1.0'),
+    json({ ...base, sessionId: '42', ts: '1541106106799' }),
+    json({ ...base, status: 1e2 }).replace('"status":100', '"status":1e2'),
+    json({ ...base, length: 1 }).replace('"length":1', '"length":2.5E+2'),
+    json({ ...base, artist: 12.5, song: true, location: false }),
+    json({ ...base, userId: 42 }),
+    json({ ...base, userId: ' 7 ' }),
+  ];
+  const input = lines(...fast, ...general);
+  const got = expectSame(input);
+  expect(got.rows).toHaveLength(fast.length + general.length);
+  expect(got.bad).toEqual([]);
+  expect(got.general).toBe(general.length);
+});
+
+test('bad lines are reported with the same line number and reason as the reference, good ones kept', () => {
+  const input = lines(
+    json(base),
+    '{"ts": 1',
+    '[1,2]',
+    '',
+    json({ ...base, ts: 'soon' }),
+    json({ ...base, sessionId: undefined }),
+    json({ ...base, page: null }),
+    json({ ...base, userId: 'bob' }),
+    json({ ...base, userId: '1234567890' }),
+    json({ ...base, length: 'long' }),
+    json({ ...base, sessionId: 2147483648 }),
+    json({ ...base, ts: 1.5 }),
+    json({ ...base }).replace('"length":246.30812', '"length":1e400'),
+    json({ ...base }).replace('"status":200', '"status":0200'),
+    json({ ...base }).replace('Kaylee', 'Kay\tlee'),
+    json({ ...base }) + ' trailing',
+    '{}',
+    '   ',
+    json({ ...base, ts: 1541106106800 }) + '\r',
+    '\ufeff' + json(base),
+    json({ ...base }).replace('Summers', 'Sum\\xmers'),
+  );
+  const got = expectSame(input);
+  expect(got.rows).toHaveLength(2);
+  expect(got.bad.map((b) => b.line)).toEqual([2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20, 21]);
+});
+
+test('invalid UTF-8 takes the general path and is decoded as Node decodes it', () => {
+  const good = Buffer.from(json(base) + '\n');
+  const broken = Buffer.from(json({ ...base, artist: 'AB' }) + '\n');
+  broken[broken.indexOf('AB')] = 0xff;
+  const got = expectSame(Buffer.concat([good, broken, good]));
+  expect(got.rows).toHaveLength(3);
+  expect(got.rows[1]).toContain('\ufffdB');
+});
+
+test('a bad line of another interval is left to that interval; one without a readable time is reported', () => {
+  const hour: [number, number] = [Date.UTC(2018, 10, 1, 21), Date.UTC(2018, 10, 1, 22)];
+  const inside = base.ts; // 2018-11-01T21:01:46Z
+  const outside = inside - 3_600_000;
+  const input = lines(
+    json({ ...base, ts: outside, userId: 'bob' }),
+    json({ ...base, ts: inside, userId: 'bob' }),
+    json({ ...base, ts: outside, sessionId: null }),
+    json({ ...base, ts: outside }),
+    json({ ...base, ts: inside }),
+    '{"ts": ' + outside + ', "page": "Home", "sessionId": 1, "itemInSe',
+  );
+  const got = expectSame(input, hour);
+  expect(got.rows).toHaveLength(1);
+  expect(got.bad.map((b) => b.line)).toEqual([2, 6]);
+});
+
+test('randomly damaged lines: the fast path never accepts what JSON.parse rejects, nor differs in a row', () => {
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const pieces = ['"', '\\', '{', '}', ':', ',', '0', '9', '.', 'e', '-', ' ', '\t', 'n', 'null', 'é', '\\u00', '\\"', '1', 'x', '[', '\u0001'];
+  const variants = [json(base), json({ ...base, artist: null, userId: '', extra: 'a\\"b' }), json({ ...base, song: 'Beyoncé "live"' })];
+  const damaged: string[] = [];
+  for (let k = 0; k < 4000; k++) {
+    let s = variants[rand(variants.length)] as string;
+    for (let m = 1 + rand(2); m > 0; m--) {
+      const at = rand(s.length);
+      const op = rand(3);
+      const piece = pieces[rand(pieces.length)] as string;
+      s = op === 0 ? s.slice(0, at) + piece + s.slice(at) : op === 1 ? s.slice(0, at) + s.slice(at + 1) : s.slice(0, at) + piece + s.slice(at + 1);
+    }
+    damaged.push(s.replace(/\n/g, ' '));
+  }
+  const got = expectSame(lines(...damaged));
+  // the damage produced a real mix of good and bad lines, through both paths
+  expect(got.rows.length).toBeGreaterThan(500);
+  expect(got.bad.length).toBeGreaterThan(500);
+  expect(got.general).toBeGreaterThan(500);
+  expect(got.rows.length + got.bad.length).toBeLessThanOrEqual(4000);
+});
