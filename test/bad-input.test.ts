@@ -7,7 +7,7 @@ import { WorkflowFailedError, ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { classify } from '../src/warehouse/errors';
-import type { SparkifyEtlInput } from '../src/types';
+import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import { connectTestTemporal, count, createTestDatabase, testData, testTmp, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
 
 let env: TestWorkflowEnvironment;
@@ -117,4 +117,28 @@ test('warehouse errors are sorted into transient, bad data and bad config', () =
   expect(classify({ code: '42P01' })).toBe('bad-config');
   expect(classify({ code: '28P01' })).toBe('bad-config');
   expect(classify(new Error('Connection terminated unexpectedly'))).toBe('transient');
+});
+
+test('user ids written with leading zeros are one user, as in the users table (latest event wins)', async () => {
+  const source = path.join(testTmp(), `zero-padded-${process.pid}`);
+  await mkdir(path.join(source, 'log_data/2018/11'), { recursive: true });
+  await mkdir(path.join(source, 'song_data'), { recursive: true });
+  const base = { artist: 'A', auth: 'Logged In', firstName: 'Lily', gender: 'F', lastName: 'Koch', length: 200.5, location: 'X',
+    method: 'PUT', page: 'NextSong', registration: 1540000000000, sessionId: 9, song: 'S', status: 200, userAgent: 'UA' };
+  const events = [
+    { ...base, itemInSession: 0, level: 'free', ts: Date.UTC(2018, 10, 5, 10, 1), userId: '7' },
+    { ...base, itemInSession: 1, level: 'paid', ts: Date.UTC(2018, 10, 5, 10, 2), userId: '007' },
+  ];
+  await writeFile(path.join(source, 'log_data/2018/11/2018-11-05-events.json'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const own = await createTestDatabase();
+  try {
+    const taskQueue = uniqueQueue('zero-padded');
+    const result: SparkifyEtlResult = await withWorker(env, { taskQueue, pool: own.pool, source }, () =>
+      env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `zero-padded-${taskQueue}`, args: [{ start: '2018-11-05T10:00Z', end: '2018-11-05T11:00Z' }] }),
+    );
+    expect(result.loads.find((l) => l.table === 'songplays')?.rowsWritten).toBe(2);
+    expect((await own.pool.query('SELECT user_id, level FROM users')).rows).toEqual([{ user_id: 7, level: 'paid' }]);
+  } finally {
+    await own.drop();
+  }
 });

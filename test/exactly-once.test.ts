@@ -3,15 +3,16 @@
  * mid-load, overlapping and reversed backfills. Every comparison is against an undisturbed run, by
  * ordered checksum of each star-schema table.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { generate } from '../src/datagen/generate';
 import { makeInterval } from '../src/interval';
 import { TABLES, type LoadModes, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
+import { migrate } from '../src/warehouse/migrate';
 import { tableChecksums } from './support/checksum';
-import { expectedFor } from './support/expected';
+import { expectedFor, readEvents } from './support/expected';
 import { historyText } from './support/history';
 import { connectTestTemporal, count, createTestDatabase, testData, testTmp, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
 import { Background } from './support/processes';
@@ -78,6 +79,34 @@ describe('the same interval run twice', () => {
       await db.drop();
     }
   });
+});
+
+test('a warehouse loaded with the earlier md5-only songplay keys: migration 003 rewrites them, a re-run adds nothing', async () => {
+  const db = await createTestDatabase();
+  const hour = { start: '2018-11-02T15:00Z', end: '2018-11-02T16:00Z' };
+  try {
+    await run(db, hour);
+    const current = await tableChecksums(db.pool);
+    // The keys, computed here from the JSON: the earlier md5 of the event's identity, and the time-ordered one.
+    const plays = readEvents(testData()).filter((e) => e.page === 'NextSong' && e.ts >= Date.parse(hour.start) && e.ts < Date.parse(hour.end));
+    const older = plays.map((e) => createHash('md5').update(`${e.userId}|${e.sessionId}|${e.itemInSession}|${e.ts}`).digest('hex'));
+    const newer = plays.map((e, i) => e.ts.toString(16).padStart(12, '0') + older[i]!.slice(0, 20));
+    // Turn the warehouse back into what the earlier version left: md5 keys, migration 003 not applied.
+    const back = await db.pool.query(
+      `UPDATE songplays s SET songplay_id = k.older FROM unnest($1::text[], $2::text[]) AS k(newer, older) WHERE s.songplay_id = k.newer`,
+      [newer, older],
+    );
+    expect(back.rowCount).toBe(plays.length);
+    await db.pool.query(`DELETE FROM etl_migrations WHERE name = '003_time_ordered_songplay_ids.sql'`);
+
+    expect((await migrate(db.pool)).applied).toEqual(['003_time_ordered_songplay_ids.sql']);
+    expect(await tableChecksums(db.pool)).toEqual(current);
+    const again = await run(db, { ...hour, loadModes: { songplays: 'append' } });
+    expect(again.loads.find((l) => l.table === 'songplays')?.rowsWritten).toBe(0);
+    expect(await tableChecksums(db.pool)).toEqual(current);
+  } finally {
+    await db.drop();
+  }
 });
 
 describe('faults on a large day (300,000 events)', () => {

@@ -8,7 +8,7 @@
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import type { LoadMode, StarTable } from '../types';
-import { runRecordValues, tsFromMs, type RunRecord, type Statement } from './statements';
+import { runRecordValues, songplayKey, tsFromMs, type RunRecord, type Statement } from './statements';
 
 const EPOCH_MS = tsFromMs;
 
@@ -155,7 +155,7 @@ const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: str
     key: 'songplay_id',
     columns: 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent',
     select: (stg) => `
-      SELECT md5(coalesce(e.userId, '') || '|' || e.sessionId || '|' || e.itemInSession || '|' || e.ts) AS songplay_id,
+      SELECT ${songplayKey('e')} AS songplay_id,
              ${EPOCH_MS('e.ts')} AS start_time,
              nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
              e.sessionId AS session_id, e.location, e.userAgent AS user_agent
@@ -172,7 +172,7 @@ const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: str
     select: (stg) => `
       SELECT user_id, firstName AS first_name, lastName AS last_name, gender, level, ts AS level_ts FROM (
         SELECT userId::integer AS user_id, firstName, lastName, gender, level, ts,
-               row_number() OVER (PARTITION BY userId ORDER BY ts DESC, level DESC) AS rn
+               row_number() OVER (PARTITION BY userId::integer ORDER BY ts DESC, level DESC) AS rn
           FROM ${stg} WHERE page = 'NextSong' AND userId <> '') u
        WHERE rn = 1`,
   },

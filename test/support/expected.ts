@@ -12,6 +12,8 @@ interface Event {
   ts: number;
   userId: string;
   level: string;
+  sessionId: number;
+  itemInSession: number;
 }
 
 function walk(dir: string): string[] {

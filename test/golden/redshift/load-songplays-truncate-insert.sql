@@ -1,5 +1,5 @@
 DROP TABLE IF EXISTS load_batch; CREATE TEMP TABLE load_batch AS
-      SELECT md5(coalesce(e.userId, '') || '|' || e.sessionId || '|' || e.itemInSession || '|' || e.ts) AS songplay_id,
+      SELECT lpad(to_hex(e.ts), 12, '0') || left(md5(coalesce(e.userId, '') || '|' || e.sessionId || '|' || e.itemInSession || '|' || e.ts), 20) AS songplay_id,
              timestamp 'epoch' + e.ts * interval '1 millisecond' AS start_time,
              nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
              e.sessionId AS session_id, e.location, e.userAgent AS user_agent

@@ -1,7 +1,7 @@
 DROP TABLE IF EXISTS load_batch; CREATE TEMP TABLE load_batch AS
       SELECT user_id, firstName AS first_name, lastName AS last_name, gender, level, ts AS level_ts FROM (
         SELECT userId::integer AS user_id, firstName, lastName, gender, level, ts,
-               row_number() OVER (PARTITION BY userId ORDER BY ts DESC, level DESC) AS rn
+               row_number() OVER (PARTITION BY userId::integer ORDER BY ts DESC, level DESC) AS rn
           FROM "staging_events_20181115t1300_1h" WHERE page = 'NextSong' AND userId <> '') u
        WHERE rn = 1;
 
