@@ -3,6 +3,9 @@
  * PostgreSQL, and written to bench/results/. Usage: `npm run bench -- [a] [b] [c] [d] [e]` (default a b c d;
  * e, the 10-million-event day, writes 4.4 GB and takes minutes). BENCH_PG_URL picks the server
  * (default postgres://postgres@127.0.0.1:5432/postgres); data is generated under .data/bench once.
+ * Knobs for b: BENCH_B_RUNS (default 60), BENCH_B_DUMP=1 (print two runs' timelines, every run's workflow
+ * task waits and every overhead),
+ * BENCH_NO_EAGER=1 (dev server without eager activity execution, to compare).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
@@ -265,14 +268,25 @@ async function main() {
               } else curE = Math.max(curE, e);
             }
             if (curE > curS) inside += curE - curS;
-            if (process.env.BENCH_B_DUMP && h === 5) {
+            if (process.env.BENCH_B_DUMP && (h === 5 || h === 55)) {
               for (const e of ev) console.log(Math.round(ms(e) - first), e.eventType);
               for (const [s, e] of spans) console.log('activity', Math.round(s - first), Math.round(e - first));
+            }
+            if (process.env.BENCH_B_DUMP) {
+              // how long each workflow task waited in the server before the worker got it
+              const waits: number[] = [];
+              let scheduled = first;
+              for (const e of ev) {
+                if (e.workflowTaskScheduledEventAttributes) scheduled = ms(e);
+                if (e.workflowTaskStartedEventAttributes) waits.push(Math.round(ms(e) - scheduled));
+              }
+              console.log('workflow task waits', h, JSON.stringify(waits));
             }
             wall.push(Math.round(last - first));
             overhead.push(Math.round(last - first - inside));
           }
         });
+        if (process.env.BENCH_B_DUMP) console.log('overheads', JSON.stringify(overhead));
         results.b_orchestration_overhead = {
           runs: overhead.length,
           eventsPerHour: Math.round(8000 / 24),

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from '../src/datagen/generate';
-import { EventCopyEncoder } from '../src/source/event-encoder';
+import { EventCopyEncoder, lineTime } from '../src/source/event-encoder';
 import { encodeEventLine, eventTimeOf, EVENT_FIELDS, RecordError } from '../src/source/records';
 import { testTmp } from './support/helpers';
 
@@ -50,6 +50,10 @@ function viaReference(input: Buffer, [startMs, endMs] = ALL_TIME): Outcome {
   lines.forEach((raw, i) => {
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') return;
+    // the interval a line belongs to: its "ts" key's integer, if one can be read from the text
+    const bytes = Buffer.from(text, 'utf8');
+    const time = lineTime(bytes, 0, bytes.length);
+    if (time !== undefined && (time < startMs || time >= endMs)) return;
     try {
       const r = encodeEventLine(text);
       if (r.ts < startMs || r.ts >= endMs) return;
@@ -182,7 +186,7 @@ test('invalid UTF-8 takes the general path and is decoded as Node decodes it', (
   expect(got.rows[1]).toContain('\ufffdB');
 });
 
-test('a bad line of another interval is left to that interval; one without a readable time is reported', () => {
+test('a line belongs to the interval its "ts" names: a bad one is reported by that run only; one without a readable time by every run', () => {
   const hour: [number, number] = [Date.UTC(2018, 10, 1, 21), Date.UTC(2018, 10, 1, 22)];
   const inside = base.ts; // 2018-11-01T21:01:46Z
   const outside = inside - 3_600_000;
@@ -193,10 +197,20 @@ test('a bad line of another interval is left to that interval; one without a rea
     json({ ...base, ts: outside }),
     json({ ...base, ts: inside }),
     '{"ts": ' + outside + ', "page": "Home", "sessionId": 1, "itemInSe',
+    '{"ts": ' + inside + ', "page": "Home", "sessionId": 1, "itemInSe',
+    '{"page": "Home", "sessionId": 1, "itemInSe',
+    json({ ...base, ts: 1.5e12 + 0.5 }),
   );
   const got = expectSame(input, hour);
   expect(got.rows).toHaveLength(1);
-  expect(got.bad.map((b) => b.line)).toEqual([2, 6]);
+  expect(got.bad.map((b) => b.line)).toEqual([2, 7, 8, 9]);
+  // the run of the hour before reports its own bad lines, and only those
+  const before = expectSame(input, [hour[0] - 3_600_000, hour[0]]);
+  expect(before.rows).toHaveLength(1);
+  expect(before.bad.map((b) => b.line)).toEqual([1, 3, 6, 8, 9]);
+  // an escaped "ts" inside a string is not the key
+  const tricky = Buffer.from('{"song":"a \\"ts\\": 5","ts" : 42 }');
+  expect(lineTime(tricky, 0, tricky.length)).toBe(42);
 });
 
 test('randomly damaged lines: the fast path never accepts what JSON.parse rejects, nor differs in a row', () => {

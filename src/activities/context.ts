@@ -53,8 +53,23 @@ function heartbeatingContext(): Context | undefined {
   return ctx && !ctx.info.isLocal ? ctx : undefined;
 }
 
+/**
+ * How long an attempt runs before its first heartbeat: 1 s, or a quarter of the heartbeat timeout if that is
+ * shorter. A step of a sample-sized hour ends well within it, so it costs no heartbeat round trip to the
+ * server (most steps of an hourly run take tens of milliseconds); a long one heartbeats long before the
+ * timeout would declare it dead.
+ */
+export function firstHeartbeatAfterMs(heartbeatTimeoutMs: number | undefined): number {
+  return Math.min(1_000, heartbeatTimeoutMs ? heartbeatTimeoutMs / 4 : Infinity);
+}
+
+function heartbeatDue(ctx: Context): boolean {
+  return Date.now() - ctx.info.currentAttemptScheduledTimestampMs >= firstHeartbeatAfterMs(ctx.info.heartbeatTimeoutMs);
+}
+
 export function heartbeat(details?: unknown): void {
-  heartbeatingContext()?.heartbeat(details);
+  const ctx = heartbeatingContext();
+  if (ctx && heartbeatDue(ctx)) ctx.heartbeat(details);
 }
 
 export function cancellationSignal(): AbortSignal | undefined {
@@ -68,11 +83,12 @@ export function cancellationSignal(): AbortSignal | undefined {
 export async function whileHeartbeating<T>(details: unknown, fn: () => Promise<T>, everyMs = 5_000): Promise<T> {
   const ctx = heartbeatingContext();
   if (!ctx) return fn();
-  ctx.heartbeat(details);
-  const timer = setInterval(() => ctx.heartbeat(details), everyMs);
+  const first = setTimeout(() => ctx.heartbeat(details), firstHeartbeatAfterMs(ctx.info.heartbeatTimeoutMs));
+  const timer = setInterval(() => ctx.heartbeat(details), Math.min(everyMs, firstHeartbeatAfterMs(ctx.info.heartbeatTimeoutMs) * 2));
   try {
     return await fn();
   } finally {
+    clearTimeout(first);
     clearInterval(timer);
   }
 }

@@ -125,6 +125,10 @@ export class EventCopyEncoder {
 
   private line(buf: Buffer, start: number, end: number, lineNo: number, utf8: boolean): void {
     if (start === end) return;
+    // A line of another interval is skipped at the cost of finding its time: an hourly run reads a whole
+    // day file, and 23 of its 24 parts belong to other runs.
+    const ts = lineTime(buf, start, end);
+    if (ts !== undefined && (ts < this.startMs || ts >= this.endMs)) return;
     // A row is at most the line's bytes (decoding escapes never grows them) plus separators and \N's.
     this.reserve(end - start + 4 * N_FIELDS);
     const mark = this.pos;
@@ -333,6 +337,36 @@ export class EventCopyEncoder {
     if (nextSong) this.stats.nextSongRows++;
     return Scan.Row;
   }
+}
+
+const TS_KEY = Buffer.from('"ts"', 'latin1');
+
+/**
+ * The time a line belongs to: the integer value of its first "ts" key, read without parsing the line.
+ * Undefined when there is none (or it is not a plain integer); the line is then parsed to decide. This is
+ * the rule that assigns a line to an interval: a line of another interval is not examined further, so a
+ * bad one is reported by the run that owns it, not by every run that reads its file.
+ */
+export function lineTime(b: Buffer, start: number, end: number): number | undefined {
+  let k = b.indexOf(TS_KEY, start);
+  while (k !== -1 && k < end) {
+    let i = skipWs(b, k + 4, end);
+    if (b[i] === 0x3a /* : */) {
+      i = skipWs(b, i + 1, end);
+      const negative = b[i] === 0x2d;
+      if (negative) i++;
+      const d0 = i;
+      let v = 0;
+      for (let x = b[i] as number; i < end && x >= 0x30 && x <= 0x39; x = b[++i] as number) v = v * 10 + (x - 0x30);
+      if (i === d0 || i - d0 > 16 || (b[d0] === 0x30 && i - d0 > 1)) return undefined;
+      // the number must end where a value ends: not 12.5, 1e3, or a line cut short after some digits
+      const after = skipWs(b, i, end);
+      if (b[after] !== 0x2c && b[after] !== 0x7d) return undefined;
+      return negative ? -v : v;
+    }
+    k = b.indexOf(TS_KEY, k + 1);
+  }
+  return undefined;
 }
 
 function skipWs(b: Buffer, i: number, end: number): number {

@@ -5,7 +5,7 @@ import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { createPool } from '../../src/warehouse/pool';
 
-function need(name: string): string {
+export function need(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run the tests with \`npm test\` (jest's global setup sets it)`);
   return v;

@@ -1,0 +1,71 @@
+/**
+ * Determinism across versions: histories recorded from earlier versions of SparkifyEtl (test/histories)
+ * are replayed against today's workflow code. A change that would break a run in flight during a deploy
+ * (a step added, removed or reordered without `patched`) fails here, not in production.
+ *
+ * `RECORD_HISTORIES=1 npx jest test/replay.test.ts` records the current version's histories under today's
+ * date, next to the older ones (never overwriting them).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { connectTestTemporal, createTestDatabase, need, uniqueQueue, withWorker } from './support/helpers';
+import { ROOT } from './support/processes';
+
+const DIR = path.join(ROOT, 'test/histories');
+
+const RUNS: { name: string; input: Record<string, unknown>; fails?: boolean }[] = [
+  { name: 'hour-succeeded', input: { start: '2018-11-02T15:00Z', end: '2018-11-02T16:00Z' } },
+  {
+    name: 'check-failed',
+    input: { start: '2018-11-02T16:00Z', end: '2018-11-02T17:00Z', checks: [{ name: 'too_few_users', table: 'users', minRows: 1_000_000 }] },
+    fails: true,
+  },
+  { name: 'append-mode-day', input: { start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z', loadModes: { songplays: 'append', users: 'append' } } },
+];
+
+if (process.env.RECORD_HISTORIES) {
+  test('record the histories of this version', async () => {
+    const env: TestWorkflowEnvironment = await connectTestTemporal();
+    const db = await createTestDatabase();
+    const day = new Date().toISOString().slice(0, 10);
+    await mkdir(DIR, { recursive: true });
+    try {
+      for (const run of RUNS) {
+        const file = path.join(DIR, `${day}-${run.name}.json`);
+        if (existsSync(file)) continue;
+        const taskQueue = uniqueQueue('record');
+        const workflowId = `record-${run.name}-${taskQueue}`;
+        await withWorker(env, { taskQueue, pool: db.pool }, async () => {
+          const result = env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId, args: [run.input] });
+          if (run.fails) await expect(result).rejects.toThrow();
+          else await result;
+        });
+        // the CLI's export, the same JSON as the Web UI's download
+        const json = execFileSync(need('SPARKIFY_TEST_TEMPORAL_CLI'), [
+          'workflow', 'show', '--workflow-id', workflowId, '--address', need('SPARKIFY_TEST_TEMPORAL_ADDRESS'), '--output', 'json',
+        ], { encoding: 'utf8' });
+        await writeFile(file, json.trim() + '\n');
+      }
+    } finally {
+      await db.drop();
+      await env.teardown();
+    }
+  });
+}
+
+const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.json')).sort() : [];
+
+test('there are recorded histories to replay', () => {
+  expect(files.length).toBeGreaterThanOrEqual(RUNS.length);
+});
+
+test.each(files)('%s replays against the current workflow code', async (file) => {
+  const history = historyFromJSON(JSON.parse(await readFile(path.join(DIR, file), 'utf8')));
+  expect(history.events?.length).toBeGreaterThan(10);
+  await Worker.runReplayHistory({ workflowBundle: { codePath: need('SPARKIFY_TEST_BUNDLE') } }, history, file);
+});
