@@ -170,7 +170,7 @@ async function main() {
         const ours: number[] = [];
         const psql: number[] = [];
         const acts = createActivities({ pool: db.pool, defaultSource: big });
-        for (let i = 0; i < 3; i++) {
+        for (let i = 0; i < 5; i++) {
           await db.pool.query('DROP TABLE IF EXISTS bcopy; CREATE UNLOGGED TABLE bcopy (LIKE staging_events)');
           let t = performance.now();
           execFileSync('psql', [db.url, '-q', '-c', `\\copy bcopy FROM '${csv}' CSV`]);

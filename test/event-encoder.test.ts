@@ -211,6 +211,8 @@ test('a line belongs to the interval its "ts" names: a bad one is reported by th
   // an escaped "ts" inside a string is not the key
   const tricky = Buffer.from('{"song":"a \\"ts\\": 5","ts" : 42 }');
   expect(lineTime(tricky, 0, tricky.length)).toBe(42);
+  const trickier = Buffer.from('{"ts" : 42, "song":"a \\"ts\\": 5"}');
+  expect(lineTime(trickier, 0, trickier.length)).toBe(42);
 });
 
 test('randomly damaged lines: the fast path never accepts what JSON.parse rejects, nor differs in a row', () => {

@@ -339,17 +339,16 @@ export class EventCopyEncoder {
   }
 }
 
-const TS_KEY = Buffer.from('"ts"', 'latin1');
-
 /**
- * The time a line belongs to: the integer value of its first "ts" key, read without parsing the line.
+ * The time a line belongs to: the integer value of its last "ts" key, read without parsing the line.
  * Undefined when there is none (or it is not a plain integer); the line is then parsed to decide. This is
  * the rule that assigns a line to an interval: a line of another interval is not examined further, so a
  * bad one is reported by the run that owns it, not by every run that reads its file.
  */
 export function lineTime(b: Buffer, start: number, end: number): number | undefined {
-  let k = b.indexOf(TS_KEY, start);
-  while (k !== -1 && k < end) {
+  // searched from the end: `ts` is one of the last keys, and of repeated keys JSON keeps the last
+  let k = lastTsKey(b, start, end - 4);
+  while (k >= start) {
     let i = skipWs(b, k + 4, end);
     if (b[i] === 0x3a /* : */) {
       i = skipWs(b, i + 1, end);
@@ -364,9 +363,18 @@ export function lineTime(b: Buffer, start: number, end: number): number | undefi
       if (b[after] !== 0x2c && b[after] !== 0x7d) return undefined;
       return negative ? -v : v;
     }
-    k = b.indexOf(TS_KEY, k + 1);
+    k = lastTsKey(b, start, k - 1);
   }
   return undefined;
+}
+
+/** Where the last `"ts"` starting at or before `from` (and at or after `start`) is, or -1. */
+function lastTsKey(b: Buffer, start: number, from: number): number {
+  // a plain loop: for a key a hundred bytes from the end it is several times cheaper than Buffer.lastIndexOf
+  for (let k = from; k >= start; k--) {
+    if (b[k + 1] === 0x74 && b[k] === 0x22 && b[k + 2] === 0x73 && b[k + 3] === 0x22) return k;
+  }
+  return -1;
 }
 
 function skipWs(b: Buffer, i: number, end: number): number {
