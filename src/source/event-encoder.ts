@@ -2,13 +2,15 @@
  * The staging hot path: event-log bytes in, PostgreSQL COPY text rows out, without building a JavaScript
  * object or string per event.
  *
- * A line in the common shape (one flat JSON object whose values are strings, numbers or null, in valid
+ * A line of another interval is skipped once its `ts` is read (lineTime). A line in the common shape (one
+ * flat JSON object whose values are strings, numbers or null, its known keys in column order, in valid
  * UTF-8) is scanned byte by byte and its field values are copied straight into the output buffer: a JSON
  * string without escapes is already a valid COPY text value (JSON forbids raw control characters), and
- * the few escapes are decoded on the way. Any other line (nested values, booleans, numbers of the wrong
- * form, missing required fields, invalid JSON or UTF-8, ...) goes through the general path,
- * records.encodeEventLine, which accepts what it can and otherwise reports the field and the reason.
- * So both paths produce the same rows and the same errors; the fast one is about five times quicker.
+ * the few escapes are decoded on the way. Any other line (keys out of order, nested values, booleans,
+ * numbers of the wrong form, missing required fields, invalid JSON or UTF-8, ...) goes through the general
+ * path, records.encodeEventLine, which accepts what it can and otherwise reports the field and the reason.
+ * Both paths produce the same rows and the same errors (test/event-encoder.test.ts); the fast one takes
+ * about a sixth of the CPU time.
  */
 import { isUtf8 } from 'node:buffer';
 import { EVENT_FIELDS, encodeEventLine, eventTimeOf, RecordError } from './records';
