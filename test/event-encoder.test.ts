@@ -32,9 +32,7 @@ function viaEncoder(input: Buffer, [startMs, endMs] = ALL_TIME, pieces = 1): Out
     if (to > from) line += encoder.encode(input, from, to, line);
     from = to;
   }
-  const out = [...encoder.take()];
-  const last = encoder.flush();
-  if (last) out.push(last);
+  const out = encoder.finish();
   const text = Buffer.concat(out).toString('utf8');
   const rows = text === '' ? [] : text.slice(0, -1).split('\n');
   expect(stats.rowsStaged).toBe(rows.length);

@@ -83,8 +83,9 @@ export function cancellationSignal(): AbortSignal | undefined {
 export async function whileHeartbeating<T>(details: unknown, fn: () => Promise<T>, everyMs = 5_000): Promise<T> {
   const ctx = heartbeatingContext();
   if (!ctx) return fn();
-  const first = setTimeout(() => ctx.heartbeat(details), firstHeartbeatAfterMs(ctx.info.heartbeatTimeoutMs));
-  const timer = setInterval(() => ctx.heartbeat(details), Math.min(everyMs, firstHeartbeatAfterMs(ctx.info.heartbeatTimeoutMs) * 2));
+  const firstAfter = firstHeartbeatAfterMs(ctx.info.heartbeatTimeoutMs);
+  const first = setTimeout(() => ctx.heartbeat(details), firstAfter);
+  const timer = setInterval(() => ctx.heartbeat(details), Math.min(everyMs, firstAfter * 2));
   try {
     return await fn();
   } finally {

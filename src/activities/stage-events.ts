@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toMs } from '../interval';
 import { wholeLines, type Source, type SourceFile } from '../source';
-import { EventCopyEncoder } from '../source/event-encoder';
+import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
 import type { StageEventsInput, StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
@@ -23,8 +23,8 @@ const CHUNK_BYTES = 64 * 1024;
 /**
  * Stages the events of one interval into the run's private table, in one transaction: the table is
  * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads only the day
- * files the interval touches, streams them through the event encoder (bytes in, COPY rows out) into COPY FROM STDIN and keeps events
- * whose `ts` falls in the interval.
+ * files the interval touches, streams them through the event encoder (bytes in, COPY rows out) into
+ * COPY FROM STDIN and keeps events whose `ts` falls in the interval.
  */
 export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
@@ -78,7 +78,7 @@ async function* encodeEvents(
   files: SourceFile[],
   startMs: number,
   endMs: number,
-  stats: { linesRead: number; rowsStaged: number; nextSongRows: number },
+  stats: EncodeStats,
   bad: BadLines,
 ): AsyncGenerator<Buffer> {
   for (const file of files) {
@@ -89,8 +89,6 @@ async function* encodeEvents(
       heartbeat({ file: file.key, line: line - 1, rowsStaged: stats.rowsStaged });
       yield* encoder.take();
     }
-    yield* encoder.take();
-    const last = encoder.flush();
-    if (last) yield last;
+    yield* encoder.finish();
   }
 }

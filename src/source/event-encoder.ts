@@ -109,13 +109,14 @@ export class EventCopyEncoder {
     return r;
   }
 
-  /** The last, partly filled chunk. */
-  flush(): Buffer | null {
-    if (this.pos === 0) return null;
-    const chunk = this.out.subarray(0, this.pos);
-    this.out = Buffer.allocUnsafe(this.chunkBytes + 1024);
-    this.pos = 0;
-    return chunk;
+  /** At the end of the input: every chunk not taken yet, the last one partly filled. */
+  finish(): Buffer[] {
+    if (this.pos > 0) {
+      this.ready.push(this.out.subarray(0, this.pos));
+      this.out = Buffer.allocUnsafe(this.chunkBytes + 1024);
+      this.pos = 0;
+    }
+    return this.take();
   }
 
   private reserve(bytes: number): void {

@@ -8,9 +8,8 @@
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import type { LoadMode, StarTable } from '../types';
-import { runRecordValues, songplayKey, tsFromMs, type RunRecord, type Statement } from './statements';
+import { runRecordValues, songplayKey, START_TIME_IN_INTERVAL, tsFromMs, type RunRecord, type Statement } from './statements';
 
-const EPOCH_MS = tsFromMs;
 
 // ---------------------------------------------------------------- staging
 
@@ -156,7 +155,7 @@ const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: str
     columns: 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent',
     select: (stg) => `
       SELECT ${songplayKey('e')} AS songplay_id,
-             ${EPOCH_MS('e.ts')} AS start_time,
+             ${tsFromMs('e.ts')} AS start_time,
              nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
              e.sessionId AS session_id, e.location, e.userAgent AS user_agent
         FROM ${stg} e
@@ -197,7 +196,7 @@ const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: str
       SELECT t.start_time, extract(hour FROM t.start_time)::int AS hour, extract(day FROM t.start_time)::int AS day,
              extract(week FROM t.start_time)::int AS week, extract(month FROM t.start_time)::int AS month,
              extract(year FROM t.start_time)::int AS year, extract(dow FROM t.start_time)::int AS weekday
-        FROM (SELECT DISTINCT ${EPOCH_MS('ts')} AS start_time FROM ${stg} WHERE page = 'NextSong') t`,
+        FROM (SELECT DISTINCT ${tsFromMs('ts')} AS start_time FROM ${stg} WHERE page = 'NextSong') t`,
   },
 };
 
@@ -226,7 +225,7 @@ export function loadStatements(
         prepare: [
           batch,
           {
-            text: `DELETE FROM ${target} WHERE start_time >= ${EPOCH_MS('$1::bigint')} AND start_time < ${EPOCH_MS('$2::bigint')}`,
+            text: `DELETE FROM ${target} WHERE ${START_TIME_IN_INTERVAL}`,
             values: [interval.startMs, interval.endMs],
           },
         ],
@@ -257,7 +256,7 @@ export const recordRun = (r: RunRecord): Statement[] => [
   { text: `DELETE FROM etl_runs WHERE workflow_id = $1 AND run_id = $2`, values: [r.workflowId, r.runId] },
   {
     text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms)
-           VALUES ($1, $2, ${EPOCH_MS('$3::bigint')}, ${EPOCH_MS('$4::bigint')}, $5, $6, $7, $8)`,
+           VALUES ($1, $2, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5, $6, $7, $8)`,
     values: runRecordValues(r),
   },
 ];

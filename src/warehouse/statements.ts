@@ -34,6 +34,9 @@ export function quoteTableName(name: string): string {
 /** A UTC timestamp from epoch milliseconds (the events' `ts`); the same expression in both dialects. */
 export const tsFromMs = (expr: string) => `timestamp 'epoch' + ${expr} * interval '1 millisecond'`;
 
+/** `start_time` in the interval whose bounds are bound as $1 and $2 (epoch ms); both dialects. */
+export const START_TIME_IN_INTERVAL = `start_time >= ${tsFromMs('$1::bigint')} AND start_time < ${tsFromMs('$2::bigint')}`;
+
 /**
  * A songplay's key, derived from its event so a retry or re-run writes identical rows: 12 hex digits of
  * the event time (ms) then 20 of an md5 of the event's identity, 32 hex characters in all. Time first makes
@@ -283,8 +286,7 @@ export function loadStatements(
           LOAD_MEMORY,
           {
             name: `replace-${table}-delete`,
-            text: `DELETE FROM ${target} WHERE start_time >= ${tsFromMs('$1::bigint')}
-                     AND start_time < ${tsFromMs('$2::bigint')}`,
+            text: `DELETE FROM ${target} WHERE ${START_TIME_IN_INTERVAL}`,
             values: [interval.startMs, interval.endMs],
           },
         ],
@@ -309,7 +311,7 @@ export const countTable = (table: StarTable): Statement => ({ text: `SELECT coun
 export const countSongplaysInInterval = (startMs: number, endMs: number): Statement => ({
   name: 'count-songplays-in-interval',
   text: `SELECT count(*)::bigint AS n FROM songplays
-          WHERE start_time >= ${tsFromMs('$1::bigint')} AND start_time < ${tsFromMs('$2::bigint')}`,
+          WHERE ${START_TIME_IN_INTERVAL}`,
   values: [startMs, endMs],
 });
 
@@ -328,7 +330,7 @@ export const countDuplicateKeys = (table: StarTable, interval: { startMs: number
     return {
       name: 'count-duplicate-songplays',
       text: `SELECT (count(*) - count(DISTINCT ${key}))::bigint AS n FROM songplays
-              WHERE start_time >= ${tsFromMs('$1::bigint')} AND start_time < ${tsFromMs('$2::bigint')}`,
+              WHERE ${START_TIME_IN_INTERVAL}`,
       values: [interval.startMs, interval.endMs],
     };
   }
