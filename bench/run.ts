@@ -5,7 +5,9 @@
  * (default postgres://postgres@127.0.0.1:5432/postgres); data is generated under .data/bench once.
  * Knobs for b: BENCH_B_RUNS (default 60; half as many spaced runs), BENCH_B_DUMP=1 (print every run's
  * workflow task waits and every overhead),
- * BENCH_NO_EAGER=1 (dev server without eager activity execution, to compare).
+ * BENCH_NO_EAGER=1 (dev server without eager activity execution, to compare). BENCH_SERVER_ARGS adds dev-server
+ * flags, e.g. `--metrics-port 9990` or `--dynamic-config-value history.transferProcessorMaxPollRPS=20` (the
+ * server's default, to compare).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
@@ -121,7 +123,7 @@ async function main() {
       executable: { type: 'existing-path', path: temporal },
       ip: '127.0.0.1',
       log: { format: 'pretty', level: 'error' },
-      extraArgs: process.env.BENCH_NO_EAGER ? [] : [...DEV_SERVER_ARGS],
+      extraArgs: [...(process.env.BENCH_NO_EAGER ? [] : DEV_SERVER_ARGS), ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])],
     },
   });
   const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`;

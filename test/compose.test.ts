@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig, SETTINGS } from '../src/config';
-import { DEV_SERVER_ARGS } from '../src/local/stack';
+import { DEV_SERVER_ARGS, SERVER_DYNAMIC_CONFIG } from '../src/local/stack';
 import { ROOT } from './support/processes';
 
 interface Service {
@@ -51,13 +51,19 @@ test.each(ours)('%s sets only settings the project reads, and they validate', (n
   expect(config.warehouse.dialect).toBe('postgres');
 });
 
-test('the Temporal server gets the dynamic config the pipeline relies on (eager activities), as the dev server does', () => {
+test('the Temporal server gets the dynamic config the pipeline is tuned for, the same as the dev server', () => {
   const temporal = services.temporal as Service & { volumes?: string[] };
   const mount = temporal.volumes!.map((v) => v.split(':')).find(([, target]) => target!.includes('dynamicconfig'))!;
   expect(`/etc/temporal/${temporal.environment!.DYNAMIC_CONFIG_FILE_PATH}`).toBe(mount[1]);
   const dynamic = parse(readFileSync(path.join(ROOT, mount[0]!), 'utf8')) as Record<string, { value: unknown }[]>;
+  expect(Object.fromEntries(Object.entries(dynamic).map(([key, [setting]]) => [key, setting!.value]))).toEqual(SERVER_DYNAMIC_CONFIG);
   expect(dynamic['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
-  expect(DEV_SERVER_ARGS.join(' ')).toContain('system.enableActivityEagerExecution=true');
+  expect(DEV_SERVER_ARGS).toEqual([
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
+    '--dynamic-config-value',
+    'history.transferProcessorMaxPollRPS=200',
+  ]);
 });
 
 test('the one-shots run compiled commands that exist in the sources', () => {
