@@ -36,7 +36,8 @@ const ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/po
 const results: Record<string, unknown> = {};
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function admin<T>(fn: (c: PgClient) => Promise<T>): Promise<T> {
@@ -117,13 +118,18 @@ async function main() {
   const which = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['a', 'b', 'c', 'd']);
   await mkdir(RESULTS, { recursive: true });
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const temporal = execFileSync('bash', [path.join(ROOT, 'scripts/provision-temporal.sh')], { encoding: 'utf8' }).trim();
+  const temporal = execFileSync('bash', [path.join(ROOT, 'scripts/provision-temporal.sh')], {
+    encoding: 'utf8',
+  }).trim();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporal },
       ip: '127.0.0.1',
       log: { format: 'pretty', level: 'error' },
-      extraArgs: [...(process.env.BENCH_NO_EAGER ? [] : DEV_SERVER_ARGS), ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])],
+      extraArgs: [
+        ...(process.env.BENCH_NO_EAGER ? [] : DEV_SERVER_ARGS),
+        ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []),
+      ],
     },
   });
   const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`;
@@ -134,10 +140,19 @@ async function main() {
   // polls) stays close to a production worker's.
   const bundlePath = path.join(DATA, 'bench-workflow-bundle.js');
   await mkdir(DATA, { recursive: true });
-  execFileSync(process.execPath, [...process.execArgv, path.join(ROOT, 'src/cli/build-workflow-bundle.ts'), bundlePath], { stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [...process.execArgv, path.join(ROOT, 'src/cli/build-workflow-bundle.ts'), bundlePath],
+    { stdio: 'ignore' },
+  );
   const workflowBundle = { codePath: bundlePath };
   let queue = 0;
-  async function withWorker<T>(pool: ReturnType<typeof createPool>, source: string, fn: (taskQueue: string) => Promise<T>, concurrency = 20) {
+  async function withWorker<T>(
+    pool: ReturnType<typeof createPool>,
+    source: string,
+    fn: (taskQueue: string) => Promise<T>,
+    concurrency = 20,
+  ) {
     const taskQueue = `bench-${process.pid}-${queue++}`;
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -165,8 +180,16 @@ async function main() {
           const out = createWriteStream(csv);
           for await (const piece of wholeLines(createReadStream(file))) {
             let chunk = '';
-            for (const l of piece.toString('utf8').split('\n').filter((x) => x !== '')) {
-              chunk += parseEventLine(l).values.map((v) => (v === null ? '' : typeof v === 'number' ? String(v) : `"${v.replace(/"/g, '""')}"`)).join(',') + '\n';
+            for (const l of piece
+              .toString('utf8')
+              .split('\n')
+              .filter((x) => x !== '')) {
+              chunk +=
+                parseEventLine(l)
+                  .values.map((v) =>
+                    v === null ? '' : typeof v === 'number' ? String(v) : `"${v.replace(/"/g, '""')}"`,
+                  )
+                  .join(',') + '\n';
             }
             if (!out.write(chunk)) await once(out, 'drain');
           }
@@ -184,13 +207,27 @@ async function main() {
           psql.push(performance.now() - t);
           t = performance.now();
           const interval = makeInterval(...day);
-          const r = await acts.stageEvents({ runKey: intervalKey(interval), interval, source: '', maxErrors: 0, onMissingFile: 'fail' });
+          const r = await acts.stageEvents({
+            runKey: intervalKey(interval),
+            interval,
+            source: '',
+            maxErrors: 0,
+            onMissingFile: 'fail',
+          });
           ours.push(performance.now() - t);
           if (r.rowsStaged !== 1_000_000) throw new Error(`staged ${r.rowsStaged}`);
         }
         const oursRate = 1_000_000 / (median(ours) / 1000);
         const psqlRate = 1_000_000 / (median(psql) / 1000);
-        results.c_staging = { rows: 1_000_000, oursMs: round(median(ours), 0), psqlCopyMs: round(median(psql), 0), oursRowsPerS: round(oursRate, 0), psqlRowsPerS: round(psqlRate, 0), ratio: round(oursRate / psqlRate), target: '>= 0.8' };
+        results.c_staging = {
+          rows: 1_000_000,
+          oursMs: round(median(ours), 0),
+          psqlCopyMs: round(median(psql), 0),
+          oursRowsPerS: round(oursRate, 0),
+          psqlRowsPerS: round(psqlRate, 0),
+          ratio: round(oursRate / psqlRate),
+          target: '>= 0.8',
+        };
         console.log('c. staging ingest', results.c_staging);
         await db.pool.end();
       }
@@ -210,7 +247,11 @@ async function main() {
               const d1 = await freshDb('bench_a1');
               const res = (await withWorker(d1.pool, big, async (taskQueue) => {
                 const t = performance.now();
-                const r = await env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `bench-a-${Date.now()}`, args: [{ start: day[0], end: day[1] }] });
+                const r = await env.client.workflow.execute('SparkifyEtl', {
+                  taskQueue,
+                  workflowId: `bench-a-${Date.now()}`,
+                  args: [{ start: day[0], end: day[1] }],
+                });
                 viaTemporal.push(performance.now() - t);
                 return r;
               })) as SparkifyEtlResult;
@@ -253,13 +294,21 @@ async function main() {
           const steps: Record<string, number[]> = {};
           const ids: [number, string][] = [];
           await withWorker(db.pool, sample, async (taskQueue) => {
-            await env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `bench-b-warm-${Date.now()}`, args: [{ start: '2018-11-01T00:00Z', end: '2018-11-01T01:00Z' }] });
+            await env.client.workflow.execute('SparkifyEtl', {
+              taskQueue,
+              workflowId: `bench-b-warm-${Date.now()}`,
+              args: [{ start: '2018-11-01T00:00Z', end: '2018-11-01T01:00Z' }],
+            });
             for (let h = firstHour; h < firstHour + runs; h++) {
               if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
               const start = new Date(Date.UTC(2018, 10, 2) + h * 3_600_000).toISOString();
               const end = new Date(Date.parse(start) + 3_600_000).toISOString();
               const workflowId = `bench-b-${Date.now()}-${h}`;
-              const r = (await env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId, args: [{ start, end }] })) as SparkifyEtlResult;
+              const r = (await env.client.workflow.execute('SparkifyEtl', {
+                taskQueue,
+                workflowId,
+                args: [{ start, end }],
+              })) as SparkifyEtlResult;
               for (const [k, v] of Object.entries(r.durationsMs)) (steps[k] ??= []).push(v);
               ids.push([h, workflowId]);
             }
@@ -271,7 +320,8 @@ async function main() {
             // wall time from the server's history; time inside activities (local ones included) from the worker
             const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
             const ev = history.events ?? [];
-            const ms = (e: (typeof ev)[number]) => Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6;
+            const ms = (e: (typeof ev)[number]) =>
+              Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6;
             const first = ms(ev[0]!);
             const last = ms(ev[ev.length - 1]!);
             const spans = (activitySpans.get(workflowId) ?? []).sort((x, y) => x[0] - y[0]);
@@ -315,7 +365,13 @@ async function main() {
           ...backToBack,
           eventsPerHour: Math.round(8000 / 24),
           target: 'median < 100 ms',
-          spaced: { pauseMs: 1500, runs: spaced.runs, overheadMedianMs: spaced.overheadMedianMs, overheadP95Ms: spaced.overheadP95Ms, wallMedianMs: spaced.wallMedianMs },
+          spaced: {
+            pauseMs: 1500,
+            runs: spaced.runs,
+            overheadMedianMs: spaced.overheadMedianMs,
+            overheadP95Ms: spaced.overheadP95Ms,
+            wallMedianMs: spaced.wallMedianMs,
+          },
         };
         console.log('b. orchestration overhead', results.b_orchestration_overhead);
       }
@@ -330,7 +386,10 @@ async function main() {
             db.pool,
             sample,
             async (taskQueue) => {
-              const plan = await planBackfill(env.client, makeInterval('2018-11-01T00:00Z', '2018-12-01T00:00Z'), { reprocess: 'all', idPrefix: `bench-d-${Date.now()}` });
+              const plan = await planBackfill(env.client, makeInterval('2018-11-01T00:00Z', '2018-12-01T00:00Z'), {
+                reprocess: 'all',
+                idPrefix: `bench-d-${Date.now()}`,
+              });
               const o = await runBackfill(env.client, plan, { taskQueue, concurrency });
               const failed = o.filter((x) => x.status !== 'completed');
               if (failed.length) throw new Error(`${failed.length} hours failed: ${failed[0]?.error}`);
@@ -341,7 +400,14 @@ async function main() {
           await db.pool.end();
         }
         const best = Math.min(...Object.values(out));
-        results.d_backfill_30_days = { runs: 720, eventsPerDay: 8000, songs: 15000, ...out, bestMs: best, target: '< 120000 ms' };
+        results.d_backfill_30_days = {
+          runs: 720,
+          eventsPerDay: 8000,
+          songs: 15000,
+          ...out,
+          bestMs: best,
+          target: '< 120000 ms',
+        };
         console.log('d. 30-day backfill', results.d_backfill_30_days);
       }
     }
@@ -352,19 +418,33 @@ async function main() {
       // as in production (Dockerfile): compiled JavaScript and a prebuilt workflow bundle
       const bundle = path.join(DATA, 'workflow-bundle.js');
       execFileSync('npx', ['tsc', '-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'inherit' });
-      execFileSync(process.execPath, [path.join(ROOT, 'dist/src/cli/build-workflow-bundle.js'), bundle], { stdio: 'ignore' });
+      execFileSync(process.execPath, [path.join(ROOT, 'dist/src/cli/build-workflow-bundle.js'), bundle], {
+        stdio: 'ignore',
+      });
       const runs: Record<string, { ms: number; peakRssMb: number }> = {};
       for (const n of sizes) {
         const dir = await dataset(n === 1_000_000 ? '1m' : '10m', { days: 1, eventsPerDay: n, songs: 2000, seed: 7 });
         const db = await freshDb('bench_e');
         const taskQueue = `bench-e-${n}-${Date.now()}`;
         const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/worker.js')], {
-          env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, WAREHOUSE_URL: db.url, SOURCE_URL: dir, LOG_LEVEL: 'WARN', WORKFLOW_BUNDLE: bundle },
+          env: {
+            ...process.env,
+            TEMPORAL_ADDRESS: env.address,
+            TASK_QUEUE: taskQueue,
+            WAREHOUSE_URL: db.url,
+            SOURCE_URL: dir,
+            LOG_LEVEL: 'WARN',
+            WORKFLOW_BUNDLE: bundle,
+          },
           stdio: ['ignore', 'ignore', 'inherit'],
         });
         await new Promise((r) => setTimeout(r, 3000));
         const t = performance.now();
-        await env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `bench-e-${n}-${Date.now()}`, args: [{ start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z' }] });
+        await env.client.workflow.execute('SparkifyEtl', {
+          taskQueue,
+          workflowId: `bench-e-${n}-${Date.now()}`,
+          args: [{ start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z' }],
+        });
         const ms = performance.now() - t;
         // the worker is one node process; VmHWM is its peak RSS
         const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -384,21 +464,52 @@ async function main() {
   }
 
   const stamp = new Date().toISOString();
-  const previous = existsSync(path.join(RESULTS, 'results.json')) ? JSON.parse(readFileSync(path.join(RESULTS, 'results.json'), 'utf8')) : {};
+  const previous = existsSync(path.join(RESULTS, 'results.json'))
+    ? JSON.parse(readFileSync(path.join(RESULTS, 'results.json'), 'utf8'))
+    : {};
   const merged = { ...previous, ...results, updated: stamp };
   await writeFile(path.join(RESULTS, 'results.json'), JSON.stringify(merged, null, 2) + '\n');
-  const md = ['# Benchmark results', '', `Machine: ${merged.machine}. Updated ${stamp}.`, '', '| benchmark | result | baseline (same run) | ratio / figure | target |', '|---|---|---|---|---|'];
+  const md = [
+    '# Benchmark results',
+    '',
+    `Machine: ${merged.machine}. Updated ${stamp}.`,
+    '',
+    '| benchmark | result | baseline (same run) | ratio / figure | target |',
+    '|---|---|---|---|---|',
+  ];
   const a = merged.a_end_to_end_1m;
-  if (a) md.push(`| a. 1M-event interval end to end | ${a.temporalMs} ms via Temporal | ${a.directMs} ms, same statements called directly | ${a.ratio} | ${a.target} |`);
+  if (a)
+    md.push(
+      `| a. 1M-event interval end to end | ${a.temporalMs} ms via Temporal | ${a.directMs} ms, same statements called directly | ${a.ratio} | ${a.target} |`,
+    );
   const b = merged.b_orchestration_overhead;
-  if (b) md.push(`| b. orchestration overhead (~${b.eventsPerHour} events/h, ${b.runs} runs back to back) | median ${b.overheadMedianMs} ms, p95 ${b.overheadP95Ms} ms | run wall time median ${b.wallMedianMs} ms | ${b.spaced ? `${b.spaced.runs} runs 1.5 s apart: median ${b.spaced.overheadMedianMs} ms, p95 ${b.spaced.overheadP95Ms} ms` : '–'} | ${b.target} |`);
+  if (b)
+    md.push(
+      `| b. orchestration overhead (~${b.eventsPerHour} events/h, ${b.runs} runs back to back) | median ${b.overheadMedianMs} ms, p95 ${b.overheadP95Ms} ms | run wall time median ${b.wallMedianMs} ms | ${b.spaced ? `${b.spaced.runs} runs 1.5 s apart: median ${b.spaced.overheadMedianMs} ms, p95 ${b.spaced.overheadP95Ms} ms` : '–'} | ${b.target} |`,
+    );
   const c = merged.c_staging;
-  if (c) md.push(`| c. staging ingest (1M events) | ${c.oursRowsPerS} rows/s (${c.oursMs} ms) | psql \\copy CSV ${c.psqlRowsPerS} rows/s (${c.psqlCopyMs} ms) | ${c.ratio} | ${c.target} |`);
+  if (c)
+    md.push(
+      `| c. staging ingest (1M events) | ${c.oursRowsPerS} rows/s (${c.oursMs} ms) | psql \\copy CSV ${c.psqlRowsPerS} rows/s (${c.psqlCopyMs} ms) | ${c.ratio} | ${c.target} |`,
+    );
   const d = merged.d_backfill_30_days;
-  if (d) md.push(`| d. 30-day hourly backfill (720 runs) | best ${d.bestMs} ms | ${Object.entries(d).filter(([k]) => k.startsWith('concurrency')).map(([k, v]) => `${k.replace('_ms', '').replace('_', ' ')}: ${v} ms`).join(', ')} | – | ${d.target} |`);
+  if (d)
+    md.push(
+      `| d. 30-day hourly backfill (720 runs) | best ${d.bestMs} ms | ${Object.entries(d)
+        .filter(([k]) => k.startsWith('concurrency'))
+        .map(([k, v]) => `${k.replace('_ms', '').replace('_', ' ')}: ${v} ms`)
+        .join(', ')} | – | ${d.target} |`,
+    );
   const e = merged.e_scale;
-  if (e) md.push(`| e. 10M-event day | ${e.runs['10000000'].ms} ms, peak RSS ${e.runs['10000000'].peakRssMb} MB | 1M: ${e.runs['1000000'].ms} ms, ${e.runs['1000000'].peakRssMb} MB | 10M/1M time ${e.timeRatio10mTo1m} | ${e.target} |`);
-  if (a) md.push('', `Slowest step of the 1M-event run: ${a.slowestStep} (${a.stepsMs[a.slowestStep]} ms); all steps: ${JSON.stringify(a.stepsMs)}`);
+  if (e)
+    md.push(
+      `| e. 10M-event day | ${e.runs['10000000'].ms} ms, peak RSS ${e.runs['10000000'].peakRssMb} MB | 1M: ${e.runs['1000000'].ms} ms, ${e.runs['1000000'].peakRssMb} MB | 10M/1M time ${e.timeRatio10mTo1m} | ${e.target} |`,
+    );
+  if (a)
+    md.push(
+      '',
+      `Slowest step of the 1M-event run: ${a.slowestStep} (${a.stepsMs[a.slowestStep]} ms); all steps: ${JSON.stringify(a.stepsMs)}`,
+    );
   if (b) md.push('', `Median step times for a sample hour (ms): ${JSON.stringify(b.stepMedianMs)}`);
   await writeFile(path.join(RESULTS, 'results.md'), md.join('\n') + '\n');
   console.log(md.join('\n'));

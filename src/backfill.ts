@@ -69,7 +69,9 @@ export async function planBackfill(
 ): Promise<PlannedHour[]> {
   const hours = hoursIn(range);
   if (hours.length > MAX_BACKFILL_HOURS) {
-    throw new Error(`the range holds ${hours.length} hours; a backfill may span at most ${MAX_BACKFILL_HOURS} (366 days)`);
+    throw new Error(
+      `the range holds ${hours.length} hours; a backfill may span at most ${MAX_BACKFILL_HOURS} (366 days)`,
+    );
   }
   if (opts.reverse) hours.reverse();
   return mapLimit(hours, 16, async (interval) => {

@@ -43,7 +43,14 @@ export interface AppConfig {
   };
 }
 
-export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
+export const OVERLAP_POLICIES = [
+  'SKIP',
+  'BUFFER_ONE',
+  'BUFFER_ALL',
+  'CANCEL_OTHER',
+  'TERMINATE_OTHER',
+  'ALLOW_ALL',
+] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 /** Airflow's schedule_interval='@hourly', start_date, end_date and catchup, as a Temporal Schedule. */
@@ -167,7 +174,9 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     problems.push(`WAREHOUSE_DIALECT=${dialect} must be postgres or redshift`);
   }
   if (dialect === 'redshift' && !env.WAREHOUSE_URL) {
-    problems.push('WAREHOUSE_URL is required with WAREHOUSE_DIALECT=redshift (postgres://user:password@cluster:5439/db)');
+    problems.push(
+      'WAREHOUSE_URL is required with WAREHOUSE_DIALECT=redshift (postgres://user:password@cluster:5439/db)',
+    );
   }
   const url = env.WAREHOUSE_URL || DEFAULT_WAREHOUSE_URL;
   try {
@@ -179,7 +188,6 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   } catch {
     problems.push('WAREHOUSE_URL is not a valid URL (expected postgres://user:password@host:5432/database)');
   }
-
 
   const sourceUrl = env.SOURCE_URL || path.join(dataDir, 'sample');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(sourceUrl) && !/^(file|s3):\/\//i.test(sourceUrl)) {
@@ -194,9 +202,12 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   if (dialect === 'redshift') {
     const iamRole = env.REDSHIFT_IAM_ROLE ?? '';
     if (!/^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]{1,128}$/.test(iamRole)) {
-      problems.push(`REDSHIFT_IAM_ROLE must be the ARN of a role the cluster may assume (arn:aws:iam::<account>:role/<name>)${iamRole ? `, got ${iamRole}` : ''}`);
+      problems.push(
+        `REDSHIFT_IAM_ROLE must be the ARN of a role the cluster may assume (arn:aws:iam::<account>:role/<name>)${iamRole ? `, got ${iamRole}` : ''}`,
+      );
     }
-    if (!/^s3:\/\//.test(env.SOURCE_URL ?? '')) problems.push('SOURCE_URL must be an s3:// URL with WAREHOUSE_DIALECT=redshift (COPY reads from S3)');
+    if (!/^s3:\/\//.test(env.SOURCE_URL ?? ''))
+      problems.push('SOURCE_URL must be an s3:// URL with WAREHOUSE_DIALECT=redshift (COPY reads from S3)');
     if (!region) problems.push('AWS_REGION is required with WAREHOUSE_DIALECT=redshift (the region of the S3 bucket)');
     const logJsonPath = env.REDSHIFT_LOG_JSONPATH ?? '';
     if (!/^s3:\/\/.+\.json$/.test(logJsonPath)) {
@@ -206,12 +217,17 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   }
 
   const loadModes: LoadModes = {};
-  for (const item of (env.LOAD_MODES ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const item of (env.LOAD_MODES ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const [table, mode] = item.split('=');
     if (!TABLES.includes(table as StarTable)) {
       problems.push(`LOAD_MODES: unknown table "${table}" (tables: ${TABLES.join(', ')})`);
     } else if (!allowedModes(table as StarTable).includes(mode as LoadMode)) {
-      problems.push(`LOAD_MODES: unknown load mode "${mode}" for ${table} (use ${allowedModes(table as StarTable).join(', ')})`);
+      problems.push(
+        `LOAD_MODES: unknown load mode "${mode}" for ${table} (use ${allowedModes(table as StarTable).join(', ')})`,
+      );
     } else {
       loadModes[table as StarTable] = mode as LoadMode;
     }
@@ -221,7 +237,8 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   if (!/^[\w.-]{1,200}$/.test(taskQueue)) problems.push(`TASK_QUEUE=${taskQueue} may only hold letters, digits, _ . -`);
 
   const scheduleId = env.SCHEDULE_ID || 'sparkify-etl-hourly';
-  if (!/^[\w.-]{1,200}$/.test(scheduleId)) problems.push(`SCHEDULE_ID=${scheduleId} may only hold letters, digits, _ . -`);
+  if (!/^[\w.-]{1,200}$/.test(scheduleId))
+    problems.push(`SCHEDULE_ID=${scheduleId} may only hold letters, digits, _ . -`);
   const instant = (name: string): string | undefined => {
     const raw = env[name];
     if (!raw) return undefined;
@@ -234,7 +251,8 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   };
   const startAt = instant('SCHEDULE_START');
   const endAt = instant('SCHEDULE_END');
-  if (startAt && endAt && startAt >= endAt) problems.push(`SCHEDULE_START (${startAt}) must be before SCHEDULE_END (${endAt})`);
+  if (startAt && endAt && startAt >= endAt)
+    problems.push(`SCHEDULE_START (${startAt}) must be before SCHEDULE_END (${endAt})`);
   const catchupWindow = env.SCHEDULE_CATCHUP_WINDOW || '7d';
   if (!/^\d+(ms|s|m|h|d)$/.test(catchupWindow)) {
     problems.push(`SCHEDULE_CATCHUP_WINDOW=${catchupWindow} must be a duration such as 30m, 12h or 7d`);

@@ -48,7 +48,9 @@ export function installRuntime(s: ObservabilitySettings): DefaultLogger {
  * without a listener of our own that repeat would end the process with the default action, half-way
  * through closing connections and stopping services. A third signal still exits at once.
  */
-export function holdSignalsDuringShutdown(say: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): void {
+export function holdSignalsDuringShutdown(
+  say: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
+): void {
   let count = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     count++;

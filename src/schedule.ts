@@ -97,7 +97,12 @@ export function describeSchedule(d: ScheduleDescription): string {
     `  start: ${spec.startAt?.toISOString() ?? '-'}  end: ${spec.endAt?.toISOString() ?? '-'}`,
     `  overlap: ${d.policies.overlap}  catch-up window: ${d.policies.catchupWindow} ms`,
     `  actions taken: ${d.info.numActionsTaken}  running: ${d.info.runningActions.length}`,
-    `  next: ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || '-'}`,
+    `  next: ${
+      d.info.nextActionTimes
+        .slice(0, 3)
+        .map((t) => t.toISOString())
+        .join(', ') || '-'
+    }`,
   ];
   const recent = d.info.recentActions.slice(-5);
   if (recent.length) {

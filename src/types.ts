@@ -53,8 +53,7 @@ export type CompareOp = '=' | '!=' | '>' | '>=' | '<' | '<=';
  *   (op defaults to `=`). The SQL may use `$1` and `$2`, bound to the interval's start and end timestamps.
  */
 export type CheckSpec =
-  | { name: string; table: string; minRows: number }
-  | { name: string; sql: string; expected: number; op?: CompareOp };
+  { name: string; table: string; minRows: number } | { name: string; sql: string; expected: number; op?: CompareOp };
 
 export interface CheckResult {
   name: string;

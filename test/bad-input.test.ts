@@ -8,7 +8,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { classify } from '../src/warehouse/errors';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
-import { connectTestTemporal, count, createTestDatabase, testData, testTmp, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import {
+  connectTestTemporal,
+  count,
+  createTestDatabase,
+  testData,
+  testTmp,
+  uniqueQueue,
+  withWorker,
+  type TestDatabase,
+} from './support/helpers';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -76,7 +85,9 @@ test('with maxErrors the bad lines go to load_errors with file, line and reason,
 });
 
 test('more bad lines than maxErrors fails, saying so', async () => {
-  const err = await run({ start: '2018-11-02T00:00Z', end: '2018-11-03T00:00Z', maxErrors: 1 }, 'too-many').catch((e) => e);
+  const err = await run({ start: '2018-11-02T00:00Z', end: '2018-11-03T00:00Z', maxErrors: 1 }, 'too-many').catch(
+    (e) => e,
+  );
   const { app } = activityFailure(err);
   expect(app.message).toMatch(/^more than maxErrors=1 bad lines; the last one: .* line 12: field "itemInSession"/);
 });
@@ -85,14 +96,20 @@ test('a missing event file is a warning by default and a non-retryable failure w
   const ok = await run({ start: '2018-12-24T10:00Z', end: '2018-12-24T11:00Z' }, 'missing-warn');
   expect(ok.staged.events.rowsStaged).toBe(0);
   expect(ok.warnings).toEqual(['missing event file(s): log_data/2018/12/2018-12-24-events.json']);
-  const err = await run({ start: '2018-12-24T10:00Z', end: '2018-12-24T11:00Z', onMissingFile: 'fail' }, 'missing-fail').catch((e) => e);
+  const err = await run(
+    { start: '2018-12-24T10:00Z', end: '2018-12-24T11:00Z', onMissingFile: 'fail' },
+    'missing-fail',
+  ).catch((e) => e);
   const { app } = activityFailure(err);
   expect(app.type).toBe('SourceFileMissing');
   expect(app.message).toContain('log_data/2018/12/2018-12-24-events.json');
 });
 
 test('a source folder that does not exist is a configuration error, not retried', async () => {
-  const err = await run({ start: '2018-11-02T13:00Z', end: '2018-11-02T14:00Z', source: '/nonexistent/sparkify' }, 'no-source').catch((e) => e);
+  const err = await run(
+    { start: '2018-11-02T13:00Z', end: '2018-11-02T14:00Z', source: '/nonexistent/sparkify' },
+    'no-source',
+  ).catch((e) => e);
   const { activity, app } = activityFailure(err);
   expect(app.type).toBe('BadConfig');
   expect(app.message).toContain('source folder /nonexistent/sparkify does not exist');
@@ -123,18 +140,39 @@ test('user ids written with leading zeros are one user, as in the users table (l
   const source = path.join(testTmp(), `zero-padded-${process.pid}`);
   await mkdir(path.join(source, 'log_data/2018/11'), { recursive: true });
   await mkdir(path.join(source, 'song_data'), { recursive: true });
-  const base = { artist: 'A', auth: 'Logged In', firstName: 'Lily', gender: 'F', lastName: 'Koch', length: 200.5, location: 'X',
-    method: 'PUT', page: 'NextSong', registration: 1540000000000, sessionId: 9, song: 'S', status: 200, userAgent: 'UA' };
+  const base = {
+    artist: 'A',
+    auth: 'Logged In',
+    firstName: 'Lily',
+    gender: 'F',
+    lastName: 'Koch',
+    length: 200.5,
+    location: 'X',
+    method: 'PUT',
+    page: 'NextSong',
+    registration: 1540000000000,
+    sessionId: 9,
+    song: 'S',
+    status: 200,
+    userAgent: 'UA',
+  };
   const events = [
     { ...base, itemInSession: 0, level: 'free', ts: Date.UTC(2018, 10, 5, 10, 1), userId: '7' },
     { ...base, itemInSession: 1, level: 'paid', ts: Date.UTC(2018, 10, 5, 10, 2), userId: '007' },
   ];
-  await writeFile(path.join(source, 'log_data/2018/11/2018-11-05-events.json'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  await writeFile(
+    path.join(source, 'log_data/2018/11/2018-11-05-events.json'),
+    events.map((e) => JSON.stringify(e)).join('\n') + '\n',
+  );
   const own = await createTestDatabase();
   try {
     const taskQueue = uniqueQueue('zero-padded');
     const result: SparkifyEtlResult = await withWorker(env, { taskQueue, pool: own.pool, source }, () =>
-      env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `zero-padded-${taskQueue}`, args: [{ start: '2018-11-05T10:00Z', end: '2018-11-05T11:00Z' }] }),
+      env.client.workflow.execute('SparkifyEtl', {
+        taskQueue,
+        workflowId: `zero-padded-${taskQueue}`,
+        args: [{ start: '2018-11-05T10:00Z', end: '2018-11-05T11:00Z' }],
+      }),
     );
     expect(result.loads.find((l) => l.table === 'songplays')?.rowsWritten).toBe(2);
     expect((await own.pool.query('SELECT user_id, level FROM users')).rows).toEqual([{ user_id: 7, level: 'paid' }]);

@@ -44,7 +44,22 @@ afterAll(async () => {
 test('generate, worker, etl: the summary prints and the run is in the Web UI', async () => {
   const gen = await runCommand(
     'npm',
-    ['run', '-s', 'generate', '--', '--out', dataDir, '--days', '3', '--events-per-day', '2500', '--songs', '200', '--seed', '11'],
+    [
+      'run',
+      '-s',
+      'generate',
+      '--',
+      '--out',
+      dataDir,
+      '--days',
+      '3',
+      '--events-per-day',
+      '2500',
+      '--songs',
+      '200',
+      '--seed',
+      '11',
+    ],
     env,
   );
   expect(gen.stderr).toBe('');
@@ -58,7 +73,11 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
   const start = '2018-11-02T13:00:00.000Z';
   const end = '2018-11-02T14:00:00.000Z';
   const expected = expectedFor(dataDir, start, end);
-  const etl = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z'], env);
+  const etl = await runCommand(
+    'npm',
+    ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z'],
+    env,
+  );
   expect(etl.stderr).toBe('');
   expect(etl.code).toBe(0);
   const workflowId = workflowIdFor({ start, end });
@@ -75,13 +94,17 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
 
   // What the Web UI shows comes from its HTTP API: the run, completed, with each activity.
   const ui = need('SPARKIFY_TEST_TEMPORAL_UI');
-  const described = (await (await fetch(`${ui}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}`)).json()) as {
+  const described = (await (
+    await fetch(`${ui}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}`)
+  ).json()) as {
     workflowExecutionInfo: { status: string; type: { name: string } };
   };
   expect(described.workflowExecutionInfo.type.name).toBe('SparkifyEtl');
   expect(described.workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_COMPLETED');
   const history = (await (
-    await fetch(`${ui}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}/history?maximumPageSize=500`)
+    await fetch(
+      `${ui}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}/history?maximumPageSize=500`,
+    )
   ).json()) as {
     history: {
       events: {
@@ -99,7 +122,9 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
     ['loadTable', 'loadTable', 'loadTable', 'loadTable', 'loadTable', 'stageEvents', 'stageSongs'].sort(),
   );
   // the checks, the audit record and the clean-up run as local activities: markers in the history
-  const markers = history.history.events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  const markers = history.history.events.filter(
+    (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+  );
   expect(markers).toHaveLength(3);
   const markerText = historyText(markers);
   expect(['runChecks', 'recordRun', 'dropRunStaging'].every((a) => markerText.includes(a))).toBe(true);
@@ -114,7 +139,10 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
   expect(worker.output).toContain('"state":"DRAINED"');
   expect(worker.output).toMatch(/"message":"worker stopped: connections closed".*\s*$/);
   // Logs are JSON lines; the pipeline's carry the run's ids and interval.
-  const logs = worker.output.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logs = worker.output
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const loaded = logs.find((l) => l.message === 'loaded songplays');
   expect(loaded).toMatchObject({
     level: 'INFO',
@@ -127,13 +155,18 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
 });
 
 test('a bad configuration stops the worker before it connects, listing every problem', async () => {
-  const res = await runCommand('npm', ['run', '-s', 'worker'], {
-    ...env,
-    TEMPORAL_ADDRESS: '127.0.0.1:1', // never reached
-    WAREHOUSE_URL: 'not a url',
-    TASK_QUEUE: 'bad queue!',
-    WAREHOUSE_POOL_MAX: 'lots',
-  }, 60_000);
+  const res = await runCommand(
+    'npm',
+    ['run', '-s', 'worker'],
+    {
+      ...env,
+      TEMPORAL_ADDRESS: '127.0.0.1:1', // never reached
+      WAREHOUSE_URL: 'not a url',
+      TASK_QUEUE: 'bad queue!',
+      WAREHOUSE_POOL_MAX: 'lots',
+    },
+    60_000,
+  );
   expect(res.code).toBe(1);
   expect(res.stderr).toContain('invalid configuration:');
   expect(res.stderr).toContain('WAREHOUSE_URL is not a valid URL');
@@ -172,14 +205,28 @@ test('missing URL, bad region, unknown load mode, end before start: one error li
 });
 
 test('the etl command refuses bad arguments with its usage and starts nothing', async () => {
-  const unknown = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--frobnicate'], env);
+  const unknown = await runCommand(
+    'npm',
+    ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--frobnicate'],
+    env,
+  );
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain("error: Unknown option '--frobnicate'");
   expect(unknown.stderr).toContain('usage: npm run etl');
-  const backwards = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T14:00Z', '--to', '2018-11-02T13:00Z'], env);
+  const backwards = await runCommand(
+    'npm',
+    ['run', '-s', 'etl', '--', '--from', '2018-11-02T14:00Z', '--to', '2018-11-02T13:00Z'],
+    env,
+  );
   expect(backwards.code).toBe(2);
-  expect(backwards.stderr).toContain('error: start (2018-11-02T14:00:00.000Z) must be before end (2018-11-02T13:00:00.000Z)');
-  const mode = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--mode', 'users=replace'], env);
+  expect(backwards.stderr).toContain(
+    'error: start (2018-11-02T14:00:00.000Z) must be before end (2018-11-02T13:00:00.000Z)',
+  );
+  const mode = await runCommand(
+    'npm',
+    ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--mode', 'users=replace'],
+    env,
+  );
   expect(mode.code).toBe(2);
   expect(mode.stderr).toContain('error: --mode users=replace: users offers upsert, truncate-insert, append');
 });

@@ -56,7 +56,9 @@ test('the Temporal server gets the dynamic config the pipeline is tuned for, the
   const mount = temporal.volumes!.map((v) => v.split(':')).find(([, target]) => target!.includes('dynamicconfig'))!;
   expect(`/etc/temporal/${temporal.environment!.DYNAMIC_CONFIG_FILE_PATH}`).toBe(mount[1]);
   const dynamic = parse(readFileSync(path.join(ROOT, mount[0]!), 'utf8')) as Record<string, { value: unknown }[]>;
-  expect(Object.fromEntries(Object.entries(dynamic).map(([key, [setting]]) => [key, setting!.value]))).toEqual(SERVER_DYNAMIC_CONFIG);
+  expect(Object.fromEntries(Object.entries(dynamic).map(([key, [setting]]) => [key, setting!.value]))).toEqual(
+    SERVER_DYNAMIC_CONFIG,
+  );
   expect(dynamic['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
   expect(DEV_SERVER_ARGS).toEqual([
     '--dynamic-config-value',

@@ -11,7 +11,11 @@ const file = (name: string, content: unknown) => {
 };
 
 test('settings come from an optional JSON file, and the environment wins over it', () => {
-  const cfg = file('ok.json', { WAREHOUSE_URL: 'postgres://a@h:5432/fromfile', TASK_QUEUE: 'from-file', WAREHOUSE_POOL_MAX: 7 });
+  const cfg = file('ok.json', {
+    WAREHOUSE_URL: 'postgres://a@h:5432/fromfile',
+    TASK_QUEUE: 'from-file',
+    WAREHOUSE_POOL_MAX: 7,
+  });
   const config = loadConfig({ SPARKIFY_CONFIG: cfg, TASK_QUEUE: 'from-env' });
   expect(config.warehouse.url).toBe('postgres://a@h:5432/fromfile');
   expect(config.warehouse.poolMax).toBe(7);

@@ -100,7 +100,7 @@ describe.each([
     });
   });
 
-  test("users carry the level of their latest event and songplays stay inside the interval", async () => {
+  test('users carry the level of their latest event and songplays stay inside the interval', async () => {
     const rows = (await db.pool.query<{ user_id: number; level: string }>('SELECT user_id, level FROM users')).rows;
     expect(new Map(rows.map((r) => [r.user_id, r.level]))).toEqual(expected.latestLevel);
     const outside = await count(
@@ -119,7 +119,10 @@ describe.each([
     expect(audit.rows).toHaveLength(1);
     expect(audit.rows[0].status).toBe('succeeded');
     expect(audit.rows[0].rows.songplays).toBe(expected.songplays);
-    const leftovers = await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging\\_events\\_%'`);
+    const leftovers = await count(
+      db.pool,
+      `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging\\_events\\_%'`,
+    );
     expect(leftovers).toBe(0);
   });
 });
@@ -152,7 +155,9 @@ describe('data-quality checks', () => {
     const cause = (err as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect((cause as ApplicationFailure).type).toBe('DataQualityChecksFailed');
-    expect(cause?.message).toMatch(/^1 data-quality check\(s\) failed for 2018-11-01T10:00:00.000Z .. 2018-11-01T11:00:00.000Z/);
+    expect(cause?.message).toMatch(
+      /^1 data-quality check\(s\) failed for 2018-11-01T10:00:00.000Z .. 2018-11-01T11:00:00.000Z/,
+    );
     expect(cause?.message).toContain('template_staging_has_rows (staging_events has 0 row(s), expected at least 1)');
     expect(cause?.message).not.toContain('songplays_have_users');
     const audit = await db.pool.query('SELECT status, checks FROM etl_runs');

@@ -89,16 +89,37 @@ function expectSame(input: Buffer, interval = ALL_TIME) {
 }
 
 const base = {
-  artist: 'Des\'ree', auth: 'Logged In', firstName: 'Kaylee', gender: 'F', itemInSession: 1, lastName: 'Summers',
-  length: 246.30812, level: 'free', location: 'Phoenix-Mesa-Scottsdale, AZ', method: 'PUT', page: 'NextSong',
-  registration: 1540344794796.0, sessionId: 139, song: 'You Gotta Be', status: 200, ts: 1541106106796,
-  userAgent: '"Mozilla/5.0 (Windows NT 6.1)"', userId: '8',
+  artist: "Des'ree",
+  auth: 'Logged In',
+  firstName: 'Kaylee',
+  gender: 'F',
+  itemInSession: 1,
+  lastName: 'Summers',
+  length: 246.30812,
+  level: 'free',
+  location: 'Phoenix-Mesa-Scottsdale, AZ',
+  method: 'PUT',
+  page: 'NextSong',
+  registration: 1540344794796.0,
+  sessionId: 139,
+  song: 'You Gotta Be',
+  status: 200,
+  ts: 1541106106796,
+  userAgent: '"Mozilla/5.0 (Windows NT 6.1)"',
+  userId: '8',
 };
 const json = (o: Record<string, unknown>) => JSON.stringify(o);
 const lines = (...ls: string[]) => Buffer.from(ls.join('\n') + '\n', 'utf8');
 
 test('generated Sparkify days: every line takes the fast path and gives the reference rows', async () => {
-  const gen = await generate({ out: path.join(testTmp(), `enc-${process.pid}`), start: '2018-11-01', days: 1, eventsPerDay: 3000, songs: 50, seed: 5 });
+  const gen = await generate({
+    out: path.join(testTmp(), `enc-${process.pid}`),
+    start: '2018-11-01',
+    days: 1,
+    eventsPerDay: 3000,
+    songs: 50,
+    seed: 5,
+  });
   const input = await readFile(path.join(gen.out, gen.eventFiles[0]!));
   const all = expectSame(input);
   expect(all.rows).toHaveLength(3000);
@@ -219,8 +240,35 @@ test('randomly damaged lines: the fast path never accepts what JSON.parse reject
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed % n;
   };
-  const pieces = ['"', '\\', '{', '}', ':', ',', '0', '9', '.', 'e', '-', ' ', '\t', 'n', 'null', 'é', '\\u00', '\\"', '1', 'x', '[', '\u0001'];
-  const variants = [json(base), json({ ...base, artist: null, userId: '', extra: 'a\\"b' }), json({ ...base, song: 'Beyoncé "live"' })];
+  const pieces = [
+    '"',
+    '\\',
+    '{',
+    '}',
+    ':',
+    ',',
+    '0',
+    '9',
+    '.',
+    'e',
+    '-',
+    ' ',
+    '\t',
+    'n',
+    'null',
+    'é',
+    '\\u00',
+    '\\"',
+    '1',
+    'x',
+    '[',
+    '\u0001',
+  ];
+  const variants = [
+    json(base),
+    json({ ...base, artist: null, userId: '', extra: 'a\\"b' }),
+    json({ ...base, song: 'Beyoncé "live"' }),
+  ];
   const damaged: string[] = [];
   for (let k = 0; k < 4000; k++) {
     let s = variants[rand(variants.length)] as string;
@@ -228,7 +276,12 @@ test('randomly damaged lines: the fast path never accepts what JSON.parse reject
       const at = rand(s.length);
       const op = rand(3);
       const piece = pieces[rand(pieces.length)] as string;
-      s = op === 0 ? s.slice(0, at) + piece + s.slice(at) : op === 1 ? s.slice(0, at) + s.slice(at + 1) : s.slice(0, at) + piece + s.slice(at + 1);
+      s =
+        op === 0
+          ? s.slice(0, at) + piece + s.slice(at)
+          : op === 1
+            ? s.slice(0, at) + s.slice(at + 1)
+            : s.slice(0, at) + piece + s.slice(at + 1);
     }
     damaged.push(s.replace(/\n/g, ' '));
   }

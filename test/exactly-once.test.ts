@@ -14,7 +14,16 @@ import { migrate } from '../src/warehouse/migrate';
 import { tableChecksums } from './support/checksum';
 import { expectedFor, readEvents } from './support/expected';
 import { historyText } from './support/history';
-import { connectTestTemporal, count, createTestDatabase, testData, testTmp, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import {
+  connectTestTemporal,
+  count,
+  createTestDatabase,
+  testData,
+  testTmp,
+  uniqueQueue,
+  withWorker,
+  type TestDatabase,
+} from './support/helpers';
 import { Background } from './support/processes';
 
 let env: TestWorkflowEnvironment;
@@ -25,7 +34,13 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const KEYS: Record<string, string> = { songplays: 'songplay_id', users: 'user_id', songs: 'song_id', artists: 'artist_id', time: 'start_time' };
+const KEYS: Record<string, string> = {
+  songplays: 'songplay_id',
+  users: 'user_id',
+  songs: 'song_id',
+  artists: 'artist_id',
+  time: 'start_time',
+};
 
 async function duplicateKeys(db: TestDatabase): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -70,7 +85,8 @@ describe('the same interval run twice', () => {
         expect(afterSecond.songplays!.rows).toBe(expected.songplays + earlier.songplays);
       }
       // the second run writes what it wrote the first time (replace) or nothing new (append)
-      if (!loadModes.songplays) expect(second.loads.find((l) => l.table === 'songplays')?.rowsWritten).toBe(expected.songplays);
+      if (!loadModes.songplays)
+        expect(second.loads.find((l) => l.table === 'songplays')?.rowsWritten).toBe(expected.songplays);
       if (loadModes.songplays === 'append') {
         expect(first.loads.find((l) => l.table === 'songplays')?.rowsWritten).toBe(expected.songplays);
         expect(second.loads.every((l) => l.rowsWritten === 0)).toBe(true);
@@ -88,8 +104,12 @@ test('a warehouse loaded with the earlier md5-only songplay keys: migration 003 
     await run(db, hour);
     const current = await tableChecksums(db.pool);
     // The keys, computed here from the JSON: the earlier md5 of the event's identity, and the time-ordered one.
-    const plays = readEvents(testData()).filter((e) => e.page === 'NextSong' && e.ts >= Date.parse(hour.start) && e.ts < Date.parse(hour.end));
-    const older = plays.map((e) => createHash('md5').update(`${e.userId}|${e.sessionId}|${e.itemInSession}|${e.ts}`).digest('hex'));
+    const plays = readEvents(testData()).filter(
+      (e) => e.page === 'NextSong' && e.ts >= Date.parse(hour.start) && e.ts < Date.parse(hour.end),
+    );
+    const older = plays.map((e) =>
+      createHash('md5').update(`${e.userId}|${e.sessionId}|${e.itemInSession}|${e.ts}`).digest('hex'),
+    );
     const newer = plays.map((e, i) => e.ts.toString(16).padStart(12, '0') + older[i]!.slice(0, 20));
     // Turn the warehouse back into what the earlier version left: md5 keys, migration 003 not applied.
     const back = await db.pool.query(
@@ -211,7 +231,10 @@ describe('faults on a large day (300,000 events)', () => {
       const result = await run(db, day, big);
       stop = true;
       await killer;
-      expect(killed).toEqual([expect.stringMatching(/^COPY "staging_events_/), expect.stringMatching(/^INSERT INTO "songplays"/)]);
+      expect(killed).toEqual([
+        expect.stringMatching(/^COPY "staging_events_/),
+        expect.stringMatching(/^INSERT INTO "songplays"/),
+      ]);
       expect(result.checks.every((c) => c.passed)).toBe(true);
       expect(await tableChecksums(db.pool)).toEqual(referenceSums);
     } finally {
@@ -222,13 +245,20 @@ describe('faults on a large day (300,000 events)', () => {
 
 describe('order and concurrency do not change the result', () => {
   const range = makeInterval('2018-11-01T00:00Z', '2018-11-03T00:00Z'); // 48 hours
-  async function backfillInto(db: TestDatabase, runs: { from: string; to: string; reverse?: boolean; concurrency: number }[]) {
+  async function backfillInto(
+    db: TestDatabase,
+    runs: { from: string; to: string; reverse?: boolean; concurrency: number }[],
+  ) {
     const taskQueue = uniqueQueue('order');
     const idPrefix = `order-${randomUUID().slice(0, 8)}`;
     await withWorker(env, { taskQueue, pool: db.pool }, () =>
       Promise.all(
         runs.map(async (r) => {
-          const plan = await planBackfill(env.client, makeInterval(r.from, r.to), { reprocess: 'failed', reverse: r.reverse ?? false, idPrefix });
+          const plan = await planBackfill(env.client, makeInterval(r.from, r.to), {
+            reprocess: 'failed',
+            reverse: r.reverse ?? false,
+            idPrefix,
+          });
           const outcomes = await runBackfill(env.client, plan, { taskQueue, concurrency: r.concurrency });
           expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
         }),
@@ -237,20 +267,27 @@ describe('order and concurrency do not change the result', () => {
     return tableChecksums(db.pool);
   }
 
-  test('two overlapping parallel backfills, and one in reverse, equal a forward serial one (users\' levels included)', async () => {
-    const [serial, overlapping, reverse] = [await createTestDatabase(), await createTestDatabase(), await createTestDatabase()];
+  test("two overlapping parallel backfills, and one in reverse, equal a forward serial one (users' levels included)", async () => {
+    const [serial, overlapping, reverse] = [
+      await createTestDatabase(),
+      await createTestDatabase(),
+      await createTestDatabase(),
+    ];
     try {
       const serialSums = await backfillInto(serial, [{ from: range.start, to: range.end, concurrency: 1 }]);
       const overlapSums = await backfillInto(overlapping, [
         { from: '2018-11-01T00:00Z', to: '2018-11-02T06:00Z', concurrency: 4 },
         { from: '2018-11-01T18:00Z', to: '2018-11-03T00:00Z', concurrency: 4, reverse: true },
       ]);
-      const reverseSums = await backfillInto(reverse, [{ from: range.start, to: range.end, reverse: true, concurrency: 6 }]);
+      const reverseSums = await backfillInto(reverse, [
+        { from: range.start, to: range.end, reverse: true, concurrency: 6 },
+      ]);
       expect(overlapSums).toEqual(serialSums);
       expect(reverseSums).toEqual(serialSums);
       // and the levels are those of each user's latest event, read from the JSON
       const expected = expectedFor(testData(), range.start, range.end);
-      const rows = (await reverse.pool.query<{ user_id: number; level: string }>('SELECT user_id, level FROM users')).rows;
+      const rows = (await reverse.pool.query<{ user_id: number; level: string }>('SELECT user_id, level FROM users'))
+        .rows;
       expect(new Map(rows.map((r) => [r.user_id, r.level]))).toEqual(expected.latestLevel);
       expect(serialSums.songplays!.rows).toBe(expected.songplays);
       expect(await duplicateKeys(overlapping)).toEqual(NO_DUPLICATES);
@@ -268,7 +305,9 @@ describe('order and concurrency do not change the result', () => {
          VALUES ('staging_events_20181101t0000_1h', '20181101T0000_1h', 'crashed', now() - interval '7 hours')`,
       );
       await run(db, { start: '2018-11-02T15:00Z', end: '2018-11-02T16:00Z' });
-      expect(await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging\\_events\\_%'`)).toBe(0);
+      expect(await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging\\_events\\_%'`)).toBe(
+        0,
+      );
       expect(await count(db.pool, 'SELECT count(*) FROM run_staging')).toBe(0);
     } finally {
       await db.drop();

@@ -10,7 +10,6 @@ import path from 'node:path';
 import { portOpen } from '../src/local/stack';
 import { Background, ROOT, runCommand, freePort } from './support/processes';
 
-
 function processesUnder(dir: string): string[] {
   try {
     return execFileSync('pgrep', ['-af', dir], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
@@ -33,12 +32,20 @@ test('fresh clone: `npm run setup`, `npm start`, completed runs within 90 s, not
         ([k]) => !/^(TEMPORAL_|WAREHOUSE_|SOURCE_URL|SPARKIFY_|TASK_QUEUE|SCHEDULE_|METRICS_|LOG_|JEST|npm_)/.test(k),
       ),
     );
-    userEnv.PATH = (process.env.PATH ?? '').split(':').filter((p) => !p.includes('.tools')).join(':');
+    userEnv.PATH = (process.env.PATH ?? '')
+      .split(':')
+      .filter((p) => !p.includes('.tools'))
+      .join(':');
     const setup = await runCommand('npm', ['run', 'setup'], userEnv, 300_000, dir);
     expect(setup.code).toBe(0);
     expect(setup.stdout).toContain('set-up done');
 
-    const [temporalPort, uiPort, pgPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [temporalPort, uiPort, pgPort, metricsPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const startedAt = Date.now();
     start = new Background(
       'npm',

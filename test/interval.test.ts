@@ -51,7 +51,9 @@ test('hours of a range, and the day files an interval touches', () => {
 test('workflow ids and staging tables are derived from the interval', () => {
   const hour = makeInterval('2018-11-21T13:00Z', '2018-11-21T14:00Z');
   expect(workflowIdFor(hour)).toBe('sparkify-etl-2018-11-21T13:00Z');
-  expect(workflowIdFor(makeInterval('2018-11-21', '2018-11-22'))).toBe('sparkify-etl-2018-11-21T00:00Z--2018-11-22T00:00Z');
+  expect(workflowIdFor(makeInterval('2018-11-21', '2018-11-22'))).toBe(
+    'sparkify-etl-2018-11-21T00:00Z--2018-11-22T00:00Z',
+  );
   expect(intervalKey(hour)).toBe('20181121T1300_1h');
   expect(runStagingTable(intervalKey(hour))).toBe('"staging_events_20181121t1300_1h"');
   expect(() => runStagingTable('x"; drop table users; --')).toThrow('invalid run key');

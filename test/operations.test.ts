@@ -6,7 +6,14 @@ import { planBackfill, runBackfill } from '../src/backfill';
 import { makeInterval } from '../src/interval';
 import { tableChecksums } from './support/checksum';
 import { expectedFor } from './support/expected';
-import { connectTestTemporal, createTestDatabase, testData, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  testData,
+  uniqueQueue,
+  withWorker,
+  type TestDatabase,
+} from './support/helpers';
 import { Background, freePort } from './support/processes';
 
 let env: TestWorkflowEnvironment;
@@ -16,7 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.teardown();
 });
-
 
 function workerEnv(db: TestDatabase, taskQueue: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
@@ -41,16 +47,24 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
   return total;
 }
 
-test('the metrics endpoint serves the SDK\'s metrics and the pipeline\'s own', async () => {
+test("the metrics endpoint serves the SDK's metrics and the pipeline's own", async () => {
   const db = await createTestDatabase();
   const taskQueue = uniqueQueue('metrics');
   const port = await freePort();
-  const worker = new Background('npm', ['run', '-s', 'worker'], workerEnv(db, taskQueue, { METRICS_ADDRESS: `127.0.0.1:${port}` }));
+  const worker = new Background(
+    'npm',
+    ['run', '-s', 'worker'],
+    workerEnv(db, taskQueue, { METRICS_ADDRESS: `127.0.0.1:${port}` }),
+  );
   try {
     await worker.waitFor(/worker polling/);
     const start = '2018-11-02T09:00:00.000Z';
     const end = '2018-11-02T10:00:00.000Z';
-    await env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `metrics-${taskQueue}`, args: [{ start, end }] });
+    await env.client.workflow.execute('SparkifyEtl', {
+      taskQueue,
+      workflowId: `metrics-${taskQueue}`,
+      args: [{ start, end }],
+    });
     const expected = expectedFor(testData(), start, end);
     // Prometheus scrapes; the exporter publishes on its own period, so poll briefly.
     let text = '';

@@ -7,10 +7,24 @@ import { parseEventLine, parseSongFile, toCopyRow } from '../src/source/records'
 import { testTmp } from './support/helpers';
 
 const event = {
-  artist: 'Des\'ree', auth: 'Logged In', firstName: 'Kaylee', gender: 'F', itemInSession: 1, lastName: 'Summers',
-  length: 246.30812, level: 'free', location: 'Phoenix-Mesa-Scottsdale, AZ', method: 'PUT', page: 'NextSong',
-  registration: 1540344794796.0, sessionId: 139, song: 'You Gotta Be', status: 200, ts: 1541106106796,
-  userAgent: '"Mozilla/5.0"', userId: '8',
+  artist: "Des'ree",
+  auth: 'Logged In',
+  firstName: 'Kaylee',
+  gender: 'F',
+  itemInSession: 1,
+  lastName: 'Summers',
+  length: 246.30812,
+  level: 'free',
+  location: 'Phoenix-Mesa-Scottsdale, AZ',
+  method: 'PUT',
+  page: 'NextSong',
+  registration: 1540344794796.0,
+  sessionId: 139,
+  song: 'You Gotta Be',
+  status: 200,
+  ts: 1541106106796,
+  userAgent: '"Mozilla/5.0"',
+  userId: '8',
 };
 
 test('an event becomes a COPY row in staging column order, escaping what COPY needs escaped', () => {
@@ -37,15 +51,31 @@ test('logged-out events have an empty userId and nulls', () => {
 test('wrong types and missing fields are reported with the field name', () => {
   expect(() => parseEventLine('{"ts": 1')).toThrow(/^invalid JSON/);
   expect(() => parseEventLine('[1,2]')).toThrow('expected a JSON object, got [1,2]');
-  expect(() => parseEventLine(JSON.stringify({ ...event, ts: 'soon' }))).toThrow('field "ts" must be an integer, got "soon"');
-  expect(() => parseEventLine(JSON.stringify({ ...event, sessionId: undefined }))).toThrow('field "sessionId" is missing');
-  expect(() => parseEventLine(JSON.stringify({ ...event, userId: 'bob' }))).toThrow('field "userId" must be a numeric user id');
+  expect(() => parseEventLine(JSON.stringify({ ...event, ts: 'soon' }))).toThrow(
+    'field "ts" must be an integer, got "soon"',
+  );
+  expect(() => parseEventLine(JSON.stringify({ ...event, sessionId: undefined }))).toThrow(
+    'field "sessionId" is missing',
+  );
+  expect(() => parseEventLine(JSON.stringify({ ...event, userId: 'bob' }))).toThrow(
+    'field "userId" must be a numeric user id',
+  );
   expect(() => parseEventLine(JSON.stringify({ ...event, length: 'long' }))).toThrow('field "length" must be a number');
 });
 
 test('song files: one object, or one per line', () => {
-  const song = { num_songs: 1, artist_id: 'AR1', artist_latitude: null, artist_longitude: null, artist_location: '',
-    artist_name: 'X', song_id: 'SO1', title: 'T', duration: 1.5, year: 0 };
+  const song = {
+    num_songs: 1,
+    artist_id: 'AR1',
+    artist_latitude: null,
+    artist_longitude: null,
+    artist_location: '',
+    artist_name: 'X',
+    song_id: 'SO1',
+    title: 'T',
+    duration: 1.5,
+    year: 0,
+  };
   expect(parseSongFile(JSON.stringify(song))).toHaveLength(1);
   expect(parseSongFile(`${JSON.stringify(song)}\n${JSON.stringify({ ...song, song_id: 'SO2' })}\n`)).toHaveLength(2);
   expect(() => parseSongFile(JSON.stringify({ ...song, song_id: null }))).toThrow('field "song_id" is missing');
@@ -73,7 +103,10 @@ test('the generator is deterministic for a seed and writes the Sparkify layout',
   const fa = await readFile(path.join(a.out, a.eventFiles[1]!), 'utf8');
   const fb = await readFile(path.join(b.out, b.eventFiles[1]!), 'utf8');
   expect(fa).toBe(fb);
-  const events = fa.trim().split('\n').map((l) => JSON.parse(l));
+  const events = fa
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(events).toHaveLength(500);
   expect(Object.keys(events[0]).sort()).toEqual(Object.keys(event).sort());
   const pages = new Set(events.map((e) => e.page));

@@ -22,19 +22,22 @@ import { connectTestTemporal, createTestDatabase, testData, uniqueQueue, type Te
 const GOLDEN = path.join(__dirname, 'golden', 'redshift');
 
 function render(statements: Statement | Statement[]): string {
-  return ([] as Statement[])
-    .concat(statements)
-    .map((s) => {
-      const text = s.text.replace(/[ \t]+\n/g, '\n').trim();
-      return s.values?.length ? `${text};\n-- values: ${JSON.stringify(s.values)}` : `${text};`;
-    })
-    .join('\n\n') + '\n';
+  return (
+    ([] as Statement[])
+      .concat(statements)
+      .map((s) => {
+        const text = s.text.replace(/[ \t]+\n/g, '\n').trim();
+        return s.values?.length ? `${text};\n-- values: ${JSON.stringify(s.values)}` : `${text};`;
+      })
+      .join('\n\n') + '\n'
+  );
 }
 
 function golden(name: string, sql: string): void {
   const file = path.join(GOLDEN, `${name}.sql`);
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    if (process.env.CI) throw new Error(`golden file ${file} is missing: run UPDATE_GOLDEN=1 npx jest test/redshift.test.ts`);
+    if (process.env.CI)
+      throw new Error(`golden file ${file} is missing: run UPDATE_GOLDEN=1 npx jest test/redshift.test.ts`);
     mkdirSync(GOLDEN, { recursive: true });
     writeFileSync(file, sql);
   }
@@ -59,29 +62,71 @@ describe('golden Redshift SQL', () => {
   test('COPY of events (JSONPaths) and songs (manifest), and reading stl_load_errors', () => {
     golden(
       'copy-events',
-      render(rs.copyEventsFromS3('s3://udacity-dend/log_data/2018/11/2018-11-15-events.json', 's3://udacity-dend/log_json_path.json', auth, 0)),
+      render(
+        rs.copyEventsFromS3(
+          's3://udacity-dend/log_data/2018/11/2018-11-15-events.json',
+          's3://udacity-dend/log_json_path.json',
+          auth,
+          0,
+        ),
+      ),
     );
-    golden('copy-songs', render(rs.copySongsFromManifest('s3://udacity-dend/_sparkify/manifests/songs-x.json', auth, 10)));
-    golden('stage-events', render([redshift.createRunStaging(stg), rs.createRawEvents, rs.filterRawEventsIntoRun(stg, hour.startMs, hour.endMs)]));
+    golden(
+      'copy-songs',
+      render(rs.copySongsFromManifest('s3://udacity-dend/_sparkify/manifests/songs-x.json', auth, 10)),
+    );
+    golden(
+      'stage-events',
+      render([
+        redshift.createRunStaging(stg),
+        rs.createRawEvents,
+        rs.filterRawEventsIntoRun(stg, hour.startMs, hour.endMs),
+      ]),
+    );
     golden('stl-load-errors', render(rs.lastCopyErrors));
     golden('stage-songs', render([rs.lockSongStaging, rs.createSongStagingBatch, ...rs.upsertSongBatch]));
-    golden('record-song-files', render(rs.recordSongFiles(['song_data/A/B/C/TRABC.json', 'song_data/A/B/D/TRABD.json'], [120, 130], ['"e1"', '"e2"'], [1, 1])));
-    golden('record-load-errors', render(rs.recordLoadErrors('20181115T1300_1h', ['log_data/x.json'], [7], ['Invalid JSON'], ['{"ts":'])));
-    golden('run-staging-registry', render([...redshift.registerRunStaging('20181115T1300_1h', 'wf'), redshift.staleRunStaging(6)]));
+    golden(
+      'record-song-files',
+      render(
+        rs.recordSongFiles(
+          ['song_data/A/B/C/TRABC.json', 'song_data/A/B/D/TRABD.json'],
+          [120, 130],
+          ['"e1"', '"e2"'],
+          [1, 1],
+        ),
+      ),
+    );
+    golden(
+      'record-load-errors',
+      render(rs.recordLoadErrors('20181115T1300_1h', ['log_data/x.json'], [7], ['Invalid JSON'], ['{"ts":'])),
+    );
+    golden(
+      'run-staging-registry',
+      render([...redshift.registerRunStaging('20181115T1300_1h', 'wf'), redshift.staleRunStaging(6)]),
+    );
   });
 
   test('COPY refuses what it cannot quote safely', () => {
-    expect(() => rs.copyEventsFromS3("s3://bucket/x' IAM_ROLE 'evil", 's3://b/p.json', auth, 0)).toThrow('is not an S3 URL');
-    expect(() => rs.copyEventsFromS3('s3://bucket/x.json', 's3://b/p.json', { ...auth, iamRole: 'admin' }, 0)).toThrow('is not an IAM role ARN');
-    expect(() => rs.copyEventsFromS3('s3://bucket/x.json', 's3://b/p.json', { ...auth, region: "us'; drop" }, 0)).toThrow('is not an AWS region');
+    expect(() => rs.copyEventsFromS3("s3://bucket/x' IAM_ROLE 'evil", 's3://b/p.json', auth, 0)).toThrow(
+      'is not an S3 URL',
+    );
+    expect(() => rs.copyEventsFromS3('s3://bucket/x.json', 's3://b/p.json', { ...auth, iamRole: 'admin' }, 0)).toThrow(
+      'is not an IAM role ARN',
+    );
+    expect(() =>
+      rs.copyEventsFromS3('s3://bucket/x.json', 's3://b/p.json', { ...auth, region: "us'; drop" }, 0),
+    ).toThrow('is not an AWS region');
   });
 
-  test.each(TABLES.flatMap((t) => allowedModes(t).map((m) => [t, m] as [string, LoadMode])))('load %s (%s)', (table, mode) => {
-    const { prepare, insert } = redshift.loadStatements(table as (typeof TABLES)[number], mode, stg, hour);
-    const sql = render([...prepare, insert]);
-    golden(`load-${table}-${mode}`, sql);
-    expect(sql).not.toMatch(/ON CONFLICT|DISTINCT ON|TRUNCATE|unnest/i);
-  });
+  test.each(TABLES.flatMap((t) => allowedModes(t).map((m) => [t, m] as [string, LoadMode])))(
+    'load %s (%s)',
+    (table, mode) => {
+      const { prepare, insert } = redshift.loadStatements(table as (typeof TABLES)[number], mode, stg, hour);
+      const sql = render([...prepare, insert]);
+      golden(`load-${table}-${mode}`, sql);
+      expect(sql).not.toMatch(/ON CONFLICT|DISTINCT ON|TRUNCATE|unnest/i);
+    },
+  );
 
   test('checks (shared by both dialects: plain SQL that Redshift runs as PostgreSQL does)', () => {
     golden(
@@ -98,7 +143,17 @@ describe('golden Redshift SQL', () => {
   test('audit record', () => {
     golden(
       'record-run',
-      render(redshift.recordRun({ workflowId: 'wf', runId: 'run', ...hour, status: 'succeeded', rows: { songplays: 1 }, checks: [], durationsMs: {} })),
+      render(
+        redshift.recordRun({
+          workflowId: 'wf',
+          runId: 'run',
+          ...hour,
+          status: 'succeeded',
+          rows: { songplays: 1 },
+          checks: [],
+          durationsMs: {},
+        }),
+      ),
     );
   });
 });
@@ -114,7 +169,12 @@ describe('Redshift loads, run on PostgreSQL (no Redshift cluster here)', () => {
 
   // PostgreSQL's staging (COPY FROM STDIN) with every other statement from the Redshift dialect, except the
   // sweep's date arithmetic (dateadd/getdate), which PostgreSQL does not have.
-  const redshiftLoadsOnPostgres: Dialect = { ...redshift, name: 'postgres', migrationsDir: postgres.migrationsDir, staleRunStaging: postgres.staleRunStaging };
+  const redshiftLoadsOnPostgres: Dialect = {
+    ...redshift,
+    name: 'postgres',
+    migrationsDir: postgres.migrationsDir,
+    staleRunStaging: postgres.staleRunStaging,
+  };
 
   async function backfill(db: TestDatabase, dialect: Dialect, modes: Record<string, LoadMode>) {
     const taskQueue = uniqueQueue(`rs-${dialect.name}`);

@@ -22,10 +22,21 @@ const RUNS: { name: string; input: Record<string, unknown>; fails?: boolean }[] 
   { name: 'hour-succeeded', input: { start: '2018-11-02T15:00Z', end: '2018-11-02T16:00Z' } },
   {
     name: 'check-failed',
-    input: { start: '2018-11-02T16:00Z', end: '2018-11-02T17:00Z', checks: [{ name: 'too_few_users', table: 'users', minRows: 1_000_000 }] },
+    input: {
+      start: '2018-11-02T16:00Z',
+      end: '2018-11-02T17:00Z',
+      checks: [{ name: 'too_few_users', table: 'users', minRows: 1_000_000 }],
+    },
     fails: true,
   },
-  { name: 'append-mode-day', input: { start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z', loadModes: { songplays: 'append', users: 'append' } } },
+  {
+    name: 'append-mode-day',
+    input: {
+      start: '2018-11-01T00:00Z',
+      end: '2018-11-02T00:00Z',
+      loadModes: { songplays: 'append', users: 'append' },
+    },
+  },
 ];
 
 if (process.env.RECORD_HISTORIES) {
@@ -46,9 +57,20 @@ if (process.env.RECORD_HISTORIES) {
           else await result;
         });
         // the CLI's export, the same JSON as the Web UI's download
-        const json = execFileSync(need('SPARKIFY_TEST_TEMPORAL_CLI'), [
-          'workflow', 'show', '--workflow-id', workflowId, '--address', need('SPARKIFY_TEST_TEMPORAL_ADDRESS'), '--output', 'json',
-        ], { encoding: 'utf8' });
+        const json = execFileSync(
+          need('SPARKIFY_TEST_TEMPORAL_CLI'),
+          [
+            'workflow',
+            'show',
+            '--workflow-id',
+            workflowId,
+            '--address',
+            need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
+            '--output',
+            'json',
+          ],
+          { encoding: 'utf8' },
+        );
         await writeFile(file, json.trim() + '\n');
       }
     } finally {
@@ -58,7 +80,11 @@ if (process.env.RECORD_HISTORIES) {
   });
 }
 
-const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.json')).sort() : [];
+const files = existsSync(DIR)
+  ? readdirSync(DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 
 test('there are recorded histories to replay', () => {
   expect(files.length).toBeGreaterThanOrEqual(RUNS.length);

@@ -10,7 +10,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import type { Pool } from 'pg';
 import { createActivities } from '../src/activities';
 import { redshift } from '../src/warehouse/dialect';
-import { WorkflowFailedError, ActivityFailure } from '@temporalio/client';
+import { WorkflowFailedError, type ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { portOpen } from '../src/local/stack';
@@ -19,14 +19,20 @@ import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import { tableChecksums } from './support/checksum';
 import { historyText } from './support/history';
 import { expectedFor } from './support/expected';
-import { connectTestTemporal, createTestDatabase, testData, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  testData,
+  uniqueQueue,
+  withWorker,
+  type TestDatabase,
+} from './support/helpers';
 import { Background, ROOT, freePort } from './support/processes';
 
 const BUCKET = 'sparkify-test';
 const SECRET = `secret-${randomUUID()}`;
 let env: TestWorkflowEnvironment;
 let moto: Background;
-
 
 async function upload(dir: string, prefix: string): Promise<number> {
   const client = s3Client();
@@ -92,7 +98,11 @@ test('stages and loads from s3://bucket/prefix on a local S3-compatible server, 
     // the manifest keys song files by their S3 ETag, so the next hour reads none of them again
     const etags = await fromS3.pool.query(`SELECT count(*)::int AS n FROM staged_song_files WHERE version LIKE '"%"'`);
     expect(etags.rows[0].n).toBe(expected.songs);
-    const again = await run(fromS3, { start: '2018-11-02T05:00Z', end: '2018-11-02T06:00Z', source: `s3://${BUCKET}/raw` });
+    const again = await run(fromS3, {
+      start: '2018-11-02T05:00Z',
+      end: '2018-11-02T06:00Z',
+      source: `s3://${BUCKET}/raw`,
+    });
     expect(again.result.staged.songs.filesStaged).toBe(0);
     // the AWS secret lives in the worker's environment only
     expect(history.includes(`s3://${BUCKET}/raw`)).toBe(true); // decoded payloads are searched
@@ -106,9 +116,11 @@ test('stages and loads from s3://bucket/prefix on a local S3-compatible server, 
 test('a bucket that does not exist is a configuration error that names it, not retried', async () => {
   const db = await createTestDatabase();
   try {
-    const err = await run(db, { start: '2018-11-02T05:00Z', end: '2018-11-02T06:00Z', source: 's3://no-such-bucket-here/raw' }).catch(
-      (e: unknown) => e,
-    );
+    const err = await run(db, {
+      start: '2018-11-02T05:00Z',
+      end: '2018-11-02T06:00Z',
+      source: 's3://no-such-bucket-here/raw',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const activity = (err as WorkflowFailedError).cause as ActivityFailure;
     expect(activity.retryState).toBe('NON_RETRYABLE_FAILURE');
@@ -132,13 +144,26 @@ function recordingRedshift(opts: { failCopyOf?: string } = {}) {
       statements.push(st);
       const text = st.text.trim();
       if (opts.failCopyOf && text.startsWith('COPY') && text.includes(opts.failCopyOf)) {
-        throw Object.assign(new Error("Load into table 'raw_events' failed. Check 'stl_load_errors' system table for details."), {
-          code: 'XX000',
-        });
+        throw Object.assign(
+          new Error("Load into table 'raw_events' failed. Check 'stl_load_errors' system table for details."),
+          {
+            code: 'XX000',
+          },
+        );
       }
       if (text.includes('FROM stl_load_errors')) {
         return opts.failCopyOf
-          ? { rows: [{ file: `s3://${BUCKET}/raw/${opts.failCopyOf}`, line: 42, field: 'ts', reason: 'Invalid digit, Value \'x\'', raw: '{"ts":"x"}' }] }
+          ? {
+              rows: [
+                {
+                  file: `s3://${BUCKET}/raw/${opts.failCopyOf}`,
+                  line: 42,
+                  field: 'ts',
+                  reason: "Invalid digit, Value 'x'",
+                  raw: '{"ts":"x"}',
+                },
+              ],
+            }
           : { rows: [] };
       }
       if (text.startsWith('COPY')) return { rowCount: 3000, rows: [] };
@@ -162,7 +187,12 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
 
   test('COPYs the day files the interval touches, and the new song files through a manifest on S3', async () => {
     const fake = recordingRedshift();
-    const acts = createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` });
+    const acts = createActivities({
+      pool: fake.pool,
+      dialect: redshift,
+      redshift: settings,
+      defaultSource: `s3://${BUCKET}/raw`,
+    });
     const events = await acts.stageEvents({
       runKey: '20181101T2300_20181102T0100',
       interval: { start: '2018-11-01T23:00:00.000Z', end: '2018-11-02T01:00:00.000Z' },
@@ -187,15 +217,24 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
     const manifestUrl = /FROM '(s3:\/\/[^']+)'/.exec(copySongs!.text)![1]!;
     expect(copySongs!.text).toContain('MANIFEST');
     const key = manifestUrl.replace(`s3://${BUCKET}/`, '');
-    const body = await (await s3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+    const body = await (
+      await s3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))
+    ).Body!.transformToString();
     const entries = (JSON.parse(body) as { entries: { url: string; mandatory: boolean }[] }).entries;
     expect(entries).toHaveLength(songs.filesSeen);
-    expect(entries.every((e) => e.mandatory && /^s3:\/\/sparkify-test\/raw\/song_data\/.+\.json$/.test(e.url))).toBe(true);
+    expect(entries.every((e) => e.mandatory && /^s3:\/\/sparkify-test\/raw\/song_data\/.+\.json$/.test(e.url))).toBe(
+      true,
+    );
   });
 
   test('a COPY that fails is reported with the file, line and reason from stl_load_errors', async () => {
     const fake = recordingRedshift({ failCopyOf: 'log_data/2018/11/2018-11-02-events.json' });
-    const acts = createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` });
+    const acts = createActivities({
+      pool: fake.pool,
+      dialect: redshift,
+      redshift: settings,
+      defaultSource: `s3://${BUCKET}/raw`,
+    });
     const err = await acts
       .stageEvents({
         runKey: '20181102T0300_1h',

@@ -39,12 +39,17 @@ async function intervalsLoaded(db: TestDatabase): Promise<string[]> {
   return res.rows.map((r) => new Date(`${r.s.toISOString().slice(0, 19)}`).toISOString());
 }
 
-test('schedule up twice leaves one schedule, with the second call\'s spec', async () => {
+test("schedule up twice leaves one schedule, with the second call's spec", async () => {
   const id = `sched-${randomUUID().slice(0, 8)}`;
   const queue = uniqueQueue('sched-up');
-  expect(await upsertSchedule(env.client, settings(id, queue, { startAt: '2018-11-01T00:00:00.000Z', minute: 0 }))).toBe('created');
   expect(
-    await upsertSchedule(env.client, settings(id, queue, { startAt: '2018-11-02T00:00:00.000Z', minute: 15, overlap: 'ALLOW_ALL' })),
+    await upsertSchedule(env.client, settings(id, queue, { startAt: '2018-11-01T00:00:00.000Z', minute: 0 })),
+  ).toBe('created');
+  expect(
+    await upsertSchedule(
+      env.client,
+      settings(id, queue, { startAt: '2018-11-02T00:00:00.000Z', minute: 15, overlap: 'ALLOW_ALL' }),
+    ),
   ).toBe('updated');
   const d = await env.client.schedule.getHandle(id).describe();
   expect(d.spec.intervals).toEqual([{ every: 3_600_000, offset: 15 * 60_000 }]);
@@ -67,7 +72,11 @@ test('catch-up, like Airflow catchup=True, runs every hour from SCHEDULE_START t
     await upsertSchedule(env.client, s);
     await withWorker(env, { taskQueue, pool: db.pool }, async () => {
       const caught = await catchUp(env.client, s, new Date());
-      expect(caught).toEqual({ from: new Date('2018-11-01T11:00:00.000Z'), to: new Date('2018-11-01T13:00:00.000Z'), runs: 3 });
+      expect(caught).toEqual({
+        from: new Date('2018-11-01T11:00:00.000Z'),
+        to: new Date('2018-11-01T13:00:00.000Z'),
+        runs: 3,
+      });
       const loaded = await waitUntil('three caught-up runs', async () => {
         const got = await intervalsLoaded(db);
         return got.length >= 3 ? got : undefined;
@@ -75,7 +84,10 @@ test('catch-up, like Airflow catchup=True, runs every hour from SCHEDULE_START t
       expect(loaded).toEqual(['2018-11-01T10:00:00.000Z', '2018-11-01T11:00:00.000Z', '2018-11-01T12:00:00.000Z']);
     });
   } finally {
-    await env.client.schedule.getHandle(id).delete().catch(() => undefined);
+    await env.client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
     await db.drop();
   }
 });
@@ -88,14 +100,24 @@ test('`temporal schedule backfill` through the real CLI runs the hours its sched
     await upsertSchedule(env.client, settings(id, taskQueue, { startAt: '2018-11-01T00:00:00.000Z' }));
     await env.client.schedule.getHandle(id).pause('test: only the backfill runs');
     await withWorker(env, { taskQueue, pool: db.pool }, async () => {
-      const cli = await runCommand(process.env.SPARKIFY_TEST_TEMPORAL_CLI!, [
-        'schedule', 'backfill',
-        '--address', process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS!,
-        '--schedule-id', id,
-        '--start-time', '2018-11-01T06:00:00Z',
-        '--end-time', '2018-11-01T09:00:00Z',
-        '--overlap-policy', 'BufferAll',
-      ], process.env);
+      const cli = await runCommand(
+        process.env.SPARKIFY_TEST_TEMPORAL_CLI!,
+        [
+          'schedule',
+          'backfill',
+          '--address',
+          process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS!,
+          '--schedule-id',
+          id,
+          '--start-time',
+          '2018-11-01T06:00:00Z',
+          '--end-time',
+          '2018-11-01T09:00:00Z',
+          '--overlap-policy',
+          'BufferAll',
+        ],
+        process.env,
+      );
       expect(cli.stderr).toBe('');
       expect(cli.code).toBe(0);
       // scheduled times 06:00, 07:00, 08:00, 09:00 (both ends included) load the hours before them
@@ -111,7 +133,10 @@ test('`temporal schedule backfill` through the real CLI runs the hours its sched
       ]);
     });
   } finally {
-    await env.client.schedule.getHandle(id).delete().catch(() => undefined);
+    await env.client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
     await db.drop();
   }
 });
@@ -146,14 +171,18 @@ describe('backfill command', () => {
   });
 
   test('runs one workflow per hour and ends with the tables of one run over the whole range', async () => {
-    const res = await withWorker(env, { taskQueue, pool: db.pool }, () => backfill('--from', from, '--to', to, '--concurrency', '3'));
+    const res = await withWorker(env, { taskQueue, pool: db.pool }, () =>
+      backfill('--from', from, '--to', to, '--concurrency', '3'),
+    );
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('6 hour(s): 6 to run, 0 running (joined), 0 skipped (reprocess=failed)');
     expect(res.stdout).toMatch(/^completed\s+6$/m);
     expect(res.stderr).toMatch(/\[#{30}\] 6\/6 {2}done 6 {2}failed 0 {2}running 0 {2}skipped 0/);
     expect(await intervalsLoaded(db)).toEqual(hoursIn(makeInterval(from, to)).map((h) => h.start));
     const ids = [];
-    for await (const w of env.client.workflow.list({ query: `WorkflowId STARTS_WITH 'sparkify-etl-2018-11-03T0' AND TaskQueue = '${taskQueue}'` })) {
+    for await (const w of env.client.workflow.list({
+      query: `WorkflowId STARTS_WITH 'sparkify-etl-2018-11-03T0' AND TaskQueue = '${taskQueue}'`,
+    })) {
       ids.push(w.workflowId);
     }
     expect(ids.sort()).toEqual(['00', '01', '02', '03', '04', '05'].map((h) => `sparkify-etl-2018-11-03T${h}:00Z`));
@@ -184,10 +213,16 @@ describe('backfill command', () => {
 
   test.each([
     [['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T05:00Z'], 'must be before end'],
-    [['--from', '2018-11-03T06:30Z', '--to', '2018-11-03T08:00Z'], 'is not on a whole hour; did you mean 2018-11-03T06:00Z?'],
+    [
+      ['--from', '2018-11-03T06:30Z', '--to', '2018-11-03T08:00Z'],
+      'is not on a whole hour; did you mean 2018-11-03T06:00Z?',
+    ],
     [['--from', '2018-01-01T00:00Z', '--to', '2020-01-01T00:00Z'], 'a backfill may span at most 8784'],
     [['--from', 'soon', '--to', '2018-11-03T08:00Z'], 'start "soon" is not an ISO-8601 time'],
-    [['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--reprocess', 'some'], '--reprocess must be one of none, failed, all'],
+    [
+      ['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--reprocess', 'some'],
+      '--reprocess must be one of none, failed, all',
+    ],
     [['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--parallel', '3'], "Unknown option '--parallel'"],
     [['--to', '2018-11-03T08:00Z'], '--from and --to are required'],
   ])('%j is refused: %s', async (args, message) => {

@@ -1,6 +1,13 @@
 import type { PoolClient } from 'pg';
 import { toMs } from '../interval';
-import { TABLES, type CheckResult, type CheckSpec, type ChecksInput, type ChecksResult, type CompareOp } from '../types';
+import {
+  TABLES,
+  type CheckResult,
+  type CheckSpec,
+  type ChecksInput,
+  type ChecksResult,
+  type CompareOp,
+} from '../types';
 import { withClient } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import {
@@ -113,7 +120,9 @@ async function runUserCheck(
     // $1 and $2, when the SQL uses them, are the interval's start and end.
     const params = Math.max(0, ...[...check.sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
     // Bound as UTC timestamp text ('2018-11-15 13:00:00.000'); PostgreSQL infers the type from the SQL.
-    const bounds = [interval.startMs, interval.endMs].map((ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 23));
+    const bounds = [interval.startMs, interval.endMs].map((ms) =>
+      new Date(ms).toISOString().replace('T', ' ').slice(0, 23),
+    );
     const n = await scalar(client, { text: check.sql, values: bounds.slice(0, params) });
     const passed = n !== null && COMPARE[op](n, check.expected);
     return {

@@ -120,7 +120,12 @@ export const metrics = {
   },
   runDuration(ms: number, tags: Record<string, string>): void {
     currentContext()
-      ?.metricMeter.createHistogram('sparkify_run_duration', 'int', 'ms', 'SparkifyEtl wall time, start to audit record')
+      ?.metricMeter.createHistogram(
+        'sparkify_run_duration',
+        'int',
+        'ms',
+        'SparkifyEtl wall time, start to audit record',
+      )
       .record(ms, tags);
   },
 };

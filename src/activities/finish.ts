@@ -13,7 +13,8 @@ export function makeRecordRun(deps: ActivityDeps) {
     try {
       await whileHeartbeating({ recording: input.workflowId }, () =>
         withTransaction(deps.pool, async (client) => {
-          for (const statement of dialectOf(deps).recordRun({ ...input, startMs, endMs })) await client.query(statement);
+          for (const statement of dialectOf(deps).recordRun({ ...input, startMs, endMs }))
+            await client.query(statement);
         }),
       );
     } catch (err) {
@@ -23,7 +24,12 @@ export function makeRecordRun(deps: ActivityDeps) {
     for (const c of failed) metrics.checkFailures(1, { check: c.name });
     const wallMs = Date.now() - Date.parse(input.startedAt);
     metrics.runDuration(wallMs, { status: input.status });
-    log.info(`run ${input.status}`, { interval: input.interval, rows: input.rows, failedChecks: failed.length, wallMs });
+    log.info(`run ${input.status}`, {
+      interval: input.interval,
+      rows: input.rows,
+      failedChecks: failed.length,
+      wallMs,
+    });
   };
 }
 
@@ -47,12 +53,16 @@ async function dropStaging(client: PoolClient, runKey: string): Promise<void> {
 export function makeDropRunStaging(deps: ActivityDeps) {
   return async function dropRunStaging(input: { runKey: string; sweepAfterHours?: number }): Promise<number> {
     try {
-      return await whileHeartbeating({ dropping: input.runKey }, () => withClient(deps.pool, async (client) => {
-        await dropStaging(client, input.runKey);
-        const stale = await client.query<{ run_key: string }>(dialectOf(deps).staleRunStaging(input.sweepAfterHours ?? 6));
-        for (const { run_key } of stale.rows) await dropStaging(client, run_key);
-        return stale.rowCount ?? 0;
-      }));
+      return await whileHeartbeating({ dropping: input.runKey }, () =>
+        withClient(deps.pool, async (client) => {
+          await dropStaging(client, input.runKey);
+          const stale = await client.query<{ run_key: string }>(
+            dialectOf(deps).staleRunStaging(input.sweepAfterHours ?? 6),
+          );
+          for (const { run_key } of stale.rows) await dropStaging(client, run_key);
+          return stale.rowCount ?? 0;
+        }),
+      );
     } catch (err) {
       rethrowForActivity(err, 'dropping the run staging table');
     }

@@ -15,7 +15,9 @@ export function makeLoadTable(deps: ActivityDeps) {
     const t0 = performance.now();
     const allowed = allowedModes(input.table);
     if (!allowed.includes(input.mode)) {
-      throw badConfig(`load mode "${input.mode}" is not available for ${input.table}; use one of ${allowed.join(', ')}`);
+      throw badConfig(
+        `load mode "${input.mode}" is not available for ${input.table}; use one of ${allowed.join(', ')}`,
+      );
     }
     const stg = runStagingTable(input.runKey);
     const { prepare, insert } = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
@@ -26,7 +28,12 @@ export function makeLoadTable(deps: ActivityDeps) {
         return res.rowCount ?? 0;
       });
       metrics.rows('sparkify_rows_loaded', rowsWritten, { table: input.table, mode: input.mode });
-      log.info(`loaded ${input.table}`, { interval: input.interval, table: input.table, mode: input.mode, rowsWritten });
+      log.info(`loaded ${input.table}`, {
+        interval: input.interval,
+        table: input.table,
+        mode: input.mode,
+        rowsWritten,
+      });
       return { table: input.table, mode: input.mode, rowsWritten, durationMs: elapsed(t0) };
     } catch (err) {
       rethrowForActivity(err, `loading ${input.table} (${input.mode})`);

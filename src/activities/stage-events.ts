@@ -16,7 +16,18 @@ import {
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
-import { cancellationSignal, currentContext, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps, log, eventFilesFor } from './context';
+import {
+  cancellationSignal,
+  currentContext,
+  dialectOf,
+  elapsed,
+  metrics,
+  heartbeat,
+  resolveSource,
+  type ActivityDeps,
+  log,
+  eventFilesFor,
+} from './context';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -42,7 +53,10 @@ export function makeStageEvents(deps: ActivityDeps) {
       await withTransaction(deps.pool, async (client) => {
         const dialect = dialectOf(deps);
         await client.query(dialect.createRunStaging(stg).text);
-        for (const s of dialect.registerRunStaging(input.runKey, currentContext()?.info.workflowExecution?.workflowId ?? null)) {
+        for (const s of dialect.registerRunStaging(
+          input.runKey,
+          currentContext()?.info.workflowExecution?.workflowId ?? null,
+        )) {
           await client.query(s);
         }
         await client.query(clearLoadErrors(input.runKey));
@@ -82,7 +96,13 @@ async function* encodeEvents(
   bad: BadLines,
 ): AsyncGenerator<Buffer> {
   for (const file of files) {
-    const encoder = new EventCopyEncoder(startMs, endMs, stats, (line, reason, text) => bad.add(file.key, line, reason, text), CHUNK_BYTES);
+    const encoder = new EventCopyEncoder(
+      startMs,
+      endMs,
+      stats,
+      (line, reason, text) => bad.add(file.key, line, reason, text),
+      CHUNK_BYTES,
+    );
     let line = 1;
     for await (const piece of wholeLines(source.openStream(file.key))) {
       line += encoder.encode(piece, 0, piece.length, line);

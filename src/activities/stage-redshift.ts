@@ -8,7 +8,16 @@ import { BAD_DATA, badConfig, rethrowForActivity } from '../warehouse/errors';
 import { withClient } from '../warehouse/pool';
 import * as rs from '../warehouse/redshift';
 import { clearLoadErrors, runStagingTable, STAGING_PREFIX, stagedSongFiles } from '../warehouse/statements';
-import { currentContext, dialectOf, elapsed, heartbeat, resolveSource, whileHeartbeating, type ActivityDeps, eventFilesFor } from './context';
+import {
+  currentContext,
+  dialectOf,
+  elapsed,
+  heartbeat,
+  resolveSource,
+  whileHeartbeating,
+  type ActivityDeps,
+  eventFilesFor,
+} from './context';
 
 /**
  * Staging on Redshift: COPY straight from S3 (Redshift has no COPY FROM STDIN), in one transaction like
@@ -18,13 +27,16 @@ import { currentContext, dialectOf, elapsed, heartbeat, resolveSource, whileHear
 function s3SourceOf(deps: ActivityDeps, requested: string | undefined): S3Source {
   const source: Source = resolveSource(deps, requested);
   if (!source.location.startsWith('s3://')) {
-    throw badConfig(`the redshift dialect stages with COPY from S3: SOURCE_URL must be s3://bucket/prefix, not ${source.location}`);
+    throw badConfig(
+      `the redshift dialect stages with COPY from S3: SOURCE_URL must be s3://bucket/prefix, not ${source.location}`,
+    );
   }
   return source as S3Source;
 }
 
 function copySettings(deps: ActivityDeps) {
-  if (!deps.redshift) throw badConfig('the redshift dialect needs REDSHIFT_IAM_ROLE, AWS_REGION and REDSHIFT_LOG_JSONPATH');
+  if (!deps.redshift)
+    throw badConfig('the redshift dialect needs REDSHIFT_IAM_ROLE, AWS_REGION and REDSHIFT_LOG_JSONPATH');
   return deps.redshift;
 }
 
@@ -49,7 +61,10 @@ async function copyTransaction<T>(client: PoolClient, what: string, fn: () => Pr
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if ((err as { code?: string }).code === 'XX000' || /Load into table .* failed/i.test((err as Error).message ?? '')) {
+    if (
+      (err as { code?: string }).code === 'XX000' ||
+      /Load into table .* failed/i.test((err as Error).message ?? '')
+    ) {
       const errors = await lastCopyErrors(client).catch(() => []);
       const first = errors[0];
       if (first) {
@@ -76,7 +91,10 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
     return await withClient(deps.pool, (client) =>
       copyTransaction(client, `staging events of ${input.interval.start} .. ${input.interval.end}`, async () => {
         await client.query(dialect.createRunStaging(stg));
-        for (const s of dialect.registerRunStaging(input.runKey, currentContext()?.info.workflowExecution?.workflowId ?? null)) {
+        for (const s of dialect.registerRunStaging(
+          input.runKey,
+          currentContext()?.info.workflowExecution?.workflowId ?? null,
+        )) {
           await client.query(s);
         }
         await client.query(clearLoadErrors(input.runKey));
@@ -103,7 +121,9 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
           }
         }
         const staged = await client.query(rs.filterRawEventsIntoRun(stg, startMs, endMs));
-        const nextSong = await client.query<{ n: string }>({ text: `SELECT count(*) AS n FROM ${stg} WHERE page = 'NextSong'` });
+        const nextSong = await client.query<{ n: string }>({
+          text: `SELECT count(*) AS n FROM ${stg} WHERE page = 'NextSong'`,
+        });
         return {
           table: STAGING_PREFIX + input.runKey.toLowerCase(),
           files: files.length,
@@ -134,7 +154,8 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
       copyTransaction(client, `staging songs from ${source.location}`, async () => {
         await client.query(dialect.lockSongStaging);
         const manifest = new Map<string, string>();
-        for (const r of (await client.query<{ path: string; version: string }>(stagedSongFiles)).rows) manifest.set(r.path, r.version);
+        for (const r of (await client.query<{ path: string; version: string }>(stagedSongFiles)).rows)
+          manifest.set(r.path, r.version);
         const todo: SourceFile[] = [];
         let filesSeen = 0;
         for await (const f of source.listSongFiles()) {
@@ -142,7 +163,8 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
           if (manifest.get(f.key) !== f.version) todo.push(f);
         }
         heartbeat({ filesSeen, filesToStage: todo.length });
-        if (todo.length === 0) return { filesSeen, filesStaged: 0, songsStaged: 0, badFiles: 0, durationMs: elapsed(t0) };
+        if (todo.length === 0)
+          return { filesSeen, filesStaged: 0, songsStaged: 0, badFiles: 0, durationMs: elapsed(t0) };
         // COPY reads exactly the new files through a manifest written next to the data.
         const manifestUrl = await source.putText(
           `_sparkify/manifests/songs-${input.runKey.toLowerCase()}-${todo.length}.json`,

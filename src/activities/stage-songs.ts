@@ -16,7 +16,16 @@ import {
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
-import { cancellationSignal, dialectOf, elapsed, metrics, heartbeat, resolveSource, type ActivityDeps, log } from './context';
+import {
+  cancellationSignal,
+  dialectOf,
+  elapsed,
+  metrics,
+  heartbeat,
+  resolveSource,
+  type ActivityDeps,
+  log,
+} from './context';
 
 const READ_CONCURRENCY = 32;
 
@@ -87,7 +96,11 @@ export function makeStageSongs(deps: ActivityDeps) {
       rethrowForActivity(err, `staging songs from ${source.location}`);
     }
     metrics.rows('sparkify_rows_staged', result.songsStaged, { table: 'staging_songs' });
-    log.info('staged songs', { filesSeen: result.filesSeen, filesStaged: result.filesStaged, songs: result.songsStaged });
+    log.info('staged songs', {
+      filesSeen: result.filesSeen,
+      filesStaged: result.filesStaged,
+      songs: result.songsStaged,
+    });
     return { ...result, badFiles: bad.count, durationMs: elapsed(t0) };
   };
 }

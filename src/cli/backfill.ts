@@ -1,4 +1,11 @@
-import { MAX_BACKFILL_HOURS, planBackfill, REPROCESS, runBackfill, type BackfillProgress, type Reprocess } from '../backfill';
+import {
+  MAX_BACKFILL_HOURS,
+  planBackfill,
+  REPROCESS,
+  runBackfill,
+  type BackfillProgress,
+  type Reprocess,
+} from '../backfill';
 import { loadConfig } from '../config';
 import { HOUR_MS, toMs } from '../interval';
 import { connectClient } from '../temporal';
@@ -40,7 +47,10 @@ main(USAGE, async () => {
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
   const range = intervalOption(values.from, values.to);
   const { startMs, endMs } = toMs(range);
-  for (const [name, ms] of [['--from', startMs], ['--to', endMs]] as const) {
+  for (const [name, ms] of [
+    ['--from', startMs],
+    ['--to', endMs],
+  ] as const) {
     if (ms % HOUR_MS !== 0) {
       const down = new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString().slice(0, 16) + 'Z';
       throw new UsageError(`${name} ${new Date(ms).toISOString()} is not on a whole hour; did you mean ${down}?`);
@@ -48,7 +58,9 @@ main(USAGE, async () => {
   }
   const hours = (endMs - startMs) / HOUR_MS;
   if (hours > MAX_BACKFILL_HOURS) {
-    throw new UsageError(`the range holds ${hours} hours; a backfill may span at most ${MAX_BACKFILL_HOURS} (366 days)`);
+    throw new UsageError(
+      `the range holds ${hours} hours; a backfill may span at most ${MAX_BACKFILL_HOURS} (366 days)`,
+    );
   }
   const reprocess = (values.reprocess ?? 'failed') as Reprocess;
   if (!REPROCESS.includes(reprocess)) throw new UsageError(`--reprocess must be one of ${REPROCESS.join(', ')}`);

@@ -2,7 +2,15 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { workflowIdFor } from '../interval';
 import { connectClient } from '../temporal';
-import { allowedModes, LOAD_MODES, TABLES, type LoadMode, type LoadModes, type SparkifyEtlInput, type StarTable } from '../types';
+import {
+  allowedModes,
+  LOAD_MODES,
+  TABLES,
+  type LoadMode,
+  type LoadModes,
+  type SparkifyEtlInput,
+  type StarTable,
+} from '../types';
 import { intervalOption, intOption, main, parseCommandLine, UsageError } from './args';
 import { formatSummary } from './format';
 
@@ -39,7 +47,9 @@ main(USAGE, async () => {
   for (const m of values.mode ?? []) {
     const [table, mode] = m.split('=');
     if (!TABLES.includes(table as StarTable) || !LOAD_MODES.includes(mode as LoadMode)) {
-      throw new UsageError(`--mode ${m}: expected TABLE=MODE with TABLE in ${TABLES.join('|')}, MODE in ${LOAD_MODES.join('|')}`);
+      throw new UsageError(
+        `--mode ${m}: expected TABLE=MODE with TABLE in ${TABLES.join('|')}, MODE in ${LOAD_MODES.join('|')}`,
+      );
     }
     const allowed = allowedModes(table as StarTable);
     if (!allowed.includes(mode as LoadMode)) throw new UsageError(`--mode ${m}: ${table} offers ${allowed.join(', ')}`);

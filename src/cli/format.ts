@@ -15,8 +15,16 @@ export function formatSummary(r: SparkifyEtlResult): string {
     '',
     table([
       ['step', 'rows', 'ms'],
-      [`stage events (${events.files} file(s), ${events.linesRead} lines read)`, String(events.rowsStaged), String(events.durationMs)],
-      [`stage songs (${songs.filesStaged} new of ${songs.filesSeen} files)`, String(songs.songsStaged), String(songs.durationMs)],
+      [
+        `stage events (${events.files} file(s), ${events.linesRead} lines read)`,
+        String(events.rowsStaged),
+        String(events.durationMs),
+      ],
+      [
+        `stage songs (${songs.filesStaged} new of ${songs.filesSeen} files)`,
+        String(songs.songsStaged),
+        String(songs.durationMs),
+      ],
       ...r.loads.map((l) => [`load ${l.table} (${l.mode})`, String(l.rowsWritten), String(l.durationMs)]),
     ]),
     '',

@@ -64,7 +64,9 @@ main(USAGE, async () => {
       stops.push(server.stop);
       address = server.address;
       uiUrl = server.uiUrl;
-      console.log(server.started ? `started the Temporal dev server on ${address}` : `using the Temporal server on ${address}`);
+      console.log(
+        server.started ? `started the Temporal dev server on ${address}` : `using the Temporal server on ${address}`,
+      );
     }
 
     const warehouse = await startWarehouse({
@@ -84,7 +86,9 @@ main(USAGE, async () => {
       const sample = await sampleData(base.dataDir);
       sourceUrl = sample.dir;
       firstDay ??= sample.firstDay;
-      console.log(`${sample.generated ? 'generated' : 'using'} sample data in ${sample.dir} (from ${sample.firstDay}, 3 days)`);
+      console.log(
+        `${sample.generated ? 'generated' : 'using'} sample data in ${sample.dir} (from ${sample.firstDay}, 3 days)`,
+      );
     }
     const config = loadConfig({
       ...process.env,

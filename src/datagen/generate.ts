@@ -45,17 +45,62 @@ function rng(seed: number): () => number {
 }
 
 const ALNUM = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'];
-const SYLLABLES = ['ka', 'lo', 'mi', 'ra', 'ven', 'tor', 'sa', 'lin', 'do', 'ber', 'qua', 'zen', 'el', 'mar', 'ty', 'no'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ra',
+  'ven',
+  'tor',
+  'sa',
+  'lin',
+  'do',
+  'ber',
+  'qua',
+  'zen',
+  'el',
+  'mar',
+  'ty',
+  'no',
+];
 const WORDS = [
-  'Love', 'Night', 'Dance', 'Heart', 'Fire', 'Rain', 'Blue', 'Dream', 'City', 'River', 'Gold', 'Shadow', 'Light',
-  'Road', 'Summer', 'Ghost', 'Echo', 'Storm', 'Wild', 'Paper', 'Moon', 'Electric', 'Silver', 'Sweet', 'Lost',
+  'Love',
+  'Night',
+  'Dance',
+  'Heart',
+  'Fire',
+  'Rain',
+  'Blue',
+  'Dream',
+  'City',
+  'River',
+  'Gold',
+  'Shadow',
+  'Light',
+  'Road',
+  'Summer',
+  'Ghost',
+  'Echo',
+  'Storm',
+  'Wild',
+  'Paper',
+  'Moon',
+  'Electric',
+  'Silver',
+  'Sweet',
+  'Lost',
 ];
 const FIRST = ['Lily', 'Kevin', 'Chloe', 'Jacob', 'Tegan', 'Aleena', 'Ryan', 'Kate', 'Mohammad', 'Ava', 'Noah', 'Zoë'];
 const LAST = ['Koch', 'Arellano', 'Cuevas', 'Klein', 'Levine', 'Kirby', 'Smith', 'Harrell', 'Rodriguez', 'Müller'];
 const PLACES = [
-  'San Francisco-Oakland-Hayward, CA', 'Chicago-Naperville-Elgin, IL-IN-WI', 'Portland-South Portland, ME',
-  'Lansing-East Lansing, MI', 'Atlanta-Sandy Springs-Roswell, GA', 'New York-Newark-Jersey City, NY-NJ-PA',
-  'Tampa-St. Petersburg-Clearwater, FL', 'Waterloo-Cedar Falls, IA',
+  'San Francisco-Oakland-Hayward, CA',
+  'Chicago-Naperville-Elgin, IL-IN-WI',
+  'Portland-South Portland, ME',
+  'Lansing-East Lansing, MI',
+  'Atlanta-Sandy Springs-Roswell, GA',
+  'New York-Newark-Jersey City, NY-NJ-PA',
+  'Tampa-St. Petersburg-Clearwater, FL',
+  'Waterloo-Cedar Falls, IA',
 ];
 const AGENTS = [
   '"Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/36.0.1985.143 Safari/537.36"',
@@ -66,8 +111,18 @@ const AGENTS = [
 const ARTIST_PLACES = ['Memphis, TN', 'London, England', 'Berlin', 'Kingston, Jamaica', 'Hamilton, Ohio', ''];
 // Logged-in pages other than NextSong, with weights.
 const OTHER_PAGES: [string, number][] = [
-  ['Home', 30], ['Thumbs Up', 20], ['Add to Playlist', 10], ['Thumbs Down', 6], ['Add Friend', 6], ['Settings', 5],
-  ['Help', 5], ['About', 3], ['Upgrade', 3], ['Downgrade', 3], ['Save Settings', 2], ['Error', 1],
+  ['Home', 30],
+  ['Thumbs Up', 20],
+  ['Add to Playlist', 10],
+  ['Thumbs Down', 6],
+  ['Add Friend', 6],
+  ['Settings', 5],
+  ['Help', 5],
+  ['About', 3],
+  ['Upgrade', 3],
+  ['Downgrade', 3],
+  ['Save Settings', 2],
+  ['Error', 1],
 ];
 
 interface Song {

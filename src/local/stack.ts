@@ -25,11 +25,18 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Pro
   });
 }
 
-async function waitForPort(port: number, what: string, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
+async function waitForPort(
+  port: number,
+  what: string,
+  child: ChildProcess | undefined,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await portOpen(port))) {
-    if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it listened on ${port}`);
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000} s`);
+    if (child && child.exitCode !== null)
+      throw new Error(`${what} exited with code ${child.exitCode} before it listened on ${port}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -73,7 +80,11 @@ export interface DevServer {
   started: boolean;
 }
 
-export async function startTemporalDevServer(opts: { dataDir: string; port: number; uiPort: number }): Promise<DevServer> {
+export async function startTemporalDevServer(opts: {
+  dataDir: string;
+  port: number;
+  uiPort: number;
+}): Promise<DevServer> {
   const address = `127.0.0.1:${opts.port}`;
   const uiUrl = `http://localhost:${opts.uiPort}`;
   if (await portOpen(opts.port)) {
@@ -86,12 +97,18 @@ export async function startTemporalDevServer(opts: { dataDir: string; port: numb
   const child = spawn(
     temporalCli(),
     [
-      'server', 'start-dev',
-      '--ip', '127.0.0.1',
-      '--port', String(opts.port),
-      '--ui-port', String(opts.uiPort),
-      '--db-filename', path.join(dir, 'dev.db'),
-      '--log-level', 'warn',
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(opts.port),
+      '--ui-port',
+      String(opts.uiPort),
+      '--db-filename',
+      path.join(dir, 'dev.db'),
+      '--log-level',
+      'warn',
       ...DEV_SERVER_ARGS,
     ],
     // Its own process group: Ctrl-C reaches npm start, which stops the worker before the server.

@@ -35,7 +35,9 @@ const K_TEXT = 0;
 const K_INT = 1;
 const K_FLOAT = 2;
 const K_USER_ID = 3;
-const KIND = Uint8Array.from(EVENT_FIELDS.map((f) => ({ text: K_TEXT, int: K_INT, float: K_FLOAT, userId: K_USER_ID })[f.kind]));
+const KIND = Uint8Array.from(
+  EVENT_FIELDS.map((f) => ({ text: K_TEXT, int: K_INT, float: K_FLOAT, userId: K_USER_ID })[f.kind]),
+);
 
 /** Byte classes inside a JSON string: 0 plain, 1 the closing quote, 2 a backslash, 3 a raw control character. */
 const CLS = new Uint8Array(256);
@@ -252,7 +254,11 @@ export class EventCopyEncoder {
                 out[p++] = 0x0c;
               } else if (y === 0x75) {
                 if (j + 5 >= end) return Scan.General;
-                const u = (hex(b[j + 2] as number) << 12) | (hex(b[j + 3] as number) << 8) | (hex(b[j + 4] as number) << 4) | hex(b[j + 5] as number);
+                const u =
+                  (hex(b[j + 2] as number) << 12) |
+                  (hex(b[j + 3] as number) << 8) |
+                  (hex(b[j + 4] as number) << 4) |
+                  hex(b[j + 5] as number);
                 // invalid hex, NUL and surrogate pairs are left to the general path
                 if (u <= 0 || (u >= 0xd800 && u <= 0xdfff)) return Scan.General;
                 p = writeCodePoint(u, out, p);
@@ -267,7 +273,8 @@ export class EventCopyEncoder {
           if (kind === K_USER_ID) {
             // a string of up to 9 digits, possibly empty
             if (p - v0 > 9) return Scan.General;
-            for (let x = v0; x < p; x++) if ((out[x] as number) < 0x30 || (out[x] as number) > 0x39) return Scan.General;
+            for (let x = v0; x < p; x++)
+              if ((out[x] as number) < 0x30 || (out[x] as number) > 0x39) return Scan.General;
           } else if (f === PAGE) {
             nextSong = p - v0 === 8;
             for (let x = 0; nextSong && x < 8; x++) nextSong = out[v0 + x] === NEXT_SONG[x];
@@ -459,9 +466,22 @@ function skipValue(b: Buffer, i: number, end: number): number {
       if (cls === 2) {
         const y = b[j + 1];
         if (y === 0x75) {
-          if (j + 5 >= end || (hex(b[j + 2] as number) | hex(b[j + 3] as number) | hex(b[j + 4] as number) | hex(b[j + 5] as number)) < 0) return -1;
+          if (
+            j + 5 >= end ||
+            (hex(b[j + 2] as number) | hex(b[j + 3] as number) | hex(b[j + 4] as number) | hex(b[j + 5] as number)) < 0
+          )
+            return -1;
           j += 6;
-        } else if (y === 0x22 || y === 0x5c || y === 0x2f || y === 0x62 || y === 0x66 || y === 0x6e || y === 0x72 || y === 0x74) {
+        } else if (
+          y === 0x22 ||
+          y === 0x5c ||
+          y === 0x2f ||
+          y === 0x62 ||
+          y === 0x66 ||
+          y === 0x6e ||
+          y === 0x72 ||
+          y === 0x74
+        ) {
           j += 2;
         } else {
           return -1;

@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type * as S3Module from './s3';
 
 /**
  * Where the raw files live, laid out like the Sparkify bucket:
@@ -43,7 +44,7 @@ export function openSource(url: string): Source {
   if (/^s3:\/\//i.test(url)) {
     // Loaded lazily: the AWS SDK is only needed for S3 sources.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const s3 = require('./s3') as typeof import('./s3');
+    const s3 = require('./s3') as typeof S3Module;
     const { bucket, prefix } = s3.parseS3Url(url);
     return new s3.S3Source(bucket, prefix, s3.s3Client());
   }

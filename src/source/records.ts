@@ -211,7 +211,12 @@ export function encodeEventLine(text: string): EncodedEvent {
     let cell: string;
     if (kind === 'text' && typeof raw === 'string') {
       cell = NEEDS_ESCAPE.test(raw) ? escapeCopy(raw) : raw;
-    } else if (kind === 'int' && typeof raw === 'number' && Number.isInteger(raw) && Math.abs(raw) <= (EVENT_INT_MAX[i] as number)) {
+    } else if (
+      kind === 'int' &&
+      typeof raw === 'number' &&
+      Number.isInteger(raw) &&
+      Math.abs(raw) <= (EVENT_INT_MAX[i] as number)
+    ) {
       cell = String(raw);
     } else if (kind === 'float' && typeof raw === 'number' && Number.isFinite(raw)) {
       cell = String(raw);

@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import {
   GetObjectCommand,
   HeadBucketCommand,
@@ -119,7 +119,12 @@ export class S3Source implements Source {
 
   async putText(key: string, text: string): Promise<string> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: text, ContentType: 'application/json' }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        Body: text,
+        ContentType: 'application/json',
+      }),
     );
     return this.url(key);
   }

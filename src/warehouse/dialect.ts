@@ -11,7 +11,6 @@ import type { RunRecord, Statement } from './statements';
 
 export type DialectName = 'postgres' | 'redshift';
 
-
 export interface Dialect {
   name: DialectName;
   /** Numbered migrations for this dialect. */
@@ -33,9 +32,10 @@ export interface Dialect {
 }
 
 /** sql/ at the project root, from src/warehouse (tsx) or dist/src/warehouse (compiled). */
-export const SQL_ROOT = [path.resolve(__dirname, '..', '..', 'sql'), path.resolve(__dirname, '..', '..', '..', 'sql')].find(
-  (dir) => existsSync(path.join(dir, '001_schema.sql')),
-) ?? path.resolve(__dirname, '..', '..', 'sql');
+export const SQL_ROOT =
+  [path.resolve(__dirname, '..', '..', 'sql'), path.resolve(__dirname, '..', '..', '..', 'sql')].find((dir) =>
+    existsSync(path.join(dir, '001_schema.sql')),
+  ) ?? path.resolve(__dirname, '..', '..', 'sql');
 
 export const postgres: Dialect = {
   name: 'postgres',

@@ -8,8 +8,14 @@
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import type { LoadMode, StarTable } from '../types';
-import { runRecordValues, songplayKey, START_TIME_IN_INTERVAL, tsFromMs, type RunRecord, type Statement } from './statements';
-
+import {
+  runRecordValues,
+  songplayKey,
+  START_TIME_IN_INTERVAL,
+  tsFromMs,
+  type RunRecord,
+  type Statement,
+} from './statements';
 
 // ---------------------------------------------------------------- staging
 
@@ -38,7 +44,8 @@ function s3Literal(url: string): string {
 }
 
 function authClause(auth: CopyAuth): string {
-  if (!IAM_ROLE.test(auth.iamRole)) throw new Error(`"${auth.iamRole}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
+  if (!IAM_ROLE.test(auth.iamRole))
+    throw new Error(`"${auth.iamRole}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
   if (!REGION.test(auth.region)) throw new Error(`"${auth.region}" is not an AWS region such as us-west-2`);
   return `IAM_ROLE ${escapeLiteral(auth.iamRole)} REGION ${escapeLiteral(auth.region)}`;
 }
@@ -109,7 +116,10 @@ function valuesRows(rows: number, width: number, casts: string[]): string {
 export function recordSongFiles(paths: string[], sizes: number[], versions: string[], songs: number[]): Statement[] {
   const values = paths.flatMap((p, i) => [p, sizes[i], versions[i], songs[i]]);
   return [
-    { text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}`).join(', ')})`, values: paths },
+    {
+      text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}`).join(', ')})`,
+      values: paths,
+    },
     {
       text: `INSERT INTO staged_song_files (path, size, version, songs)
              VALUES ${valuesRows(paths.length, 4, ['varchar', 'bigint', 'varchar', 'int'])}`,
@@ -213,7 +223,9 @@ export function loadStatements(
   const b = BATCH[table];
   const target = escapeIdentifier(table);
   // Temp tables live as long as the session, and pooled sessions outlive a load: drop any earlier one.
-  const batch: Statement = { text: `DROP TABLE IF EXISTS load_batch; CREATE TEMP TABLE load_batch AS ${b.select(stg)}` };
+  const batch: Statement = {
+    text: `DROP TABLE IF EXISTS load_batch; CREATE TEMP TABLE load_batch AS ${b.select(stg)}`,
+  };
   const insertAll: Statement = { text: `INSERT INTO ${target} (${b.columns}) SELECT * FROM load_batch` };
   const insertNew: Statement = {
     text: `INSERT INTO ${target} (${b.columns}) SELECT n.* FROM load_batch n
@@ -243,7 +255,11 @@ export function loadStatements(
         prepare: [
           batch,
           ...(table === 'users'
-            ? [{ text: `DELETE FROM load_batch USING users t WHERE t.user_id = load_batch.user_id AND t.level_ts >= load_batch.level_ts` }]
+            ? [
+                {
+                  text: `DELETE FROM load_batch USING users t WHERE t.user_id = load_batch.user_id AND t.level_ts >= load_batch.level_ts`,
+                },
+              ]
             : []),
           { text: `DELETE FROM ${target} USING load_batch n WHERE ${target}.${b.key} = n.${b.key}` },
         ],

@@ -168,7 +168,8 @@ const songplaysSelect = (stg: string) => `
       ON e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
    WHERE e.page = 'NextSong'`;
 
-const SONGPLAY_COLUMNS = 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent';
+const SONGPLAY_COLUMNS =
+  'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent';
 
 /**
  * One row per user: the latest NextSong event (ties: the higher level). Grouped by the integer id, so "7" and
@@ -300,11 +301,16 @@ export function loadStatements(
     case 'append':
       return { prepare: [LOAD_MEMORY], insert: { text: `${insertInto} ON CONFLICT (${shape.key}) DO NOTHING` } };
     case 'upsert':
-      return { prepare: [LOAD_MEMORY], insert: { text: `${insertInto} ON CONFLICT (${shape.key}) ${shape.onConflictUpdate}` } };
+      return {
+        prepare: [LOAD_MEMORY],
+        insert: { text: `${insertInto} ON CONFLICT (${shape.key}) ${shape.onConflictUpdate}` },
+      };
   }
 }
 
-export const countTable = (table: StarTable): Statement => ({ text: `SELECT count(*)::bigint AS n FROM ${escapeIdentifier(table)}` });
+export const countTable = (table: StarTable): Statement => ({
+  text: `SELECT count(*)::bigint AS n FROM ${escapeIdentifier(table)}`,
+});
 
 // ---------------------------------------------------------------- checks
 
@@ -365,5 +371,14 @@ export const recordRun = (r: RunRecord): Statement => ({
 
 /** The bound values of an etl_runs row, in column order ($1..$8), for both dialects. */
 export function runRecordValues(r: RunRecord): unknown[] {
-  return [r.workflowId, r.runId, r.startMs, r.endMs, r.status, JSON.stringify(r.rows), JSON.stringify(r.checks), JSON.stringify(r.durationsMs)];
+  return [
+    r.workflowId,
+    r.runId,
+    r.startMs,
+    r.endMs,
+    r.status,
+    JSON.stringify(r.rows),
+    JSON.stringify(r.checks),
+    JSON.stringify(r.durationsMs),
+  ];
 }

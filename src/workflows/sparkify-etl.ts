@@ -97,7 +97,9 @@ export function resolveInterval(input: SparkifyEtlInput): Interval {
  * Like Promise.all, but waits for every step to settle before failing with the first error, so no step
  * is still writing to the run's staging when the run cleans it up.
  */
-async function allSettled<T extends readonly unknown[]>(steps: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+async function allSettled<T extends readonly unknown[]>(
+  steps: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
   const settled = await Promise.allSettled(steps);
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
@@ -124,7 +126,8 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   log.info('SparkifyEtl starting', { interval, runKey });
   let dropped: Promise<number> | undefined;
-  const dropStaging = () => (dropped ??= CancellationScope.nonCancellable(() => bookkeeping.dropRunStaging({ runKey })));
+  const dropStaging = () =>
+    (dropped ??= CancellationScope.nonCancellable(() => bookkeeping.dropRunStaging({ runKey })));
 
   try {
     const [events, songs] = await allSettled([
@@ -142,7 +145,9 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
     if (songs.badFiles > 0) warnings.push(`${songs.badFiles} bad song file(s) kept in load_errors`);
 
     const loads: LoadResult[] = await allSettled(
-      TABLES.map((table: StarTable) => step(`load ${table} (${modes[table]}) ${span}`).loadTable({ runKey, interval, table, mode: modes[table] })),
+      TABLES.map((table: StarTable) =>
+        step(`load ${table} (${modes[table]}) ${span}`).loadTable({ runKey, interval, table, mode: modes[table] }),
+      ),
     );
 
     const { results: checks, durationMs: checksMs } = await checking.runChecks({

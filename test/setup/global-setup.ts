@@ -22,7 +22,6 @@ import { SAMPLE } from '../support/sample';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-
 export default async function globalSetup(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sparkify-test-'));
   const temporalPath = execFileSync('bash', [path.join(ROOT, 'scripts/provision-temporal.sh')], {
@@ -49,9 +48,9 @@ export default async function globalSetup(): Promise<void> {
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(
-      `the tests need a PostgreSQL server at ${adminUrl} (set TEST_PG_URL): ${(err as Error).message}`,
-    );
+    throw new Error(`the tests need a PostgreSQL server at ${adminUrl} (set TEST_PG_URL): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   await admin.query(`DROP DATABASE IF EXISTS ${template}`);
   await admin.query(`CREATE DATABASE ${template}`);
