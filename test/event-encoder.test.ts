@@ -9,6 +9,7 @@ import { generate } from '../src/datagen/generate';
 import { EventCopyEncoder, lineTime } from '../src/source/event-encoder';
 import { encodeEventLine, eventTimeOf, EVENT_FIELDS, RecordError } from '../src/source/records';
 import { testTmp } from './support/helpers';
+import { SAMPLE_EVENT as base } from './support/sample';
 
 interface Outcome {
   rows: string[];
@@ -88,26 +89,6 @@ function expectSame(input: Buffer, interval = ALL_TIME) {
   return viaEncoder(input, interval);
 }
 
-const base = {
-  artist: "Des'ree",
-  auth: 'Logged In',
-  firstName: 'Kaylee',
-  gender: 'F',
-  itemInSession: 1,
-  lastName: 'Summers',
-  length: 246.30812,
-  level: 'free',
-  location: 'Phoenix-Mesa-Scottsdale, AZ',
-  method: 'PUT',
-  page: 'NextSong',
-  registration: 1540344794796.0,
-  sessionId: 139,
-  song: 'You Gotta Be',
-  status: 200,
-  ts: 1541106106796,
-  userAgent: '"Mozilla/5.0 (Windows NT 6.1)"',
-  userId: '8',
-};
 const json = (o: Record<string, unknown>) => JSON.stringify(o);
 const lines = (...ls: string[]) => Buffer.from(ls.join('\n') + '\n', 'utf8');
 

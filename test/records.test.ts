@@ -5,27 +5,7 @@ import { generate } from '../src/datagen/generate';
 import { wholeLines } from '../src/source';
 import { parseEventLine, parseSongFile, toCopyRow } from '../src/source/records';
 import { testTmp } from './support/helpers';
-
-const event = {
-  artist: "Des'ree",
-  auth: 'Logged In',
-  firstName: 'Kaylee',
-  gender: 'F',
-  itemInSession: 1,
-  lastName: 'Summers',
-  length: 246.30812,
-  level: 'free',
-  location: 'Phoenix-Mesa-Scottsdale, AZ',
-  method: 'PUT',
-  page: 'NextSong',
-  registration: 1540344794796.0,
-  sessionId: 139,
-  song: 'You Gotta Be',
-  status: 200,
-  ts: 1541106106796,
-  userAgent: '"Mozilla/5.0"',
-  userId: '8',
-};
+import { SAMPLE_EVENT as event } from './support/sample';
 
 test('an event becomes a COPY row in staging column order, escaping what COPY needs escaped', () => {
   const row = parseEventLine(JSON.stringify({ ...event, song: 'Tab\there\\new\nline' }));

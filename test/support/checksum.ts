@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 
-const KEYS: Record<string, string> = {
+/** Each star table's key column. */
+export const KEYS: Record<string, string> = {
   songplays: 'songplay_id',
   users: 'user_id',
   songs: 'song_id',
