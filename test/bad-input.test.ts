@@ -6,6 +6,7 @@ import path from 'node:path';
 import { WorkflowFailedError, ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { postgres } from '../src/warehouse/dialect';
 import { classify } from '../src/warehouse/errors';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import {
@@ -16,8 +17,10 @@ import {
   testTmp,
   uniqueQueue,
   withWorker,
+  redshiftLoadsOnPostgres,
   type TestDatabase,
 } from './support/helpers';
+import { SAMPLE_EVENT } from './support/sample';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -179,4 +182,65 @@ test('user ids written with leading zeros are one user, as in the users table (l
   } finally {
     await own.drop();
   }
+});
+
+describe('an event line delivered twice (log shippers deliver at least once) is one songplay', () => {
+  const base = { ...SAMPLE_EVENT, ts: Date.UTC(2018, 10, 6, 10, 1) };
+  const events = [
+    base,
+    { ...base, itemInSession: 2, ts: base.ts + 60_000 },
+    base, // the same line again
+    { ...base, itemInSession: 3, ts: base.ts + 120_000, page: 'Home' },
+  ];
+  let source: string;
+  beforeAll(async () => {
+    source = path.join(testTmp(), `repeated-${process.pid}`);
+    await mkdir(path.join(source, 'log_data/2018/11'), { recursive: true });
+    await mkdir(path.join(source, 'song_data'), { recursive: true });
+    await writeFile(
+      path.join(source, 'log_data/2018/11/2018-11-06-events.json'),
+      events.map((e) => JSON.stringify(e)).join('\n') + '\n',
+    );
+  });
+
+  test.each([
+    ['postgres', 'replace', postgres],
+    ['postgres', 'append', postgres],
+    ['postgres', 'truncate-insert', postgres],
+    ['redshift (its statements run on PostgreSQL; no Redshift cluster here)', 'replace', redshiftLoadsOnPostgres],
+    ['redshift (its statements run on PostgreSQL; no Redshift cluster here)', 'append', redshiftLoadsOnPostgres],
+    [
+      'redshift (its statements run on PostgreSQL; no Redshift cluster here)',
+      'truncate-insert',
+      redshiftLoadsOnPostgres,
+    ],
+  ] as const)('%s, songplays in %s mode, run twice: loaded once, and the check says so', async (_d, mode, dialect) => {
+    const own = await createTestDatabase();
+    try {
+      for (const attempt of [1, 2]) {
+        const taskQueue = uniqueQueue(`repeated-${attempt}`);
+        const result: SparkifyEtlResult = await withWorker(env, { taskQueue, pool: own.pool, source, dialect }, () =>
+          env.client.workflow.execute('SparkifyEtl', {
+            taskQueue,
+            workflowId: `repeated-${taskQueue}`,
+            args: [{ start: '2018-11-06T10:00Z', end: '2018-11-06T11:00Z', loadModes: { songplays: mode } }],
+          }),
+        );
+        expect(result.staged.events.rowsStaged).toBe(4);
+        expect(await count(own.pool, 'SELECT count(*) FROM songplays')).toBe(2);
+        const check = result.checks.find((c) => c.name === 'songplays_match_staged_nextsong')!;
+        expect(check.passed).toBe(true);
+        expect(check.detail).toBe(
+          'songplays in interval = 2, NextSong events staged = 3, of which 1 repeat an earlier event ' +
+            '(same user, session, item and ts) and are loaded once',
+        );
+      }
+      expect((await own.pool.query('SELECT count(*)::int AS n FROM songplays GROUP BY songplay_id')).rows).toEqual([
+        { n: 1 },
+        { n: 1 },
+      ]);
+    } finally {
+      await own.drop();
+    }
+  });
 });

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { generate } from '../src/datagen/generate';
-import { makeInterval } from '../src/interval';
+import { makeInterval, toMs } from '../src/interval';
+import { loadStatements } from '../src/warehouse/statements';
 import { TABLES, type LoadModes, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
 import { migrate } from '../src/warehouse/migrate';
 import { KEYS, tableChecksums } from './support/checksum';
@@ -285,6 +286,48 @@ describe('order and concurrency do not change the result', () => {
       expect(await duplicateKeys(overlapping)).toEqual(NO_DUPLICATES);
     } finally {
       await Promise.all([serial.drop(), overlapping.drop(), reverse.drop()]);
+    }
+  });
+
+  test("two runs of one hour at once (a manual run beside the scheduled one), fact in replace mode: the one that meets the other's rows retries, nothing doubles", async () => {
+    const db = await createTestDatabase();
+    const hour = makeInterval('2018-11-02T15:00Z', '2018-11-02T16:00Z');
+    const other = await db.pool.connect();
+    try {
+      await run(db, hour);
+      const undisturbed = await tableChecksums(db.pool);
+      // The other run, caught between its delete and its commit: it has emptied the hour and written it again.
+      await db.pool.query('CREATE TABLE songplays_written_by_other AS SELECT * FROM songplays');
+      await other.query('BEGIN');
+      for (const s of loadStatements('songplays', 'replace', 'unused', toMs(hour)).prepare) await other.query(s);
+      await other.query('INSERT INTO songplays SELECT * FROM songplays_written_by_other');
+      const taskQueue = uniqueQueue('concurrent');
+      const handle = await env.client.workflow.start('SparkifyEtl', {
+        taskQueue,
+        workflowId: `concurrent-${taskQueue}`,
+        args: [hour],
+      });
+      const result = withWorker(env, { taskQueue, pool: db.pool }, () => handle.result() as Promise<SparkifyEtlResult>);
+      // Its fact load (the delete of the hour) waits for the other run's transaction; then that one commits.
+      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity
+                        WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE '% "songplays" %'`;
+      const deadline = Date.now() + 60_000;
+      while ((await db.pool.query<{ n: number }>(waiting, [db.name])).rows[0]!.n === 0) {
+        if (Date.now() > deadline) throw new Error("the run's fact load never waited for the other run");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await other.query('COMMIT');
+      const done = await result;
+      expect(done.checks.filter((c) => !c.passed)).toEqual([]);
+      expect(await tableChecksums(db.pool)).toEqual(undisturbed);
+      const failures = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes);
+      expect(failures.some((e) => Number(e.activityTaskStartedEventAttributes!.attempt) >= 2)).toBe(true);
+      expect(historyText(await handle.fetchHistory())).toContain(
+        'another run loaded rows of this interval at the same time',
+      );
+    } finally {
+      other.release();
+      await db.drop();
     }
   });
 

@@ -17,7 +17,14 @@ import type { Statement } from '../src/warehouse/statements';
 import * as st from '../src/warehouse/statements';
 import { runStagingTable } from '../src/warehouse/statements';
 import { tableChecksums } from './support/checksum';
-import { connectTestTemporal, createTestDatabase, testData, uniqueQueue, type TestDatabase } from './support/helpers';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  redshiftLoadsOnPostgres,
+  testData,
+  uniqueQueue,
+  type TestDatabase,
+} from './support/helpers';
 
 const GOLDEN = path.join(__dirname, 'golden', 'redshift');
 
@@ -134,6 +141,7 @@ describe('golden Redshift SQL', () => {
       render([
         st.countSongplaysInInterval(hour.startMs, hour.endMs),
         st.countNextSongStaged(stg),
+        st.countDistinctNextSongStaged(stg),
         ...TABLES.flatMap((t) => [st.countNullKeys(t), st.countDuplicateKeys(t, hour)]),
         st.countRows(st.quoteTableName('public.staging_events')),
       ]),
@@ -166,15 +174,6 @@ describe('Redshift loads, run on PostgreSQL (no Redshift cluster here)', () => {
   afterAll(async () => {
     await env?.teardown();
   });
-
-  // PostgreSQL's staging (COPY FROM STDIN) with every other statement from the Redshift dialect, except the
-  // sweep's date arithmetic (dateadd/getdate), which PostgreSQL does not have.
-  const redshiftLoadsOnPostgres: Dialect = {
-    ...redshift,
-    name: 'postgres',
-    migrationsDir: postgres.migrationsDir,
-    staleRunStaging: postgres.staleRunStaging,
-  };
 
   async function backfill(db: TestDatabase, dialect: Dialect, modes: Record<string, LoadMode>) {
     const taskQueue = uniqueQueue(`rs-${dialect.name}`);

@@ -12,6 +12,7 @@ import { withClient } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import {
   countDuplicateKeys,
+  countDistinctNextSongStaged,
   countNextSongStaged,
   countNullKeys,
   countRows,
@@ -63,12 +64,19 @@ export function makeRunChecks(deps: ActivityDeps) {
           if (input.builtin) {
             const played = await scalar(client, countSongplaysInInterval(interval.startMs, interval.endMs));
             const staged = await scalar(client, countNextSongStaged(stg));
+            // A repeated event is loaded once; counted only when the plain counts differ (it costs a sort).
+            const distinct = played === staged ? staged : await scalar(client, countDistinctNextSongStaged(stg));
+            const repeats = staged !== null && distinct !== null ? staged - distinct : 0;
             results.push({
               name: 'songplays_match_staged_nextsong',
-              passed: played === staged,
+              passed: played === distinct,
               actual: played,
-              expected: String(staged),
-              detail: `songplays in interval = ${played}, NextSong events staged = ${staged}`,
+              expected: String(distinct),
+              detail:
+                `songplays in interval = ${played}, NextSong events staged = ${staged}` +
+                (repeats > 0
+                  ? `, of which ${repeats} repeat an earlier event (same user, session, item and ts) and are loaded once`
+                  : ''),
             });
             for (const table of TABLES) {
               const nulls = await scalar(client, countNullKeys(table));

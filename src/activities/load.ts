@@ -1,9 +1,12 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { toMs } from '../interval';
 import { allowedModes, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
 import { runStagingTable } from '../warehouse/statements';
 import { dialectOf, elapsed, metrics, whileHeartbeating, type ActivityDeps, log } from './context';
+
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Loads one star-schema table from the run's staging, in one transaction, in the table's load mode.
@@ -36,6 +39,16 @@ export function makeLoadTable(deps: ActivityDeps) {
       });
       return { table: input.table, mode: input.mode, rowsWritten, durationMs: elapsed(t0) };
     } catch (err) {
+      if (input.mode === 'replace' && (err as { code?: unknown }).code === UNIQUE_VIOLATION) {
+        // The interval was emptied and the batch holds each key once, so the conflicting row was committed
+        // meanwhile by another run of an overlapping interval (a manual run beside the scheduled one, say).
+        // The next attempt deletes it with the rest of the interval.
+        throw ApplicationFailure.retryable(
+          `loading ${input.table} (replace): another run loaded rows of this interval at the same time ` +
+            `(${(err as Error).message}); the next attempt replaces them`,
+          'ConcurrentLoad',
+        );
+      }
       rethrowForActivity(err, `loading ${input.table} (${input.mode})`);
     }
   };

@@ -11,6 +11,7 @@ import type { LoadMode, StarTable } from '../types';
 import {
   runRecordValues,
   songplayKey,
+  SONGPLAY_TIEBREAK,
   START_TIME_IN_INTERVAL,
   tsFromMs,
   type RunRecord,
@@ -163,17 +164,21 @@ const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: str
   songplays: {
     key: 'songplay_id',
     columns: 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent',
+    // a repeated event (one songplay_id) is one row, the same one as PostgreSQL's DISTINCT ON keeps
     select: (stg) => `
-      SELECT ${songplayKey('e')} AS songplay_id,
-             ${tsFromMs('e.ts')} AS start_time,
-             nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
-             e.sessionId AS session_id, e.location, e.userAgent AS user_agent
-        FROM ${stg} e
-        LEFT JOIN (SELECT title, artist_name, duration, song_id, artist_id,
-                          row_number() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS rn
-                     FROM staging_songs) s
-          ON s.rn = 1 AND e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
-       WHERE e.page = 'NextSong'`,
+      SELECT songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent FROM (
+        SELECT p.*, row_number() OVER (PARTITION BY songplay_id ORDER BY ${SONGPLAY_TIEBREAK}) AS dup FROM (
+          SELECT ${songplayKey('e')} AS songplay_id,
+                 ${tsFromMs('e.ts')} AS start_time,
+                 nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
+                 e.sessionId AS session_id, e.location, e.userAgent AS user_agent
+            FROM ${stg} e
+            LEFT JOIN (SELECT title, artist_name, duration, song_id, artist_id,
+                              row_number() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS rn
+                         FROM staging_songs) s
+              ON s.rn = 1 AND e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
+           WHERE e.page = 'NextSong') p) d
+       WHERE dup = 1`,
   },
   users: {
     key: 'user_id',

@@ -153,20 +153,29 @@ export const clearLoadErrors = (runKey: string): Statement => ({
 // ---------------------------------------------------------------- loads
 
 /**
+ * When the same event (user, session, item, ts: one songplay_id) is staged more than once, as when a log
+ * shipper delivers a line twice, the load keeps one row: the first in this order, so every re-run keeps
+ * the same one. Both dialects.
+ */
+export const SONGPLAY_TIEBREAK = 'level, song_id, artist_id, location, user_agent, user_id, session_id';
+
+/**
  * Songplays of the run: NextSong events joined to songs on title, artist name and duration. When several
  * songs share that triple the lowest song_id wins, so a play is never counted twice. songplay_id is derived
- * from the event (songplayKey), so a retry or a re-run writes identical rows.
+ * from the event (songplayKey), so a retry or a re-run writes identical rows; a repeated event is one row.
  */
 const songplaysSelect = (stg: string) => `
-  SELECT ${songplayKey('e')} AS songplay_id,
-         ${tsFromMs('e.ts')} AS start_time,
-         nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
-         e.sessionId AS session_id, e.location, e.userAgent AS user_agent
-    FROM ${stg} e
-    LEFT JOIN (SELECT DISTINCT ON (title, artist_name, duration) title, artist_name, duration, song_id, artist_id
-                 FROM staging_songs ORDER BY title, artist_name, duration, song_id) s
-      ON e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
-   WHERE e.page = 'NextSong'`;
+  SELECT DISTINCT ON (songplay_id) * FROM (
+    SELECT ${songplayKey('e')} AS songplay_id,
+           ${tsFromMs('e.ts')} AS start_time,
+           nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
+           e.sessionId AS session_id, e.location, e.userAgent AS user_agent
+      FROM ${stg} e
+      LEFT JOIN (SELECT DISTINCT ON (title, artist_name, duration) title, artist_name, duration, song_id, artist_id
+                   FROM staging_songs ORDER BY title, artist_name, duration, song_id) s
+        ON e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
+     WHERE e.page = 'NextSong') p
+   ORDER BY songplay_id, ${SONGPLAY_TIEBREAK}`;
 
 const SONGPLAY_COLUMNS =
   'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent';
@@ -323,6 +332,11 @@ export const countSongplaysInInterval = (startMs: number, endMs: number): Statem
 
 export const countNextSongStaged = (stg: string): Statement => ({
   text: `SELECT count(*)::bigint AS n FROM ${stg} WHERE page = 'NextSong'`,
+});
+
+/** NextSong events staged, each repeated event counted once (as the songplays load keeps it). */
+export const countDistinctNextSongStaged = (stg: string): Statement => ({
+  text: `SELECT count(DISTINCT ${songplayKey('e')})::bigint AS n FROM ${stg} e WHERE e.page = 'NextSong'`,
 });
 
 export const countNullKeys = (table: StarTable): Statement => ({

@@ -3,6 +3,7 @@ import { Client as PgClient, type Pool } from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
+import { postgres, redshift, type Dialect } from '../../src/warehouse/dialect';
 import { createPool } from '../../src/warehouse/pool';
 
 export function need(name: string): string {
@@ -71,7 +72,7 @@ export function uniqueQueue(label: string): string {
 /** Runs `fn` while an in-process worker with the real activities serves `taskQueue`. */
 export async function withWorker<T>(
   env: TestWorkflowEnvironment,
-  opts: { taskQueue: string; pool: Pool; source?: string },
+  opts: { taskQueue: string; pool: Pool; source?: string; dialect?: Dialect },
   fn: () => Promise<T>,
 ): Promise<T> {
   const worker = await Worker.create({
@@ -79,10 +80,22 @@ export async function withWorker<T>(
     namespace: env.namespace ?? 'default',
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: need('SPARKIFY_TEST_BUNDLE') },
-    activities: createActivities({ pool: opts.pool, defaultSource: opts.source ?? testData() }),
+    activities: createActivities({ pool: opts.pool, defaultSource: opts.source ?? testData(), dialect: opts.dialect }),
   });
   return worker.runUntil(fn());
 }
+
+/**
+ * The Redshift dialect's statements run on PostgreSQL (no Redshift cluster here): PostgreSQL's staging
+ * (COPY FROM STDIN) with every other statement from the Redshift dialect, except the sweep's date arithmetic
+ * (dateadd/getdate), which PostgreSQL does not have.
+ */
+export const redshiftLoadsOnPostgres: Dialect = {
+  ...redshift,
+  name: 'postgres',
+  migrationsDir: postgres.migrationsDir,
+  staleRunStaging: postgres.staleRunStaging,
+};
 
 export async function count(pool: Pool, sql: string, values: unknown[] = []): Promise<number> {
   const res = await pool.query(sql, values);

@@ -4,6 +4,8 @@ SELECT count(*)::bigint AS n FROM songplays
 
 SELECT count(*)::bigint AS n FROM "staging_events_20181115t1300_1h" WHERE page = 'NextSong';
 
+SELECT count(DISTINCT lpad(to_hex(e.ts), 12, '0') || left(md5(coalesce(e.userId, '') || '|' || e.sessionId || '|' || e.itemInSession || '|' || e.ts), 20))::bigint AS n FROM "staging_events_20181115t1300_1h" e WHERE e.page = 'NextSong';
+
 SELECT count(*)::bigint AS n FROM "songplays" WHERE songplay_id IS NULL;
 
 SELECT (count(*) - count(DISTINCT songplay_id))::bigint AS n FROM songplays
