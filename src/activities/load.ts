@@ -1,12 +1,32 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { PoolClient, QueryResult } from 'pg';
 import { toMs } from '../interval';
 import { allowedModes, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
-import { runStagingTable } from '../warehouse/statements';
+import {
+  ROLLBACK_TO_BEFORE_INSERT,
+  runStagingTable,
+  SAVEPOINT_BEFORE_INSERT,
+  type LoadPlan,
+} from '../warehouse/statements';
 import { dialectOf, elapsed, metrics, whileHeartbeating, type ActivityDeps, log } from './context';
 
 const UNIQUE_VIOLATION = '23505';
+
+/** The plan's insert; if it meets a repeated key and the plan has a de-duplicated insert, that instead. */
+async function insert(client: PoolClient, plan: LoadPlan, table: string): Promise<QueryResult> {
+  if (!plan.insertDeduplicated) return client.query(plan.insert);
+  await client.query(SAVEPOINT_BEFORE_INSERT);
+  try {
+    return await client.query(plan.insert);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+    await client.query(ROLLBACK_TO_BEFORE_INSERT);
+    log.info(`a key repeats in the ${table} batch (an event staged twice?): loading each key once`, { table });
+    return client.query(plan.insertDeduplicated);
+  }
+}
 
 /**
  * Loads one star-schema table from the run's staging, in one transaction, in the table's load mode.
@@ -23,11 +43,13 @@ export function makeLoadTable(deps: ActivityDeps) {
       );
     }
     const stg = runStagingTable(input.runKey);
-    const { prepare, insert } = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
+    const plan = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
     try {
       const rowsWritten = await withTransaction(deps.pool, async (client) => {
-        for (const statement of prepare) await client.query(statement);
-        const res = await whileHeartbeating({ table: input.table, mode: input.mode }, () => client.query(insert));
+        for (const statement of plan.prepare) await client.query(statement);
+        const res = await whileHeartbeating({ table: input.table, mode: input.mode }, () =>
+          insert(client, plan, input.table),
+        );
         return res.rowCount ?? 0;
       });
       metrics.rows('sparkify_rows_loaded', rowsWritten, { table: input.table, mode: input.mode });

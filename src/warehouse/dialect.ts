@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { LoadMode, StarTable } from '../types';
 import * as pg from './statements';
 import * as rs from './redshift';
-import type { RunRecord, Statement } from './statements';
+import type { LoadPlan, RunRecord, Statement } from './statements';
 
 export type DialectName = 'postgres' | 'redshift';
 
@@ -20,12 +20,7 @@ export interface Dialect {
   createRunStaging(stg: string): Statement;
   registerRunStaging(runKey: string, workflowId: string | null): Statement[];
   staleRunStaging(olderThanHours: number): Statement;
-  loadStatements(
-    table: StarTable,
-    mode: LoadMode,
-    stg: string,
-    interval: { startMs: number; endMs: number },
-  ): { prepare: Statement[]; insert: Statement };
+  loadStatements(table: StarTable, mode: LoadMode, stg: string, interval: { startMs: number; endMs: number }): LoadPlan;
   recordRun(r: RunRecord): Statement[];
   recordLoadErrors(runKey: string, files: string[], lines: number[], reasons: string[], raws: string[]): Statement;
   lockSongStaging: Statement;

@@ -14,6 +14,7 @@ import {
   SONGPLAY_TIEBREAK,
   START_TIME_IN_INTERVAL,
   tsFromMs,
+  type LoadPlan,
   type RunRecord,
   type Statement,
 } from './statements';
@@ -224,7 +225,7 @@ export function loadStatements(
   mode: LoadMode,
   stg: string,
   interval: { startMs: number; endMs: number },
-): { prepare: Statement[]; insert: Statement } {
+): LoadPlan {
   const b = BATCH[table];
   const target = escapeIdentifier(table);
   // Temp tables live as long as the session, and pooled sessions outlive a load: drop any earlier one.
