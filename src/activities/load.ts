@@ -14,17 +14,17 @@ import { dialectOf, elapsed, metrics, whileHeartbeating, type ActivityDeps, log 
 
 const UNIQUE_VIOLATION = '23505';
 
-/** The plan's insert; if it meets a repeated key and the plan has a de-duplicated insert, that instead. */
+/** The plan's insert; if a key makes it fail and the plan says what to do then, that instead. */
 async function insert(client: PoolClient, plan: LoadPlan, table: string): Promise<QueryResult> {
-  if (!plan.insertDeduplicated) return client.query(plan.insert);
+  if (!plan.onUniqueViolation) return client.query(plan.insert);
   await client.query(SAVEPOINT_BEFORE_INSERT);
   try {
     return await client.query(plan.insert);
   } catch (err) {
     if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
     await client.query(ROLLBACK_TO_BEFORE_INSERT);
-    log.info(`a key repeats in the ${table} batch (an event staged twice?): loading each key once`, { table });
-    return client.query(plan.insertDeduplicated);
+    log.info(`${table}: a key is already loaded or repeats in the batch; loading each new key once`, { table });
+    return client.query(plan.onUniqueViolation);
   }
 }
 
