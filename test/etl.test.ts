@@ -5,8 +5,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { workflowIdFor } from '../src/interval';
-import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
+import { createActivities } from '../src/activities';
+import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
+import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
 import { expectedFor, readEvents } from './support/expected';
 import {
   connectTestTemporal,
@@ -190,6 +191,43 @@ describe('data-quality checks', () => {
       actual: expected.songplays,
     });
     expect(result.checks.find((c) => c.name === 'some_users')?.passed).toBe(true);
+  });
+
+  test('the built-in checks find keys a warehouse without enforced keys lets through (Redshift; here the PostgreSQL constraints are dropped)', async () => {
+    const own = await createTestDatabase();
+    try {
+      const acts = createActivities({ pool: own.pool, defaultSource: testData() });
+      const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
+      const runKey = intervalKey(interval);
+      await acts.stageEvents({ runKey, interval, source: '', maxErrors: 0, onMissingFile: 'warn' });
+      await acts.stageSongs({ runKey, source: '', maxErrors: 0 });
+      for (const table of TABLES) await acts.loadTable({ runKey, interval, table, mode: DEFAULT_LOAD_MODES[table] });
+      const clean = await acts.runChecks({ runKey, interval, builtin: true, checks: [] });
+      expect(clean.results.filter((c) => !c.passed)).toEqual([]);
+
+      await own.pool.query(`
+        ALTER TABLE songplays DROP CONSTRAINT songplays_pkey;
+        ALTER TABLE time DROP CONSTRAINT time_pkey;
+        ALTER TABLE users DROP CONSTRAINT users_pkey, ALTER COLUMN user_id DROP NOT NULL;
+        INSERT INTO songplays SELECT * FROM songplays ORDER BY songplay_id LIMIT 1;  -- in the interval
+        INSERT INTO time SELECT * FROM time ORDER BY start_time LIMIT 2;             -- in the interval
+        INSERT INTO time VALUES ('2018-11-01 00:00:00', 0, 1, 44, 11, 2018, 4), ('2018-11-01 00:00:00', 0, 1, 44, 11, 2018, 4);
+        INSERT INTO users (user_id, first_name) VALUES (NULL, 'nobody');`);
+      const dirty = await acts.runChecks({ runKey, interval, builtin: true, checks: [] });
+      expect(dirty.results.filter((c) => !c.passed).map((c) => [c.name, c.detail])).toEqual([
+        [
+          'songplays_match_staged_nextsong',
+          expect.stringMatching(/^songplays in interval = \d+, NextSong events staged = \d+$/),
+        ],
+        ['songplays_no_duplicate_keys', '1 duplicate key(s) in songplays within the interval'],
+        ['users_no_null_keys', '1 row(s) of users with a NULL key'],
+        // the repeated row of another day is that day's run's to find: an hourly check stays cheap
+        ['time_no_duplicate_keys', '2 duplicate key(s) in time within the interval'],
+      ]);
+      await acts.dropRunStaging({ runKey });
+    } finally {
+      await own.drop();
+    }
   });
 
   test('a broken check SQL is a failed check that says why', async () => {

@@ -8,24 +8,24 @@ SELECT count(DISTINCT lpad(to_hex(e.ts), 12, '0') || left(md5(coalesce(e.userId,
 
 SELECT count(*)::bigint AS n FROM "songplays" WHERE songplay_id IS NULL;
 
-SELECT (count(*) - count(DISTINCT songplay_id))::bigint AS n FROM songplays
-              WHERE start_time >= timestamp 'epoch' + $1::bigint * interval '1 millisecond' AND start_time < timestamp 'epoch' + $2::bigint * interval '1 millisecond';
+SELECT (count(songplay_id) - count(DISTINCT songplay_id))::bigint AS n FROM "songplays" WHERE start_time >= timestamp 'epoch' + $1::bigint * interval '1 millisecond' AND start_time < timestamp 'epoch' + $2::bigint * interval '1 millisecond';
 -- values: [1542286800000,1542290400000]
 
 SELECT count(*)::bigint AS n FROM "users" WHERE user_id IS NULL;
 
-SELECT (count(*) - count(DISTINCT user_id))::bigint AS n FROM "users";
+SELECT (count(user_id) - count(DISTINCT user_id))::bigint AS n FROM "users";
 
 SELECT count(*)::bigint AS n FROM "songs" WHERE song_id IS NULL;
 
-SELECT (count(*) - count(DISTINCT song_id))::bigint AS n FROM "songs";
+SELECT (count(song_id) - count(DISTINCT song_id))::bigint AS n FROM "songs";
 
 SELECT count(*)::bigint AS n FROM "artists" WHERE artist_id IS NULL;
 
-SELECT (count(*) - count(DISTINCT artist_id))::bigint AS n FROM "artists";
+SELECT (count(artist_id) - count(DISTINCT artist_id))::bigint AS n FROM "artists";
 
 SELECT count(*)::bigint AS n FROM "time" WHERE start_time IS NULL;
 
-SELECT (count(*) - count(DISTINCT start_time))::bigint AS n FROM "time";
+SELECT (count(start_time) - count(DISTINCT start_time))::bigint AS n FROM "time" WHERE start_time >= timestamp 'epoch' + $1::bigint * interval '1 millisecond' AND start_time < timestamp 'epoch' + $2::bigint * interval '1 millisecond';
+-- values: [1542286800000,1542290400000]
 
 SELECT count(*)::bigint AS n FROM "public"."staging_events";
