@@ -421,7 +421,7 @@ async function main() {
       execFileSync(process.execPath, [path.join(ROOT, 'dist/src/cli/build-workflow-bundle.js'), bundle], {
         stdio: 'ignore',
       });
-      const runs: Record<string, { ms: number; peakRssMb: number }> = {};
+      const runs: Record<string, { ms: number; peakRssMb: number; stepsMs: Record<string, number> }> = {};
       for (const n of sizes) {
         const dir = await dataset(n === 1_000_000 ? '1m' : '10m', { days: 1, eventsPerDay: n, songs: 2000, seed: 7 });
         const db = await freshDb('bench_e');
@@ -440,15 +440,15 @@ async function main() {
         });
         await new Promise((r) => setTimeout(r, 3000));
         const t = performance.now();
-        await env.client.workflow.execute('SparkifyEtl', {
+        const result = (await env.client.workflow.execute('SparkifyEtl', {
           taskQueue,
           workflowId: `bench-e-${n}-${Date.now()}`,
           args: [{ start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z' }],
-        });
+        })) as SparkifyEtlResult;
         const ms = performance.now() - t;
         // the worker is one node process; VmHWM is its peak RSS
         const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
-        runs[String(n)] = { ms: round(ms, 0), peakRssMb: round(hwm / 1024, 0) };
+        runs[String(n)] = { ms: round(ms, 0), peakRssMb: round(hwm / 1024, 0), stepsMs: result.durationsMs };
         child.kill('SIGINT');
         await once(child, 'exit');
         await db.pool.end();
