@@ -119,15 +119,24 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
     .filter(Boolean)
     .sort();
   expect(activities).toEqual(
-    ['loadTable', 'loadTable', 'loadTable', 'loadTable', 'loadTable', 'stageEvents', 'stageSongs'].sort(),
+    [
+      'dropRunStaging',
+      'loadTable',
+      'loadTable',
+      'loadTable',
+      'loadTable',
+      'loadTable',
+      'stageEvents',
+      'stageSongs',
+    ].sort(),
   );
-  // the checks, the audit record and the clean-up run as local activities: markers in the history
+  // the checks and the audit record run as local activities: markers in the history
   const markers = history.history.events.filter(
     (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
   );
-  expect(markers).toHaveLength(3);
+  expect(markers).toHaveLength(2);
   const markerText = historyText(markers);
-  expect(['runChecks', 'recordRun', 'dropRunStaging'].every((a) => markerText.includes(a))).toBe(true);
+  expect(['runChecks', 'recordRun'].every((a) => markerText.includes(a))).toBe(true);
   // The warehouse password is in the worker's environment only: not in history, not in the log.
   const stored = historyText(history);
   expect(stored.includes(`"end":"${end}"`)).toBe(true); // payloads are decoded before searching

@@ -9,6 +9,7 @@ import { createActivities } from '../src/activities';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
 import { expectedFor, readEvents } from './support/expected';
+import { historyText } from './support/history';
 import {
   connectTestTemporal,
   count,
@@ -126,6 +127,36 @@ describe.each([
     );
     expect(leftovers).toBe(0);
   });
+});
+
+test("the run's staging is dropped only after the checks' result is in the history", async () => {
+  // A local activity is recorded when its workflow task completes: had the drop run in the same task as
+  // the checks, a worker dying between the two would leave the next worker to check staging that is gone.
+  const db = await createTestDatabase();
+  try {
+    const taskQueue = uniqueQueue('drop-order');
+    const workflowId = `drop-order-${taskQueue}`;
+    await withWorker(env, { taskQueue, pool: db.pool }, () =>
+      env.client.workflow.execute('SparkifyEtl', {
+        taskQueue,
+        workflowId,
+        args: [{ start: '2018-11-02T13:00Z', end: '2018-11-02T14:00Z' }],
+      }),
+    );
+    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const checksMarker = events.find((e) => e.markerRecordedEventAttributes && historyText(e).includes('runChecks'));
+    const dropScheduled = events.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'dropRunStaging',
+    );
+    expect(checksMarker).toBeDefined();
+    expect(dropScheduled).toBeDefined();
+    expect(Number(dropScheduled!.eventId)).toBeGreaterThan(Number(checksMarker!.eventId));
+    expect(events.some((e) => e.markerRecordedEventAttributes && historyText(e).includes('dropRunStaging'))).toBe(
+      false,
+    );
+  } finally {
+    await db.drop();
+  }
 });
 
 describe('data-quality checks', () => {

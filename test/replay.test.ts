@@ -4,7 +4,8 @@
  * (a step added, removed or reordered without `patched`) fails here, not in production.
  *
  * `RECORD_HISTORIES=1 npx jest test/replay.test.ts` records the current version's histories under today's
- * date, next to the older ones (never overwriting them).
+ * date, next to the older ones (never overwriting them); `RECORD_HISTORIES=<label>` adds a label after the
+ * date, for a second version on one day.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -47,7 +48,9 @@ if (process.env.RECORD_HISTORIES) {
     await mkdir(DIR, { recursive: true });
     try {
       for (const run of RUNS) {
-        const file = path.join(DIR, `${day}-${run.name}.json`);
+        // RECORD_HISTORIES=<label> tells apart two versions recorded on one day
+        const label = process.env.RECORD_HISTORIES === '1' ? '' : `${process.env.RECORD_HISTORIES}-`;
+        const file = path.join(DIR, `${day}-${label}${run.name}.json`);
         if (existsSync(file)) continue;
         const taskQueue = uniqueQueue('record');
         const workflowId = `record-${run.name}-${taskQueue}`;

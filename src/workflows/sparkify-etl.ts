@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   workflowInfo,
@@ -56,9 +57,9 @@ function dataStep(heartbeatTimeout: Duration, summary: string) {
 }
 
 /**
- * Checks, audit record and clean-up are read-only or short statements, run as local activities in the
- * worker that runs the workflow task: each saves a round trip through the server (15-25 ms a run). Their
- * results are in the history as markers; the check results are also in the workflow result and etl_runs.
+ * Checks and the audit record are read-only or short statements, run as local activities in the worker
+ * that runs the workflow task: each saves a round trip through the server. Their results are in the
+ * history as markers; the check results are also in the workflow result and etl_runs.
  */
 const checking = proxyLocalActivities<SparkifyActivities>({
   startToCloseTimeout: '10m',
@@ -69,6 +70,21 @@ const bookkeeping = proxyLocalActivities<SparkifyActivities>({
   startToCloseTimeout: '1m',
   retry: { ...retry, maximumAttempts: 20 },
 });
+
+/**
+ * Dropping the run's staging is an ordinary activity. As a local one it could run before the checks'
+ * result was recorded: local activities are recorded when the workflow task that ran them completes, so a
+ * worker dying after the drop but before that completion left the next worker to run the checks again
+ * against staging that was gone. An ordinary activity is only scheduled by that completion (and, with
+ * eager activity execution, handed straight back to the same worker).
+ */
+const cleanup = proxyActivities<SparkifyActivities>({
+  startToCloseTimeout: '1m',
+  retry: { ...retry, maximumAttempts: 20 },
+  summary: 'drop the run staging table',
+});
+
+const DROP_STAGING_AFTER_CHECKS_RECORDED = 'drop-staging-after-checks-recorded';
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -127,7 +143,10 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
   log.info('SparkifyEtl starting', { interval, runKey });
   let dropped: Promise<number> | undefined;
   const dropStaging = () =>
-    (dropped ??= CancellationScope.nonCancellable(() => bookkeeping.dropRunStaging({ runKey })));
+    (dropped ??= CancellationScope.nonCancellable(() =>
+      // runs that started before the change replay with the local activity they recorded
+      (patched(DROP_STAGING_AFTER_CHECKS_RECORDED) ? cleanup : bookkeeping).dropRunStaging({ runKey }),
+    ));
 
   try {
     const [events, songs] = await allSettled([
