@@ -22,6 +22,7 @@ import {
   testData,
   testTmp,
   uniqueQueue,
+  untilBackend,
   withWorker,
   type TestDatabase,
 } from './support/helpers';
@@ -167,13 +168,7 @@ describe('faults on a large day (300,000 events)', () => {
       });
       // Kill -9 the worker while its staging COPY streams rows into PostgreSQL (300,000 events take ~0.5 s
       // or more; polled every 10 ms). Staging no longer lasts long enough to wait for its first heartbeat.
-      const deadline = Date.now() + 60_000;
-      const copying = `SELECT count(*)::int AS n FROM pg_stat_activity
-                        WHERE datname = $1 AND state = 'active' AND query LIKE 'COPY %FROM STDIN%'`;
-      while ((await db.pool.query<{ n: number }>(copying, [db.name])).rows[0]!.n === 0) {
-        if (Date.now() > deadline) throw new Error('the staging COPY was never seen running');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await untilBackend(db, `state = 'active' AND query LIKE 'COPY %FROM STDIN%'`, 'the staging COPY running', 10);
       await first.stop('SIGKILL');
       second = new Background('npm', ['run', '-s', 'worker'], workerEnv);
       const result = await handle.result();
@@ -309,13 +304,12 @@ describe('order and concurrency do not change the result', () => {
       });
       const result = withWorker(env, { taskQueue, pool: db.pool }, () => handle.result() as Promise<SparkifyEtlResult>);
       // Its fact load (the delete of the hour) waits for the other run's transaction; then that one commits.
-      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity
-                        WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE '% "songplays" %'`;
-      const deadline = Date.now() + 60_000;
-      while ((await db.pool.query<{ n: number }>(waiting, [db.name])).rows[0]!.n === 0) {
-        if (Date.now() > deadline) throw new Error("the run's fact load never waited for the other run");
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilBackend(
+        db,
+        `wait_event_type = 'Lock' AND query LIKE '% "songplays" %'`,
+        "the run's fact load waiting for the other run",
+        20,
+      );
       await other.query('COMMIT');
       const done = await result;
       expect(done.checks.filter((c) => !c.passed)).toEqual([]);

@@ -11,13 +11,13 @@ import {
 import { withClient } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import {
-  countDuplicateKeys,
   countDistinctNextSongStaged,
+  countDuplicateKeys,
   countNextSongStaged,
   countNullKeys,
   countRows,
-  duplicatesCheckedInInterval,
   countSongplaysInInterval,
+  duplicatesCheckedInInterval,
   quoteTableName,
   runStagingTable,
   type Statement,

@@ -97,6 +97,19 @@ export const redshiftLoadsOnPostgres: Dialect = {
   staleRunStaging: postgres.staleRunStaging,
 };
 
+/**
+ * Waits until a backend of the test database matches `where` (a condition on pg_stat_activity), polling
+ * every `everyMs`; fails after a minute saying it never saw `what`.
+ */
+export async function untilBackend(db: TestDatabase, where: string, what: string, everyMs: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  const sql = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND ${where}`;
+  while ((await db.pool.query<{ n: number }>(sql, [db.name])).rows[0]!.n === 0) {
+    if (Date.now() > deadline) throw new Error(`never saw ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 export async function count(pool: Pool, sql: string, values: unknown[] = []): Promise<number> {
   const res = await pool.query(sql, values);
   return Number(Object.values(res.rows[0] as Record<string, unknown>)[0]);
