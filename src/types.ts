@@ -80,6 +80,13 @@ export interface SparkifyEtlInput {
   onMissingFile?: MissingFilePolicy;
   /** How long a staging or load attempt may go without a heartbeat before it is retried elsewhere (default 1m). */
   heartbeatTimeout?: string;
+  /**
+   * How long a step keeps retrying what can heal (refused connection, deadlock, ...) before the run fails,
+   * e.g. `10m` (the default). Errors that cannot heal fail at once.
+   */
+  retryBudget?: string;
+  /** Load an interval that ends after the run started (a partial hour); refused otherwise. */
+  allowIncomplete?: boolean;
 }
 
 export interface StageEventsInput {
@@ -148,11 +155,19 @@ export interface RecordRunInput {
   /** When the workflow run started (ISO), for the run-duration metric. */
   startedAt: string;
   interval: Interval;
-  status: 'succeeded' | 'failed_checks';
+  status: RunStatus;
   rows: Record<string, number>;
   checks: CheckResult[];
   durationsMs: Record<string, number>;
+  /** For a failed run: the step that failed (stageEvents, load songplays, ...) and the one-line cause. */
+  failedStep?: string;
+  error?: string;
+  /** The clean-up's own failure, kept beside the run's error instead of replacing it. */
+  cleanupError?: string;
 }
+
+/** A run's outcome in etl_runs and the run metrics. */
+export type RunStatus = 'succeeded' | 'failed_checks' | 'failed';
 
 export interface SparkifyEtlResult {
   workflowId: string;

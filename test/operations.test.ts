@@ -71,16 +71,18 @@ test("the metrics endpoint serves the SDK's metrics and the pipeline's own", asy
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      if (metric(text, 'sparkify_run_duration_count') >= 1) break;
+      if (metric(text, 'sparkify_run_duration_seconds_count') >= 1) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(text).toMatch(/^temporal_activity_execution_latency_(bucket|count|sum)\{/m);
     expect(metric(text, 'temporal_workflow_completed', { task_queue: taskQueue })).toBe(1);
-    expect(metric(text, 'sparkify_rows_loaded', { table: 'songplays', mode: 'replace' })).toBe(expected.songplays);
-    expect(metric(text, 'sparkify_rows_loaded', { table: 'users' })).toBe(expected.users);
-    expect(metric(text, 'sparkify_rows_staged', { table: 'staging_events' })).toBe(expected.staged);
-    expect(metric(text, 'sparkify_run_duration_count', { status: 'succeeded' })).toBe(1);
-    expect(metric(text, 'sparkify_check_failures')).toBe(0);
+    expect(metric(text, 'sparkify_rows_loaded_total', { table: 'songplays', mode: 'replace' })).toBe(
+      expected.songplays,
+    );
+    expect(metric(text, 'sparkify_rows_loaded_total', { table: 'users' })).toBe(expected.users);
+    expect(metric(text, 'sparkify_rows_staged_total', { table: 'staging_events' })).toBe(expected.staged);
+    expect(metric(text, 'sparkify_run_duration_seconds_count', { status: 'succeeded' })).toBe(1);
+    expect(metric(text, 'sparkify_check_failures_total')).toBe(0);
   } finally {
     await worker.stop('SIGINT');
     await db.drop();

@@ -107,26 +107,28 @@ export function resolveSource(deps: ActivityDeps, requested: string | undefined)
 
 /**
  * The pipeline's own metrics, exported with the SDK's (the activity context's meter already carries
- * namespace, task queue and activity type). No-ops outside an activity.
+ * namespace, task queue and activity type). Named as Prometheus expects: `_total` counters, `_seconds`
+ * histograms. No-ops outside an activity. The workflow itself counts finished runs (sparkify_runs_total).
  */
 export const metrics = {
-  rows(name: 'sparkify_rows_staged' | 'sparkify_rows_loaded', n: number, tags: Record<string, string>): void {
-    currentContext()?.metricMeter.createCounter(name, 'rows', 'Rows staged or written by the pipeline').add(n, tags);
+  rows(name: 'staged' | 'loaded', n: number, tags: Record<string, string>): void {
+    const help = name === 'staged' ? 'Rows copied into staging tables' : 'Rows inserted or changed in star tables';
+    currentContext()?.metricMeter.createCounter(`sparkify_rows_${name}_total`, 'rows', help).add(n, tags);
   },
   checkFailures(n: number, tags: Record<string, string> = {}): void {
     currentContext()
-      ?.metricMeter.createCounter('sparkify_check_failures', 'checks', 'Failed data-quality checks')
+      ?.metricMeter.createCounter('sparkify_check_failures_total', 'checks', 'Data-quality checks that failed')
       .add(n, tags);
   },
-  runDuration(ms: number, tags: Record<string, string>): void {
+  runDuration(seconds: number, tags: Record<string, string>): void {
     currentContext()
       ?.metricMeter.createHistogram(
-        'sparkify_run_duration',
-        'int',
-        'ms',
-        'SparkifyEtl wall time, start to audit record',
+        'sparkify_run_duration_seconds',
+        'float',
+        's',
+        'SparkifyEtl wall time from the start of the run to its audit record, by status',
       )
-      .record(ms, tags);
+      .record(seconds, tags);
   },
 };
 
@@ -147,6 +149,9 @@ export async function eventFilesFor(
   const files: SourceFile[] = [];
   const missingFiles: string[] = [];
   for (const day of daysTouched(interval)) {
+    // A long interval is many look-ups: stay visibly alive, and stop when the run is cancelled.
+    cancellationSignal()?.throwIfAborted();
+    heartbeat({ listing: day });
     const key = eventFileKey(day);
     const found = await source.stat(key);
     if (found) files.push(found);

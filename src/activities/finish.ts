@@ -23,12 +23,14 @@ export function makeRecordRun(deps: ActivityDeps) {
     const failed = input.checks.filter((c) => !c.passed);
     for (const c of failed) metrics.checkFailures(1, { check: c.name });
     const wallMs = Date.now() - Date.parse(input.startedAt);
-    metrics.runDuration(wallMs, { status: input.status });
+    metrics.runDuration(wallMs / 1000, { status: input.status });
     log.info(`run ${input.status}`, {
       interval: input.interval,
       rows: input.rows,
       failedChecks: failed.length,
       wallMs,
+      ...(input.failedStep ? { failedStep: input.failedStep, error: input.error } : {}),
+      ...(input.cleanupError ? { cleanupError: input.cleanupError } : {}),
     });
   };
 }
@@ -64,7 +66,7 @@ export function makeDropRunStaging(deps: ActivityDeps) {
         }),
       );
     } catch (err) {
-      rethrowForActivity(err, 'dropping the run staging table');
+      rethrowForActivity(err);
     }
   };
 }

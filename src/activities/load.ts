@@ -52,7 +52,7 @@ export function makeLoadTable(deps: ActivityDeps) {
         );
         return res.rowCount ?? 0;
       });
-      metrics.rows('sparkify_rows_loaded', rowsWritten, { table: input.table, mode: input.mode });
+      metrics.rows('loaded', rowsWritten, { table: input.table, mode: input.mode });
       log.info(`loaded ${input.table}`, {
         interval: input.interval,
         table: input.table,
@@ -71,7 +71,7 @@ export function makeLoadTable(deps: ActivityDeps) {
           'ConcurrentLoad',
         );
       }
-      rethrowForActivity(err, `loading ${input.table} (${input.mode})`);
+      rethrowForActivity(err);
     }
   };
 }

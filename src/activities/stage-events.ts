@@ -72,9 +72,9 @@ export function makeStageEvents(deps: ActivityDeps) {
         await client.query(analyzeRunStaging(stg));
       });
     } catch (err) {
-      rethrowForActivity(err, `staging events of ${input.interval.start} .. ${input.interval.end}`);
+      rethrowForActivity(err);
     }
-    metrics.rows('sparkify_rows_staged', stats.rowsStaged, { table: 'staging_events' });
+    metrics.rows('staged', stats.rowsStaged, { table: 'staging_events' });
     log.info('staged events', { interval: input.interval, rowsStaged: stats.rowsStaged, files: files.length });
     return {
       table: STAGING_PREFIX + input.runKey.toLowerCase(),

@@ -137,7 +137,7 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
       }),
     );
   } catch (err) {
-    rethrowForActivity(err, `staging events of ${input.interval.start} .. ${input.interval.end}`);
+    rethrowForActivity(err);
   }
 }
 

@@ -95,7 +95,7 @@ export function makeStageSongs(deps: ActivityDeps) {
     } catch (err) {
       rethrowForActivity(err, `staging songs from ${source.location}`);
     }
-    metrics.rows('sparkify_rows_staged', result.songsStaged, { table: 'staging_songs' });
+    metrics.rows('staged', result.songsStaged, { table: 'staging_songs' });
     log.info('staged songs', {
       filesSeen: result.filesSeen,
       filesStaged: result.filesStaged,

@@ -1,15 +1,16 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { BAD_CONFIG, BAD_DATA, TRANSIENT, UNEXPECTED } from '../failures';
+
+export * from '../failures';
 
 /**
- * Sorting warehouse errors at the activity boundary. Transient failures are rethrown as they are so the
- * activity's retry policy retries them with backoff; bad data and bad configuration become non-retryable
- * ApplicationFailures that say what to fix. There are no retry loops inside activities.
+ * Sorting errors at the activity boundary, in one place for every activity. What can heal (a refused or reset
+ * connection, a deadlock, a serialization failure, an admin shutdown, S3 5xx) becomes a retryable failure that
+ * the step's retry policy retries within its budget; what cannot (bad data, bad configuration, authentication,
+ * a missing database or relation, permission denied, program limits) fails at once and says what to fix.
+ * There are no retry loops inside activities.
  */
 export type ErrorKind = 'transient' | 'bad-data' | 'bad-config' | 'unknown';
-
-export const BAD_DATA = 'BadData';
-export const BAD_CONFIG = 'BadConfig';
-export const CHECKS_FAILED = 'DataQualityChecksFailed';
 
 const TRANSIENT_CODES = new Set([
   '40001', // serialization_failure
@@ -24,14 +25,44 @@ const TRANSIENT_CODES = new Set([
   '58030', // io_error
   'XX000', // internal_error (Redshift reports some transient conditions this way)
 ]);
-const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** What a SQLSTATE class means, for people reading a failure. */
+const SQLSTATE_CLASSES: Record<string, string> = {
+  '08': 'connection exception',
+  '22': 'data exception',
+  '23': 'integrity constraint violation',
+  '28': 'invalid authorization',
+  '3D': 'invalid catalog name',
+  '3F': 'invalid schema name',
+  '40': 'transaction rollback',
+  '42': 'syntax error or access rule violation',
+  '53': 'insufficient resources',
+  '54': 'program limit exceeded',
+  '55': 'object not in prerequisite state',
+  '57': 'operator intervention',
+  '58': 'system error',
+};
+
+export function sqlstateClass(code: string): string | undefined {
+  return SQLSTATE_CLASSES[code.slice(0, 2)];
+}
 
 export function classify(err: unknown): ErrorKind {
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
   if (TRANSIENT_NODE_CODES.has(code) || TRANSIENT_CODES.has(code) || code.startsWith('08')) return 'transient';
-  if (code.startsWith('22') || code.startsWith('23')) return 'bad-data';
-  // 42*: syntax error, undefined table/column, insufficient privilege; 28*: bad credentials; 3D000: no such db.
+  // 22: a value the warehouse refuses; 23: a key or constraint; 54: a value past a program limit (index row size).
+  if (code.startsWith('22') || code.startsWith('23') || code.startsWith('54')) return 'bad-data';
+  // 42: syntax, undefined table or column, insufficient privilege; 28: authentication; 3D/3F: no such db/schema.
   if (code.startsWith('42') || code.startsWith('28') || code === '3D000' || code === '3F000') return 'bad-config';
   // AWS SDK errors carry the HTTP status: 5xx and throttling are worth another attempt, 4xx are not.
   const http = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
@@ -46,30 +77,46 @@ export function classify(err: unknown): ErrorKind {
   return 'unknown';
 }
 
+/** One line naming the cause: `[40P01] deadlock detected (detail)`, without stack or data values. */
+export function describeError(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown; name?: unknown };
+  const code = typeof e?.code === 'string' && e.code ? `[${e.code}] ` : '';
+  const message = typeof e?.message === 'string' && e.message ? e.message : String(err);
+  const extra = [e?.detail, e?.hint].filter((x): x is string => typeof x === 'string' && x !== '').join(' ');
+  return `${code}${message}${extra ? ` (${extra})` : ''}`;
+}
+
 /**
- * Rethrows `err` in the shape the retry policy understands. `what` says which step failed, e.g.
- * `loading users`; it becomes the start of the message a person reads in the Web UI.
+ * Rethrows `err` in the shape the retry policy understands. `what`, when given, names the part of the step
+ * that failed (e.g. `opening the source`); the workflow puts the step's own name in front.
  */
-export function rethrowForActivity(err: unknown, what: string): never {
+export function rethrowForActivity(err: unknown, what?: string): never {
   if (err instanceof ApplicationFailure) throw err;
+  const prefix = what ? `${what}: ` : '';
   if (err instanceof Error && err.name === 'SourceConfigError') {
-    throw ApplicationFailure.nonRetryable(`${what} failed: ${err.message}`, BAD_CONFIG);
+    throw ApplicationFailure.nonRetryable(`${prefix}${err.message}`, BAD_CONFIG);
   }
   const kind = classify(err);
-  const e = err as { code?: string; message?: string; detail?: string; hint?: string };
-  const sqlstate = e?.code ? ` [${e.code}]` : '';
-  const detail = [e?.detail, e?.hint].filter(Boolean).join(' ');
-  const message = `${what} failed${sqlstate}: ${e?.message ?? String(err)}${detail ? ` (${detail})` : ''}`;
+  const message = `${prefix}${describeError(err)}`;
   if (kind === 'bad-data') throw ApplicationFailure.nonRetryable(message, BAD_DATA);
   if (kind === 'bad-config') {
     const fromS3 = (err as { $metadata?: unknown })?.$metadata !== undefined;
+    const code = String((err as { code?: unknown })?.code ?? '');
     const hint = fromS3
       ? "Check SOURCE_URL and the worker's AWS settings (credentials, AWS_REGION, AWS_ENDPOINT_URL_S3)."
-      : 'Check the warehouse settings (WAREHOUSE_URL, schema) and that `npm run db:init` has run.';
+      : code.startsWith('28')
+        ? 'Check the role and password in WAREHOUSE_URL (the role needs LOGIN).'
+        : 'Check the warehouse settings (WAREHOUSE_URL, schema) and that `npm run db:init` has run.';
     throw ApplicationFailure.nonRetryable(`${message}. ${hint}`, BAD_CONFIG);
   }
-  // transient or unknown: let the retry policy decide, keeping the original error (and its code) as cause.
-  throw err;
+  // Transient or unknown: the retry policy decides. The message keeps the code, which the raw error's
+  // conversion would drop, so the failure a person reads says what happened.
+  throw ApplicationFailure.create({
+    message,
+    type: kind === 'transient' ? TRANSIENT : UNEXPECTED,
+    nonRetryable: false,
+    cause: err instanceof Error ? err : undefined,
+  });
 }
 
 /** A bad source record: non-retryable, naming file, line and reason. */

@@ -277,8 +277,9 @@ export function loadStatements(
 export const recordRun = (r: RunRecord): Statement[] => [
   { text: `DELETE FROM etl_runs WHERE workflow_id = $1 AND run_id = $2`, values: [r.workflowId, r.runId] },
   {
-    text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms)
-           VALUES ($1, $2, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5, $6, $7, $8)`,
+    text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms,
+                             failed_step, error, cleanup_error)
+           VALUES ($1, $2, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5, $6, $7, $8, $9, $10, $11)`,
     values: runRecordValues(r),
   },
 ];

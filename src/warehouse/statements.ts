@@ -421,19 +421,24 @@ export interface RunRecord {
   rows: unknown;
   checks: unknown;
   durationsMs: unknown;
+  failedStep?: string;
+  error?: string;
+  cleanupError?: string;
 }
 
 export const recordRun = (r: RunRecord): Statement => ({
   name: 'record-run',
-  text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms)
+  text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms,
+                           failed_step, error, cleanup_error)
          VALUES ($1::text, $2::text, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5::text,
-                 $6::jsonb, $7::jsonb, $8::jsonb)
+                 $6::jsonb, $7::jsonb, $8::jsonb, $9::text, $10::text, $11::text)
          ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = excluded.status, rows = excluded.rows,
-           checks = excluded.checks, durations_ms = excluded.durations_ms, finished_at = now() AT TIME ZONE 'UTC'`,
+           checks = excluded.checks, durations_ms = excluded.durations_ms, failed_step = excluded.failed_step,
+           error = excluded.error, cleanup_error = excluded.cleanup_error, finished_at = now() AT TIME ZONE 'UTC'`,
   values: runRecordValues(r),
 });
 
-/** The bound values of an etl_runs row, in column order ($1..$8), for both dialects. */
+/** The bound values of an etl_runs row, in column order ($1..$11), for both dialects. */
 export function runRecordValues(r: RunRecord): unknown[] {
   return [
     r.workflowId,
@@ -444,5 +449,8 @@ export function runRecordValues(r: RunRecord): unknown[] {
     JSON.stringify(r.rows),
     JSON.stringify(r.checks),
     JSON.stringify(r.durationsMs),
+    r.failedStep ?? null,
+    r.error ?? null,
+    r.cleanupError ?? null,
   ];
 }

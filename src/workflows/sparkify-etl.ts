@@ -1,23 +1,36 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  isCancellation,
   log,
+  metricMeter,
   patched,
   proxyActivities,
   proxyLocalActivities,
+  TimeoutFailure,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { SparkifyActivities } from '../activities';
+import { BAD_INPUT, CHECKS_FAILED, NON_RETRYABLE_TYPES } from '../failures';
+import {
+  attemptsWithin,
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  DEFAULT_RETRY_BUDGET,
+  inputProblems,
+  parseDuration,
+  RETRY_BACKOFF,
+} from '../input';
 import { intervalForScheduledTime, intervalKey, makeInterval, type Interval } from '../interval';
 import {
-  allowedModes,
   DEFAULT_LOAD_MODES,
   TABLES,
   type CheckResult,
   type LoadResult,
+  type RunStatus,
   type SparkifyEtlInput,
   type SparkifyEtlResult,
   type StarTable,
@@ -37,54 +50,65 @@ import {
  * travel through history, never rows or credentials.
  */
 
-const NON_RETRYABLE = ['BadData', 'BadConfig', 'SourceFileMissing'];
-
-const retry = {
-  initialInterval: '2s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  maximumAttempts: 8,
-  nonRetryableErrorTypes: NON_RETRYABLE,
-} satisfies ActivityOptions['retry'];
-
 /**
- * Staging and loads: a heartbeat shows the attempt is alive (a dead worker is noticed after the heartbeat
- * timeout and the step is retried elsewhere); the start-to-close timeout bounds one attempt.
+ * Retries: what can heal is retried with backoff (1 s doubling to 30 s) for as many attempts as fit in the
+ * run's retry budget; what cannot (bad data, bad configuration, bad input) fails the step at once.
  */
-function dataStep(heartbeatTimeout: Duration, summary: string) {
-  // The summary is the activity's one-line label in the Web UI's timeline and history.
-  return proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary });
+function retryWithin(budgetMs: number) {
+  return {
+    initialInterval: RETRY_BACKOFF.initialMs,
+    backoffCoefficient: RETRY_BACKOFF.coefficient,
+    maximumInterval: RETRY_BACKOFF.maximumMs,
+    maximumAttempts: attemptsWithin(budgetMs),
+    nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
+  } satisfies ActivityOptions['retry'];
 }
 
-/**
- * Checks and the audit record are read-only or short statements, run as local activities in the worker
- * that runs the workflow task: each saves a round trip through the server. Their results are in the
- * history as markers; the check results are also in the workflow result and etl_runs.
- */
-const checking = proxyLocalActivities<SparkifyActivities>({
-  startToCloseTimeout: '10m',
-  retry,
-});
-
-const bookkeeping = proxyLocalActivities<SparkifyActivities>({
-  startToCloseTimeout: '1m',
-  retry: { ...retry, maximumAttempts: 20 },
-});
+/** The clean-up and the audit record after a failure retry briefly: the run's error is already known. */
+const AFTER_FAILURE_BUDGET_MS = 15_000;
 
 /**
- * Dropping the run's staging is an ordinary activity. As a local one it could run before the checks'
- * result was recorded: local activities are recorded when the workflow task that ran them completes, so a
- * worker dying after the drop but before that completion left the next worker to run the checks again
- * against staging that was gone. An ordinary activity is only scheduled by that completion (and, with
- * eager activity execution, handed straight back to the same worker).
+ * The activities of one run, with its heartbeat timeout and retry budget.
+ * - Staging and loads: a heartbeat shows the attempt is alive (a dead worker is noticed after the heartbeat
+ *   timeout and the step is retried elsewhere); the start-to-close timeout bounds one attempt. The summary is
+ *   the activity's one-line label in the Web UI's timeline and history.
+ * - Checks and the audit record are read-only or short statements, run as local activities in the worker
+ *   that runs the workflow task: each saves a round trip through the server. Their results are in the
+ *   history as markers; the check results are also in the workflow result and etl_runs.
+ * - Dropping the run's staging is an ordinary activity. As a local one it could run before the checks'
+ *   result was recorded: local activities are recorded when the workflow task that ran them completes, so a
+ *   worker dying after the drop but before that completion left the next worker to run the checks again
+ *   against staging that was gone. An ordinary activity is only scheduled by that completion (and, with
+ *   eager activity execution, handed straight back to the same worker).
  */
-const cleanup = proxyActivities<SparkifyActivities>({
-  startToCloseTimeout: '1m',
-  retry: { ...retry, maximumAttempts: 20 },
-  summary: 'drop the run staging table',
-});
+function activitiesFor(heartbeatTimeout: Duration, budgetMs: number) {
+  const retry = retryWithin(budgetMs);
+  const afterFailure = retryWithin(AFTER_FAILURE_BUDGET_MS);
+  return {
+    step: (summary: string) =>
+      proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary }),
+    checking: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '10m', retry }),
+    bookkeeping: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '1m', retry }),
+    bookkeepingAfterFailure: proxyLocalActivities<SparkifyActivities>({
+      startToCloseTimeout: '1m',
+      retry: afterFailure,
+    }),
+    cleanup: proxyActivities<SparkifyActivities>({
+      startToCloseTimeout: '1m',
+      retry,
+      summary: 'drop the run staging table',
+    }),
+    cleanupAfterFailure: proxyActivities<SparkifyActivities>({
+      startToCloseTimeout: '1m',
+      retry: afterFailure,
+      summary: 'drop the run staging table',
+    }),
+  };
+}
 
 const DROP_STAGING_AFTER_CHECKS_RECORDED = 'drop-staging-after-checks-recorded';
+/** Runs that fail before their checks get an etl_runs row too (older runs replay without it). */
+const RECORD_FAILED_RUNS = 'record-failed-runs';
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -92,12 +116,12 @@ const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', S
 export function resolveInterval(input: SparkifyEtlInput): Interval {
   if (input.start || input.end) {
     if (!input.start || !input.end) {
-      throw ApplicationFailure.nonRetryable('give both start and end of the interval, or neither', 'BadInput');
+      throw ApplicationFailure.nonRetryable('give both start and end of the interval, or neither', BAD_INPUT);
     }
     try {
       return makeInterval(input.start, input.end);
     } catch (err) {
-      throw ApplicationFailure.nonRetryable(`invalid interval: ${(err as Error).message}`, 'BadInput');
+      throw ApplicationFailure.nonRetryable(`invalid interval: ${(err as Error).message}`, BAD_INPUT);
     }
   }
   const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START);
@@ -105,7 +129,7 @@ export function resolveInterval(input: SparkifyEtlInput): Interval {
   throw ApplicationFailure.nonRetryable(
     'SparkifyEtl needs an interval: pass { start, end } (e.g. 2018-11-15T13:00Z and 2018-11-15T14:00Z) ' +
       'or start it from the schedule, which supplies its scheduled time',
-    'BadInput',
+    BAD_INPUT,
   );
 }
 
@@ -122,98 +146,237 @@ async function allSettled<T extends readonly unknown[]>(
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
+/** A step's failure as the run's own: `load songplays: [40P01] deadlock detected (gave up after 8 attempts)`. */
+export class StepFailed extends Error {
+  constructor(
+    readonly step: string,
+    readonly failure: ApplicationFailure,
+  ) {
+    super(failure.message);
+  }
+}
+
+function causeOf(err: ActivityFailure): string {
+  const cause = err.cause;
+  if (cause instanceof TimeoutFailure) {
+    const inner = cause.cause?.message;
+    return `timed out (${String(cause.timeoutType).toLowerCase().replace(/_/g, ' ')})${inner ? `: ${inner}` : ''}`;
+  }
+  return cause?.message || err.message;
+}
+
+function retryNote(err: ActivityFailure, budget: string): string {
+  if (err.retryState === 'MAXIMUM_ATTEMPTS_REACHED') {
+    return ` (gave up after retrying for the run's retry budget of ${budget}; set retryBudget to wait longer)`;
+  }
+  return '';
+}
+
+/** Wraps a step so its failure names the step and its cause at the top of the run's failure. */
+async function named<T>(step: string, budget: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof ActivityFailure && !isCancellation(err)) {
+      const cause = err.cause;
+      const type = cause instanceof ApplicationFailure && cause.type ? cause.type : cause?.name || 'ActivityFailed';
+      throw new StepFailed(
+        step,
+        ApplicationFailure.create({
+          message: `${step}: ${causeOf(err)}${retryNote(err, budget)}`,
+          type,
+          nonRetryable: true,
+          cause: err,
+          details: [{ step }],
+        }),
+      );
+    }
+    throw err;
+  }
+}
+
+function runsCounter() {
+  return metricMeter.createCounter('sparkify_runs', 'runs', 'SparkifyEtl runs finished, by status and failed step');
+}
+
 export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<SparkifyEtlResult> {
   const info = workflowInfo();
+  // Everything is checked before any step: a bad input fails the run once, naming each bad field, instead
+  // of failing its workflow task forever (an unparseable duration) or being ignored (an unknown check op).
+  const problems = inputProblems(input, { runStartMs: info.runStartTime.getTime() });
+  if (problems.length > 0) {
+    runsCounter().add(1, { status: 'failed', step: 'input' });
+    throw ApplicationFailure.create({
+      type: BAD_INPUT,
+      nonRetryable: true,
+      message: `input: ${problems.join('; ')}`,
+      details: [{ step: 'input', problems }],
+    });
+  }
   const interval = resolveInterval(input);
   const runKey = intervalKey(interval);
   const modes = { ...DEFAULT_LOAD_MODES, ...input.loadModes };
-  for (const table of TABLES) {
-    if (!allowedModes(table).includes(modes[table])) {
-      throw ApplicationFailure.nonRetryable(
-        `load mode "${modes[table]}" is not available for ${table}; use one of ${allowedModes(table).join(', ')}`,
-        'BadInput',
-      );
-    }
-  }
   const maxErrors = input.maxErrors ?? 0;
   const warnings: string[] = [];
-  const heartbeatTimeout = (input.heartbeatTimeout ?? '1m') as Duration;
-  const step = (summary: string) => dataStep(heartbeatTimeout, summary);
+  const budget = input.retryBudget ?? DEFAULT_RETRY_BUDGET;
+  const heartbeatTimeout = (input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) as Duration;
+  const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0);
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   log.info('SparkifyEtl starting', { interval, runKey });
   let dropped: Promise<number> | undefined;
-  const dropStaging = () =>
+  const dropStaging = (afterFailure = false) =>
     (dropped ??= CancellationScope.nonCancellable(() =>
       // runs that started before the change replay with the local activity they recorded
-      (patched(DROP_STAGING_AFTER_CHECKS_RECORDED) ? cleanup : bookkeeping).dropRunStaging({ runKey }),
+      (patched(DROP_STAGING_AFTER_CHECKS_RECORDED)
+        ? afterFailure
+          ? acts.cleanupAfterFailure
+          : acts.cleanup
+        : acts.bookkeeping
+      ).dropRunStaging({ runKey }),
     ));
+  const stepsMs: Record<string, number> = {};
+  const rows: Record<string, number> = {};
+  let recorded = false;
 
   try {
     const [events, songs] = await allSettled([
-      step(`stage events ${span}`).stageEvents({
-        runKey,
-        interval,
-        source: input.source ?? '',
-        maxErrors,
-        onMissingFile: input.onMissingFile ?? 'warn',
-      }),
-      step('stage new song files').stageSongs({ runKey, source: input.source ?? '', maxErrors }),
+      named(
+        'stageEvents',
+        budget,
+        acts.step(`stage events ${span}`).stageEvents({
+          runKey,
+          interval,
+          source: input.source ?? '',
+          maxErrors,
+          onMissingFile: input.onMissingFile ?? 'warn',
+        }),
+      ),
+      named(
+        'stageSongs',
+        budget,
+        acts.step('stage new song files').stageSongs({ runKey, source: input.source ?? '', maxErrors }),
+      ),
     ]);
+    Object.assign(stepsMs, { stageEvents: events.durationMs, stageSongs: songs.durationMs });
+    Object.assign(rows, { staging_events: events.rowsStaged, staging_songs: songs.songsStaged });
     if (events.missingFiles.length > 0) warnings.push(`missing event file(s): ${events.missingFiles.join(', ')}`);
     if (events.badLines > 0) warnings.push(`${events.badLines} bad event line(s) kept in load_errors`);
     if (songs.badFiles > 0) warnings.push(`${songs.badFiles} bad song file(s) kept in load_errors`);
 
     const loads: LoadResult[] = await allSettled(
       TABLES.map((table: StarTable) =>
-        step(`load ${table} (${modes[table]}) ${span}`).loadTable({ runKey, interval, table, mode: modes[table] }),
+        named(
+          `load ${table}`,
+          budget,
+          acts
+            .step(`load ${table} (${modes[table]}) ${span}`)
+            .loadTable({ runKey, interval, table, mode: modes[table] }),
+        ),
       ),
     );
+    for (const l of loads) {
+      stepsMs[`load_${l.table}`] = l.durationMs;
+      rows[l.table] = l.rowsWritten;
+    }
 
-    const { results: checks, durationMs: checksMs } = await checking.runChecks({
-      runKey,
-      interval,
-      builtin: input.builtinChecks ?? true,
-      checks: input.checks ?? [],
-    });
-
-    const durationsMs: Record<string, number> = {
-      stageEvents: events.durationMs,
-      stageSongs: songs.durationMs,
-      ...Object.fromEntries(loads.map((l) => [`load_${l.table}`, l.durationMs])),
-      checks: checksMs,
-    };
-    const rows: Record<string, number> = {
-      staging_events: events.rowsStaged,
-      staging_songs: songs.songsStaged,
-      ...Object.fromEntries(loads.map((l) => [l.table, l.rowsWritten])),
-    };
+    const { results: checks, durationMs: checksMs } = await named(
+      'checks',
+      budget,
+      acts.checking.runChecks({
+        runKey,
+        interval,
+        builtin: input.builtinChecks ?? true,
+        checks: input.checks ?? [],
+      }),
+    );
+    stepsMs.checks = checksMs;
     const failed = checks.filter((c: CheckResult) => !c.passed);
+    const status: RunStatus = failed.length ? 'failed_checks' : 'succeeded';
     // The audit record and the clean-up are independent: both at once (one activation less per run).
     // Scheduled in this order, as before they ran in parallel, so runs in flight replay unchanged.
-    const recording = bookkeeping.recordRun({
-      workflowId: info.workflowId,
-      runId: info.runId,
-      startedAt: info.runStartTime.toISOString(),
-      interval,
-      status: failed.length ? 'failed_checks' : 'succeeded',
-      rows,
-      checks,
-      durationsMs,
-    });
-    await Promise.all([recording, dropStaging()]);
+    const recording = named(
+      'recordRun',
+      budget,
+      acts.bookkeeping.recordRun({
+        workflowId: info.workflowId,
+        runId: info.runId,
+        startedAt: info.runStartTime.toISOString(),
+        interval,
+        status,
+        rows,
+        checks,
+        durationsMs: stepsMs,
+      }),
+    );
+    await Promise.all([recording, named('dropRunStaging', budget, dropStaging())]);
+    recorded = true;
+    runsCounter().add(1, { status, step: failed.length ? 'checks' : '' });
     if (failed.length > 0) {
       throw ApplicationFailure.create({
-        type: 'DataQualityChecksFailed',
+        type: CHECKS_FAILED,
         nonRetryable: true,
         message:
-          `${failed.length} data-quality check(s) failed for ${interval.start} .. ${interval.end}: ` +
+          `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
           failed.map((c) => `${c.name} (${c.detail})`).join('; '),
         details: [failed],
       });
     }
-    return { workflowId: info.workflowId, interval, staged: { events, songs }, loads, checks, durationsMs, warnings };
+    return {
+      workflowId: info.workflowId,
+      interval,
+      staged: { events, songs },
+      loads,
+      checks,
+      durationsMs: stepsMs,
+      warnings,
+    };
+  } catch (err) {
+    if (recorded || isCancellation(err)) throw err instanceof StepFailed ? err.failure : err;
+    // A step failed: the run's failure is that step's, whatever the clean-up and the audit record do next.
+    const failure = err instanceof StepFailed ? err.failure : toFailure(err);
+    const step = err instanceof StepFailed ? err.step : 'workflow';
+    runsCounter().add(1, { status: 'failed', step });
+    if (patched(RECORD_FAILED_RUNS)) {
+      const cleanupError = await dropStaging(true).then(
+        () => undefined,
+        (e: unknown) => `dropRunStaging: ${e instanceof ActivityFailure ? causeOf(e) : String(e)}`,
+      );
+      if (cleanupError) log.warn('the clean-up failed too; the sweep of a later run drops the table', { cleanupError });
+      await CancellationScope.nonCancellable(() =>
+        acts.bookkeepingAfterFailure.recordRun({
+          workflowId: info.workflowId,
+          runId: info.runId,
+          startedAt: info.runStartTime.toISOString(),
+          interval,
+          status: 'failed',
+          rows,
+          checks: [],
+          durationsMs: stepsMs,
+          failedStep: step,
+          error: failure.message,
+          ...(cleanupError ? { cleanupError } : {}),
+        }),
+      ).catch((e: unknown) =>
+        log.warn('could not record the failed run in etl_runs', {
+          error: e instanceof ActivityFailure ? causeOf(e) : String(e),
+        }),
+      );
+    }
+    throw failure;
   } finally {
-    // Also after a failure or a cancellation: the run's staging is private and nobody else drops it.
-    await dropStaging();
+    // Also after a failure or a cancellation: the run's staging is private and nobody else drops it. A failed
+    // clean-up after a failed step is logged above; it never replaces the step's error.
+    await dropStaging(true).catch((e: unknown) => {
+      if (!dropped || recorded) throw e;
+    });
   }
+}
+
+function toFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  return ApplicationFailure.create({
+    message: `workflow: ${err instanceof Error ? err.message : String(err)}`,
+    nonRetryable: true,
+    cause: err instanceof Error ? err : undefined,
+  });
 }

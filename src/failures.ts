@@ -1,0 +1,15 @@
+/**
+ * The failure types a run can end with, shared by the workflow (sandbox-safe: no imports) and the activities.
+ * The non-retryable ones fail a step at once; the others are retried within the run's retry budget.
+ */
+export const BAD_DATA = 'BadData';
+export const BAD_CONFIG = 'BadConfig';
+export const BAD_INPUT = 'BadInput';
+export const SOURCE_FILE_MISSING = 'SourceFileMissing';
+export const CHECKS_FAILED = 'DataQualityChecksFailed';
+/** Retryable: the warehouse, the source or the network may heal. */
+export const TRANSIENT = 'Transient';
+/** Retryable, but not known to heal: an error nobody classified (a bug, a condition not seen before). */
+export const UNEXPECTED = 'Unexpected';
+
+export const NON_RETRYABLE_TYPES: readonly string[] = [BAD_DATA, BAD_CONFIG, BAD_INPUT, SOURCE_FILE_MISSING];
