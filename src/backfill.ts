@@ -1,4 +1,5 @@
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { waitForOutcome } from './outcome';
 import { hoursIn, workflowIdFor, type Interval } from './interval';
 import type { SparkifyEtlInput } from './types';
 
@@ -20,7 +21,8 @@ export interface PlannedHour {
 }
 
 export interface HourOutcome extends PlannedHour {
-  status: 'completed' | 'failed' | 'skipped';
+  /** unknown: the connection to Temporal was lost for longer than the wait allows; the run may still finish. */
+  status: 'completed' | 'failed' | 'skipped' | 'unknown';
   error?: string;
   durationMs?: number;
 }
@@ -86,6 +88,52 @@ export async function planBackfill(
   });
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts an hour's run, or joins the one in progress. A start that fails on the connection is tried again
+ * (for up to 10 minutes): with USE_EXISTING, a start that reached the server before the connection broke is
+ * joined, not doubled.
+ */
+async function startHour(
+  client: Client,
+  hour: PlannedHour,
+  opts: { taskQueue: string; input?: Omit<SparkifyEtlInput, 'start' | 'end'> },
+): Promise<string> {
+  const deadline = Date.now() + 10 * 60_000;
+  let wait = 500;
+  for (;;) {
+    try {
+      const handle = await client.workflow.start('SparkifyEtl', {
+        taskQueue: opts.taskQueue,
+        workflowId: hour.workflowId,
+        args: [{ ...opts.input, start: hour.interval.start, end: hour.interval.end }],
+        workflowIdConflictPolicy: 'USE_EXISTING', // a run of this hour in progress is joined
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE', // a finished one may run again (reprocess)
+      });
+      return handle.firstExecutionRunId;
+    } catch (err) {
+      if (!isUnavailable(err) || Date.now() > deadline) throw err;
+      await sleep(wait);
+      wait = Math.min(wait * 2, 5_000);
+    }
+  }
+}
+
+/** A gRPC error of the connection (server restarting, unreachable), not an answer of the server. */
+function isUnavailable(err: unknown): boolean {
+  const code =
+    (err as { code?: unknown; cause?: { code?: unknown } })?.code ??
+    (err as { cause?: { code?: unknown } })?.cause?.code;
+  // 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED, 1 CANCELLED (a call cut off by the restart)
+  return (
+    code === 14 ||
+    code === 4 ||
+    code === 1 ||
+    /UNAVAILABLE|deadline|ECONNREFUSED/i.test(String((err as Error)?.message))
+  );
+}
+
 export async function runBackfill(
   client: Client,
   plan: PlannedHour[],
@@ -102,20 +150,19 @@ export async function runBackfill(
     onProgress({ ...progress });
     const t0 = performance.now();
     try {
-      const handle = await client.workflow.start('SparkifyEtl', {
-        taskQueue: opts.taskQueue,
-        workflowId: hour.workflowId,
-        args: [{ ...opts.input, start: hour.interval.start, end: hour.interval.end }],
-        workflowIdConflictPolicy: 'USE_EXISTING', // a run of this hour in progress is joined
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE', // a finished one may run again (reprocess)
-      });
-      await handle.result();
-      progress.done++;
-      outcomes.set(hour.workflowId, { ...hour, status: 'completed', durationMs: Math.round(performance.now() - t0) });
+      const runId = await startHour(client, hour, opts);
+      const outcome = await waitForOutcome(client, hour.workflowId, runId);
+      if (outcome.status === 'completed') {
+        progress.done++;
+        outcomes.set(hour.workflowId, { ...hour, status: 'completed', durationMs: Math.round(performance.now() - t0) });
+      } else {
+        progress.failed++;
+        outcomes.set(hour.workflowId, { ...hour, status: outcome.status, error: outcome.error });
+      }
     } catch (err) {
+      // The run could not even be started (the server stayed out of reach): its outcome is not known.
       progress.failed++;
-      const message = err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : (err as Error).message;
-      outcomes.set(hour.workflowId, { ...hour, status: 'failed', error: message });
+      outcomes.set(hour.workflowId, { ...hour, status: 'unknown', error: (err as Error).message });
     } finally {
       progress.running--;
       onProgress({ ...progress });

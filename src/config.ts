@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { MAX_RETRY_BUDGET_MS, parseDuration } from './input';
 import { parseInstant } from './interval';
 import { allowedModes, TABLES, type LoadMode, type LoadModes, type StarTable } from './types';
 
@@ -22,6 +23,8 @@ export interface AppConfig {
   sourceUrl: string;
   /** Load mode per table for scheduled and command-line runs (LOAD_MODES=users=append,songplays=replace). */
   loadModes: LoadModes;
+  /** How long a step of the runs this process starts retries what can heal (RETRY_BUDGET); the workflow's default when unset. */
+  retryBudget?: string;
   aws: { region?: string };
   /** Redshift's COPY settings (WAREHOUSE_DIALECT=redshift only). */
   redshift?: { iamRole: string; logJsonPath: string; region: string };
@@ -82,6 +85,7 @@ export const SETTINGS: Record<string, string> = {
   WAREHOUSE_STATEMENT_TIMEOUT_MS: 'server-side statement timeout',
   SOURCE_URL: 'folder, file:// or s3:// URL of log_data/ and song_data/',
   LOAD_MODES: 'load mode per table, e.g. users=append,songplays=replace',
+  RETRY_BUDGET: 'how long a step retries what can heal before the run fails (runs started by etl, backfill, schedule)',
   TASK_QUEUE: 'task queue of the worker and the runs',
   WORKER_MAX_CONCURRENT_ACTIVITIES: 'worker concurrency (activities)',
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 'worker concurrency (workflow tasks)',
@@ -233,6 +237,14 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     }
   }
 
+  const retryBudget = env.RETRY_BUDGET || undefined;
+  if (retryBudget !== undefined) {
+    const ms = parseDuration(retryBudget);
+    if (ms === undefined || ms > MAX_RETRY_BUDGET_MS) {
+      problems.push(`RETRY_BUDGET=${retryBudget} must be a duration from 0s to 24h, such as 30s, 10m or 2h`);
+    }
+  }
+
   const taskQueue = env.TASK_QUEUE || 'sparkify-etl';
   if (!/^[\w.-]{1,200}$/.test(taskQueue)) problems.push(`TASK_QUEUE=${taskQueue} may only hold letters, digits, _ . -`);
 
@@ -283,6 +295,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     },
     sourceUrl,
     loadModes,
+    ...(retryBudget ? { retryBudget } : {}),
     aws: region ? { region } : {},
     ...(redshift ? { redshift } : {}),
     dataDir,

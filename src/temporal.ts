@@ -1,6 +1,7 @@
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { PreflightError } from './preflight';
 
 /**
  * Temporal connection settings come from @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
@@ -11,13 +12,32 @@ export function temporalSettings() {
   return { connectionOptions, namespace: namespace ?? 'default' };
 }
 
+/** A Temporal server that does not answer: the message names the setting and what was seen. */
+function unreachable(address: string | undefined, err: unknown): PreflightError {
+  const text = (err as Error)?.message ?? String(err);
+  const seen = /connection ?refused/i.test(text)
+    ? 'connection refused'
+    : /deadline/i.test(text)
+      ? 'no answer within 5 s'
+      : text.split('\n')[0];
+  return new PreflightError(
+    `TEMPORAL_ADDRESS (${address ?? 'localhost:7233'}): cannot reach the Temporal server: ${seen} ` +
+      '(is it running? `npm start` runs a local one)',
+  );
+}
+
 export async function connectClient(): Promise<{ client: Client; connection: Connection }> {
   const { connectionOptions, namespace } = temporalSettings();
-  const connection = await Connection.connect(connectionOptions);
+  const connection = await Connection.connect({ connectTimeout: '5s', ...connectionOptions }).catch((err) => {
+    throw unreachable(connectionOptions.address, err);
+  });
   return { client: new Client({ connection, namespace }), connection };
 }
 
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {
   const { connectionOptions, namespace } = temporalSettings();
-  return { connection: await NativeConnection.connect(connectionOptions), namespace };
+  const connection = await NativeConnection.connect(connectionOptions).catch((err) => {
+    throw unreachable(connectionOptions.address, err);
+  });
+  return { connection, namespace };
 }

@@ -1,7 +1,8 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
-import { loadConfig, type AppConfig } from './config';
+import { ConfigError, loadConfig, type AppConfig } from './config';
+import { checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
 import { dialectFor } from './warehouse/dialect';
 import { connectWorker } from './temporal';
@@ -46,10 +47,16 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
 
 async function run(): Promise<void> {
   const config = loadConfig();
+  // What cannot heal by waiting is found now, not by the first run after minutes of retries.
+  const dialect = dialectFor(config.warehouse.dialect);
+  await Promise.all([checkWarehouse(config.warehouse.url, dialect), checkSource(config.sourceUrl)]);
   const logger = installRuntime(config.observability);
   holdSignalsDuringShutdown((message) => logger.warn(message));
   const pool = createWarehousePool(config);
-  const { connection, namespace } = await connectWorker();
+  const { connection, namespace } = await connectWorker().catch(async (err: unknown) => {
+    await pool.end();
+    throw err;
+  });
   try {
     const worker = await createWorker(config, connection, namespace, pool);
     logger.info(`worker polling task queue "${config.taskQueue}"`, {
@@ -69,7 +76,8 @@ async function run(): Promise<void> {
 
 if (require.main === module) {
   run().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    console.error(`worker not started: ${err instanceof Error ? err.message : String(err)}`);
+    // 2: fix the configuration; 1: something the configuration names did not answer as it should
+    process.exit(err instanceof ConfigError ? 2 : 1);
   });
 }

@@ -53,7 +53,10 @@ async function run(input: SparkifyEtlInput, label: string) {
 
 function activityFailure(err: unknown): { activity: ActivityFailure; app: ApplicationFailure } {
   expect(err).toBeInstanceOf(WorkflowFailedError);
-  const activity = (err as WorkflowFailedError).cause as ActivityFailure;
+  // The run's own failure names the step; the activity's failure is under it.
+  const step = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(step).toBeInstanceOf(ApplicationFailure);
+  const activity = step.cause as ActivityFailure;
   expect(activity).toBeInstanceOf(ActivityFailure);
   const app = activity.cause as ApplicationFailure;
   expect(app).toBeInstanceOf(ApplicationFailure);

@@ -122,7 +122,10 @@ test('a bucket that does not exist is a configuration error that names it, not r
       source: 's3://no-such-bucket-here/raw',
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    const activity = (err as WorkflowFailedError).cause as ActivityFailure;
+    // The run's own failure names the step; the activity's failure is under it.
+    const step = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(step).toBeInstanceOf(ApplicationFailure);
+    const activity = step.cause as ActivityFailure;
     expect(activity.retryState).toBe('NON_RETRYABLE_FAILURE');
     const app = activity.cause as ApplicationFailure;
     expect(app.type).toBe('BadConfig');

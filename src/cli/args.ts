@@ -1,5 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../config';
 import { IntervalError, makeInterval, type Interval } from '../interval';
+
+/** A request the command will not carry out as asked (it says why and what to do): exit code 2. */
+export class RefusedError extends Error {
+  override name = 'RefusedError';
+}
 
 /** A mistake on the command line: printed with the usage, exit code 2, nothing started. */
 export class UsageError extends Error {
@@ -17,13 +23,20 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options'
   }
 }
 
-/** Runs a command's main; usage errors exit 2 with the usage text, other failures exit 1. */
+/**
+ * Runs a command's main. Exit codes: 0 ok; 1 the run failed, or a service did not answer as it should;
+ * 2 usage or configuration (usage errors print the usage text).
+ */
 export function main(usage: string, fn: () => Promise<number | void>): void {
   fn().then(
     (code) => process.exit(code ?? 0),
     (err: unknown) => {
       if (err instanceof UsageError) {
         console.error(`error: ${err.message}\n\n${usage}`);
+        process.exit(2);
+      }
+      if (err instanceof ConfigError || err instanceof RefusedError) {
+        console.error(`error: ${err.message}`);
         process.exit(2);
       }
       console.error(`error: ${err instanceof Error ? err.message : String(err)}`);

@@ -14,7 +14,9 @@ import { intervalOption, intOption, main, parseCommandLine, UsageError } from '.
 const USAGE = `usage: npm run backfill -- --from TIME --to TIME [options]
 
 Runs SparkifyEtl once per hour of [from, to) (UTC, on whole hours, at most ${MAX_BACKFILL_HOURS} hours), shows
-progress, prints a summary and exits non-zero if any hour failed. Safe to run again: each hour's workflow id
+progress, prints a summary that lists each failed hour with its one-line cause, and exits 1 if any hour failed
+(2 on a usage or configuration error). A lost connection to Temporal is reconnected and the runs' real
+outcomes are read; an hour whose outcome could not be read is reported as unknown. Safe to run again: each hour's workflow id
 is derived from the hour, so hours already completed are skipped and hours still running are joined.
 
 options:
@@ -87,7 +89,11 @@ main(USAGE, async () => {
       {
         taskQueue: config.taskQueue,
         concurrency,
-        input: { loadModes: config.loadModes, ...(values.source ? { source: values.source } : {}) },
+        input: {
+          loadModes: config.loadModes,
+          ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}),
+          ...(values.source ? { source: values.source } : {}),
+        },
       },
       (p) => {
         if (tty) process.stderr.write(`\r${bar(p)}`);
@@ -99,14 +105,17 @@ main(USAGE, async () => {
     );
     if (tty) process.stderr.write('\n');
     const failed = outcomes.filter((o) => o.status === 'failed');
+    const unknown = outcomes.filter((o) => o.status === 'unknown');
     const completed = outcomes.filter((o) => o.status === 'completed');
     console.log('');
     console.log(`${'outcome'.padEnd(10)} hours`);
     console.log(`${'completed'.padEnd(10)} ${completed.length}`);
-    console.log(`${'skipped'.padEnd(10)} ${outcomes.length - completed.length - failed.length}`);
+    console.log(`${'skipped'.padEnd(10)} ${outcomes.filter((o) => o.status === 'skipped').length}`);
     console.log(`${'failed'.padEnd(10)} ${failed.length}`);
-    for (const f of failed) console.log(`  FAILED ${f.workflowId}: ${f.error}`);
-    return failed.length ? 1 : 0;
+    if (unknown.length) console.log(`${'unknown'.padEnd(10)} ${unknown.length}`);
+    for (const f of failed) console.log(`  FAILED ${f.interval.start.slice(0, 13)}h  ${f.workflowId}: ${f.error}`);
+    for (const u of unknown) console.log(`  UNKNOWN ${u.workflowId}: ${u.error}`);
+    return failed.length || unknown.length ? 1 : 0;
   } finally {
     await connection.close();
   }

@@ -1,9 +1,18 @@
-import { WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
 import { loadConfig } from '../config';
+import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
 import { workflowIdFor } from '../interval';
+import { waitForOutcome, watchRetries } from '../outcome';
 import { connectClient } from '../temporal';
 import {
   allowedModes,
+  DEFAULT_LOAD_MODES,
   LOAD_MODES,
   TABLES,
   type LoadMode,
@@ -11,14 +20,17 @@ import {
   type SparkifyEtlInput,
   type StarTable,
 } from '../types';
-import { intervalOption, intOption, main, parseCommandLine, UsageError } from './args';
+import { intervalOption, intOption, main, parseCommandLine, RefusedError, UsageError } from './args';
 import { formatSummary } from './format';
 
 const USAGE = `usage: npm run etl -- --from TIME --to TIME [options]
 
 Runs SparkifyEtl for the interval [from, to) and waits for it, printing the summary.
-TIME is ISO-8601 UTC, e.g. 2018-11-15T13:00Z. The workflow id is derived from the interval, so running the
-same interval while it is still running attaches to that run instead of starting a second one.
+TIME is ISO-8601 UTC, e.g. 2018-11-15T13:00Z; one run loads at most ${MAX_RUN_HOURS} hours (longer: backfill).
+The workflow id is derived from the interval: if a run of the same interval is in progress, the command attaches
+to it and says so, or refuses when that run's input differs from this one's (the difference is named).
+While a step retries, each failed attempt is printed with its cause and the next attempt's time.
+Exit codes: 0 the run succeeded; 1 it failed (its failure is printed); 2 usage, configuration or refused.
 
 options:
   --source URL          folder or file:// URL of log_data/ and song_data/ (default: the worker's SOURCE_URL)
@@ -26,6 +38,9 @@ options:
                         users, songs, artists, time: upsert|truncate-insert|append)
   --max-errors N        bad source lines to tolerate (kept in load_errors); default 0
   --missing fail|warn   what a missing event day file means; default warn
+  --retry-budget DUR    how long a step retries what can heal (refused connection, deadlock...); default
+                        RETRY_BUDGET or ${DEFAULT_RETRY_BUDGET}, e.g. 30s, 10m, 2h
+  --allow-incomplete    load an interval that ends in the future (a partial hour); refused otherwise
   --no-wait             start the run and print its id without waiting`;
 
 main(USAGE, async () => {
@@ -36,6 +51,8 @@ main(USAGE, async () => {
     mode: { type: 'string', multiple: true },
     'max-errors': { type: 'string' },
     missing: { type: 'string' },
+    'retry-budget': { type: 'string' },
+    'allow-incomplete': { type: 'boolean' },
     'no-wait': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -58,6 +75,7 @@ main(USAGE, async () => {
   if (values.missing && values.missing !== 'fail' && values.missing !== 'warn') {
     throw new UsageError(`--missing must be fail or warn, got "${values.missing}"`);
   }
+  const retryBudget = values['retry-budget'] ?? config.retryBudget;
   const input: SparkifyEtlInput = {
     start: interval.start,
     end: interval.end,
@@ -65,30 +83,120 @@ main(USAGE, async () => {
     maxErrors: intOption(values['max-errors'], 'max-errors', 0),
     ...(values.source ? { source: values.source } : {}),
     ...(values.missing ? { onMissingFile: values.missing as 'fail' | 'warn' } : {}),
+    ...(retryBudget ? { retryBudget } : {}),
+    ...(values['allow-incomplete'] ? { allowIncomplete: true } : {}),
   };
+  // The workflow refuses the same inputs; refusing here starts nothing and names the option.
+  const problems = inputProblems(input, { runStartMs: Date.now() });
+  if (problems.length) throw new UsageError(problems.map(asOptions).join('\n       '));
 
   const { client, connection } = await connectClient();
   try {
     const workflowId = workflowIdFor(interval);
-    const handle = await client.workflow.start('SparkifyEtl', {
-      taskQueue: config.taskQueue,
-      workflowId,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-    console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}) on task queue ${config.taskQueue}`);
+    const run = await startOrAttach(client, workflowId, input, config.taskQueue);
     if (values['no-wait']) return 0;
-    try {
-      console.log(formatSummary(await handle.result()));
+    const stopWatching = watchRetries(client, workflowId, run.runId, (line) => console.error(line));
+    const outcome = await waitForOutcome(client, workflowId, run.runId, {
+      onReconnect: (m) => console.error(`lost the connection to Temporal (${m.split('\n')[0]}); reconnecting`),
+    }).finally(stopWatching);
+    const whose = run.attached ? ' (the run this command attached to)' : '';
+    if (outcome.status === 'completed') {
+      console.log(formatSummary(outcome.result));
       return 0;
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) {
-        console.error(`${workflowId} failed: ${err.cause?.message ?? err.message}`);
-        return 1;
-      }
-      throw err;
     }
+    if (outcome.status === 'failed') {
+      console.error(`${workflowId} failed${whose}: ${outcome.error}`);
+      return 1;
+    }
+    console.error(`${workflowId}: outcome unknown${whose}: ${outcome.error}`);
+    return 1;
   } finally {
     await connection.close();
   }
 });
+
+/** The input's field names as this command's options, in a problem line. */
+function asOptions(problem: string): string {
+  return problem
+    .replace(/^start, end: /, '--from/--to: ')
+    .replace(/^end: (.*)pass allowIncomplete: true/, '--to: $1pass --allow-incomplete')
+    .replace(/^maxErrors: /, '--max-errors: ')
+    .replace(/^retryBudget: /, '--retry-budget: ')
+    .replace(/^loadModes\./, '--mode ');
+}
+
+/** What a run does, with every default filled in, so two inputs can be compared field by field. */
+function effective(input: SparkifyEtlInput, taskQueue: string): Record<string, unknown> {
+  return {
+    'task queue': taskQueue,
+    source: input.source || "the worker's SOURCE_URL",
+    loadModes: { ...DEFAULT_LOAD_MODES, ...input.loadModes },
+    maxErrors: input.maxErrors ?? 0,
+    onMissingFile: input.onMissingFile ?? 'warn',
+    checks: input.checks ?? [],
+    builtinChecks: input.builtinChecks ?? true,
+    retryBudget: input.retryBudget ?? DEFAULT_RETRY_BUDGET,
+    heartbeatTimeout: input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
+  };
+}
+
+async function inputOf(client: Client, workflowId: string, runId: string): Promise<SparkifyEtlInput> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return (payload ? defaultPayloadConverter.fromPayload(payload) : {}) as SparkifyEtlInput;
+}
+
+/**
+ * Starts the interval's run, or attaches to the one in progress when its input is the same as this one's.
+ * Attaching to a run that loads differently would report its outcome as this command's: refused instead.
+ */
+async function startOrAttach(
+  client: Client,
+  workflowId: string,
+  input: SparkifyEtlInput,
+  taskQueue: string,
+): Promise<{ runId: string; attached: boolean }> {
+  const running = async (): Promise<WorkflowExecutionDescription | undefined> => {
+    try {
+      const d = await client.workflow.getHandle(workflowId).describe();
+      return d.status.name === 'RUNNING' ? d : undefined;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  };
+  let other = await running();
+  if (!other) {
+    try {
+      const handle = await client.workflow.start('SparkifyEtl', {
+        taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+      });
+      console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}) on task queue ${taskQueue}`);
+      return { runId: handle.firstExecutionRunId, attached: false };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      other = await running(); // started by someone else a moment ago
+      if (!other) throw err;
+    }
+  }
+  const theirs = effective(await inputOf(client, workflowId, other.runId), other.taskQueue);
+  const ours = effective(input, taskQueue);
+  const differences = Object.keys(ours)
+    .filter((k) => JSON.stringify(ours[k]) !== JSON.stringify(theirs[k]))
+    .map((k) => `${k} is ${JSON.stringify(theirs[k])} there, ${JSON.stringify(ours[k])} here`);
+  const started = other.startTime.toISOString();
+  if (differences.length) {
+    throw new RefusedError(
+      `refused: run ${other.runId} of ${workflowId} (started ${started}) is in progress with a different ` +
+        `input: ${differences.join('; ')}. Wait for it to finish and run again, or cancel it ` +
+        `(temporal workflow cancel --workflow-id ${workflowId}).`,
+    );
+  }
+  console.log(
+    `attached to run ${other.runId} of ${workflowId}, started at ${started} (already in progress with the same input)`,
+  );
+  return { runId: other.runId, attached: true };
+}

@@ -49,7 +49,11 @@ main(USAGE, async () => {
     if (!Number.isInteger(m) || m < 0 || m > 59) throw new UsageError('--minute must be 0..59');
     settings.minute = m;
   }
-  settings.input = { loadModes: config.loadModes, ...(values.source ? { source: values.source } : {}) };
+  settings.input = {
+    loadModes: config.loadModes,
+    ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}),
+    ...(values.source ? { source: values.source } : {}),
+  };
 
   const { client, connection } = await connectClient();
   try {

@@ -77,10 +77,13 @@ export function classify(err: unknown): ErrorKind {
   return 'unknown';
 }
 
-/** One line naming the cause: `[40P01] deadlock detected (detail)`, without stack or data values. */
+/** One line naming the cause: `[40P01 transaction rollback] deadlock detected (detail)`, without a stack. */
 export function describeError(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown; name?: unknown };
-  const code = typeof e?.code === 'string' && e.code ? `[${e.code}] ` : '';
+  const raw = typeof e?.code === 'string' ? e.code : '';
+  // A SQLSTATE says its class too (`[28000 invalid authorization]`), so a person sees what kind of error it is.
+  const cls = /^[0-9A-Z]{5}$/.test(raw) ? sqlstateClass(raw) : undefined;
+  const code = raw ? `[${raw}${cls ? ` ${cls}` : ''}] ` : '';
   const message = typeof e?.message === 'string' && e.message ? e.message : String(err);
   const extra = [e?.detail, e?.hint].filter((x): x is string => typeof x === 'string' && x !== '').join(' ');
   return `${code}${message}${extra ? ` (${extra})` : ''}`;

@@ -1,0 +1,111 @@
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import type { SparkifyEtlResult } from './types';
+
+/**
+ * Waiting for a run's real outcome. A lost connection to the Temporal server is not the run's failure: the
+ * wait reconnects and reads the outcome again, for as long as `reconnectForMs` of consecutive connection
+ * trouble allows (then it says it lost track, never that the run failed).
+ */
+export type Outcome =
+  | { status: 'completed'; result: SparkifyEtlResult }
+  | { status: 'failed'; error: string }
+  | { status: 'unknown'; error: string };
+
+/** The run's own failure message: the one line the Web UI shows at the top of the failed run. */
+export function failureMessage(err: WorkflowFailedError): string {
+  return err.cause?.message || err.message;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitForOutcome(
+  client: Client,
+  workflowId: string,
+  runId: string | undefined,
+  opts: { reconnectForMs?: number; onReconnect?: (message: string) => void } = {},
+): Promise<Outcome> {
+  const reconnectForMs = opts.reconnectForMs ?? 10 * 60_000;
+  let troubleSince: number | undefined;
+  let wait = 500;
+  for (;;) {
+    try {
+      const result = (await client.workflow
+        .getHandle(workflowId, runId, { followRuns: true })
+        .result()) as SparkifyEtlResult;
+      return { status: 'completed', result };
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) return { status: 'failed', error: failureMessage(err) };
+      if (err instanceof WorkflowNotFoundError) return { status: 'unknown', error: `${workflowId}: no such run` };
+      const message = (err as Error)?.message ?? String(err);
+      troubleSince ??= Date.now();
+      if (Date.now() - troubleSince > reconnectForMs) {
+        return { status: 'unknown', error: `lost track of the run for ${reconnectForMs / 1000} s: ${message}` };
+      }
+      opts.onReconnect?.(message);
+      await sleep(wait);
+      wait = Math.min(wait * 2, 5_000);
+    }
+  }
+}
+
+interface PendingActivity {
+  activityId?: string | null;
+  activityType?: { name?: string | null } | null;
+  attempt?: number | null;
+  maximumAttempts?: number | null;
+  lastFailure?: { message?: string | null } | null;
+  nextAttemptScheduleTime?: { seconds?: unknown; nanos?: number | null } | null;
+}
+
+function timeOf(t: PendingActivity['nextAttemptScheduleTime']): string | undefined {
+  if (!t?.seconds) return undefined;
+  return new Date(Number(t.seconds) * 1000).toISOString().slice(11, 19) + 'Z';
+}
+
+/**
+ * While a run goes on, reports each retried attempt of its steps once, as Airflow's task log does:
+ * `stageEvents: attempt 2 failed: [ECONNREFUSED] ...; retrying at 22:41:05Z (attempt 3 of 24)`.
+ * Returns a function that stops watching.
+ */
+export function watchRetries(
+  client: Client,
+  workflowId: string,
+  runId: string | undefined,
+  say: (line: string) => void,
+  everyMs = 1_000,
+): () => void {
+  const seen = new Set<string>();
+  let stopped = false;
+  const look = async () => {
+    while (!stopped) {
+      try {
+        const d: WorkflowExecutionDescription = await client.workflow.getHandle(workflowId, runId).describe();
+        for (const p of (d.raw.pendingActivities ?? []) as PendingActivity[]) {
+          const attempt = p.attempt ?? 1;
+          const key = `${p.activityId}:${attempt}`;
+          if (attempt < 2 || !p.lastFailure?.message || seen.has(key)) continue;
+          seen.add(key);
+          const of = p.maximumAttempts ? ` of ${p.maximumAttempts}` : '';
+          const next = timeOf(p.nextAttemptScheduleTime);
+          say(
+            `${p.activityType?.name ?? 'a step'}: attempt ${attempt - 1} failed: ${p.lastFailure.message.split('\n')[0]}` +
+              `; retrying${next ? ` at ${next}` : ''} (attempt ${attempt}${of})`,
+          );
+        }
+        if (d.status.name !== 'RUNNING') return;
+      } catch {
+        // the wait for the outcome reports connection trouble; this is only a view of the retries
+      }
+      await sleep(everyMs);
+    }
+  };
+  void look();
+  return () => {
+    stopped = true;
+  };
+}
