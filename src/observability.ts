@@ -1,3 +1,4 @@
+import { UNEXPECTED } from './failures';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 
 /**
@@ -12,22 +13,54 @@ export interface ObservabilitySettings {
   metricsAddress?: string;
 }
 
-function jsonSafe(_key: string, value: unknown): unknown {
+/**
+ * An error the pipeline raised on purpose (bad data, bad config, bad input, a failed check, a transient
+ * condition it retries) is logged as its type and one-line message; a stack is only worth printing for what
+ * nobody expected (a bug, an unclassified error).
+ */
+function expected(err: Error): boolean {
+  const type = (err as { type?: unknown }).type;
+  if (typeof type === 'string') return type !== UNEXPECTED;
+  // A workflow's failure reaches the log through the sandbox without its type, as an Error whose stack
+  // still starts with the class the workflow threw: the workflow only throws ApplicationFailures on purpose.
+  return err.name === 'ApplicationFailure' || (err.stack ?? '').startsWith('ApplicationFailure:');
+}
+
+function logSafe(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (value instanceof Error) {
+    const type = (value as { type?: unknown }).type;
+    return {
+      name: value.name,
+      ...(typeof type === 'string' ? { type } : {}),
+      message: value.message,
+      ...(expected(value) ? {} : { stack: value.stack }),
+    };
+  }
   return value;
 }
 
 export function jsonLogLine(entry: LogEntry): string {
   const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-  return JSON.stringify({ time, level: entry.level, message: entry.message, ...entry.meta }, jsonSafe);
+  return JSON.stringify({ time, level: entry.level, message: entry.message, ...entry.meta }, logSafe);
+}
+
+/** For people: one line per entry (a stack only for the unexpected), ids and details after the message. */
+export function prettyLogLine(entry: LogEntry): string {
+  const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  const { error, ...rest } = (entry.meta ?? {}) as Record<string, unknown>;
+  const meta = Object.keys(rest).length ? ` ${JSON.stringify(rest, logSafe)}` : '';
+  let cause = '';
+  if (error instanceof Error) {
+    cause = `: ${error.message}`;
+    if (!expected(error) && error.stack) cause += `\n${error.stack}`;
+  } else if (error !== undefined) cause = `: ${String(error)}`;
+  return `${time} [${entry.level}] ${entry.message}${cause}${meta}`;
 }
 
 export function installRuntime(s: ObservabilitySettings): DefaultLogger {
-  const logger =
-    s.logFormat === 'json'
-      ? new DefaultLogger(s.logLevel, (entry) => process.stdout.write(jsonLogLine(entry) + '\n'))
-      : new DefaultLogger(s.logLevel);
+  const format = s.logFormat === 'json' ? jsonLogLine : prettyLogLine;
+  const logger = new DefaultLogger(s.logLevel, (entry) => process.stdout.write(format(entry) + '\n'));
   Runtime.install({
     logger,
     telemetryOptions: {
@@ -36,7 +69,19 @@ export function installRuntime(s: ObservabilitySettings): DefaultLogger {
       ...(s.logFormat === 'json'
         ? { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} } }
         : {}),
-      ...(s.metricsAddress ? { metrics: { prometheus: { bindAddress: s.metricsAddress } } } : {}),
+      ...(s.metricsAddress
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: s.metricsAddress,
+                // The SDK's default buckets are milliseconds; a run takes from a fraction of a second to hours.
+                histogramBucketOverrides: {
+                  sparkify_run_duration_seconds: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600],
+                },
+              },
+            },
+          }
+        : {}),
     },
   });
   return logger;

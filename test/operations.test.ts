@@ -14,6 +14,7 @@ import {
   withWorker,
   type TestDatabase,
 } from './support/helpers';
+import { metric } from './support/metrics';
 import { Background, freePort } from './support/processes';
 
 let env: TestWorkflowEnvironment;
@@ -36,17 +37,6 @@ function workerEnv(db: TestDatabase, taskQueue: string, extra: Record<string, st
 }
 
 /** Sum of a metric's samples whose labels include all of `labels`. */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})? ([-\d.e+]+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) total += Number(m[4]);
-  }
-  return total;
-}
-
 test("the metrics endpoint serves the SDK's metrics and the pipeline's own", async () => {
   const db = await createTestDatabase();
   const taskQueue = uniqueQueue('metrics');
@@ -83,6 +73,7 @@ test("the metrics endpoint serves the SDK's metrics and the pipeline's own", asy
     expect(metric(text, 'sparkify_rows_staged_total', { table: 'staging_events' })).toBe(expected.staged);
     expect(metric(text, 'sparkify_run_duration_seconds_count', { status: 'succeeded' })).toBe(1);
     expect(metric(text, 'sparkify_check_failures_total')).toBe(0);
+    expect(metric(text, 'sparkify_runs_total', { status: 'succeeded' })).toBe(1);
   } finally {
     await worker.stop('SIGINT');
     await db.drop();

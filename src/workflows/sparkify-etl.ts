@@ -196,7 +196,11 @@ async function named<T>(step: string, budget: string, work: Promise<T>): Promise
 }
 
 function runsCounter() {
-  return metricMeter.createCounter('sparkify_runs', 'runs', 'SparkifyEtl runs finished, by status and failed step');
+  return metricMeter.createCounter(
+    'sparkify_runs_total',
+    'runs',
+    'SparkifyEtl runs finished, by status and failed step',
+  );
 }
 
 export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<SparkifyEtlResult> {

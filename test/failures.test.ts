@@ -1,0 +1,320 @@
+/**
+ * The failure path as the operator sees it: the real commands (`npm run worker`, `db:init`, `etl`, `backfill`)
+ * run as child processes, and each failure is read where a person reads it: the command's printed message and
+ * exit code, the run's top-level failure as the Web UI shows it (through the Temporal client), the worker
+ * log, etl_runs and the metrics.
+ */
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
+import { count, createTestDatabase, testData, testTmp, uniqueQueue, type TestDatabase } from './support/helpers';
+import { metric } from './support/metrics';
+import { Background, freePort, runCommand } from './support/processes';
+
+const DAY_FILE = 'log_data/2018/11/2018-11-02-events.json';
+let db: TestDatabase;
+let badSource: string;
+let env: NodeJS.ProcessEnv;
+let worker: Background;
+let metricsAddress: string;
+let client: Client;
+let connection: Connection;
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} missing: run through npm test`);
+  return v;
+}
+
+const npm = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 120_000) =>
+  runCommand('npm', ['run', '-s', ...args], { ...env, ...extraEnv }, timeoutMs);
+
+/** The message the Web UI shows at the top of a failed run: the failure of its closing event. */
+async function topLevelFailure(workflowId: string): Promise<string> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const last = history.events?.[history.events.length - 1];
+  return last?.workflowExecutionFailedEventAttributes?.failure?.message ?? '(not failed)';
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // A copy of the sample whose 2018-11-02 log has a line cut short on line 7.
+  badSource = path.join(testTmp(), `failures-source-${process.pid}`);
+  await mkdir(badSource, { recursive: true });
+  await cp(testData(), badSource, { recursive: true });
+  const lines = (await readFile(path.join(badSource, DAY_FILE), 'utf8')).split('\n');
+  lines[6] = '{"artist": "Broken", "ts": 1541';
+  await writeFile(path.join(badSource, DAY_FILE), lines.join('\n'));
+  metricsAddress = `127.0.0.1:${await freePort()}`;
+  env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
+    TEMPORAL_NAMESPACE: 'default',
+    TASK_QUEUE: uniqueQueue('failures'),
+    WAREHOUSE_URL: db.url,
+    SOURCE_URL: testData(),
+    LOG_FORMAT: 'json',
+  };
+  worker = new Background('npm', ['run', '-s', 'worker'], { ...env, METRICS_ADDRESS: metricsAddress });
+  connection = await Connection.connect({ address: need('SPARKIFY_TEST_TEMPORAL_ADDRESS') });
+  client = new Client({ connection });
+  await worker.waitFor(/worker polling task queue/);
+});
+
+afterAll(async () => {
+  await worker?.stop('SIGINT');
+  await connection?.close();
+  await db?.drop();
+});
+
+describe('fail fast on what cannot heal', () => {
+  test('a worker whose WAREHOUSE_URL port is closed exits 1 within seconds, naming WAREHOUSE_URL', async () => {
+    const port = await freePort();
+    const url = `postgres://sparkify:s3cret-pw@127.0.0.1:${port}/sparkify`;
+    const t0 = Date.now();
+    const res = await npm(['worker'], { WAREHOUSE_URL: url, TASK_QUEUE: uniqueQueue('closed') }, 60_000);
+    expect(res.code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(res.stderr).toContain(
+      `worker not started: WAREHOUSE_URL (postgres://sparkify:***@127.0.0.1:${port}/sparkify): connection refused`,
+    );
+    expect(res.stdout + res.stderr).not.toContain('s3cret-pw');
+  });
+
+  test('db:init against a closed port exits 1 naming WAREHOUSE_URL', async () => {
+    const port = await freePort();
+    const res = await npm(['db:init'], { WAREHOUSE_URL: `postgres://postgres@127.0.0.1:${port}/sparkify` }, 60_000);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      `error: WAREHOUSE_URL (postgres://postgres@127.0.0.1:${port}/sparkify): connection refused`,
+    );
+  });
+
+  test('a worker on a database without the schema, or with a missing source folder, exits 1 saying what to do', async () => {
+    const empty = await createTestDatabase();
+    try {
+      await empty.pool.query('DROP TABLE etl_migrations');
+      const unmigrated = await npm(['worker'], { WAREHOUSE_URL: empty.url }, 60_000);
+      expect(unmigrated.code).toBe(1);
+      expect(unmigrated.stderr).toMatch(/WAREHOUSE_URL \(.*\): the schema is not up to date .*run `npm run db:init`/);
+      const noSource = await npm(['worker'], { SOURCE_URL: '/no/such/folder' }, 60_000);
+      expect(noSource.code).toBe(1);
+      expect(noSource.stderr).toContain(
+        'worker not started: SOURCE_URL (/no/such/folder): source folder /no/such/folder',
+      );
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  test('a configuration error exits 2', async () => {
+    const res = await npm(['worker'], { WAREHOUSE_DIALECT: 'oracle' }, 60_000);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('WAREHOUSE_DIALECT=oracle must be postgres or redshift');
+  });
+});
+
+describe('a malformed source line', () => {
+  const hour = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
+  const workflowId = workflowIdFor(hour);
+
+  test('etl prints the step, file and line, and exits 1; the Web UI, etl_runs, the log and the metrics say the same', async () => {
+    const res = await npm([
+      'etl',
+      '--',
+      '--from',
+      '2018-11-02T13:00Z',
+      '--to',
+      '2018-11-02T14:00Z',
+      '--source',
+      badSource,
+    ]);
+    expect(res.code).toBe(1);
+    const message = `stageEvents: ${DAY_FILE} line 7: invalid JSON`;
+    expect(res.stderr).toContain(`${workflowId} failed: ${message}`);
+
+    // The Web UI's failure row: the message at the top of the failed run, not "Activity task failed".
+    expect(await topLevelFailure(workflowId)).toMatch(new RegExp(`^${message}`));
+
+    const audit = await db.pool.query(
+      `SELECT status, failed_step, error FROM etl_runs WHERE workflow_id = $1 ORDER BY finished_at DESC LIMIT 1`,
+      [workflowId],
+    );
+    expect(audit.rows[0]).toMatchObject({ status: 'failed', failed_step: 'stageEvents' });
+    expect(audit.rows[0].error).toMatch(new RegExp(`^${message}`));
+    // The run's staging was dropped although the run failed.
+    expect(
+      await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename = $1`, [
+        `staging_events_${intervalKey(hour).toLowerCase()}`,
+      ]),
+    ).toBe(0);
+
+    // The worker log: each line about this failure is one JSON line; no stack dump for an expected error.
+    await worker.waitFor(/"Workflow failed"[^\n]*line 7: invalid JSON/, 10_000);
+    const lines = worker.output.split('\n').filter((l) => l.includes(`line 7: invalid JSON`));
+    expect(lines.length).toBeGreaterThanOrEqual(2); // the attempt's failure and the run's
+    for (const line of lines) expect(JSON.parse(line)).not.toHaveProperty('error.stack');
+    expect(worker.output).not.toMatch(/\n\s+at .*\(/); // no stack trace lines anywhere
+
+    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    expect(metric(text, 'sparkify_runs_total', { status: 'failed', step: 'stageEvents' })).toBe(1);
+    expect(metric(text, 'sparkify_run_duration_seconds_count', { status: 'failed' })).toBe(1);
+  });
+
+  test('a backfill over the bad day lists each failed hour with its one-line cause and exits 1', async () => {
+    const res = await npm([
+      'backfill',
+      '--',
+      '--from',
+      '2018-11-02T10:00Z',
+      '--to',
+      '2018-11-02T12:00Z',
+      '--source',
+      badSource,
+      '--concurrency',
+      '2',
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/^failed\s+2$/m);
+    for (const h of ['10', '11']) {
+      const id = workflowIdFor(makeInterval(`2018-11-02T${h}:00Z`, `2018-11-02T${Number(h) + 1}:00Z`));
+      expect(res.stdout).toContain(`FAILED 2018-11-02T${h}h  ${id}: stageEvents: ${DAY_FILE} line 7: invalid JSON`);
+    }
+  });
+});
+
+test('a failed check: etl prints the check by name and exits 1', async () => {
+  // A songplay in the hour that no staged event explains: append keeps it, and the reconciliation fails.
+  await db.pool.query(
+    `INSERT INTO songplays (songplay_id, start_time, user_id, level, session_id, location, user_agent)
+     VALUES ('planted-by-test', '2018-11-01 10:30:00', 1, 'free', 1, 'x', 'x')`,
+  );
+  const res = await npm([
+    'etl',
+    '--',
+    '--from',
+    '2018-11-01T10:00Z',
+    '--to',
+    '2018-11-01T11:00Z',
+    '--mode',
+    'songplays=append',
+  ]);
+  expect(res.code).toBe(1);
+  expect(res.stderr).toMatch(
+    /failed: checks: 1 failed for .*: songplays_match_staged_nextsong \(songplays in interval = \d+/,
+  );
+});
+
+describe('inputs are validated at the door', () => {
+  test('an interval of 10 years is refused before anything starts (exit 2)', async () => {
+    const res = await npm(['etl', '--', '--from', '2010-01-01T00:00Z', '--to', '2020-01-01T00:00Z']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--from\/--to: the interval spans 87648 hours; one run loads at most 744 .*backfill/);
+  });
+
+  test('an interval that ends tomorrow is refused unless --allow-incomplete (exit 2)', async () => {
+    const day = new Date(Date.now() + 24 * 3_600_000).toISOString().slice(0, 10);
+    const res = await npm(['etl', '--', '--from', `${day}T00:00Z`, '--to', `${day}T01:00Z`]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--to: .* is after the run started .*pass --allow-incomplete/);
+  });
+
+  test('a workflow input with a bad duration and a bad check op fails at once as BadInput naming both fields', async () => {
+    const err = await client.workflow
+      .execute('SparkifyEtl', {
+        taskQueue: env.TASK_QUEUE!,
+        workflowId: `bad-input-${uniqueQueue('x')}`,
+        args: [
+          {
+            start: '2018-11-01T10:00Z',
+            end: '2018-11-01T11:00Z',
+            heartbeatTimeout: 'abc',
+            checks: [{ name: 'c', table: 'users', minRows: 1, op: 'toString' }],
+          },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as Error & { type?: string };
+    expect(cause.type).toBe('BadInput');
+    expect(cause.message).toMatch(/^input: .*heartbeatTimeout: "abc" must be a duration/);
+    expect(cause.message).toContain('checks[0].op: "toString" is not one of');
+  });
+});
+
+describe('one run per hour, honestly attached', () => {
+  // No worker polls this queue, so a run started on it stays in progress for as long as the test needs.
+  const idle = { TASK_QUEUE: uniqueQueue('idle') };
+  const from = ['--from', '2018-11-03T05:00Z', '--to', '2018-11-03T06:00Z'];
+  const workflowId = workflowIdFor(makeInterval('2018-11-03T05:00Z', '2018-11-03T06:00Z'));
+
+  afterAll(async () => {
+    await client.workflow
+      .getHandle(workflowId)
+      .terminate('test done')
+      .catch(() => undefined);
+  });
+
+  test('a second etl with a different --max-errors is refused and names the difference; the same input attaches', async () => {
+    const first = await npm(['etl', '--', ...from, '--no-wait'], idle);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`^started ${workflowId} \\(run [\\w-]+\\)`));
+
+    const other = await npm(['etl', '--', ...from, '--max-errors', '5'], idle);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(
+      new RegExp(
+        `refused: run [\\w-]+ of ${workflowId} \\(started .*\\) is in progress with a different input: maxErrors is 0 there, 5 here`,
+      ),
+    );
+
+    const elsewhere = await npm(['etl', '--', ...from], { TASK_QUEUE: uniqueQueue('elsewhere') });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toMatch(/task queue is "test-idle-\w+" there, "test-elsewhere-\w+" here/);
+
+    const same = await npm(['etl', '--', ...from, '--no-wait'], idle);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(new RegExp(`^attached to run [\\w-]+ of ${workflowId}, started at 20\\d\\d-`));
+    expect(same.stdout).not.toContain('started sparkify');
+  });
+});
+
+describe('a role that may not log in', () => {
+  const role = `nologin_${process.pid}`;
+  let roleWorker: Background | undefined;
+
+  afterAll(async () => {
+    await roleWorker?.stop('SIGKILL');
+    await db.pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+  });
+
+  test('the run fails at once, without retrying, printing the step and the SQLSTATE class', async () => {
+    await db.pool.query(`CREATE ROLE ${role} LOGIN SUPERUSER`);
+    const url = new URL(db.url);
+    url.username = role;
+    const queue = uniqueQueue('nologin');
+    roleWorker = new Background('npm', ['run', '-s', 'worker'], {
+      ...env,
+      WAREHOUSE_URL: url.toString(),
+      TASK_QUEUE: queue,
+    });
+    await roleWorker.waitFor(/worker polling task queue/);
+    // The role loses LOGIN while the worker runs (the worker's start-up check saw it could log in).
+    await db.pool.query(`ALTER ROLE ${role} NOLOGIN`);
+    await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
+
+    const res = await npm(['etl', '--', '--from', '2018-11-01T02:00Z', '--to', '2018-11-01T03:00Z'], {
+      TASK_QUEUE: queue,
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(
+      /failed: stage(Events|Songs): .*\[28000 invalid authorization\] role "nologin_\d+" is not permitted to log in/,
+    );
+    expect(res.stderr).not.toMatch(/attempt \d+ failed/);
+    const id = workflowIdFor(makeInterval('2018-11-01T02:00Z', '2018-11-01T03:00Z'));
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    const starts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
+    for (const s of starts) expect(s.activityTaskStartedEventAttributes!.attempt).toBe(1);
+  });
+});
