@@ -137,7 +137,13 @@ function isUnavailable(err: unknown): boolean {
 export async function runBackfill(
   client: Client,
   plan: PlannedHour[],
-  opts: { taskQueue: string; concurrency: number; input?: Omit<SparkifyEtlInput, 'start' | 'end'> },
+  opts: {
+    taskQueue: string;
+    concurrency: number;
+    input?: Omit<SparkifyEtlInput, 'start' | 'end'>;
+    /** Told when the connection to Temporal is lost and the wait for a run's outcome reconnects. */
+    onReconnect?: (message: string) => void;
+  },
   onProgress: (p: BackfillProgress) => void = () => undefined,
 ): Promise<HourOutcome[]> {
   const progress: BackfillProgress = { total: plan.length, done: 0, failed: 0, running: 0, skipped: 0 };
@@ -151,7 +157,9 @@ export async function runBackfill(
     const t0 = performance.now();
     try {
       const runId = await startHour(client, hour, opts);
-      const outcome = await waitForOutcome(client, hour.workflowId, runId);
+      const outcome = await waitForOutcome(client, hour.workflowId, runId, {
+        ...(opts.onReconnect ? { onReconnect: opts.onReconnect } : {}),
+      });
       if (outcome.status === 'completed') {
         progress.done++;
         outcomes.set(hour.workflowId, { ...hour, status: 'completed', durationMs: Math.round(performance.now() - t0) });

@@ -83,12 +83,21 @@ main(USAGE, async () => {
     }
     const tty = process.stderr.isTTY;
     let lastLine = 0;
+    let lastReconnect = 0;
+    const onReconnect = (message: string) => {
+      if (Date.now() - lastReconnect < 5_000) return;
+      lastReconnect = Date.now();
+      process.stderr.write(
+        `${tty ? '\n' : ''}lost the connection to Temporal (${message.split('\n')[0]}); reconnecting\n`,
+      );
+    };
     const outcomes = await runBackfill(
       client,
       plan,
       {
         taskQueue: config.taskQueue,
         concurrency,
+        onReconnect,
         input: {
           loadModes: config.loadModes,
           ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}),

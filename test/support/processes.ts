@@ -70,6 +70,19 @@ export class Background {
     }
   }
 
+  /** The exit code, once the process has ended by itself (fails after timeoutMs). */
+  async exit(timeoutMs = 60_000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private signalGroup(signal: NodeJS.Signals): void {
     try {
       process.kill(-this.child.pid!, signal);
