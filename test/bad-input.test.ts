@@ -126,7 +126,7 @@ test('an interval that is not one is refused with a clear message', async () => 
   const err = await run({ start: '2018-11-02T14:00Z', end: '2018-11-02T13:00Z' }, 'bad-interval').catch((e) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
   expect((err as WorkflowFailedError).cause?.message).toBe(
-    'invalid interval: start (2018-11-02T14:00:00.000Z) must be before end (2018-11-02T13:00:00.000Z)',
+    'input: start, end: start (2018-11-02T14:00:00.000Z) must be before end (2018-11-02T13:00:00.000Z)',
   );
 });
 

@@ -176,7 +176,7 @@ test('a bad configuration stops the worker before it connects, listing every pro
     },
     60_000,
   );
-  expect(res.code).toBe(1);
+  expect(res.code).toBe(2);
   expect(res.stderr).toContain('invalid configuration:');
   expect(res.stderr).toContain('WAREHOUSE_URL is not a valid URL');
   expect(res.stderr).toContain('TASK_QUEUE=bad queue! may only hold letters, digits, _ . -');
@@ -199,7 +199,7 @@ test('missing URL, bad region, unknown load mode, end before start: one error li
     },
     60_000,
   );
-  expect(res.code).toBe(1);
+  expect(res.code).toBe(2);
   const problems = res.stderr.split('\n').filter((l) => l.startsWith('  - '));
   expect(problems).toEqual([
     '  - WAREHOUSE_URL is required with WAREHOUSE_DIALECT=redshift (postgres://user:password@cluster:5439/db)',

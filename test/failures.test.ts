@@ -91,6 +91,20 @@ describe('fail fast on what cannot heal', () => {
     );
   });
 
+  test('schedule up against a closed warehouse port exits 1 naming WAREHOUSE_URL, and creates no schedule', async () => {
+    const port = await freePort();
+    const id = uniqueQueue('sched');
+    const res = await npm(['schedule', '--', 'up'], {
+      WAREHOUSE_URL: `postgres://postgres@127.0.0.1:${port}/sparkify`,
+      SCHEDULE_ID: id,
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      `error: WAREHOUSE_URL (postgres://postgres@127.0.0.1:${port}/sparkify): connection refused`,
+    );
+    await expect(client.schedule.getHandle(id).describe()).rejects.toThrow(/not found/i);
+  });
+
   test('a worker on a database without the schema, or with a missing source folder, exits 1 saying what to do', async () => {
     const empty = await createTestDatabase();
     try {

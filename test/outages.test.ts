@@ -199,8 +199,8 @@ describe('the Temporal server restarts in the middle of a backfill', () => {
     );
     await backfill.waitFor(/done ([3-9]|1\d)\b/, 120_000);
     await server.stop('SIGKILL');
-    // Down for longer than the client's own gRPC retries cover (they hide a short restart).
-    await new Promise((r) => setTimeout(r, 30_000));
+    // Down for longer than the client's own gRPC retries cover (about 30 s: they hide a short restart).
+    await new Promise((r) => setTimeout(r, 45_000));
     server = startServer();
     await waitForServer();
     const code = await backfill.exit(240_000);

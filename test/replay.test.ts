@@ -31,6 +31,12 @@ const RUNS: { name: string; input: Record<string, unknown>; fails?: boolean }[] 
     fails: true,
   },
   {
+    // fails in staging: the failure path records the run in etl_runs and drops its staging
+    name: 'staging-failed',
+    input: { start: '2018-11-02T17:00Z', end: '2018-11-02T18:00Z', source: '/no/such/source/folder' },
+    fails: true,
+  },
+  {
     name: 'append-mode-day',
     input: {
       start: '2018-11-01T00:00Z',

@@ -1,7 +1,9 @@
 import { loadConfig } from '../config';
 import { parseInstant } from '../interval';
 import { catchUp, describeSchedule, upsertSchedule, type ScheduleSettings } from '../schedule';
+import { checkSource, checkWarehouse } from '../preflight';
 import { connectClient } from '../temporal';
+import { dialectFor } from '../warehouse/dialect';
 import { main, parseCommandLine, UsageError } from './args';
 
 const USAGE = `usage: npm run schedule -- COMMAND [options]
@@ -15,7 +17,9 @@ commands:
   delete           remove the schedule (runs already started are not affected)
 
 options for up: --start TIME --end TIME --minute M --source URL (override SCHEDULE_START, SCHEDULE_END,
-SCHEDULE_MINUTE, SOURCE_URL). Settings: SCHEDULE_ID, SCHEDULE_CATCHUP_WINDOW, SCHEDULE_OVERLAP, TASK_QUEUE.`;
+SCHEDULE_MINUTE, SOURCE_URL). Settings: SCHEDULE_ID, SCHEDULE_CATCHUP_WINDOW, SCHEDULE_OVERLAP, TASK_QUEUE.
+up and trigger first check, as the worker does, that the warehouse answers with its schema migrated and that
+the source is readable (exit 1 naming the setting otherwise); --skip-checks when this machine cannot reach them.`;
 
 main(USAGE, async () => {
   const { values, positionals } = parseCommandLine({
@@ -25,6 +29,7 @@ main(USAGE, async () => {
     minute: { type: 'string' },
     source: { type: 'string' },
     note: { type: 'string' },
+    'skip-checks': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return void console.log(USAGE);
@@ -55,6 +60,13 @@ main(USAGE, async () => {
     ...(values.source ? { source: values.source } : {}),
   };
 
+  if ((command === 'up' || command === 'trigger') && !values['skip-checks']) {
+    // Runs that could only fail are not scheduled: the warehouse and the source must answer first.
+    await Promise.all([
+      checkWarehouse(config.warehouse.url, dialectFor(config.warehouse.dialect)),
+      checkSource(values.source ?? config.sourceUrl),
+    ]);
+  }
   const { client, connection } = await connectClient();
   try {
     const handle = client.schedule.getHandle(settings.id);
