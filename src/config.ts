@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_RETRY_BUDGET_MS, parseDuration } from './input';
 import { parseInstant } from './interval';
-import { allowedModes, TABLES, type LoadMode, type LoadModes, type StarTable } from './types';
+import { parseLoadModes, type LoadModes } from './types';
 
 /**
  * All settings, read once from the environment and validated together: a bad configuration is reported
@@ -220,22 +220,13 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     redshift = { iamRole, logJsonPath, region: region ?? '' };
   }
 
-  const loadModes: LoadModes = {};
-  for (const item of (env.LOAD_MODES ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean)) {
-    const [table, mode] = item.split('=');
-    if (!TABLES.includes(table as StarTable)) {
-      problems.push(`LOAD_MODES: unknown table "${table}" (tables: ${TABLES.join(', ')})`);
-    } else if (!allowedModes(table as StarTable).includes(mode as LoadMode)) {
-      problems.push(
-        `LOAD_MODES: unknown load mode "${mode}" for ${table} (use ${allowedModes(table as StarTable).join(', ')})`,
-      );
-    } else {
-      loadModes[table as StarTable] = mode as LoadMode;
-    }
-  }
+  const { modes: loadModes, problems: modeProblems } = parseLoadModes(
+    (env.LOAD_MODES ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+  problems.push(...modeProblems.map((p) => `LOAD_MODES: ${p}`));
 
   const retryBudget = env.RETRY_BUDGET || undefined;
   if (retryBudget !== undefined) {

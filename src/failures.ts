@@ -7,6 +7,8 @@ export const BAD_CONFIG = 'BadConfig';
 export const BAD_INPUT = 'BadInput';
 export const SOURCE_FILE_MISSING = 'SourceFileMissing';
 export const CHECKS_FAILED = 'DataQualityChecksFailed';
+/** Retryable: another run of an overlapping interval committed rows meanwhile; the next attempt replaces them. */
+export const CONCURRENT_LOAD = 'ConcurrentLoad';
 /** Retryable: the warehouse, the source or the network may heal. */
 export const TRANSIENT = 'Transient';
 /** Retryable, but not known to heal: an error nobody classified (a bug, a condition not seen before). */

@@ -4,7 +4,7 @@
  * Pure: used inside the workflow sandbox and by the commands, which refuse the same inputs before starting.
  */
 import { HOUR_MS, IntervalError, makeInterval, toMs, type Interval } from './interval';
-import { allowedModes, TABLES, type StarTable } from './types';
+import { loadModeProblem } from './types';
 
 /** The longest interval one run may load; longer ranges are a backfill (one run per hour). */
 export const MAX_RUN_HOURS = 31 * 24;
@@ -97,13 +97,8 @@ export function inputProblems(input: unknown, ctx: InputContext = {}): string[] 
       problems.push('loadModes: must be an object such as { "users": "append" }');
     } else {
       for (const [table, mode] of Object.entries(i.loadModes)) {
-        if (!TABLES.includes(table as StarTable)) {
-          problems.push(`loadModes.${table}: not a table (tables: ${TABLES.join(', ')})`);
-        } else if (!allowedModes(table as StarTable).includes(mode as never)) {
-          problems.push(
-            `loadModes.${table}: ${show(mode)} is not a load mode of ${table} (use ${allowedModes(table as StarTable).join(', ')})`,
-          );
-        }
+        const problem = loadModeProblem(table, mode);
+        if (problem) problems.push(`loadModes.${table}: ${problem}`);
       }
     }
   }

@@ -33,6 +33,34 @@ export function allowedModes(table: StarTable): readonly LoadMode[] {
 
 export type LoadModes = Partial<Record<StarTable, LoadMode>>;
 
+/**
+ * Why `mode` is not a load mode of `table`, or `table` not a star table; undefined when both are fine. The one
+ * rule behind LOAD_MODES, `--mode`, the workflow's input check and the load itself.
+ */
+export function loadModeProblem(table: string, mode: unknown): string | undefined {
+  if (!TABLES.includes(table as StarTable)) return `"${table}" is not a table (tables: ${TABLES.join(', ')})`;
+  const allowed = allowedModes(table as StarTable);
+  if (!allowed.includes(mode as LoadMode)) {
+    const shown = typeof mode === 'string' ? `"${mode}"` : String(JSON.stringify(mode));
+    return `${shown.slice(0, 40)} is not a load mode of ${table} (use ${allowed.join(', ')})`;
+  }
+  return undefined;
+}
+
+/** `TABLE=MODE` items (LOAD_MODES, `--mode`) as load modes, with one problem per bad item. */
+export function parseLoadModes(items: string[]): { modes: LoadModes; problems: string[] } {
+  const modes: LoadModes = {};
+  const problems: string[] = [];
+  for (const item of items) {
+    const [table = '', mode, ...rest] = item.split('=');
+    const problem =
+      mode === undefined || rest.length ? `"${item}" is not TABLE=MODE` : loadModeProblem(table.trim(), mode.trim());
+    if (problem) problems.push(problem);
+    else modes[table.trim() as StarTable] = mode!.trim() as LoadMode;
+  }
+  return { modes, problems };
+}
+
 export const DEFAULT_LOAD_MODES: Record<StarTable, LoadMode> = {
   songplays: 'replace',
   users: 'upsert',

@@ -207,7 +207,7 @@ test('missing URL, bad region, unknown load mode, end before start: one error li
     '  - REDSHIFT_IAM_ROLE must be the ARN of a role the cluster may assume (arn:aws:iam::<account>:role/<name>)',
     '  - SOURCE_URL must be an s3:// URL with WAREHOUSE_DIALECT=redshift (COPY reads from S3)',
     '  - REDSHIFT_LOG_JSONPATH must be the s3:// URL of sql/log_json_path.json uploaded to your bucket',
-    '  - LOAD_MODES: unknown load mode "sideways" for users (use upsert, truncate-insert, append)',
+    '  - LOAD_MODES: "sideways" is not a load mode of users (use upsert, truncate-insert, append)',
     '  - SCHEDULE_START (2018-11-05T00:00:00.000Z) must be before SCHEDULE_END (2018-11-01T00:00:00.000Z)',
   ]);
   expect(res.stderr).not.toMatch(/connect|ECONNREFUSED|transport/i);
@@ -237,5 +237,7 @@ test('the etl command refuses bad arguments with its usage and starts nothing', 
     env,
   );
   expect(mode.code).toBe(2);
-  expect(mode.stderr).toContain('error: --mode users=replace: users offers upsert, truncate-insert, append');
+  expect(mode.stderr).toContain(
+    'error: --mode: "replace" is not a load mode of users (use upsert, truncate-insert, append)',
+  );
 });

@@ -33,7 +33,7 @@ test('problems in the file and in the environment are reported together', () => 
   expect(error).toBeInstanceOf(ConfigError);
   expect((error as ConfigError).problems).toEqual([
     `${cfg}: unknown setting "WAREHOUSE_URLL" (known: see the README's configuration table)`,
-    'LOAD_MODES: unknown load mode "replace" for songs (use upsert, truncate-insert, append)',
+    'LOAD_MODES: "replace" is not a load mode of songs (use upsert, truncate-insert, append)',
     'SCHEDULE_OVERLAP=SOMETIMES must be one of SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, TERMINATE_OTHER, ALLOW_ALL',
   ]);
   expect(() => loadConfig({ SPARKIFY_CONFIG: file('broken.json', '{ nope') })).toThrow(/cannot be read as JSON/);

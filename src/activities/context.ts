@@ -4,7 +4,7 @@ import { postgres, type Dialect } from '../warehouse/dialect';
 import { ApplicationFailure } from '@temporalio/common';
 import { daysTouched, type Interval } from '../interval';
 import type { MissingFilePolicy } from '../types';
-import { badConfig, rethrowForActivity } from '../warehouse/errors';
+import { badConfig, rethrowForActivity, SOURCE_FILE_MISSING } from '../warehouse/errors';
 import { eventFileKey, openSource, SourceConfigError, type Source, type SourceFile } from '../source';
 
 /** What the activities need, built once by the worker (or by a test) and injected. */
@@ -161,7 +161,7 @@ export async function eventFilesFor(
     throw ApplicationFailure.nonRetryable(
       `event file(s) missing from ${source.location}: ${missingFiles.join(', ')} ` +
         `(set onMissingFile: "warn" to load such intervals as empty)`,
-      'SourceFileMissing',
+      SOURCE_FILE_MISSING,
     );
   }
   return { files, missingFiles };

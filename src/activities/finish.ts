@@ -1,6 +1,6 @@
 import { toMs } from '../interval';
 import type { RecordRunInput } from '../types';
-import { withClient, withTransaction } from '../warehouse/pool';
+import { inTransaction, withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
 import { dropRunStaging as dropStatement, runStagingTable, unregisterRunStaging } from '../warehouse/statements';
@@ -36,15 +36,10 @@ export function makeRecordRun(deps: ActivityDeps) {
 }
 
 async function dropStaging(client: PoolClient, runKey: string): Promise<void> {
-  await client.query('BEGIN');
-  try {
+  await inTransaction(client, async () => {
     await client.query(dropStatement(runStagingTable(runKey)));
     await client.query(unregisterRunStaging(runKey));
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 /**

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient, QueryResult } from 'pg';
 import { toMs } from '../interval';
-import { allowedModes, type LoadInput, type LoadResult } from '../types';
+import { loadModeProblem, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
-import { badConfig, rethrowForActivity } from '../warehouse/errors';
+import { BAD_INPUT, CONCURRENT_LOAD, rethrowForActivity } from '../warehouse/errors';
 import {
   ROLLBACK_TO_BEFORE_INSERT,
   runStagingTable,
@@ -36,12 +36,8 @@ async function insert(client: PoolClient, plan: LoadPlan, table: string): Promis
 export function makeLoadTable(deps: ActivityDeps) {
   return async function loadTable(input: LoadInput): Promise<LoadResult> {
     const t0 = performance.now();
-    const allowed = allowedModes(input.table);
-    if (!allowed.includes(input.mode)) {
-      throw badConfig(
-        `load mode "${input.mode}" is not available for ${input.table}; use one of ${allowed.join(', ')}`,
-      );
-    }
+    const problem = loadModeProblem(input.table, input.mode);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, BAD_INPUT);
     const stg = runStagingTable(input.runKey);
     const plan = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
     try {
@@ -68,7 +64,7 @@ export function makeLoadTable(deps: ActivityDeps) {
         throw ApplicationFailure.retryable(
           `loading ${input.table} (replace): another run loaded rows of this interval at the same time ` +
             `(${(err as Error).message}); the next attempt replaces them`,
-          'ConcurrentLoad',
+          CONCURRENT_LOAD,
         );
       }
       rethrowForActivity(err);

@@ -10,16 +10,7 @@ import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN
 import { workflowIdFor } from '../interval';
 import { waitForOutcome, watchRetries } from '../outcome';
 import { connectClient } from '../temporal';
-import {
-  allowedModes,
-  DEFAULT_LOAD_MODES,
-  LOAD_MODES,
-  TABLES,
-  type LoadMode,
-  type LoadModes,
-  type SparkifyEtlInput,
-  type StarTable,
-} from '../types';
+import { DEFAULT_LOAD_MODES, parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
 import { intervalOption, intOption, main, parseCommandLine, RefusedError, UsageError } from './args';
 import { formatSummary } from './format';
 
@@ -60,18 +51,9 @@ main(USAGE, async () => {
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
   const interval = intervalOption(values.from, values.to);
   const config = loadConfig();
-  const loadModes: LoadModes = { ...config.loadModes };
-  for (const m of values.mode ?? []) {
-    const [table, mode] = m.split('=');
-    if (!TABLES.includes(table as StarTable) || !LOAD_MODES.includes(mode as LoadMode)) {
-      throw new UsageError(
-        `--mode ${m}: expected TABLE=MODE with TABLE in ${TABLES.join('|')}, MODE in ${LOAD_MODES.join('|')}`,
-      );
-    }
-    const allowed = allowedModes(table as StarTable);
-    if (!allowed.includes(mode as LoadMode)) throw new UsageError(`--mode ${m}: ${table} offers ${allowed.join(', ')}`);
-    loadModes[table as StarTable] = mode as LoadMode;
-  }
+  const parsed = parseLoadModes(values.mode ?? []);
+  if (parsed.problems.length) throw new UsageError(parsed.problems.map((p) => `--mode: ${p}`).join('\n       '));
+  const loadModes: LoadModes = { ...config.loadModes, ...parsed.modes };
   if (values.missing && values.missing !== 'fail' && values.missing !== 'warn') {
     throw new UsageError(`--missing must be fail or warn, got "${values.missing}"`);
   }

@@ -48,18 +48,25 @@ export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Prom
   }
 }
 
+/** Runs `fn` in a transaction on a client already checked out: committed if it returns, rolled back if it throws. */
+export async function inTransaction<T>(
+  client: PoolClient,
+  fn: () => Promise<T>,
+  begin: 'BEGIN' | 'BEGIN READ ONLY' = 'BEGIN',
+): Promise<T> {
+  await client.query(begin);
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  return withClient(pool, async (client) => {
-    await client.query('BEGIN');
-    try {
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  });
+  return withClient(pool, (client) => inTransaction(client, () => fn(client)));
 }
 
 /** `postgres://user:secret@host/db` → `postgres://user:***@host/db`: safe to print or log. */
