@@ -50,8 +50,8 @@ async function waitForPort(
  * - The history service's transfer queue, which passes every new workflow task on to matching, reads at
  *   most `transferProcessorMaxPollRPS` times a second per shard (default 20). Runs that follow each other
  *   closely (a backfill) use up that budget and each workflow task then waits up to 50 ms, ~20 ms on
- *   average, before a worker can get it; at 200 the wait is at most 5 ms (bench b: median overhead
- *   78 ms -> 33 ms back to back). An idle server reads only when notified, so the higher cap costs nothing
+ *   average, before a worker can get it; at 200 the wait is at most 5 ms (docs/benchmarks.md,
+ *   b, has the figures). An idle server reads only when notified, so the higher cap costs nothing
  *   at an hourly pace.
  */
 export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number>> = {
