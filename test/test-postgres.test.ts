@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { portOpen } from '../src/local/stack';
-import { createTemplate, startTestPostgres } from './setup/postgres';
+import { recreateDatabase, startTestPostgres } from './setup/postgres';
 import { createTestDatabase, need } from './support/helpers';
 
 async function query<T>(url: string, sql: string): Promise<T[]> {
@@ -61,7 +61,7 @@ test('with the fallback forced (TEST_PG_EMBEDDED=1 in a SPARKIFY_CONFIG file), a
   try {
     expect(postgres.kind).toBe('embedded');
     expect(port).not.toBe(5432);
-    await createTemplate(postgres.adminUrl, 'sparkify_test_template_embedded');
+    await recreateDatabase(postgres.adminUrl, 'sparkify_test_template_embedded');
     const copy = new URL(postgres.adminUrl);
     copy.pathname = '/sparkify_test_embedded';
     await query(postgres.adminUrl, 'CREATE DATABASE sparkify_test_embedded TEMPLATE sparkify_test_template_embedded');

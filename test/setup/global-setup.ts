@@ -17,7 +17,7 @@ import { generate } from '../../src/datagen/generate';
 import { DEV_SERVER_ARGS } from '../../src/local/stack';
 import { freePort } from '../support/processes';
 import { SAMPLE } from '../support/sample';
-import { createTemplate, startTestPostgres } from './postgres';
+import { recreateDatabase, startTestPostgres } from './postgres';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -45,7 +45,7 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as Record<string, unknown>).__SPARKIFY_TEST_POSTGRES__ = postgres;
   const adminUrl = postgres.adminUrl;
   const template = `sparkify_test_template_${process.pid}`;
-  await createTemplate(adminUrl, template);
+  await recreateDatabase(adminUrl, template);
 
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(ROOT, 'src/workflows/index.ts'),

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { dropTemplate, type TestPostgres } from './postgres';
+import { dropDatabase, type TestPostgres } from './postgres';
 
 export default async function globalTeardown(): Promise<void> {
   const shared = globalThis as Record<string, unknown>;
@@ -9,7 +9,7 @@ export default async function globalTeardown(): Promise<void> {
   const postgres = shared.__SPARKIFY_TEST_POSTGRES__ as TestPostgres | undefined;
   const template = process.env.SPARKIFY_TEST_PG_TEMPLATE;
   try {
-    if (postgres && template) await dropTemplate(postgres.adminUrl, template);
+    if (postgres && template) await dropDatabase(postgres.adminUrl, template);
   } finally {
     await postgres?.stop();
   }

@@ -71,22 +71,26 @@ async function withAdmin<T>(adminUrl: string, fn: (c: Client) => Promise<T>): Pr
   }
 }
 
-/** The database every test database is copied from: created afresh, with the schema applied. */
-export async function createTemplate(adminUrl: string, template: string): Promise<void> {
+/**
+ * `name` created afresh (dropped first if it exists) with the schema applied: the tests' template, from which
+ * every test database is copied, and the benchmarks' databases.
+ */
+export async function recreateDatabase(adminUrl: string, name: string): Promise<string> {
   await withAdmin(adminUrl, async (admin) => {
-    await admin.query(`DROP DATABASE IF EXISTS ${template}`);
-    await admin.query(`CREATE DATABASE ${template}`);
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
   });
-  const templateUrl = new URL(adminUrl);
-  templateUrl.pathname = `/${template}`;
-  const pool = createPool({ url: templateUrl.toString(), max: 1 });
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const pool = createPool({ url: url.toString(), max: 1 });
   try {
     await migrate(pool);
   } finally {
     await pool.end();
   }
+  return url.toString();
 }
 
-export async function dropTemplate(adminUrl: string, template: string): Promise<void> {
-  await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`));
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
