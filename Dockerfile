@@ -1,7 +1,7 @@
 # The worker image (also used for the one-shot db-init and schedule services in docker-compose.yml).
 # Built in two stages: TypeScript compiled and the workflow bundle prebuilt, then a runtime image that runs
 # plain JavaScript (about 60 MB less memory than running the sources through tsx).
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY test ./test
 COPY bench ./bench
 RUN npx tsc -p tsconfig.json && node dist/src/cli/build-workflow-bundle.js /app/dist/workflow-bundle.js
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

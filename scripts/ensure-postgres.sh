@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure the PostgreSQL server the tests use (TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
-# answers. On machines that ship a Debian cluster but have it stopped, starts it.
+# Makes the PostgreSQL server the tests use (TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+# answer when there is one: on machines that ship a Debian cluster but have it stopped, starts it. Without
+# one the tests start an embedded PostgreSQL themselves (test/setup/postgres.ts).
 set -euo pipefail
 url="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 if command -v pg_isready >/dev/null 2>&1 && pg_isready -d "$url" -t 3 >/dev/null 2>&1; then
@@ -16,5 +17,8 @@ if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
     sleep 1
   done
 fi
-echo "no PostgreSQL answers at $url: start one, or set TEST_PG_URL to a server the tests may create databases on" >&2
-exit 1
+if [ -n "${TEST_PG_URL:-}" ]; then
+  echo "no PostgreSQL answers at TEST_PG_URL=$url: start it, or unset TEST_PG_URL to let the tests start their own" >&2
+  exit 1
+fi
+echo "no PostgreSQL on 127.0.0.1:5432: the tests will start an embedded one"

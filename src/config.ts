@@ -4,14 +4,19 @@ import { MAX_RETRY_BUDGET_MS, parseDuration } from './input';
 import { parseInstant } from './interval';
 import { parseLoadModes, type LoadModes } from './types';
 
+type Env = Record<string, string | undefined>;
+
 /**
  * All settings, read once from the environment and validated together: a bad configuration is reported
  * as one error that lists every problem, before anything connects anywhere.
  *
  * Temporal connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS, profiles)
- * are read by @temporalio/envconfig; see temporalConnection() in temporal.ts.
+ * are read by @temporalio/envconfig (temporalSettings() in temporal.ts) and S3's by the AWS SDK
+ * (s3Client() in source/s3.ts), both from settingsEnv(): the environment over the SPARKIFY_CONFIG file.
  */
 export interface AppConfig {
+  /** The environment over the SPARKIFY_CONFIG file: what envconfig and the S3 client read (see temporal.ts). */
+  env: Readonly<Env>;
   taskQueue: string;
   warehouse: {
     url: string;
@@ -25,7 +30,6 @@ export interface AppConfig {
   loadModes: LoadModes;
   /** How long a step of the runs this process starts retries what can heal (RETRY_BUDGET); the workflow's default when unset. */
   retryBudget?: string;
-  aws: { region?: string };
   /** Redshift's COPY settings (WAREHOUSE_DIALECT=redshift only). */
   redshift?: { iamRole: string; logJsonPath: string; region: string };
   /** Project data folder: sample data, dev server database, embedded PostgreSQL. */
@@ -43,6 +47,16 @@ export interface AppConfig {
     logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
     /** host:port for the Prometheus endpoint (/metrics); none when unset. */
     metricsAddress?: string;
+  };
+  /** What `npm start` starts (src/local/stack.ts). */
+  local: {
+    temporalPort: number;
+    uiPort: number;
+    /** The Web UI of a Temporal server that `npm start` did not start (TEMPORAL_ADDRESS set). */
+    uiUrl?: string;
+    /** Use the embedded PostgreSQL even when one listens on 5432. */
+    embeddedPg: boolean;
+    embeddedPgPort: number;
   };
 }
 
@@ -77,52 +91,132 @@ export class ConfigError extends Error {
   }
 }
 
-/** Every environment variable the project reads, with what it is for (the compose file is checked against it). */
-export const SETTINGS: Record<string, string> = {
-  WAREHOUSE_URL: 'warehouse connection URL (the password stays in the worker)',
-  WAREHOUSE_DIALECT: 'postgres or redshift',
-  WAREHOUSE_POOL_MAX: 'connections per worker',
-  WAREHOUSE_STATEMENT_TIMEOUT_MS: 'server-side statement timeout',
-  SOURCE_URL: 'folder, file:// or s3:// URL of log_data/ and song_data/',
-  LOAD_MODES: 'load mode per table, e.g. users=append,songplays=replace',
-  RETRY_BUDGET: 'how long a step retries what can heal before the run fails (runs started by etl, backfill, schedule)',
-  TASK_QUEUE: 'task queue of the worker and the runs',
-  WORKER_MAX_CONCURRENT_ACTIVITIES: 'worker concurrency (activities)',
-  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 'worker concurrency (workflow tasks)',
-  WORKFLOW_BUNDLE: 'prebuilt workflow bundle (npm run build:workflows)',
-  SONG_LISTING_MAX_AGE_MS: 'how old a listing of song_data a run may reuse',
-  SCHEDULE_ID: 'id of the hourly schedule',
-  SCHEDULE_MINUTE: 'minute of the hour the runs start',
-  SCHEDULE_START: "Airflow's start_date",
-  SCHEDULE_END: "Airflow's end_date",
-  SCHEDULE_CATCHUP_WINDOW: 'how far back missed runs are made up',
-  SCHEDULE_OVERLAP: 'overlap policy of the schedule',
-  LOG_FORMAT: 'json or pretty',
-  LOG_LEVEL: 'TRACE, DEBUG, INFO, WARN or ERROR',
-  METRICS_ADDRESS: 'host:port of the Prometheus endpoint',
-  SPARKIFY_DATA_DIR: "the local stack's folder",
-  SPARKIFY_CONFIG: 'optional JSON file of these settings (the environment wins)',
-  REDSHIFT_IAM_ROLE: "role Redshift's COPY assumes to read S3",
-  REDSHIFT_LOG_JSONPATH: 's3:// URL of sql/log_json_path.json',
-  AWS_REGION: 'region of the S3 bucket (and the cluster)',
-  AWS_ACCESS_KEY_ID: 'S3 credentials (or a role/profile)',
-  AWS_SECRET_ACCESS_KEY: 'S3 credentials (or a role/profile)',
-  AWS_ENDPOINT_URL_S3: 'S3-compatible endpoint (MinIO, LocalStack, moto)',
-  TEMPORAL_ADDRESS: 'Temporal frontend host:port',
-  TEMPORAL_NAMESPACE: 'Temporal namespace',
-  TEMPORAL_API_KEY: 'Temporal Cloud API key',
-  TEMPORAL_TLS: 'use TLS to reach Temporal',
-  TEMPORAL_TLS_CLIENT_CERT_PATH: 'mTLS client certificate',
-  TEMPORAL_TLS_CLIENT_KEY_PATH: 'mTLS client key',
-};
-
-export const DEFAULT_WAREHOUSE_URL = 'postgres://postgres@127.0.0.1:5432/sparkify';
-
-type Env = Record<string, string | undefined>;
+export interface Setting {
+  /** The value used when the variable is unset or empty; absent when there is none or it is computed. */
+  default?: string;
+  /** The default as the README shows it, when it is not the plain value (computed, or differs by command). */
+  shown?: string;
+  /** What it is for: the README's configuration table is generated from this (`npm run docs:config`). */
+  doc: string;
+}
 
 /**
- * Settings from an optional file (SPARKIFY_CONFIG=path/to/settings.json: `{ "WAREHOUSE_URL": "...", ... }`
- * with the names of SETTINGS), under the environment: a variable that is set wins over the file.
+ * Every environment variable the project reads, in the README's order. A new setting is one row here and its
+ * parse line in loadConfig(). Variables read by libraries (TEMPORAL_* by @temporalio/envconfig, AWS_* by the
+ * S3 client) and by the tests (TEST_*) are here too, so that the SPARKIFY_CONFIG file accepts them and
+ * docker-compose is checked against them; their readers get the file's values through settingsEnv().
+ */
+export const SETTINGS = {
+  WAREHOUSE_URL: {
+    default: 'postgres://postgres@127.0.0.1:5432/sparkify',
+    doc: 'the warehouse; required for Redshift (the password stays in the worker: it is never logged)',
+  },
+  WAREHOUSE_DIALECT: { default: 'postgres', doc: '`postgres` or `redshift`' },
+  WAREHOUSE_POOL_MAX: { default: '10', doc: 'connections per worker' },
+  WAREHOUSE_STATEMENT_TIMEOUT_MS: { default: '0', shown: '0 (none)', doc: 'server-side statement timeout' },
+  SOURCE_URL: {
+    shown: '`.data/sample`',
+    doc: 'folder, `file://` or `s3://bucket/prefix` URL with `log_data/` and `song_data/`',
+  },
+  LOAD_MODES: {
+    shown: 'replace for songplays, upsert for the rest',
+    doc: 'load mode per table for scheduled and command-line runs, e.g. `users=append,songplays=truncate-insert`',
+  },
+  RETRY_BUDGET: {
+    default: '10m',
+    doc: 'how long a step of the runs that `etl`, `backfill` and the schedule start retries what can heal (a refused connection, a deadlock) before the run fails; `0s` to `24h`',
+  },
+  REDSHIFT_IAM_ROLE: { doc: 'Redshift: the role its COPY assumes to read S3' },
+  REDSHIFT_LOG_JSONPATH: { doc: 'Redshift: the `s3://` URL of `sql/log_json_path.json`' },
+  AWS_REGION: {
+    shown: '`us-east-1` for S3',
+    doc: 'region of the S3 bucket (and of the Redshift cluster: required with `WAREHOUSE_DIALECT=redshift`)',
+  },
+  AWS_DEFAULT_REGION: { doc: 'read when `AWS_REGION` is unset' },
+  AWS_ACCESS_KEY_ID: { shown: 'SDK default', doc: 'S3 credentials, read by the worker only (else a profile or role)' },
+  AWS_SECRET_ACCESS_KEY: { shown: 'SDK default', doc: 'S3 credentials, with `AWS_ACCESS_KEY_ID`' },
+  AWS_SESSION_TOKEN: { doc: 'S3 credentials: the session token of temporary ones' },
+  AWS_ENDPOINT_URL_S3: { doc: 'S3-compatible endpoint (MinIO, LocalStack, moto)' },
+  AWS_ENDPOINT_URL: { doc: 'read when `AWS_ENDPOINT_URL_S3` is unset' },
+  TEMPORAL_ADDRESS: {
+    shown: '`localhost:7233`',
+    doc: 'Temporal frontend `host:port`; the TEMPORAL_* settings are read by `@temporalio/envconfig`',
+  },
+  TEMPORAL_NAMESPACE: { shown: '`default`', doc: 'Temporal namespace' },
+  TEMPORAL_API_KEY: { doc: 'Temporal Cloud API key (turns TLS on)' },
+  TEMPORAL_TLS: { doc: '`true`: reach Temporal over TLS' },
+  TEMPORAL_TLS_CLIENT_CERT_PATH: { doc: 'mTLS client certificate' },
+  TEMPORAL_TLS_CLIENT_KEY_PATH: { doc: 'mTLS client key' },
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: { doc: "CA certificate of the Temporal server's TLS" },
+  TEMPORAL_TLS_SERVER_NAME: { doc: "server name to verify in the Temporal server's certificate" },
+  TEMPORAL_PROFILE: { shown: '`default`', doc: 'profile to read from the Temporal config file' },
+  TEMPORAL_CONFIG_FILE: {
+    shown: '`~/.config/temporalio/temporal.toml`',
+    doc: "Temporal's own config file of profiles (the variables above win over it)",
+  },
+  TASK_QUEUE: { default: 'sparkify-etl', doc: 'task queue of the worker and the runs' },
+  WORKER_MAX_CONCURRENT_ACTIVITIES: { default: '20', doc: 'worker concurrency: activities' },
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: { default: '40', doc: 'worker concurrency: workflow tasks' },
+  WORKFLOW_BUNDLE: {
+    shown: 'unset (bundled at start-up)',
+    doc: 'prebuilt workflow bundle (`npm run build:workflows`)',
+  },
+  SONG_LISTING_MAX_AGE_MS: {
+    default: '60000',
+    doc: 'how old a listing of `song_data/` a worker may reuse (a new song file is staged by the first run after that)',
+  },
+  SCHEDULE_ID: { default: 'sparkify-etl-hourly', doc: 'the hourly schedule' },
+  SCHEDULE_START: {
+    shown: 'none (`npm start`: first day of the data)',
+    doc: "Airflow's `start_date`: the first run loads the hour starting at `SCHEDULE_START`",
+  },
+  SCHEDULE_END: { doc: "Airflow's `end_date`: no run after it" },
+  SCHEDULE_MINUTE: { default: '0', doc: 'minute of the hour the runs start' },
+  SCHEDULE_CATCHUP_WINDOW: {
+    default: '7d',
+    doc: 'how far back runs missed during an outage are made up (set explicitly, never the server default)',
+  },
+  SCHEDULE_OVERLAP: {
+    default: 'BUFFER_ALL',
+    doc: 'when a run is due while another runs: `SKIP`, `BUFFER_ONE`, `BUFFER_ALL`, `CANCEL_OTHER`, `TERMINATE_OTHER` or `ALLOW_ALL` (side by side; runs are isolated)',
+  },
+  LOG_FORMAT: { default: 'json', shown: '`json` (`npm start`: `pretty`)', doc: 'worker logs: `json` or `pretty`' },
+  LOG_LEVEL: {
+    default: 'INFO',
+    shown: '`INFO` (`npm start`: `WARN`)',
+    doc: '`TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`',
+  },
+  METRICS_ADDRESS: {
+    shown: 'unset (`npm start`: `127.0.0.1:9464`)',
+    doc: 'Prometheus endpoint `host:port` (`/metrics`)',
+  },
+  SPARKIFY_CONFIG: { doc: 'optional JSON file of these settings; a variable set in the environment wins over it' },
+  SPARKIFY_DATA_DIR: { default: '.data', doc: "the local stack's folder (`rm -rf` it for a full reset)" },
+  SPARKIFY_TEMPORAL_PORT: { default: '7233', doc: '`npm start`: port of the Temporal dev server it starts' },
+  SPARKIFY_UI_PORT: { default: '8233', doc: "`npm start`: port of the dev server's Web UI" },
+  SPARKIFY_UI_URL: { doc: '`npm start` with `TEMPORAL_ADDRESS` set: the Web UI it prints' },
+  SPARKIFY_EMBEDDED_PG: {
+    doc: '`1`: `npm start` uses the embedded PostgreSQL even if one listens on 5432 (`WAREHOUSE_URL` unset)',
+  },
+  SPARKIFY_EMBEDDED_PG_PORT: { default: '5433', doc: '`npm start`: port of the embedded PostgreSQL' },
+  TEST_PG_URL: {
+    shown: '`postgres://postgres@127.0.0.1:5432/postgres` if it answers, else an embedded PostgreSQL',
+    doc: 'tests: the server on which they create their databases',
+  },
+  TEST_PG_EMBEDDED: { doc: '`1`: the tests start an embedded PostgreSQL even if `TEST_PG_URL` is set or 5432 answers' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export function isSetting(name: string): name is SettingName {
+  return Object.hasOwn(SETTINGS, name);
+}
+
+export const DEFAULT_WAREHOUSE_URL = SETTINGS.WAREHOUSE_URL.default;
+
+/**
+ * The environment with the settings of an optional file under it (SPARKIFY_CONFIG=path/to/settings.json:
+ * `{ "WAREHOUSE_URL": "...", ... }` with the names of SETTINGS): a variable that is set wins over the file.
  */
 function withConfigFile(env: Env, problems: string[]): Env {
   const file = env.SPARKIFY_CONFIG;
@@ -140,8 +234,10 @@ function withConfigFile(env: Env, problems: string[]): Env {
   }
   const fromFile: Env = {};
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!(key in SETTINGS)) {
+    if (!isSetting(key)) {
       problems.push(`${file}: unknown setting "${key}" (known: see the README's configuration table)`);
+    } else if (key === 'SPARKIFY_CONFIG') {
+      problems.push(`${file}: SPARKIFY_CONFIG names the file itself; set it in the environment`);
     } else if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       problems.push(`${file}: ${key} must be a string or a number`);
     } else {
@@ -153,11 +249,23 @@ function withConfigFile(env: Env, problems: string[]): Env {
   return merged;
 }
 
+/**
+ * The settings as every reader should see them: the environment over the SPARKIFY_CONFIG file. For the
+ * readers outside loadConfig() (envconfig, the S3 client, the tests' set-up); a file that cannot be read is
+ * reported by loadConfig().
+ */
+export function settingsEnv(environment: Env = process.env): Env {
+  return withConfigFile(environment, []);
+}
+
 export function loadConfig(environment: Env = process.env): AppConfig {
   const problems: string[] = [];
   const env = withConfigFile(environment, problems);
 
-  const int = (name: string, fallback: number, min: number, max: number): number => {
+  /** The setting's value, else its default from SETTINGS. */
+  const get = (name: SettingName): string | undefined => env[name] || (SETTINGS[name] as Setting).default;
+  const int = (name: SettingName, min: number, max: number): number => {
+    const fallback = Number((SETTINGS[name] as Setting).default);
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
@@ -167,13 +275,18 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     }
     return n;
   };
+  const flag = (name: SettingName): boolean => {
+    const raw = env[name] || '0';
+    if (raw !== '0' && raw !== '1') problems.push(`${name}=${raw} must be 1 or 0`);
+    return raw === '1';
+  };
 
-  const dataDir = path.resolve(env.SPARKIFY_DATA_DIR || '.data');
+  const dataDir = path.resolve(get('SPARKIFY_DATA_DIR')!);
   if (env.WORKFLOW_BUNDLE && !existsSync(env.WORKFLOW_BUNDLE)) {
     problems.push(`WORKFLOW_BUNDLE=${env.WORKFLOW_BUNDLE} does not exist: run \`npm run build:workflows\``);
   }
 
-  const dialect = env.WAREHOUSE_DIALECT || 'postgres';
+  const dialect = get('WAREHOUSE_DIALECT');
   if (dialect !== 'postgres' && dialect !== 'redshift') {
     problems.push(`WAREHOUSE_DIALECT=${dialect} must be postgres or redshift`);
   }
@@ -182,7 +295,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       'WAREHOUSE_URL is required with WAREHOUSE_DIALECT=redshift (postgres://user:password@cluster:5439/db)',
     );
   }
-  const url = env.WAREHOUSE_URL || DEFAULT_WAREHOUSE_URL;
+  const url = get('WAREHOUSE_URL')!;
   try {
     const u = new URL(url);
     if (!/^postgres(ql)?:$/.test(u.protocol) && u.protocol !== 'redshift:') {
@@ -236,13 +349,13 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     }
   }
 
-  const taskQueue = env.TASK_QUEUE || 'sparkify-etl';
+  const taskQueue = get('TASK_QUEUE')!;
   if (!/^[\w.-]{1,200}$/.test(taskQueue)) problems.push(`TASK_QUEUE=${taskQueue} may only hold letters, digits, _ . -`);
 
-  const scheduleId = env.SCHEDULE_ID || 'sparkify-etl-hourly';
+  const scheduleId = get('SCHEDULE_ID')!;
   if (!/^[\w.-]{1,200}$/.test(scheduleId))
     problems.push(`SCHEDULE_ID=${scheduleId} may only hold letters, digits, _ . -`);
-  const instant = (name: string): string | undefined => {
+  const instant = (name: SettingName): string | undefined => {
     const raw = env[name];
     if (!raw) return undefined;
     try {
@@ -256,18 +369,18 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   const endAt = instant('SCHEDULE_END');
   if (startAt && endAt && startAt >= endAt)
     problems.push(`SCHEDULE_START (${startAt}) must be before SCHEDULE_END (${endAt})`);
-  const catchupWindow = env.SCHEDULE_CATCHUP_WINDOW || '7d';
+  const catchupWindow = get('SCHEDULE_CATCHUP_WINDOW')!;
   if (!/^\d+(ms|s|m|h|d)$/.test(catchupWindow)) {
     problems.push(`SCHEDULE_CATCHUP_WINDOW=${catchupWindow} must be a duration such as 30m, 12h or 7d`);
   }
-  const overlap = (env.SCHEDULE_OVERLAP || 'BUFFER_ALL').toUpperCase();
+  const overlap = get('SCHEDULE_OVERLAP')!.toUpperCase();
   if (!OVERLAP_POLICIES.includes(overlap as OverlapPolicy)) {
     problems.push(`SCHEDULE_OVERLAP=${overlap} must be one of ${OVERLAP_POLICIES.join(', ')}`);
   }
 
-  const logFormat = env.LOG_FORMAT || 'json';
+  const logFormat = get('LOG_FORMAT');
   if (logFormat !== 'json' && logFormat !== 'pretty') problems.push(`LOG_FORMAT=${logFormat} must be json or pretty`);
-  const logLevel = (env.LOG_LEVEL || 'INFO').toUpperCase();
+  const logLevel = get('LOG_LEVEL')!.toUpperCase();
   if (!['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
     problems.push(`LOG_LEVEL=${env.LOG_LEVEL} must be one of TRACE, DEBUG, INFO, WARN, ERROR`);
   }
@@ -276,29 +389,38 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     problems.push(`METRICS_ADDRESS=${metricsAddress} must be host:port, e.g. 0.0.0.0:9464`);
   }
 
+  const uiUrl = env.SPARKIFY_UI_URL || undefined;
+  const local: AppConfig['local'] = {
+    temporalPort: int('SPARKIFY_TEMPORAL_PORT', 1, 65535),
+    uiPort: int('SPARKIFY_UI_PORT', 1, 65535),
+    ...(uiUrl ? { uiUrl } : {}),
+    embeddedPg: flag('SPARKIFY_EMBEDDED_PG'),
+    embeddedPgPort: int('SPARKIFY_EMBEDDED_PG_PORT', 1, 65535),
+  };
+
   const config: AppConfig = {
+    env,
     taskQueue,
     warehouse: {
       url,
       dialect: dialect === 'redshift' ? 'redshift' : 'postgres',
-      poolMax: int('WAREHOUSE_POOL_MAX', 10, 2, 200),
-      statementTimeoutMs: int('WAREHOUSE_STATEMENT_TIMEOUT_MS', 0, 0, 86_400_000),
+      poolMax: int('WAREHOUSE_POOL_MAX', 2, 200),
+      statementTimeoutMs: int('WAREHOUSE_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
     },
     sourceUrl,
     loadModes,
     ...(retryBudget ? { retryBudget } : {}),
-    aws: region ? { region } : {},
     ...(redshift ? { redshift } : {}),
     dataDir,
     worker: {
-      maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1000),
-      maxConcurrentWorkflowTasks: int('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
-      songListingMaxAgeMs: int('SONG_LISTING_MAX_AGE_MS', 60_000, 0, 86_400_000),
+      maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 1, 1000),
+      maxConcurrentWorkflowTasks: int('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 2, 1000),
+      songListingMaxAgeMs: int('SONG_LISTING_MAX_AGE_MS', 0, 86_400_000),
       ...(env.WORKFLOW_BUNDLE ? { workflowBundle: path.resolve(env.WORKFLOW_BUNDLE) } : {}),
     },
     schedule: {
       id: scheduleId,
-      minute: int('SCHEDULE_MINUTE', 0, 0, 59),
+      minute: int('SCHEDULE_MINUTE', 0, 59),
       ...(startAt ? { startAt } : {}),
       ...(endAt ? { endAt } : {}),
       catchupWindow,
@@ -309,7 +431,22 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       logLevel: logLevel as AppConfig['observability']['logLevel'],
       ...(metricsAddress ? { metricsAddress } : {}),
     },
+    local,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+export const SETTINGS_TABLE_START =
+  '<!-- settings: generated from SETTINGS in src/config.ts by `npm run docs:config` -->';
+export const SETTINGS_TABLE_END = '<!-- end of settings -->';
+
+/** The README's configuration table, from SETTINGS. */
+export function renderSettingsTable(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const rows = Object.entries(SETTINGS).map(([name, row]: [string, Setting]) => {
+    const shown = row.shown ?? (row.default !== undefined ? `\`${row.default}\`` : '–');
+    return `| \`${name}\` | ${cell(shown)} | ${cell(row.doc)} |`;
+  });
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }

@@ -3,19 +3,24 @@
  * schema: every variable it sets is a setting the project reads, the settings validate, and the addresses
  * point at services that publish those ports.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig, SETTINGS } from '../src/config';
 import { DEV_SERVER_ARGS, SERVER_DYNAMIC_CONFIG } from '../src/local/stack';
+import { need } from './support/helpers';
 import { ROOT } from './support/processes';
 
 interface Service {
   image?: string;
   build?: string;
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string>;
   ports?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
 }
 
 const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -35,7 +40,17 @@ const ours = ['worker', 'db-init', 'schedule'] as const;
 
 test('it has the whole stack: Temporal with its database and UI, the warehouse, the worker and the one-shots', () => {
   expect(Object.keys(services).sort()).toEqual(
-    ['db-init', 'schedule', 'temporal', 'temporal-db', 'temporal-ui', 'warehouse', 'worker'].sort(),
+    [
+      'db-init',
+      'schedule',
+      'temporal',
+      'temporal-db',
+      'temporal-namespace',
+      'temporal-schema',
+      'temporal-ui',
+      'warehouse',
+      'worker',
+    ].sort(),
   );
   for (const name of ours) expect(services[name]!.build).toBe('.');
   const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -93,4 +108,36 @@ test('addresses point at services that publish those ports, with matching creden
 
   const metricsPort = worker.METRICS_ADDRESS!.split(':')[1];
   expect(services.worker!.ports).toContain(`${metricsPort}:${metricsPort}`);
+});
+
+test('Temporal is the maintained server image at the version the dev server runs, its schema set up by a one-shot first', () => {
+  // "Temporal CLI 1.9.1 (Server 1.32.0, UI 2.54.1)": the server the tests and `npm start` run.
+  const version = execFileSync(need('SPARKIFY_TEST_TEMPORAL_CLI'), ['--version'], { encoding: 'utf8' });
+  const server = /Server ([\d.]+)/.exec(version)![1];
+  expect(services.temporal!.image).toBe(`temporalio/server:${server}`);
+  expect(services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${server}`);
+  expect(services['temporal-namespace']!.image).toBe(`temporalio/admin-tools:${server}`);
+  expect(Object.values(services).map((s) => s.image ?? '')).not.toContainEqual(expect.stringMatching(/auto-setup/));
+
+  // The server starts once the schema is set up, the worker and the schedule once the namespace exists.
+  expect(services.temporal!.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+  for (const name of ['worker', 'schedule'] as const) {
+    expect(services[name]!.depends_on!['temporal-namespace']).toEqual({ condition: 'service_completed_successfully' });
+  }
+
+  // The one-shot runs deploy/temporal-schema.sh, which sets up both databases against the server's schema files.
+  const schema = services['temporal-schema']!;
+  const [source, target] = schema.volumes![0]!.split(':');
+  expect(schema.command).toEqual([target]);
+  const script = readFileSync(path.join(ROOT, source!), 'utf8');
+  expect(script).toContain('temporal-sql-tool --plugin postgres12');
+  expect(script).toContain('for pair in temporal:temporal temporal_visibility:visibility');
+  expect(script).toContain('update-schema -d "$schemas/$dir/versioned"');
+  // The same database and credentials as the server's.
+  const env = withDefaults(schema.environment!);
+  const serverEnv = withDefaults(services.temporal!.environment!);
+  expect(env.POSTGRES_SEEDS).toBe(serverEnv.POSTGRES_SEEDS);
+  expect(env.POSTGRES_USER).toBe(serverEnv.POSTGRES_USER);
+  expect(env.SQL_PASSWORD).toBe(serverEnv.POSTGRES_PWD);
+  expect(withDefaults(services['temporal-db']!.environment!).POSTGRES_PASSWORD).toBe(serverEnv.POSTGRES_PWD);
 });

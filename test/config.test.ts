@@ -1,7 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../src/config';
+import { README, withSettingsTable } from '../src/cli/docs-config';
+import { ConfigError, loadConfig, renderSettingsTable, SETTINGS, settingsEnv, type SettingName } from '../src/config';
+import { s3ClientOptions } from '../src/source/s3';
+import { temporalSettings } from '../src/temporal';
+import { chooseTestPostgres } from './setup/postgres';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sparkify-config-'));
 const file = (name: string, content: unknown) => {
@@ -37,4 +41,141 @@ test('problems in the file and in the environment are reported together', () => 
     'SCHEDULE_OVERLAP=SOMETIMES must be one of SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, TERMINATE_OTHER, ALLOW_ALL',
   ]);
   expect(() => loadConfig({ SPARKIFY_CONFIG: file('broken.json', '{ nope') })).toThrow(/cannot be read as JSON/);
+});
+
+/** A value other than the default for every setting, valid together with the others. */
+const certs = mkdtempSync(path.join(os.tmpdir(), 'sparkify-config-tls-'));
+const pem = (name: string) => {
+  const p = path.join(certs, name);
+  writeFileSync(p, `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`);
+  return p;
+};
+const bundle = file('bundle.js', 'module.exports = {};');
+const EXAMPLES: Record<Exclude<SettingName, 'SPARKIFY_CONFIG'>, string> = {
+  WAREHOUSE_URL: 'postgres://etl:secret@warehouse.example:5439/dev',
+  WAREHOUSE_DIALECT: 'redshift',
+  WAREHOUSE_POOL_MAX: '7',
+  WAREHOUSE_STATEMENT_TIMEOUT_MS: '60000',
+  SOURCE_URL: 's3://sparkify-bucket/raw',
+  LOAD_MODES: 'users=append',
+  RETRY_BUDGET: '2m',
+  REDSHIFT_IAM_ROLE: 'arn:aws:iam::123456789012:role/redshift-copy',
+  REDSHIFT_LOG_JSONPATH: 's3://sparkify-bucket/raw/log_json_path.json',
+  AWS_REGION: 'us-west-2',
+  AWS_DEFAULT_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'example-secret',
+  AWS_SESSION_TOKEN: 'example-token',
+  AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000',
+  AWS_ENDPOINT_URL: 'http://127.0.0.1:9001',
+  TEMPORAL_ADDRESS: 'temporal.example:7233',
+  TEMPORAL_NAMESPACE: 'sparkify',
+  TEMPORAL_API_KEY: 'example-api-key',
+  TEMPORAL_TLS: 'true',
+  TEMPORAL_TLS_CLIENT_CERT_PATH: pem('client.pem'),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: pem('client.key'),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: pem('ca.pem'),
+  TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+  TEMPORAL_PROFILE: 'prod',
+  TEMPORAL_CONFIG_FILE: file(
+    'temporal.toml',
+    '[profile.prod]\naddress = "prod.example:7233"\nnamespace = "from-profile"\n[profile.default]\naddress = "default.example:7233"\n',
+  ),
+  TASK_QUEUE: 'sparkify-other',
+  WORKER_MAX_CONCURRENT_ACTIVITIES: '8',
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '16',
+  WORKFLOW_BUNDLE: bundle,
+  SONG_LISTING_MAX_AGE_MS: '1000',
+  SCHEDULE_ID: 'sparkify-other-hourly',
+  SCHEDULE_START: '2018-11-01T00:00Z',
+  SCHEDULE_END: '2018-12-01T00:00Z',
+  SCHEDULE_MINUTE: '5',
+  SCHEDULE_CATCHUP_WINDOW: '1d',
+  SCHEDULE_OVERLAP: 'ALLOW_ALL',
+  LOG_FORMAT: 'pretty',
+  LOG_LEVEL: 'DEBUG',
+  METRICS_ADDRESS: '0.0.0.0:9464',
+  SPARKIFY_DATA_DIR: path.join(dir, 'data'),
+  SPARKIFY_TEMPORAL_PORT: '17233',
+  SPARKIFY_UI_PORT: '18233',
+  SPARKIFY_UI_URL: 'http://temporal-ui.example:8080',
+  SPARKIFY_EMBEDDED_PG: '1',
+  SPARKIFY_EMBEDDED_PG_PORT: '15433',
+  TEST_PG_URL: 'postgres://postgres@db.example:5432/postgres',
+  TEST_PG_EMBEDDED: '1',
+};
+
+/**
+ * What every reader of the settings sees: the parsed config, @temporalio/envconfig's connection options,
+ * the S3 client's options and the tests' choice of PostgreSQL, each given the settings as the entry points
+ * give them (settingsEnv: the environment over the file).
+ */
+async function observed(env: Record<string, string>) {
+  const { env: _merged, ...config } = loadConfig(env);
+  const settings = settingsEnv(env);
+  const { connectionOptions, namespace } = temporalSettings(settings);
+  return {
+    config,
+    temporal: { ...connectionOptions, namespace },
+    s3: s3ClientOptions(settings),
+    testPostgres: await chooseTestPostgres(settings),
+  };
+}
+
+const names = Object.keys(SETTINGS).filter((n) => n !== 'SPARKIFY_CONFIG') as (keyof typeof EXAMPLES)[];
+
+test('every setting has an example here (a new setting needs one)', () => {
+  expect(names.sort()).toEqual(Object.keys(EXAMPLES).sort());
+});
+
+/** Settings that only take effect together with others (set in the environment, around the one under test). */
+const REDSHIFT = [
+  'WAREHOUSE_DIALECT',
+  'WAREHOUSE_URL',
+  'SOURCE_URL',
+  'REDSHIFT_IAM_ROLE',
+  'REDSHIFT_LOG_JSONPATH',
+  'AWS_REGION',
+] as const;
+const KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+const COMPANIONS: Partial<Record<SettingName, readonly (keyof typeof EXAMPLES)[]>> = {
+  WAREHOUSE_DIALECT: REDSHIFT,
+  REDSHIFT_IAM_ROLE: REDSHIFT,
+  REDSHIFT_LOG_JSONPATH: REDSHIFT,
+  AWS_ACCESS_KEY_ID: KEYS,
+  AWS_SECRET_ACCESS_KEY: KEYS,
+  AWS_SESSION_TOKEN: KEYS,
+  TEMPORAL_PROFILE: ['TEMPORAL_CONFIG_FILE'],
+};
+
+test.each(names)('%s works from a SPARKIFY_CONFIG file as from the environment', async (name) => {
+  const base = Object.fromEntries((COMPANIONS[name] ?? []).filter((n) => n !== name).map((n) => [n, EXAMPLES[n]]));
+  const value = EXAMPLES[name];
+  const fromEnv = await observed({ ...base, [name]: value });
+  const fromFile = await observed({ ...base, SPARKIFY_CONFIG: file(`${name}.json`, { [name]: value }) });
+  expect(fromFile).toEqual(fromEnv);
+  // It has an effect: without it the readers see something else (or the configuration is incomplete).
+  expect(await observed(base).catch((err: unknown) => err)).not.toEqual(fromEnv);
+});
+
+test('the readers outside loadConfig get the file by default (envconfig, S3, the tests set-up)', async () => {
+  const saved = process.env.SPARKIFY_CONFIG;
+  process.env.SPARKIFY_CONFIG = file('defaults.json', {
+    TEMPORAL_ADDRESS: EXAMPLES.TEMPORAL_ADDRESS,
+    AWS_ENDPOINT_URL_S3: EXAMPLES.AWS_ENDPOINT_URL_S3,
+    TEST_PG_URL: EXAMPLES.TEST_PG_URL,
+  });
+  try {
+    expect(temporalSettings().connectionOptions.address).toBe(EXAMPLES.TEMPORAL_ADDRESS);
+    expect(s3ClientOptions().endpoint).toBe(EXAMPLES.AWS_ENDPOINT_URL_S3);
+    expect(await chooseTestPostgres()).toEqual({ kind: 'configured', adminUrl: EXAMPLES.TEST_PG_URL });
+  } finally {
+    if (saved === undefined) delete process.env.SPARKIFY_CONFIG;
+    else process.env.SPARKIFY_CONFIG = saved;
+  }
+});
+
+test('the README configuration table is generated from SETTINGS (`npm run docs:config`)', () => {
+  const readme = readFileSync(README, 'utf8');
+  expect(withSettingsTable(readme, renderSettingsTable())).toBe(readme);
 });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { settingsEnv, SETTINGS } from '../config';
 import { generate } from '../datagen/generate';
 import { parseInstant } from '../interval';
 import { intOption, main, parseCommandLine, UsageError } from './args';
@@ -29,7 +30,8 @@ main(USAGE, async () => {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const out = path.resolve(values.out ?? path.join(process.env.SPARKIFY_DATA_DIR || '.data', 'sample'));
+  const dataDir = settingsEnv().SPARKIFY_DATA_DIR || SETTINGS.SPARKIFY_DATA_DIR.default;
+  const out = path.resolve(values.out ?? path.join(dataDir, 'sample'));
   const t0 = performance.now();
   const summary = await generate({
     out,

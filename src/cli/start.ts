@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { holdSignalsDuringShutdown, installRuntime } from '../observability';
 import { DEFAULT_WAREHOUSE_URL, loadConfig } from '../config';
 import { generate } from '../datagen/generate';
@@ -11,6 +9,7 @@ import { startTemporalDevServer, startWarehouse } from '../local/stack';
 import { catchUp, upsertSchedule } from '../schedule';
 import { ensureDatabase } from '../warehouse/database';
 import { migrate } from '../warehouse/migrate';
+import { connectClient, connectWorker } from '../temporal';
 import { redactUrl } from '../warehouse/pool';
 import { createWarehousePool, createWorker } from '../worker';
 import { main, parseCommandLine } from './args';
@@ -41,13 +40,14 @@ async function sampleData(dataDir: string): Promise<{ dir: string; firstDay: str
 main(USAGE, async () => {
   const { values } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
   if (values.help) return void console.log(USAGE);
+  // Read (and validated) once, before anything starts; the addresses of what is started here are added below.
   const base = loadConfig();
   holdSignalsDuringShutdown();
   // People read this terminal: the worker's logs in pretty form, warnings and up unless LOG_LEVEL says more.
   const metricsAddress = base.observability.metricsAddress ?? '127.0.0.1:9464';
   installRuntime({
-    logFormat: process.env.LOG_FORMAT ? base.observability.logFormat : 'pretty',
-    logLevel: process.env.LOG_LEVEL ? base.observability.logLevel : 'WARN',
+    logFormat: base.env.LOG_FORMAT ? base.observability.logFormat : 'pretty',
+    logLevel: base.env.LOG_LEVEL ? base.observability.logLevel : 'WARN',
     metricsAddress,
   });
   const stops: (() => Promise<void>)[] = [];
@@ -55,62 +55,55 @@ main(USAGE, async () => {
     for (const stop of stops.reverse()) await stop().catch((e) => console.error(`while stopping: ${String(e)}`));
   };
   try {
-    const temporalPort = Number(process.env.SPARKIFY_TEMPORAL_PORT || 7233);
-    const uiPort = Number(process.env.SPARKIFY_UI_PORT || 8233);
-    let address = process.env.TEMPORAL_ADDRESS;
-    let uiUrl = process.env.SPARKIFY_UI_URL;
-    if (!address) {
-      const server = await startTemporalDevServer({ dataDir: base.dataDir, port: temporalPort, uiPort });
+    const started: Record<string, string> = {};
+    let uiUrl = base.local.uiUrl;
+    if (!base.env.TEMPORAL_ADDRESS) {
+      const { temporalPort: port, uiPort } = base.local;
+      const server = await startTemporalDevServer({ dataDir: base.dataDir, port, uiPort });
       stops.push(server.stop);
-      address = server.address;
+      started.TEMPORAL_ADDRESS = server.address;
       uiUrl = server.uiUrl;
       console.log(
-        server.started ? `started the Temporal dev server on ${address}` : `using the Temporal server on ${address}`,
+        server.started
+          ? `started the Temporal dev server on ${server.address}`
+          : `using the Temporal server on ${server.address}`,
       );
     }
 
     const warehouse = await startWarehouse({
-      configuredUrl: process.env.WAREHOUSE_URL,
+      configuredUrl: base.env.WAREHOUSE_URL,
       defaultUrl: DEFAULT_WAREHOUSE_URL,
       dataDir: base.dataDir,
-      embeddedPort: Number(process.env.SPARKIFY_EMBEDDED_PG_PORT || 5433),
-      forceEmbedded: process.env.SPARKIFY_EMBEDDED_PG === '1',
+      embeddedPort: base.local.embeddedPgPort,
+      forceEmbedded: base.local.embeddedPg,
     });
     stops.push(warehouse.stop);
     await ensureDatabase(warehouse.url);
     console.log(`warehouse (${warehouse.kind}): ${redactUrl(warehouse.url)}`);
+    started.WAREHOUSE_URL = warehouse.url;
 
-    let firstDay = process.env.SCHEDULE_START;
-    let sourceUrl = process.env.SOURCE_URL;
-    if (!sourceUrl) {
+    if (!base.env.SOURCE_URL) {
       const sample = await sampleData(base.dataDir);
-      sourceUrl = sample.dir;
-      firstDay ??= sample.firstDay;
+      started.SOURCE_URL = sample.dir;
+      if (!base.schedule.startAt) started.SCHEDULE_START = sample.firstDay;
       console.log(
         `${sample.generated ? 'generated' : 'using'} sample data in ${sample.dir} (from ${sample.firstDay}, 3 days)`,
       );
     }
-    const config = loadConfig({
-      ...process.env,
-      TEMPORAL_ADDRESS: address,
-      WAREHOUSE_URL: warehouse.url,
-      SOURCE_URL: sourceUrl,
-      ...(firstDay ? { SCHEDULE_START: firstDay } : {}),
-    });
+    // The same settings with what was started here in place of what was not set; envconfig reads config.env.
+    const config = loadConfig({ ...base.env, ...started, SPARKIFY_CONFIG: undefined });
 
     const pool = createWarehousePool(config);
     stops.push(() => pool.end());
     const report = await migrate(pool);
     if (report.applied.length) console.log(`schema applied: ${report.applied.join(', ')}`);
 
-    const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
-    const nativeConnection = await NativeConnection.connect({ address });
+    const { connection: nativeConnection, namespace } = await connectWorker(config.env);
     stops.push(() => nativeConnection.close());
     const worker = await createWorker(config, nativeConnection, namespace, pool);
 
-    const connection = await Connection.connect({ address });
+    const { client, connection } = await connectClient(config.env);
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace });
     const settings = { ...config.schedule, taskQueue: config.taskQueue, input: { loadModes: config.loadModes } };
     const outcome = await upsertSchedule(client, settings);
     const caught = outcome === 'created' ? await catchUp(client, settings, new Date()) : null;

