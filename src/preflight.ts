@@ -85,6 +85,18 @@ export async function checkWarehouse(
   }
 }
 
+/**
+ * For a command that connects to the warehouse itself (db:init, start): an error with a SQLSTATE or a socket
+ * code becomes one line naming WAREHOUSE_URL and what was seen; anything else is rethrown as it is.
+ */
+export function asWarehouseProblem(url: string) {
+  return (err: unknown): never => {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') throw new PreflightError(`${where(url)}: ${connectionProblem(err)}`);
+    throw err;
+  };
+}
+
 /** The source folder or bucket exists and can be read. */
 export async function checkSource(url: string): Promise<void> {
   try {

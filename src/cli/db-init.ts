@@ -3,7 +3,7 @@ import { ensureDatabase } from '../warehouse/database';
 import { dialectFor } from '../warehouse/dialect';
 import { migrate } from '../warehouse/migrate';
 import { createPool, redactUrl } from '../warehouse/pool';
-import { PreflightError, connectionProblem } from '../preflight';
+import { asWarehouseProblem } from '../preflight';
 import { main, parseCommandLine } from './args';
 
 const USAGE = `usage: npm run db:init
@@ -11,28 +11,17 @@ const USAGE = `usage: npm run db:init
 Creates the warehouse database named in WAREHOUSE_URL if it is missing, then applies the schema in sql/.
 Safe to run any number of times.`;
 
-/** A warehouse that does not let us in: one line naming the setting and what was seen. */
-function unreachable(url: string) {
-  return (err: unknown): never => {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== '') {
-      throw new PreflightError(`WAREHOUSE_URL (${redactUrl(url)}): ${connectionProblem(err)}`);
-    }
-    throw err;
-  };
-}
-
 main(USAGE, async () => {
   const { values } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
   if (values.help) return void console.log(USAGE);
   const config = loadConfig();
   const url = config.warehouse.url;
   const dialect = dialectFor(config.warehouse.dialect);
-  const created = dialect.name === 'postgres' && (await ensureDatabase(url).catch(unreachable(url)));
+  const created = dialect.name === 'postgres' && (await ensureDatabase(url).catch(asWarehouseProblem(url)));
   if (created) console.log(`created database ${redactUrl(url)}`);
   const pool = createPool({ url, max: 2, applicationName: 'sparkify-etl-db-init' });
   try {
-    const report = await migrate(pool, dialect).catch(unreachable(url));
+    const report = await migrate(pool, dialect).catch(asWarehouseProblem(url));
     console.log(
       `schema ready at ${redactUrl(url)}: applied ${report.applied.length ? report.applied.join(', ') : 'nothing'}` +
         (report.alreadyApplied.length ? `; already applied ${report.alreadyApplied.join(', ')}` : ''),

@@ -9,6 +9,7 @@ import { startTemporalDevServer, startWarehouse } from '../local/stack';
 import { catchUp, upsertSchedule } from '../schedule';
 import { ensureDatabase } from '../warehouse/database';
 import { migrate } from '../warehouse/migrate';
+import { asWarehouseProblem, checkSource } from '../preflight';
 import { connectClient, connectWorker } from '../temporal';
 import { redactUrl } from '../warehouse/pool';
 import { createWarehousePool, createWorker } from '../worker';
@@ -78,7 +79,7 @@ main(USAGE, async () => {
       forceEmbedded: base.local.embeddedPg,
     });
     stops.push(warehouse.stop);
-    await ensureDatabase(warehouse.url);
+    await ensureDatabase(warehouse.url).catch(asWarehouseProblem(warehouse.url));
     console.log(`warehouse (${warehouse.kind}): ${redactUrl(warehouse.url)}`);
     started.WAREHOUSE_URL = warehouse.url;
 
@@ -95,7 +96,8 @@ main(USAGE, async () => {
 
     const pool = createWarehousePool(config);
     stops.push(() => pool.end());
-    const report = await migrate(pool);
+    const report = await migrate(pool).catch(asWarehouseProblem(warehouse.url));
+    await checkSource(config.sourceUrl);
     if (report.applied.length) console.log(`schema applied: ${report.applied.join(', ')}`);
 
     const { connection: nativeConnection, namespace } = await connectWorker(config.env);
@@ -104,7 +106,8 @@ main(USAGE, async () => {
 
     const { client, connection } = await connectClient(config.env);
     stops.push(() => connection.close());
-    const settings = { ...config.schedule, taskQueue: config.taskQueue, input: { loadModes: config.loadModes } };
+    const input = { loadModes: config.loadModes, ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}) };
+    const settings = { ...config.schedule, taskQueue: config.taskQueue, input };
     const outcome = await upsertSchedule(client, settings);
     const caught = outcome === 'created' ? await catchUp(client, settings, new Date()) : null;
     console.log(
