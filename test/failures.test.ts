@@ -91,6 +91,24 @@ describe('fail fast on what cannot heal', () => {
     );
   });
 
+  test('npm start against a closed warehouse port exits 1 naming WAREHOUSE_URL', async () => {
+    const port = await freePort();
+    const res = await runCommand(
+      'npm',
+      ['start'],
+      {
+        ...env,
+        WAREHOUSE_URL: `postgres://postgres@127.0.0.1:${port}/sparkify`,
+        SPARKIFY_DATA_DIR: path.join(testTmp(), `start-closed-${process.pid}`),
+      },
+      90_000,
+    );
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      `error: WAREHOUSE_URL (postgres://postgres@127.0.0.1:${port}/sparkify): connection refused`,
+    );
+  });
+
   test('schedule up against a closed warehouse port exits 1 naming WAREHOUSE_URL, and creates no schedule', async () => {
     const port = await freePort();
     const id = uniqueQueue('sched');
