@@ -96,7 +96,10 @@ export default tseslint.config(
       'import-x/no-duplicates': 'error',
     },
   },
-  { files: ['src/workflows/**/*.ts', 'src/interval.ts', 'src/types.ts'], rules: workflowRules },
+  {
+    files: ['src/workflows/**/*.ts', 'src/interval.ts', 'src/types.ts', 'src/check-selection.ts'],
+    rules: workflowRules,
+  },
   {
     files: ['test/**/*.ts'],
     plugins: { jest },

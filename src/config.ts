@@ -35,6 +35,8 @@ export interface AppConfig {
     workflowBundle?: string;
   };
   schedule: ScheduleConfig;
+  /** Custom data-quality checks: SQL files the operator reviews; runs select them by name. */
+  checks: { dir: string; role?: string; statementTimeoutMs: number };
   observability: {
     logFormat: 'json' | 'pretty';
     logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -96,6 +98,9 @@ export const SETTINGS: Record<string, string> = {
   LOG_FORMAT: 'json or pretty',
   LOG_LEVEL: 'TRACE, DEBUG, INFO, WARN or ERROR',
   METRICS_ADDRESS: 'host:port of the Prometheus endpoint',
+  CHECKS_DIR: 'folder of the custom check files (*.sql) runs may select by name',
+  CHECKS_ROLE: 'read-only role the custom checks run as (SET LOCAL ROLE); none when unset',
+  CHECKS_STATEMENT_TIMEOUT_MS: 'how long one custom check may run',
   SPARKIFY_DATA_DIR: "the local stack's folder",
   SPARKIFY_CONFIG: 'optional JSON file of these settings (the environment wins)',
   REDSHIFT_IAM_ROLE: "role Redshift's COPY assumes to read S3",
@@ -273,6 +278,11 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     problems.push(`METRICS_ADDRESS=${metricsAddress} must be host:port, e.g. 0.0.0.0:9464`);
   }
 
+  const checksRole = env.CHECKS_ROLE || undefined;
+  if (checksRole && !/^[a-z_][a-z0-9_$]{0,62}$/.test(checksRole)) {
+    problems.push(`CHECKS_ROLE=${checksRole} must be a lower-case role name (letters, digits, _ and $)`);
+  }
+
   const config: AppConfig = {
     taskQueue,
     warehouse: {
@@ -299,6 +309,11 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       ...(endAt ? { endAt } : {}),
       catchupWindow,
       overlap: overlap as OverlapPolicy,
+    },
+    checks: {
+      dir: path.resolve(env.CHECKS_DIR || 'checks'),
+      ...(checksRole ? { role: checksRole } : {}),
+      statementTimeoutMs: int('CHECKS_STATEMENT_TIMEOUT_MS', 60_000, 1, 86_400_000),
     },
     observability: {
       logFormat: logFormat as 'json' | 'pretty',

@@ -1,4 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
+import { checkSelectionProblems } from '../check-selection';
 import { loadConfig } from '../config';
 import { workflowIdFor } from '../interval';
 import { connectClient } from '../temporal';
@@ -26,6 +27,7 @@ options:
                         users, songs, artists, time: upsert|truncate-insert|append)
   --max-errors N        bad source lines to tolerate (kept in load_errors); default 0
   --missing fail|warn   what a missing event day file means; default warn
+  --check NAME          also run the custom check NAME (a file of the worker's checks/ or CHECKS_DIR), repeatable
   --no-wait             start the run and print its id without waiting`;
 
 main(USAGE, async () => {
@@ -36,6 +38,7 @@ main(USAGE, async () => {
     mode: { type: 'string', multiple: true },
     'max-errors': { type: 'string' },
     missing: { type: 'string' },
+    check: { type: 'string', multiple: true },
     'no-wait': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -58,6 +61,9 @@ main(USAGE, async () => {
   if (values.missing && values.missing !== 'fail' && values.missing !== 'warn') {
     throw new UsageError(`--missing must be fail or warn, got "${values.missing}"`);
   }
+  const checks = (values.check ?? []).map((name) => ({ name }));
+  const problems = checkSelectionProblems(checks);
+  if (problems.length) throw new UsageError(`--check: ${problems.join('; ')}`);
   const input: SparkifyEtlInput = {
     start: interval.start,
     end: interval.end,
@@ -65,6 +71,7 @@ main(USAGE, async () => {
     maxErrors: intOption(values['max-errors'], 'max-errors', 0),
     ...(values.source ? { source: values.source } : {}),
     ...(values.missing ? { onMissingFile: values.missing as 'fail' | 'warn' } : {}),
+    ...(checks.length ? { checks } : {}),
   };
 
   const { client, connection } = await connectClient();
