@@ -13,6 +13,7 @@ import { checkSelectionProblems } from '../check-selection';
 import type { CheckResult, CheckSpec, CompareOp } from '../types';
 import type { Dialect } from '../warehouse/dialect';
 import { BAD_CONFIG, classify } from '../warehouse/errors';
+import { setLocalStatementTimeout } from '../warehouse/statements';
 import { loadCheckFiles, type CheckDefinition } from './check-files';
 
 export interface CustomCheckSettings {
@@ -149,7 +150,7 @@ function extended(definition: CheckDefinition, interval: { startMs: number; endM
 async function readOnly<T>(client: PoolClient, settings: CustomCheckSettings, fn: () => Promise<T>): Promise<T> {
   await client.query('BEGIN READ ONLY');
   try {
-    await client.query(`SET LOCAL statement_timeout = ${Math.trunc(settings.statementTimeoutMs)}`);
+    await client.query(setLocalStatementTimeout(settings.statementTimeoutMs));
     if (settings.role) await client.query(settings.dialect.runAsRole(settings.role));
     return await fn();
   } finally {
