@@ -38,3 +38,13 @@ test('problems in the file and in the environment are reported together', () => 
   ]);
   expect(() => loadConfig({ SPARKIFY_CONFIG: file('broken.json', '{ nope') })).toThrow(/cannot be read as JSON/);
 });
+
+test('custom checks: a folder (checks/ by default), an optional role checked as a name, a timeout', () => {
+  expect(loadConfig({}).checks).toEqual({ dir: path.resolve('checks'), statementTimeoutMs: 60_000 });
+  expect(
+    loadConfig({ CHECKS_DIR: dir, CHECKS_ROLE: 'sparkify_checks', CHECKS_STATEMENT_TIMEOUT_MS: '500' }).checks,
+  ).toEqual({ dir, role: 'sparkify_checks', statementTimeoutMs: 500 });
+  expect(() => loadConfig({ CHECKS_ROLE: 'x"; RESET ROLE; --' })).toThrow(
+    'CHECKS_ROLE=x"; RESET ROLE; -- must be a lower-case role name (letters, digits, _ and $)',
+  );
+});
