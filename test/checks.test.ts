@@ -185,13 +185,17 @@ describe('what a run may ask for (check-selection.ts, also used by the workflow)
     expect(problems("SELECT count(*) FROM users WHERE first_name <> ';'")).toEqual([]);
     expect(problems(`SELECT count(*) FROM users WHERE first_name <> E'\\';DELETE' -- ; not code`)).toEqual([]);
     expect(problems('SELECT length($q$;DELETE FROM users;$q$) /* ; */ ;')).toEqual([]);
+    // where 'a\'' ends depends on the server's standard_conforming_strings: refused rather than guessed
+    expect(problems(`SELECT 'a\\''; DELETE FROM users; SELECT '`)).toEqual([
+      "f.sql: a string holds a backslash: write it as E'…' so that every server reads it alike",
+    ]);
     expect(parseCheckFile('g.sql', 'SELECT 1').problems).toEqual([
       'g.sql: "-- name:" must be a check name (a letter, then letters, digits, _ . -)',
       'g.sql: "-- expected:" must be a number',
     ]);
     const ok = parseCheckFile(
       'h.sql',
-      '-- name: h\n-- expected: 2\n-- op: <=\nSELECT count(*) FROM t WHERE a >= $1 AND a < $2;',
+      '-- name: h\n-- Why: a plain comment\n-- expected: 2\n-- op: <=\nSELECT count(*) FROM t WHERE a >= $1 AND a < $2;',
     );
     expect(ok.check).toMatchObject({ name: 'h', expected: 2, op: '<=', params: 2 });
   });
