@@ -35,7 +35,7 @@ import {
   withWorker,
   type TestDatabase,
 } from './support/helpers';
-import { runCommand } from './support/processes';
+import { Background, ROOT, runCommand } from './support/processes';
 
 const suffix = randomUUID().replace(/-/g, '').slice(0, 10);
 /** A login role whose password verifier the hostile checks try to read. */
@@ -45,6 +45,8 @@ const READER = `sparkify_checks_${suffix}`;
 
 const hour = { start: '2018-11-02T13:00:00.000Z', end: '2018-11-02T14:00:00.000Z' };
 const interval = makeInterval(hour.start, hour.end);
+/** The hour the commands run: its workflow id is the interval's own, so no other test file's command may use it. */
+const CLI_HOUR = { start: '2018-11-03T21:00:00.000Z', end: '2018-11-03T22:00:00.000Z' };
 const runKey = intervalKey(interval);
 
 /** The operator's check files of this test: a folder of hostile and odd checks. */
@@ -57,8 +59,10 @@ function checkFolder(name: string, files: Record<string, string>): string {
 
 const check = (name: string, sql: string, expected = 0) => `-- name: ${name}\n-- expected: ${expected}\n${sql}\n`;
 
-const hostile = () =>
-  checkFolder('hostile', {
+const hostile = () => checkFolder('hostile', Object.fromEntries(hostileFiles()));
+
+function hostileFiles(): [string, string][] {
+  return Object.entries({
     'read_password.sql': check('read_password', `SELECT rolpassword FROM pg_authid WHERE rolname = '${VICTIM}'`),
     // the cast fails, and PostgreSQL's message for it quotes the value
     'read_password_as_int.sql': check(
@@ -75,6 +79,7 @@ const hostile = () =>
     ),
     'sleepy.sql': check('sleepy', 'SELECT count(*) FROM (SELECT pg_sleep(1.5)) s', 1),
   });
+}
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -245,23 +250,18 @@ describe('a run cannot send SQL', () => {
       SOURCE_URL: testData(),
     };
     const etl = (...args: string[]) =>
-      runCommand(
-        'npm',
-        ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', ...args],
-        cliEnv,
-      );
+      runCommand('npm', ['run', '-s', 'etl', '--', '--from', CLI_HOUR.start, '--to', CLI_HOUR.end, ...args], cliEnv);
     const bad = await etl('--check', 'x; DELETE FROM users');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(
       'error: --check: checks[0].name: "x; DELETE FROM users" is not a check name (a letter, then letters, digits, _ . -)',
     );
-    const usersBefore = await count(db.pool, 'SELECT count(*) FROM users');
     const unknown = await withWorker(env, { taskQueue, pool: db.pool, checks: { dir } }, () =>
       etl('--check', 'no_such_check', '--check', 'has_users'),
     );
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim()).toBe(
-      `${workflowIdFor(interval)} failed: unknown check(s) "no_such_check": the checks defined in ${dir} are ` +
+      `${workflowIdFor(CLI_HOUR)} failed: unknown check(s) "no_such_check": the checks defined in ${dir} are ` +
         'delete_in_cte, has_users, known_users, read_password, read_password_as_int, sleepy, text_result',
     );
     const ok = await withWorker(env, { taskQueue, pool: db.pool, checks: { dir } }, () =>
@@ -270,7 +270,6 @@ describe('a run cannot send SQL', () => {
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^checks: 13\/13 passed$/m);
-    expect(await count(db.pool, 'SELECT count(*) FROM users')).toBe(usersBefore);
   });
 });
 
@@ -342,6 +341,62 @@ describe("the operator's check files cannot write or leak either", () => {
       expect(stored).toContain('read_password');
       expect(stored).not.toContain(secret);
       expect(stored).not.toContain('SCRAM-SHA-256');
+    }
+  });
+
+  test("nor in the worker's log: worker and etl as processes", async () => {
+    // the worker reads checks/ in its working folder (CHECKS_DIR's default), here a copy of the hostile folder
+    const workDir = path.dirname(checkFolder('checks', Object.fromEntries(hostileFiles())));
+    const processEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
+      TEMPORAL_NAMESPACE: 'default',
+      TASK_QUEUE: uniqueQueue('checks-log'),
+      WAREHOUSE_URL: db.url,
+      SOURCE_URL: testData(),
+      CHECKS_DIR: path.join(workDir, 'checks'),
+      WORKFLOW_BUNDLE: need('SPARKIFY_TEST_BUNDLE'),
+      LOG_LEVEL: 'DEBUG',
+    };
+    const worker = new Background(
+      path.join(ROOT, 'node_modules/.bin/tsx'),
+      [path.join(ROOT, 'src/worker.ts')],
+      processEnv,
+      workDir,
+    );
+    try {
+      await worker.waitFor(/worker polling task queue/);
+      const etl = await runCommand(
+        'npm',
+        [
+          'run',
+          '-s',
+          'etl',
+          '--',
+          '--from',
+          CLI_HOUR.start,
+          '--to',
+          CLI_HOUR.end,
+          '--check',
+          'read_password',
+          '--check',
+          'read_password_as_int',
+          '--check',
+          'text_result',
+        ],
+        processEnv,
+      );
+      expect(etl.code).toBe(1);
+      expect(etl.stderr).toContain('read_password (returned a non-numeric value)');
+      expect(etl.stderr).toContain('read_password_as_int (could not run: SQLSTATE 22P02');
+      // the run's own log lines (its audit record's among them) are written asynchronously: wait for the last
+      await worker.waitFor(/"message":"run failed_checks".*"failedChecks":3/);
+      for (const printed of [etl.stdout, etl.stderr, worker.output]) {
+        expect(printed).not.toContain(secret);
+        expect(printed).not.toContain('SCRAM-SHA-256');
+      }
+    } finally {
+      await worker.stop('SIGINT');
     }
   });
 
