@@ -18,6 +18,8 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# the custom checks runs may select by name (CHECKS_DIR defaults to ./checks)
+COPY checks ./checks
 COPY sql ./sql
 ENV WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 USER node

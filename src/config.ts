@@ -42,6 +42,8 @@ export interface AppConfig {
     workflowBundle?: string;
   };
   schedule: ScheduleConfig;
+  /** Custom data-quality checks: SQL files the operator reviews; runs select them by name. */
+  checks: { dir: string; role?: string; statementTimeoutMs: number };
   observability: {
     logFormat: 'json' | 'pretty';
     logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -126,6 +128,15 @@ export const SETTINGS = {
     default: '10m',
     doc: 'how long a step of the runs that `etl`, `backfill` and the schedule start retries what can heal (a refused connection, a deadlock) before the run fails; `0s` to `24h`',
   },
+  CHECKS_DIR: {
+    default: 'checks',
+    shown: '`checks/`',
+    doc: 'folder of the custom check files (`*.sql`, one statement each) that runs may select by name',
+  },
+  CHECKS_ROLE: {
+    doc: 'a read-only role the custom checks run as (`SET LOCAL ROLE`; see [security](docs/security.md)); none when unset',
+  },
+  CHECKS_STATEMENT_TIMEOUT_MS: { default: '60000', doc: 'how long one custom check may run' },
   REDSHIFT_IAM_ROLE: { doc: 'Redshift: the role its COPY assumes to read S3' },
   REDSHIFT_LOG_JSONPATH: { doc: 'Redshift: the `s3://` URL of `sql/log_json_path.json`' },
   AWS_REGION: {
@@ -397,6 +408,10 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     embeddedPg: flag('SPARKIFY_EMBEDDED_PG'),
     embeddedPgPort: int('SPARKIFY_EMBEDDED_PG_PORT', 1, 65535),
   };
+  const checksRole = env.CHECKS_ROLE || undefined;
+  if (checksRole && !/^[a-z_][a-z0-9_$]{0,62}$/.test(checksRole)) {
+    problems.push(`CHECKS_ROLE=${checksRole} must be a lower-case role name (letters, digits, _ and $)`);
+  }
 
   const config: AppConfig = {
     env,
@@ -425,6 +440,11 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       ...(endAt ? { endAt } : {}),
       catchupWindow,
       overlap: overlap as OverlapPolicy,
+    },
+    checks: {
+      dir: path.resolve(get('CHECKS_DIR')!),
+      ...(checksRole ? { role: checksRole } : {}),
+      statementTimeoutMs: int('CHECKS_STATEMENT_TIMEOUT_MS', 1, 86_400_000),
     },
     observability: {
       logFormat: logFormat as 'json' | 'pretty',

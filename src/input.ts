@@ -3,6 +3,7 @@
  * runs, and every problem is named (`heartbeatTimeout: "abc" is not a duration such as 30s, 5m or 1h`).
  * Pure: used inside the workflow sandbox and by the commands, which refuse the same inputs before starting.
  */
+import { checkSelectionProblems } from './check-selection';
 import { HOUR_MS, IntervalError, makeInterval, toMs, type Interval } from './interval';
 import { loadModeProblem } from './types';
 
@@ -30,7 +31,6 @@ const KNOWN_FIELDS = new Set([
   'retryBudget',
   'allowIncomplete',
 ]);
-const COMPARE_OPS = ['=', '!=', '>', '>=', '<', '<='];
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: HOUR_MS, d: 24 * HOUR_MS };
@@ -102,7 +102,7 @@ export function inputProblems(input: unknown, ctx: InputContext = {}): string[] 
       }
     }
   }
-  problems.push(...checksProblems(i.checks));
+  if (i.checks !== undefined) problems.push(...checkSelectionProblems(i.checks));
   if (i.builtinChecks !== undefined && typeof i.builtinChecks !== 'boolean') {
     problems.push('builtinChecks: must be true or false');
   }
@@ -159,28 +159,4 @@ function intervalProblems(i: Record<string, unknown>, problems: string[]): Inter
     return undefined;
   }
   return interval;
-}
-
-function checksProblems(checks: unknown): string[] {
-  if (checks === undefined) return [];
-  if (!Array.isArray(checks)) return ['checks: must be a list'];
-  const problems: string[] = [];
-  checks.forEach((c: unknown, n) => {
-    const at = `checks[${n}]`;
-    if (typeof c !== 'object' || c === null || Array.isArray(c)) return void problems.push(`${at}: must be an object`);
-    const check = c as Record<string, unknown>;
-    if (typeof check.name !== 'string' || !/^[\w.-]{1,100}$/.test(check.name)) {
-      problems.push(`${at}.name: must be 1-100 letters, digits, _ . -`);
-    }
-    if ('op' in check && !COMPARE_OPS.includes(check.op as string)) {
-      problems.push(`${at}.op: ${show(check.op)} is not one of ${COMPARE_OPS.join(', ')}`);
-    }
-    if ('expected' in check && (typeof check.expected !== 'number' || !Number.isFinite(check.expected))) {
-      problems.push(`${at}.expected: must be a number`);
-    }
-    if ('minRows' in check && !(Number.isInteger(check.minRows) && (check.minRows as number) >= 0)) {
-      problems.push(`${at}.minRows: must be an integer >= 0`);
-    }
-  });
-  return problems;
 }

@@ -75,13 +75,15 @@ export type MissingFilePolicy = 'fail' | 'warn';
 export type CompareOp = '=' | '!=' | '>' | '>=' | '<' | '<=';
 
 /**
- * A user-defined data-quality check (Airflow's DataQualityOperator `dq_checks`).
- * - `{ name, table, minRows }`: the table holds at least minRows rows.
- * - `{ name, sql, expected, op }`: the first column of the first row of `sql` compared with `expected`
- *   (op defaults to `=`). The SQL may use `$1` and `$2`, bound to the interval's start and end timestamps.
+ * A data-quality check the run selects (Airflow's DataQualityOperator `dq_checks`). The input never carries
+ * SQL: the SQL of a named check is a file the worker's operator reviewed (checks/*.sql, or CHECKS_DIR), and
+ * the input can only pick it by name and adjust its comparison. check-selection.ts validates this shape.
+ * - `{ name, expected?, op? }`: the named check's first column compared with `expected` by `op` (both
+ *   default to the file's header).
+ * - `{ name, table, minRows }`: a known table holds at least minRows rows; `name` labels the result.
  */
 export type CheckSpec =
-  { name: string; table: string; minRows: number } | { name: string; sql: string; expected: number; op?: CompareOp };
+  { name: string; table: string; minRows: number } | { name: string; expected?: number; op?: CompareOp };
 
 export interface CheckResult {
   name: string;

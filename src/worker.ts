@@ -35,6 +35,7 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
       defaultSource: config.sourceUrl,
       dialect: dialectFor(config.warehouse.dialect),
       songListingMaxAgeMs: config.worker.songListingMaxAgeMs,
+      checks: config.checks,
       ...(config.redshift ? { redshift: config.redshift } : {}),
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,

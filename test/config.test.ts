@@ -59,6 +59,9 @@ const EXAMPLES: Record<Exclude<SettingName, 'SPARKIFY_CONFIG'>, string> = {
   SOURCE_URL: 's3://sparkify-bucket/raw',
   LOAD_MODES: 'users=append',
   RETRY_BUDGET: '2m',
+  CHECKS_DIR: path.join(dir, 'checks'),
+  CHECKS_ROLE: 'sparkify_checks',
+  CHECKS_STATEMENT_TIMEOUT_MS: '500',
   REDSHIFT_IAM_ROLE: 'arn:aws:iam::123456789012:role/redshift-copy',
   REDSHIFT_LOG_JSONPATH: 's3://sparkify-bucket/raw/log_json_path.json',
   AWS_REGION: 'us-west-2',
@@ -178,4 +181,14 @@ test('the readers outside loadConfig get the file by default (envconfig, S3, the
 test('the README configuration table is generated from SETTINGS (`npm run docs:config`)', () => {
   const readme = readFileSync(README, 'utf8');
   expect(withSettingsTable(readme, renderSettingsTable())).toBe(readme);
+});
+
+test('custom checks: a folder (checks/ by default), an optional role checked as a name, a timeout', () => {
+  expect(loadConfig({}).checks).toEqual({ dir: path.resolve('checks'), statementTimeoutMs: 60_000 });
+  expect(
+    loadConfig({ CHECKS_DIR: dir, CHECKS_ROLE: 'sparkify_checks', CHECKS_STATEMENT_TIMEOUT_MS: '500' }).checks,
+  ).toEqual({ dir, role: 'sparkify_checks', statementTimeoutMs: 500 });
+  expect(() => loadConfig({ CHECKS_ROLE: 'x"; RESET ROLE; --' })).toThrow(
+    'CHECKS_ROLE=x"; RESET ROLE; -- must be a lower-case role name (letters, digits, _ and $)',
+  );
 });

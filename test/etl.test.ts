@@ -5,7 +5,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { createActivities } from '../src/activities';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createActivities, type RunChecksDeps } from '../src/activities';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
 import { expectedFor, readEvents } from './support/expected';
@@ -15,6 +17,7 @@ import {
   count,
   createTestDatabase,
   testData,
+  testTmp,
   uniqueQueue,
   withWorker,
   type TestDatabase,
@@ -28,9 +31,14 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function runEtl(db: TestDatabase, input: SparkifyEtlInput, label: string): Promise<SparkifyEtlResult> {
+async function runEtl(
+  db: TestDatabase,
+  input: SparkifyEtlInput,
+  label: string,
+  checks?: RunChecksDeps['checks'],
+): Promise<SparkifyEtlResult> {
   const taskQueue = uniqueQueue(label);
-  return withWorker(env, { taskQueue, pool: db.pool }, () =>
+  return withWorker(env, { taskQueue, pool: db.pool, ...(checks ? { checks } : {}) }, () =>
     env.client.workflow.execute('SparkifyEtl', {
       taskQueue,
       workflowId: `${workflowIdFor({ start: input.start!, end: input.end! })}-${taskQueue}`,
@@ -161,6 +169,16 @@ test("the run's staging is dropped only after the checks' result is in the histo
 
 describe('data-quality checks', () => {
   let db: TestDatabase;
+  // the operator's check files of these tests
+  const checksDir = mkdtempSync(path.join(testTmp(), 'checks-'));
+  writeFileSync(
+    path.join(checksDir, 'plays.sql'),
+    '-- name: plays_in_interval\n-- expected: 0\n-- op: >=\nSELECT count(*) FROM songplays WHERE start_time >= $1 AND start_time < $2\n',
+  );
+  writeFileSync(
+    path.join(checksDir, 'typo.sql'),
+    '-- name: typo\n-- expected: 0\nSELECT count(*) FROM no_such_table;\n',
+  );
   beforeAll(async () => {
     db = await createTestDatabase();
   });
@@ -178,7 +196,7 @@ describe('data-quality checks', () => {
         end,
         checks: [
           { name: 'template_staging_has_rows', table: 'staging_events', minRows: 1 },
-          { name: 'songplays_have_users', sql: 'SELECT count(*) FROM songplays WHERE user_id IS NULL', expected: 0 },
+          { name: 'songplays_have_known_users' }, // checks/songplays_have_known_users.sql
         ],
       },
       'failing-check',
@@ -189,13 +207,15 @@ describe('data-quality checks', () => {
     expect((cause as ApplicationFailure).type).toBe('DataQualityChecksFailed');
     expect(cause?.message).toMatch(/^checks: 1 failed for 2018-11-01T10:00:00.000Z .. 2018-11-01T11:00:00.000Z/);
     expect(cause?.message).toContain('template_staging_has_rows (staging_events has 0 row(s), expected at least 1)');
-    expect(cause?.message).not.toContain('songplays_have_users');
+    expect(cause?.message).not.toContain('songplays_have_known_users');
     const audit = await db.pool.query('SELECT status, checks FROM etl_runs');
     expect(audit.rows[0].status).toBe('failed_checks');
-    expect(audit.rows[0].checks.find((c: { name: string }) => c.name === 'songplays_have_users').passed).toBe(true);
+    expect(audit.rows[0].checks.find((c: { name: string }) => c.name === 'songplays_have_known_users').passed).toBe(
+      true,
+    );
   });
 
-  test('a user SQL check may use the interval bounds as $1 and $2', async () => {
+  test('a custom check (a file of checks/) may use the interval bounds as $1 and $2', async () => {
     const start = '2018-11-03T05:00:00.000Z';
     const end = '2018-11-03T06:00:00.000Z';
     const expected = expectedFor(testData(), start, end);
@@ -205,15 +225,12 @@ describe('data-quality checks', () => {
         start,
         end,
         checks: [
-          {
-            name: 'plays_in_interval',
-            sql: 'SELECT count(*) FROM songplays WHERE start_time >= $1 AND start_time < $2',
-            expected: expected.songplays,
-          },
+          { name: 'plays_in_interval', expected: expected.songplays, op: '=' },
           { name: 'some_users', table: 'users', minRows: 1 },
         ],
       },
       'sql-check',
+      { dir: checksDir },
     );
     expect(result.checks.find((c) => c.name === 'plays_in_interval')).toMatchObject({
       passed: true,
@@ -266,12 +283,13 @@ describe('data-quality checks', () => {
         start: '2018-11-03T07:00:00.000Z',
         end: '2018-11-03T08:00:00.000Z',
         builtinChecks: false,
-        checks: [{ name: 'typo', sql: 'SELECT count(*) FROM no_such_table', expected: 0 }],
+        checks: [{ name: 'typo' }],
       },
       'broken-check',
+      { dir: checksDir },
     ).catch((e: unknown) => e);
     expect((err as WorkflowFailedError).cause?.message).toMatch(
-      /typo \(could not run: relation "no_such_table" does not exist\)/,
+      /typo \(could not run: relation "no_such_table" does not exist \[42P01\]\)/,
     );
   });
 });

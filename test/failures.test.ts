@@ -262,7 +262,7 @@ describe('inputs are validated at the door', () => {
             start: '2018-11-01T10:00Z',
             end: '2018-11-01T11:00Z',
             heartbeatTimeout: 'abc',
-            checks: [{ name: 'c', table: 'users', minRows: 1, op: 'toString' }],
+            checks: [{ name: 'songplays_have_known_users', op: 'toString' }],
           },
         ],
       })

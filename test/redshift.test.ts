@@ -5,11 +5,12 @@
  * - its loads (DELETE + INSERT with ROW_NUMBER() batches, no ON CONFLICT) are plain SQL that PostgreSQL also
  *   runs, so they are executed on PostgreSQL and must give exactly the tables the PostgreSQL dialect gives.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities';
+import { codeOf } from '../src/activities/check-files';
 import { TABLES, allowedModes, type LoadMode } from '../src/types';
 import { postgres, redshift, type Dialect } from '../src/warehouse/dialect';
 import * as rs from '../src/warehouse/redshift';
@@ -61,9 +62,11 @@ describe('golden Redshift SQL', () => {
       const ddl = readFileSync(path.join(redshift.migrationsDir, f), 'utf8');
       expect(ddl).not.toMatch(/ON CONFLICT|UNLOGGED|jsonb|bigserial/i);
     }
-    const schema = readFileSync(path.join(redshift.migrationsDir, '001_schema.sql'), 'utf8');
-    expect(schema).toMatch(/song_id\s+varchar\(32\) DISTKEY/);
-    expect(schema).toMatch(/start_time\s+timestamp NOT NULL SORTKEY/);
+    // songplays is redistributed by start_time (song_id is mostly NULL: every NULL on one slice)
+    const redistributed = readFileSync(path.join(redshift.migrationsDir, '005_songplays_distribution.sql'), 'utf8');
+    expect(redistributed).toMatch(/start_time\s+timestamp NOT NULL SORTKEY DISTKEY,/);
+    expect(redistributed).not.toMatch(/song_id\s+varchar\(32\)\s+DISTKEY/);
+    expect(redistributed).toContain('ALTER TABLE songplays_by_start_time RENAME TO songplays;');
   });
 
   test('COPY of events (JSONPaths) and songs (manifest), and reading stl_load_errors', () => {
@@ -88,9 +91,11 @@ describe('golden Redshift SQL', () => {
         redshift.createRunStaging(stg),
         rs.createRawEvents,
         rs.filterRawEventsIntoRun(stg, hour.startMs, hour.endMs),
+        st.countNextSongStaged(stg),
       ]),
     );
-    golden('stl-load-errors', render(rs.lastCopyErrors));
+    golden('stl-load-errors', render([rs.copyErrorsPage(0), rs.copyErrorsPage(rs.COPY_ERRORS_PAGE)]));
+    expect(() => rs.copyErrorsPage(-1)).toThrow('offset must be a whole number');
     golden('stage-songs', render([rs.lockSongStaging, rs.createSongStagingBatch, ...rs.upsertSongBatch]));
     golden(
       'record-song-files',
@@ -163,6 +168,127 @@ describe('golden Redshift SQL', () => {
         }),
       ),
     );
+  });
+
+  test('statements shared with PostgreSQL that the Redshift path also runs', () => {
+    golden(
+      'shared-statements',
+      render([
+        { text: 'BEGIN READ ONLY' },
+        st.setLocalStatementTimeout(60_000),
+        redshift.runAsRole('sparkify_checks'),
+        st.clearLoadErrors('20181115T1300_1h'),
+        st.stagedSongFiles,
+        st.dropRunStaging(stg),
+        st.unregisterRunStaging('20181115T1300_1h'),
+        redshift.migrationLock,
+      ]),
+    );
+  });
+});
+
+/**
+ * Syntax PostgreSQL accepts and Redshift does not (or runs differently), checked in every statement the Redshift
+ * path runs: the golden files (every generated statement, see above) and the Redshift migrations. Comments and
+ * the contents of string literals are not code and are not checked.
+ */
+const POSTGRES_ONLY: [RegExp, string][] = [
+  [/\bON\s+CONFLICT\b/i, 'ON CONFLICT (Redshift: DELETE + INSERT, or MERGE)'],
+  [/\bRETURNING\b/i, 'RETURNING'],
+  [/\bUNLOGGED\b/i, 'UNLOGGED tables'],
+  [/\bFREEZE\b/i, 'COPY FREEZE'],
+  [/\bFROM\s+STDIN\b/i, 'COPY FROM STDIN (Redshift COPYs from S3)'],
+  [/\bpg_advisory\w*/i, 'advisory locks'],
+  [/\bpg_\w+/i, 'pg_* catalogs and functions (Redshift has its own system tables)'],
+  [/::\s*regclass\b/i, '::regclass'],
+  [/\bDISTINCT\s+ON\b/i, 'DISTINCT ON'],
+  [/\bunnest\s*\(/i, 'unnest()'],
+  [/\bgenerate_series\s*\(/i, 'generate_series() (leader node only)'],
+  [/\bstring_agg\s*\(/i, 'string_agg() (Redshift: listagg)'],
+  [/\bjsonb\b|::\s*json\b/i, 'json/jsonb types'],
+  [/\b(big)?serial\b/i, 'serial types (Redshift: IDENTITY)'],
+  [/\[\s*\]/, 'array types'],
+  [/=\s*ANY\s*\(/i, '= ANY(array)'],
+  [/\bLATERAL\b/i, 'LATERAL'],
+  [/\bFILTER\s*\(\s*WHERE\b/i, 'aggregate FILTER'],
+  [/\bWITH\s+ORDINALITY\b/i, 'WITH ORDINALITY'],
+  [/\bCREATE\s+(UNIQUE\s+)?INDEX\b/i, 'indexes'],
+  [/\bCONCURRENTLY\b/i, 'CONCURRENTLY'],
+  [/\bFOR\s+(UPDATE|SHARE|NO\s+KEY\s+UPDATE)\b|\bSKIP\s+LOCKED\b/i, 'row locks'],
+  [/\bON\s+COMMIT\s+DROP\b/i, 'ON COMMIT DROP temp tables'],
+  [
+    /\bINCLUDING\s+(ALL|INDEXES|CONSTRAINTS|STORAGE|COMMENTS|GENERATED|IDENTITY|STATISTICS)\b/i,
+    'LIKE … INCLUDING (only DEFAULTS)',
+  ],
+  [/\bGENERATED\s+ALWAYS\b/i, 'GENERATED ALWAYS'],
+  [/\bSET\s+(LOCAL\s+|SESSION\s+)?ROLE\b/i, 'SET ROLE (Redshift: SET SESSION AUTHORIZATION)'],
+  [/\bTRUNCATE\b/i, 'TRUNCATE (Redshift commits it at once, ending the transaction)'],
+  [/\bnow\s*\(\s*\)/i, 'now() (Redshift: getdate())'],
+];
+
+/** Matches that are Redshift's own, each with the reason it is right there. */
+const REDSHIFT_ALSO: { file: RegExp; match: RegExp; why: string }[] = [
+  {
+    file: /^stl-load-errors\.sql$/,
+    match: /^pg_last_copy_id$/i,
+    why: "pg_last_copy_id() is Redshift's: the query id of the session's last COPY, the key of stl_load_errors",
+  },
+];
+
+function redshiftSqlFiles(): [string, string][] {
+  const golden = readdirSync(GOLDEN)
+    .filter((f) => f.endsWith('.sql'))
+    .map((f): [string, string] => [f, path.join(GOLDEN, f)]);
+  const migrations = readdirSync(redshift.migrationsDir)
+    .filter((f) => f.endsWith('.sql'))
+    .map((f): [string, string] => [`sql/redshift/${f}`, path.join(redshift.migrationsDir, f)]);
+  return [...golden, ...migrations];
+}
+
+describe('no PostgreSQL-only syntax in any statement Redshift runs', () => {
+  test('the lint catches each kind of PostgreSQL-only syntax it lists', () => {
+    const samples = [
+      'INSERT INTO t VALUES (1) ON CONFLICT (k) DO NOTHING RETURNING k',
+      'CREATE UNLOGGED TABLE t (id bigserial)',
+      'COPY t FROM STDIN WITH (FREEZE)',
+      "SELECT pg_advisory_xact_lock(1), 't'::regclass, x = ANY($1::text[])",
+      'SELECT DISTINCT ON (a) a FROM t, LATERAL unnest(b) WITH ORDINALITY',
+      'CREATE TEMP TABLE b (LIKE t INCLUDING ALL) ON COMMIT DROP',
+      'SET LOCAL ROLE r; TRUNCATE t',
+    ];
+    const caught = new Set(
+      samples.flatMap((sql) => POSTGRES_ONLY.filter(([re]) => re.test(codeOf(sql).code)).map(([, what]) => what)),
+    );
+    for (const what of [
+      'ON CONFLICT (Redshift: DELETE + INSERT, or MERGE)',
+      'RETURNING',
+      'UNLOGGED tables',
+      'COPY FREEZE',
+      'advisory locks',
+      '::regclass',
+      'DISTINCT ON',
+      'unnest()',
+      'ON COMMIT DROP temp tables',
+      'SET ROLE (Redshift: SET SESSION AUTHORIZATION)',
+      'TRUNCATE (Redshift commits it at once, ending the transaction)',
+    ]) {
+      expect(caught).toContain(what);
+    }
+    // literals and comments are not code
+    expect(POSTGRES_ONLY.some(([re]) => re.test(codeOf("SELECT 'ON CONFLICT' -- RETURNING\n").code))).toBe(false);
+  });
+
+  test.each(redshiftSqlFiles())('%s', (name, file) => {
+    const { code, problem } = codeOf(readFileSync(file, 'utf8'));
+    expect(problem).toBeUndefined();
+    const found: string[] = [];
+    for (const [re, what] of POSTGRES_ONLY) {
+      for (const m of code.matchAll(new RegExp(re.source, `${re.flags}g`))) {
+        const excused = REDSHIFT_ALSO.some((e) => e.file.test(name) && e.match.test(m[0]));
+        if (!excused) found.push(`${what}: "${m[0]}"`);
+      }
+    }
+    expect(found).toEqual([]);
   });
 });
 

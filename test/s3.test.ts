@@ -139,8 +139,16 @@ test('a bucket that does not exist is a configuration error that names it, not r
  * A stand-in for a Redshift cluster, which cannot be reached from here: it records every statement and
  * answers the few that return rows. S3 is real (moto), so the COPY manifest is really written and read back.
  */
-function recordingRedshift(opts: { failCopyOf?: string } = {}) {
+function recordingRedshift(opts: { failCopyOf?: string; rejectedLines?: number } = {}) {
   const statements: { text: string; values?: unknown[] }[] = [];
+  // what stl_load_errors holds for each COPY under MAXERROR: lines of three files
+  const rejected = Array.from({ length: opts.rejectedLines ?? 0 }, (_, i) => ({
+    file: `s3://${BUCKET}/raw/bad-${i % 3}.json`,
+    line: i + 1,
+    field: 'ts',
+    reason: 'Invalid digit',
+    raw: `{"ts":"x${i}"}`,
+  }));
   const client = {
     async query(s: string | { text: string; values?: unknown[] }) {
       const st = typeof s === 'string' ? { text: s } : s;
@@ -167,7 +175,12 @@ function recordingRedshift(opts: { failCopyOf?: string } = {}) {
                 },
               ],
             }
-          : { rows: [] };
+          : {
+              rows: rejected.slice(
+                Number(/OFFSET (\d+)/.exec(text)![1]),
+                Number(/OFFSET (\d+)/.exec(text)![1]) + Number(/LIMIT (\d+)/.exec(text)![1]),
+              ),
+            };
       }
       if (text.startsWith('COPY')) return { rowCount: 3000, rows: [] };
       if (text.startsWith('INSERT INTO "staging_events_')) return { rowCount: 123, rows: [] };
@@ -228,6 +241,40 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
     expect(entries.every((e) => e.mandatory && /^s3:\/\/sparkify-test\/raw\/song_data\/.+\.json$/.test(e.url))).toBe(
       true,
     );
+  });
+
+  test('every line a COPY rejects under maxErrors is kept in load_errors, past the first page; song files too', async () => {
+    const fake = recordingRedshift({ rejectedLines: 2345 });
+    const acts = createActivities({
+      pool: fake.pool,
+      dialect: redshift,
+      redshift: settings,
+      defaultSource: `s3://${BUCKET}/raw`,
+    });
+    const kept = () =>
+      fake.statements
+        .filter((s) => s.text.trim().startsWith('INSERT INTO load_errors'))
+        .flatMap((s) => (s.values ?? []).filter((_, i) => i % 5 === 2)); // the line of each row
+    const pages = () =>
+      fake.statements
+        .filter((s) => s.text.includes('FROM stl_load_errors'))
+        .map((s) => /OFFSET (\d+)/.exec(s.text)![1]);
+    const events = await acts.stageEvents({
+      runKey: '20181102T0300_1h',
+      interval: { start: '2018-11-02T03:00:00.000Z', end: '2018-11-02T04:00:00.000Z' },
+      source: '',
+      maxErrors: 5000,
+      onMissingFile: 'fail',
+    });
+    expect(events.badLines).toBe(2345);
+    expect(pages()).toEqual(['0', '1000', '2000']);
+    expect(kept()).toEqual(Array.from({ length: 2345 }, (_, i) => i + 1));
+
+    fake.statements.length = 0;
+    const songs = await acts.stageSongs({ runKey: '20181102T0300_1h', source: '', maxErrors: 5000 });
+    expect(songs.badFiles).toBe(3);
+    expect(pages()).toEqual(['0', '1000', '2000']);
+    expect(kept()).toHaveLength(2345);
   });
 
   test('a COPY that fails is reported with the file, line and reason from stl_load_errors', async () => {

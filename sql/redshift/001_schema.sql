@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS staged_song_files (
   PRIMARY KEY (path)
 ) DISTSTYLE ALL;
 
+-- Redistributed by start_time in 005_songplays_distribution.sql (song_id is mostly NULL and skews).
 CREATE TABLE IF NOT EXISTS songplays (
   songplay_id  char(32) NOT NULL,
   start_time   timestamp NOT NULL SORTKEY,

@@ -1,15 +1,9 @@
+import path from 'node:path';
 import type { PoolClient } from 'pg';
 import { toMs } from '../interval';
-import {
-  TABLES,
-  type CheckResult,
-  type CheckSpec,
-  type ChecksInput,
-  type ChecksResult,
-  type CompareOp,
-} from '../types';
+import { TABLES, type CheckResult, type CheckSpec, type ChecksInput, type ChecksResult } from '../types';
 import { withClient } from '../warehouse/pool';
-import { rethrowForActivity } from '../warehouse/errors';
+import { classify, rethrowForActivity } from '../warehouse/errors';
 import {
   countDistinctNextSongStaged,
   countDuplicateKeys,
@@ -22,16 +16,9 @@ import {
   runStagingTable,
   type Statement,
 } from '../warehouse/statements';
-import { elapsed, whileHeartbeating, type ActivityDeps } from './context';
-
-const COMPARE: Record<CompareOp, (a: number, b: number) => boolean> = {
-  '=': (a, b) => a === b,
-  '!=': (a, b) => a !== b,
-  '>': (a, b) => a > b,
-  '>=': (a, b) => a >= b,
-  '<': (a, b) => a < b,
-  '<=': (a, b) => a <= b,
-};
+import type { CheckDefinition } from './check-files';
+import { couldNotRun, runCustomCheck, selectedDefinitions, type CustomCheckSettings } from './custom-checks';
+import { dialectOf, elapsed, whileHeartbeating, type ActivityDeps } from './context';
 
 /** Reads one number in a read-only transaction; a failing user check must not abort the others. */
 async function scalar(client: PoolClient, statement: Statement): Promise<number | null> {
@@ -49,13 +36,24 @@ async function scalar(client: PoolClient, statement: Statement): Promise<number 
   }
 }
 
+/** Where the custom checks are defined and how they run; the worker passes them from its configuration. */
+export type RunChecksDeps = ActivityDeps & { checks?: Partial<CustomCheckSettings> };
+
 /**
  * Data-quality checks after the loads. Each check's outcome is returned, passed or not; the workflow
- * decides what a failure means. Only an unreachable warehouse fails the activity itself.
+ * decides what a failure means. Only an unreachable warehouse fails the activity itself, and a selection
+ * the worker cannot honour (a check that is not defined, SQL in the input) fails it without a retry.
  */
-export function makeRunChecks(deps: ActivityDeps) {
+export function makeRunChecks(deps: RunChecksDeps) {
+  const settings: CustomCheckSettings = {
+    dir: deps.checks?.dir ?? path.resolve('checks'),
+    statementTimeoutMs: deps.checks?.statementTimeoutMs ?? 60_000,
+    dialect: dialectOf(deps),
+    ...(deps.checks?.role ? { role: deps.checks.role } : {}),
+  };
   return async function runChecks(input: ChecksInput): Promise<ChecksResult> {
     const t0 = performance.now();
+    const definitions = await selectedDefinitions(input.checks, settings.dir);
     const interval = toMs(input.interval);
     const stg = runStagingTable(input.runKey);
     try {
@@ -98,7 +96,9 @@ export function makeRunChecks(deps: ActivityDeps) {
               });
             }
           }
-          for (const check of input.checks) results.push(await runUserCheck(client, check, interval));
+          for (const check of input.checks) {
+            results.push(await runUserCheck(client, check, definitions, interval, settings));
+          }
           return results;
         }),
       );
@@ -112,10 +112,12 @@ export function makeRunChecks(deps: ActivityDeps) {
 async function runUserCheck(
   client: PoolClient,
   check: CheckSpec,
+  definitions: Map<string, CheckDefinition>,
   interval: { startMs: number; endMs: number },
+  settings: CustomCheckSettings,
 ): Promise<CheckResult> {
-  try {
-    if ('table' in check) {
+  if ('table' in check) {
+    try {
       const n = await scalar(client, countRows(quoteTableName(check.table)));
       return {
         name: check.name,
@@ -124,33 +126,17 @@ async function runUserCheck(
         expected: `>= ${check.minRows}`,
         detail: `${check.table} has ${n} row(s), expected at least ${check.minRows}`,
       };
+    } catch (err) {
+      if (classify(err) === 'transient') throw err;
+      return {
+        name: check.name,
+        passed: false,
+        actual: null,
+        expected: `>= ${check.minRows}`,
+        detail: couldNotRun(err),
+      };
     }
-    const op = check.op ?? '=';
-    // $1 and $2, when the SQL uses them, are the interval's start and end.
-    const params = Math.max(0, ...[...check.sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-    // Bound as UTC timestamp text ('2018-11-15 13:00:00.000'); PostgreSQL infers the type from the SQL.
-    const bounds = [interval.startMs, interval.endMs].map((ms) =>
-      new Date(ms).toISOString().replace('T', ' ').slice(0, 23),
-    );
-    const n = await scalar(client, { text: check.sql, values: bounds.slice(0, params) });
-    const passed = n !== null && COMPARE[op](n, check.expected);
-    return {
-      name: check.name,
-      passed,
-      actual: n,
-      expected: `${op} ${check.expected}`,
-      detail: `returned ${n}, expected ${op} ${check.expected}`,
-    };
-  } catch (err) {
-    const e = err as { message?: string; code?: string };
-    // A broken check (bad SQL, unknown table) is a failed check that says why, not a crash.
-    if (e?.code && /^(08|57P)/.test(e.code)) throw err;
-    return {
-      name: check.name,
-      passed: false,
-      actual: null,
-      expected: 'sql' in check ? `${check.op ?? '='} ${check.expected}` : `>= ${check.minRows}`,
-      detail: `could not run: ${e?.message ?? String(err)}`,
-    };
   }
+  const definition = definitions.get(check.name)!;
+  return runCustomCheck(client, definition, check, interval, settings);
 }

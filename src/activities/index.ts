@@ -1,14 +1,14 @@
-import { makeRunChecks } from './checks';
-import type { ActivityDeps } from './context';
+import { makeRunChecks, type RunChecksDeps } from './checks';
 import { makeDropRunStaging, makeRecordRun } from './finish';
 import { makeLoadTable } from './load';
 import { makeStageEvents } from './stage-events';
 import { makeStageSongs } from './stage-songs';
 
 export type { ActivityDeps } from './context';
+export type { RunChecksDeps } from './checks';
 
 /** The activities of SparkifyEtl over their dependencies; the worker builds the pool once. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: RunChecksDeps) {
   return {
     stageEvents: makeStageEvents(deps),
     stageSongs: makeStageSongs(deps),

@@ -5,9 +5,16 @@ import type { Source, SourceFile } from '../source';
 import type { S3Source } from '../source/s3';
 import type { StageEventsInput, StageEventsResult, StageSongsInput, StageSongsResult } from '../types';
 import { BAD_DATA, badConfig, rethrowForActivity } from '../warehouse/errors';
+import type { Dialect } from '../warehouse/dialect';
 import { withClient } from '../warehouse/pool';
 import * as rs from '../warehouse/redshift';
-import { clearLoadErrors, runStagingTable, STAGING_PREFIX, stagedSongFiles } from '../warehouse/statements';
+import {
+  clearLoadErrors,
+  countNextSongStaged,
+  runStagingTable,
+  STAGING_PREFIX,
+  stagedSongFiles,
+} from '../warehouse/statements';
 import {
   currentContext,
   dialectOf,
@@ -48,8 +55,34 @@ interface CopyError {
   raw: string;
 }
 
-async function lastCopyErrors(client: PoolClient): Promise<CopyError[]> {
-  return (await client.query<CopyError>(rs.lastCopyErrors)).rows;
+/**
+ * Records every line the session's last COPY rejected in load_errors, a page at a time, and says how many
+ * lines and files that was.
+ */
+async function recordCopyErrors(
+  client: PoolClient,
+  dialect: Dialect,
+  runKey: string,
+): Promise<{ lines: number; files: number }> {
+  const files = new Set<string>();
+  let lines = 0;
+  for (;;) {
+    const page = (await client.query<CopyError>(rs.copyErrorsPage(lines))).rows;
+    if (page.length > 0) {
+      await client.query(
+        dialect.recordLoadErrors(
+          runKey,
+          page.map((e) => e.file),
+          page.map((e) => e.line),
+          page.map((e) => `${e.reason}${e.field ? ` (field ${e.field})` : ''}`),
+          page.map((e) => e.raw),
+        ),
+      );
+    }
+    for (const e of page) files.add(e.file);
+    lines += page.length;
+    if (page.length < rs.COPY_ERRORS_PAGE) return { lines, files: files.size };
+  }
 }
 
 /** Runs one transaction; when a COPY in it fails, the failure names the file, line and reason Redshift gives. */
@@ -65,7 +98,10 @@ async function copyTransaction<T>(client: PoolClient, what: string, fn: () => Pr
       (err as { code?: string }).code === 'XX000' ||
       /Load into table .* failed/i.test((err as Error).message ?? '')
     ) {
-      const errors = await lastCopyErrors(client).catch(() => []);
+      const errors = await client
+        .query<CopyError>(rs.copyErrorsPage(0))
+        .then((res) => res.rows)
+        .catch(() => [] as CopyError[]);
       const first = errors[0];
       if (first) {
         throw ApplicationFailure.nonRetryable(
@@ -106,24 +142,10 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
             client.query(rs.copyEventsFromS3(source.url(file.key), auth.logJsonPath, auth, input.maxErrors)),
           );
           linesLoaded += res.rowCount ?? 0;
-          const rejected = input.maxErrors > 0 ? await lastCopyErrors(client) : [];
-          if (rejected.length) {
-            badLines += rejected.length;
-            await client.query(
-              dialect.recordLoadErrors(
-                input.runKey,
-                rejected.map((e) => e.file),
-                rejected.map((e) => e.line),
-                rejected.map((e) => `${e.reason}${e.field ? ` (field ${e.field})` : ''}`),
-                rejected.map((e) => e.raw),
-              ),
-            );
-          }
+          if (input.maxErrors > 0) badLines += (await recordCopyErrors(client, dialect, input.runKey)).lines;
         }
         const staged = await client.query(rs.filterRawEventsIntoRun(stg, startMs, endMs));
-        const nextSong = await client.query<{ n: string }>({
-          text: `SELECT count(*) AS n FROM ${stg} WHERE page = 'NextSong'`,
-        });
+        const nextSong = await client.query<{ n: string }>(countNextSongStaged(stg));
         return {
           table: STAGING_PREFIX + input.runKey.toLowerCase(),
           files: files.length,
@@ -174,6 +196,8 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
         const copied = await whileHeartbeating({ files: todo.length }, () =>
           client.query(rs.copySongsFromManifest(manifestUrl, auth, input.maxErrors)),
         );
+        // what COPY rejected, kept as the PostgreSQL path keeps it (read before any other COPY of the session)
+        const rejected = input.maxErrors > 0 ? await recordCopyErrors(client, dialect, input.runKey) : { files: 0 };
         for (const s of rs.upsertSongBatch) await client.query(s);
         for (let i = 0; i < todo.length; i += MANIFEST_FILES_PER_STATEMENT) {
           const chunk = todo.slice(i, i + MANIFEST_FILES_PER_STATEMENT);
@@ -185,12 +209,11 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
           );
           for (const s of statements) await client.query(s);
         }
-        const rejected = input.maxErrors > 0 ? await lastCopyErrors(client) : [];
         return {
           filesSeen,
           filesStaged: todo.length,
           songsStaged: copied.rowCount ?? 0,
-          badFiles: rejected.length,
+          badFiles: rejected.files,
           durationMs: elapsed(t0),
         };
       }),

@@ -32,6 +32,7 @@ options:
   --retry-budget DUR    how long a step retries what can heal (refused connection, deadlock...); default
                         RETRY_BUDGET or ${DEFAULT_RETRY_BUDGET}, e.g. 30s, 10m, 2h
   --allow-incomplete    load an interval that ends in the future (a partial hour); refused otherwise
+  --check NAME          also run the custom check NAME (a file of the worker's checks/ or CHECKS_DIR), repeatable
   --no-wait             start the run and print its id without waiting`;
 
 main(USAGE, async () => {
@@ -44,6 +45,7 @@ main(USAGE, async () => {
     missing: { type: 'string' },
     'retry-budget': { type: 'string' },
     'allow-incomplete': { type: 'boolean' },
+    check: { type: 'string', multiple: true },
     'no-wait': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -58,6 +60,7 @@ main(USAGE, async () => {
     throw new UsageError(`--missing must be fail or warn, got "${values.missing}"`);
   }
   const retryBudget = values['retry-budget'] ?? config.retryBudget;
+  const checks = (values.check ?? []).map((name) => ({ name }));
   const input: SparkifyEtlInput = {
     start: interval.start,
     end: interval.end,
@@ -67,6 +70,7 @@ main(USAGE, async () => {
     ...(values.missing ? { onMissingFile: values.missing as 'fail' | 'warn' } : {}),
     ...(retryBudget ? { retryBudget } : {}),
     ...(values['allow-incomplete'] ? { allowIncomplete: true } : {}),
+    ...(checks.length ? { checks } : {}),
   };
   // The workflow refuses the same inputs; refusing here starts nothing and names the option.
   const problems = inputProblems(input, { runStartMs: Date.now() });
@@ -104,7 +108,8 @@ function asOptions(problem: string): string {
     .replace(/^end: (.*)pass allowIncomplete: true/, '--to: $1pass --allow-incomplete')
     .replace(/^maxErrors: /, '--max-errors: ')
     .replace(/^retryBudget: /, '--retry-budget: ')
-    .replace(/^loadModes\./, '--mode ');
+    .replace(/^loadModes\./, '--mode ')
+    .replace(/^checks/, '--check: checks');
 }
 
 /** What a run does, with every default filled in, so two inputs can be compared field by field. */

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { escapeIdentifier } from 'pg';
 import type { LoadMode, StarTable } from '../types';
 import * as pg from './statements';
 import * as rs from './redshift';
@@ -24,6 +25,8 @@ export interface Dialect {
   recordRun(r: RunRecord): Statement[];
   recordLoadErrors(runKey: string, files: string[], lines: number[], reasons: string[], raws: string[]): Statement;
   lockSongStaging: Statement;
+  /** Makes the rest of the transaction run as `role` (a validated name): custom checks' read-only role. */
+  runAsRole(role: string): Statement;
 }
 
 /** sql/ at the project root, from src/warehouse (tsx) or dist/src/warehouse (compiled). */
@@ -43,6 +46,7 @@ export const postgres: Dialect = {
   recordRun: (r) => [pg.recordRun(r)],
   recordLoadErrors: pg.recordLoadErrors,
   lockSongStaging: pg.lockSongStaging,
+  runAsRole: (role) => ({ text: `SET LOCAL ROLE ${escapeIdentifier(role)}` }),
 };
 
 export const redshift: Dialect = {
@@ -57,6 +61,8 @@ export const redshift: Dialect = {
   recordRun: rs.recordRun,
   recordLoadErrors: rs.recordLoadErrors,
   lockSongStaging: rs.lockSongStaging,
+  // Redshift has no SET ROLE; this needs the worker's user to be a superuser (see docs/security.md).
+  runAsRole: (role) => ({ text: `SET LOCAL SESSION AUTHORIZATION ${escapeIdentifier(role)}` }),
 };
 
 export function dialectFor(name: DialectName): Dialect {

@@ -66,13 +66,22 @@ export const filterRawEventsIntoRun = (stg: string, startMs: number, endMs: numb
   values: [startMs, endMs],
 });
 
-/** What COPY rejected (under MAXERROR) or failed on, for the run's report: file, line and reason. */
-export const lastCopyErrors: Statement = {
-  name: 'redshift-last-copy-errors',
-  text: `SELECT trim(filename) AS file, line_number AS line, trim(colname) AS field, trim(err_reason) AS reason,
+/** Rows of stl_load_errors read a page at a time: a COPY under a large MAXERROR may reject many lines. */
+export const COPY_ERRORS_PAGE = 1000;
+
+/**
+ * A page of what the session's last COPY rejected (under MAXERROR) or failed on: file, line and reason.
+ * `offset` is a whole number from the caller's loop, written into the text like COPY's MAXERROR.
+ */
+export function copyErrorsPage(offset: number): Statement {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error('offset must be a whole number');
+  return {
+    text: `SELECT trim(filename) AS file, line_number AS line, trim(colname) AS field, trim(err_reason) AS reason,
                 trim(raw_line) AS raw
-           FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 100`,
-};
+           FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY trim(filename), line_number
+          LIMIT ${COPY_ERRORS_PAGE} OFFSET ${offset}`,
+  };
+}
 
 export const createSongStagingBatch: Statement = {
   text: `DROP TABLE IF EXISTS song_batch; CREATE TEMP TABLE song_batch (LIKE staging_songs)`,

@@ -411,6 +411,12 @@ export const countRows = (quotedTable: string): Statement => ({
   text: `SELECT count(*)::bigint AS n FROM ${quotedTable}`,
 });
 
+/** A custom check's time limit, for the rest of its transaction (SET takes no bound values: a checked integer). */
+export function setLocalStatementTimeout(ms: number): Statement {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new Error('a statement timeout is a whole number of ms');
+  return { text: `SET LOCAL statement_timeout = ${ms}` };
+}
+
 /** A finished run as etl_runs stores it. */
 export interface RunRecord {
   workflowId: string;

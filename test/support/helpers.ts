@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client as PgClient, type Pool } from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
-import { createActivities } from '../../src/activities';
+import { createActivities, type RunChecksDeps } from '../../src/activities';
 import { postgres, redshift, type Dialect } from '../../src/warehouse/dialect';
 import { createPool } from '../../src/warehouse/pool';
 
@@ -72,7 +72,7 @@ export function uniqueQueue(label: string): string {
 /** Runs `fn` while an in-process worker with the real activities serves `taskQueue`. */
 export async function withWorker<T>(
   env: TestWorkflowEnvironment,
-  opts: { taskQueue: string; pool: Pool; source?: string; dialect?: Dialect },
+  opts: { taskQueue: string; pool: Pool; source?: string; dialect?: Dialect; checks?: RunChecksDeps['checks'] },
   fn: () => Promise<T>,
 ): Promise<T> {
   const worker = await Worker.create({
@@ -80,7 +80,12 @@ export async function withWorker<T>(
     namespace: env.namespace ?? 'default',
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: need('SPARKIFY_TEST_BUNDLE') },
-    activities: createActivities({ pool: opts.pool, defaultSource: opts.source ?? testData(), dialect: opts.dialect }),
+    activities: createActivities({
+      pool: opts.pool,
+      defaultSource: opts.source ?? testData(),
+      dialect: opts.dialect,
+      ...(opts.checks ? { checks: opts.checks } : {}),
+    }),
   });
   return worker.runUntil(fn());
 }
