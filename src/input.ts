@@ -83,7 +83,7 @@ export function inputProblems(input: unknown, ctx: InputContext = {}): string[] 
   if (interval && !i.allowIncomplete && ctx.runStartMs !== undefined && toMs(interval).endMs > ctx.runStartMs) {
     problems.push(
       `end: ${interval.end} is after the run started (${new Date(ctx.runStartMs).toISOString()}): ` +
-        'the interval is not complete yet; pass allowIncomplete: true to load it anyway',
+        'the interval is not complete yet; pass allowIncomplete: true (npm run etl --allow-incomplete) to load it anyway',
     );
   }
   if (i.source !== undefined) {

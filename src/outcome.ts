@@ -78,9 +78,11 @@ export function watchRetries(
   runId: string | undefined,
   say: (line: string) => void,
   everyMs = 1_000,
+  idleAfterMs = 10_000,
 ): () => void {
   const seen = new Set<string>();
   let stopped = false;
+  let warnedIdle = false;
   const look = async () => {
     while (!stopped) {
       try {
@@ -98,6 +100,18 @@ export function watchRetries(
           );
         }
         if (d.status.name !== 'RUNNING') return;
+        // A workflow task waiting long with nobody to take it: no worker polls the run's task queue.
+        const wft = d.raw.pendingWorkflowTask as
+          { state?: unknown; scheduledTime?: { seconds?: unknown } | null; attempt?: number | null } | null | undefined;
+        const since = Number(wft?.scheduledTime?.seconds ?? 0) * 1000;
+        const waiting = (wft && String(wft.state ?? '').includes('SCHEDULED')) || wft?.state === 1;
+        if (!warnedIdle && waiting && since > 0 && Date.now() - since > idleAfterMs) {
+          warnedIdle = true;
+          say(
+            `no worker has picked up the run for ${Math.round((Date.now() - since) / 1000)} s: is a worker running on ` +
+              `task queue "${d.taskQueue}"? (npm run worker, with TASK_QUEUE=${d.taskQueue})`,
+          );
+        }
       } catch {
         // the wait for the outcome reports connection trouble; this is only a view of the retries
       }

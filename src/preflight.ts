@@ -92,7 +92,13 @@ export async function checkWarehouse(
 export function asWarehouseProblem(url: string) {
   return (err: unknown): never => {
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== '') throw new PreflightError(`${where(url)}: ${connectionProblem(err)}`);
+    if (typeof code === 'string' && code !== '') {
+      const hint =
+        code === '42501' && /create database/i.test(String((err as Error).message))
+          ? ': create the database as an administrator (CREATE DATABASE …), or GRANT the role CREATEDB'
+          : '';
+      throw new PreflightError(`${where(url)}: ${connectionProblem(err)}${hint}`);
+    }
     throw err;
   };
 }
@@ -105,6 +111,15 @@ export async function checkSource(url: string): Promise<void> {
     const message = err instanceof SourceConfigError ? err.message : connectionProblem(err);
     throw new PreflightError(`SOURCE_URL (${url}): ${message}`);
   }
+}
+
+/** Runs every check and reports every problem at once, one per line. */
+export async function allChecks(checks: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(checks)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length === 0) return;
+  const plain = failed.map((f) => f.reason as unknown).find((e) => !(e instanceof PreflightError));
+  if (plain) throw plain;
+  throw new PreflightError(failed.map((f) => (f.reason as Error).message).join('\n  and '));
 }
 
 /** Lists the migration files a dialect expects (for messages and tests). */

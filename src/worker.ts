@@ -2,7 +2,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
 import { ConfigError, loadConfig, type AppConfig } from './config';
-import { checkSource, checkWarehouse } from './preflight';
+import { allChecks, checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
 import { dialectFor } from './warehouse/dialect';
 import { connectWorker } from './temporal';
@@ -50,7 +50,7 @@ async function run(): Promise<void> {
   const config = loadConfig();
   // What cannot heal by waiting is found now, not by the first run after minutes of retries.
   const dialect = dialectFor(config.warehouse.dialect);
-  await Promise.all([checkWarehouse(config.warehouse.url, dialect), checkSource(config.sourceUrl)]);
+  await allChecks([checkWarehouse(config.warehouse.url, dialect), checkSource(config.sourceUrl)]);
   const logger = installRuntime(config.observability);
   holdSignalsDuringShutdown((message) => logger.warn(message));
   const pool = createWarehousePool(config);

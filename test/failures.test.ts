@@ -312,6 +312,38 @@ describe('one run per hour, honestly attached', () => {
   });
 });
 
+test('etl says when no worker picks up the run, and Ctrl-C leaves the run going, saying how to attach again', async () => {
+  const queue = uniqueQueue('nobody');
+  const etl = new Background(
+    'npm',
+    ['run', '-s', 'etl', '--', '--from', '2018-11-03T07:00Z', '--to', '2018-11-03T08:00Z'],
+    { ...env, TASK_QUEUE: queue },
+  );
+  const id = workflowIdFor(makeInterval('2018-11-03T07:00Z', '2018-11-03T08:00Z'));
+  try {
+    await etl.waitFor(
+      new RegExp(`no worker has picked up the run for \\d+ s: is a worker running on task queue "${queue}"\\?`),
+      60_000,
+    );
+    await etl.stop('SIGINT');
+    expect(etl.output).toContain(`stopped waiting; run `);
+    expect(etl.output).toContain(`of ${id} goes on. Run the same command again to attach to it`);
+    expect((await client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
+  } finally {
+    await client.workflow
+      .getHandle(id)
+      .terminate('test done')
+      .catch(() => undefined);
+  }
+});
+
+test('a backfill that reaches into the future is refused before anything starts (exit 2)', async () => {
+  const next = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000).toISOString().slice(0, 16) + 'Z';
+  const res = await npm(['backfill', '--', '--from', '2018-11-01T00:00Z', '--to', next]);
+  expect(res.code).toBe(2);
+  expect(res.stderr).toMatch(/--to .* is in the future: an hour is loaded once it is over/);
+});
+
 describe('a role that may not log in', () => {
   const role = `nologin_${process.pid}`;
   let roleWorker: Background | undefined;

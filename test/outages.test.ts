@@ -103,6 +103,8 @@ describe('the warehouse goes away', () => {
       /failed: stageEvents: \[ECONNREFUSED\] connect ECONNREFUSED 127\.0\.0\.1:\d+ \(gave up after retrying for the run's retry budget of 10s/,
     );
     expect(res.stderr).not.toMatch(/failed: dropRunStaging/);
+    // etl_runs could not take the record either, and the failure says so
+    expect(res.stderr).toMatch(/\(not recorded in etl_runs: recording the run in etl_runs: \[ECONNREFUSED\]/);
     await worker.waitFor(/could not record the failed run in etl_runs/, 10_000);
   });
 

@@ -160,7 +160,7 @@ export async function eventFilesFor(
   if (missingFiles.length > 0 && onMissingFile === 'fail') {
     throw ApplicationFailure.nonRetryable(
       `event file(s) missing from ${source.location}: ${missingFiles.join(', ')} ` +
-        `(set onMissingFile: "warn" to load such intervals as empty)`,
+        `(with --missing warn, or onMissingFile: "warn" in the input, such intervals load as empty)`,
       SOURCE_FILE_MISSING,
     );
   }

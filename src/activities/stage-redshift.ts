@@ -219,6 +219,6 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
       }),
     );
   } catch (err) {
-    rethrowForActivity(err, `staging songs from ${source.location}`);
+    rethrowForActivity(err);
   }
 }

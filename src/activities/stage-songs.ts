@@ -93,7 +93,7 @@ export function makeStageSongs(deps: ActivityDeps) {
         });
       }
     } catch (err) {
-      rethrowForActivity(err, `staging songs from ${source.location}`);
+      rethrowForActivity(err);
     }
     metrics.rows('staged', result.songsStaged, { table: 'staging_songs' });
     log.info('staged songs', {

@@ -58,6 +58,13 @@ main(USAGE, async () => {
       throw new UsageError(`${name} ${new Date(ms).toISOString()} is not on a whole hour; did you mean ${down}?`);
     }
   }
+  if (endMs > Date.now()) {
+    const last = new Date(Math.floor(Date.now() / HOUR_MS) * HOUR_MS).toISOString().slice(0, 16) + 'Z';
+    throw new UsageError(
+      `--to ${new Date(endMs).toISOString()} is in the future: an hour is loaded once it is over ` +
+        `(the last complete hour ends at ${last}; the schedule loads each hour as it ends)`,
+    );
+  }
   const hours = (endMs - startMs) / HOUR_MS;
   if (hours > MAX_BACKFILL_HOURS) {
     throw new UsageError(

@@ -82,6 +82,14 @@ main(USAGE, async () => {
     const run = await startOrAttach(client, workflowId, input, config.taskQueue);
     if (values['no-wait']) return 0;
     const stopWatching = watchRetries(client, workflowId, run.runId, (line) => console.error(line));
+    // Ctrl-C stops waiting, not the run: say so, and how to see it again.
+    process.once('SIGINT', () => {
+      console.error(
+        `\nstopped waiting; run ${run.runId} of ${workflowId} goes on. Run the same command again to attach to it, ` +
+          `or stop it with: temporal workflow cancel --workflow-id ${workflowId}`,
+      );
+      process.exit(130);
+    });
     const outcome = await waitForOutcome(client, workflowId, run.runId, {
       onReconnect: (m) => console.error(`lost the connection to Temporal (${m.split('\n')[0]}); reconnecting`),
     }).finally(stopWatching);
@@ -105,7 +113,10 @@ main(USAGE, async () => {
 function asOptions(problem: string): string {
   return problem
     .replace(/^start, end: /, '--from/--to: ')
-    .replace(/^end: (.*)pass allowIncomplete: true/, '--to: $1pass --allow-incomplete')
+    .replace(
+      /^end: (.*)pass allowIncomplete: true \(npm run etl --allow-incomplete\)/,
+      '--to: $1pass --allow-incomplete',
+    )
     .replace(/^maxErrors: /, '--max-errors: ')
     .replace(/^retryBudget: /, '--retry-budget: ')
     .replace(/^loadModes\./, '--mode ')
@@ -178,8 +189,9 @@ async function startOrAttach(
   if (differences.length) {
     throw new RefusedError(
       `refused: run ${other.runId} of ${workflowId} (started ${started}) is in progress with a different ` +
-        `input: ${differences.join('; ')}. Wait for it to finish and run again, or cancel it ` +
-        `(temporal workflow cancel --workflow-id ${workflowId}).`,
+        `input: ${differences.join('; ')}. Wait for it to finish and run again, or stop it: ` +
+        `temporal workflow cancel --workflow-id ${workflowId} (it cleans up; needs a worker on task queue ` +
+        `${other.taskQueue}), or temporal workflow terminate --workflow-id ${workflowId} when none runs.`,
     );
   }
   console.log(

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config';
 import { parseInstant } from '../interval';
 import { catchUp, describeSchedule, upsertSchedule, type ScheduleSettings } from '../schedule';
-import { checkSource, checkWarehouse } from '../preflight';
+import { allChecks, checkSource, checkWarehouse } from '../preflight';
 import { connectClient } from '../temporal';
 import { dialectFor } from '../warehouse/dialect';
 import { main, parseCommandLine, UsageError } from './args';
@@ -62,7 +62,7 @@ main(USAGE, async () => {
 
   if ((command === 'up' || command === 'trigger') && !values['skip-checks']) {
     // Runs that could only fail are not scheduled: the warehouse and the source must answer first.
-    await Promise.all([
+    await allChecks([
       checkWarehouse(config.warehouse.url, dialectFor(config.warehouse.dialect)),
       checkSource(values.source ?? config.sourceUrl),
     ]);

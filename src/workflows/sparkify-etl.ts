@@ -24,7 +24,7 @@ import {
   parseDuration,
   RETRY_BACKOFF,
 } from '../input';
-import { intervalForScheduledTime, intervalKey, makeInterval, type Interval } from '../interval';
+import { floorToHour, intervalForScheduledTime, intervalKey, makeInterval, type Interval } from '../interval';
 import {
   DEFAULT_LOAD_MODES,
   TABLES,
@@ -109,6 +109,7 @@ function activitiesFor(heartbeatTimeout: Duration, budgetMs: number) {
 const DROP_STAGING_AFTER_CHECKS_RECORDED = 'drop-staging-after-checks-recorded';
 /** Runs that fail before their checks get an etl_runs row too (older runs replay without it). */
 const RECORD_FAILED_RUNS = 'record-failed-runs';
+const SCHEDULED_HOUR_FLOORED = 'scheduled-hour-floored';
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -125,7 +126,12 @@ export function resolveInterval(input: SparkifyEtlInput): Interval {
     }
   }
   const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START);
-  if (scheduled) return intervalForScheduledTime(scheduled.getTime());
+  if (scheduled) {
+    // A run triggered by hand (or a schedule with a minute offset) is scheduled between hours: it loads the last
+    // whole hour before its time, never a slice across two hours.
+    const t = scheduled.getTime();
+    return intervalForScheduledTime(patched(SCHEDULED_HOUR_FLOORED) ? floorToHour(t) : t);
+  }
   throw ApplicationFailure.nonRetryable(
     'SparkifyEtl needs an interval: pass { start, end } (e.g. 2018-11-15T13:00Z and 2018-11-15T14:00Z) ' +
       'or start it from the schedule, which supplies its scheduled time',
@@ -162,12 +168,16 @@ function causeOf(err: ActivityFailure): string {
     const inner = cause.cause?.message;
     return `timed out (${String(cause.timeoutType).toLowerCase().replace(/_/g, ' ')})${inner ? `: ${inner}` : ''}`;
   }
-  return cause?.message || err.message;
+  // A local activity's failure arrives with its class name in front of the message.
+  return (cause?.message || err.message).replace(/^ApplicationFailure: /, '');
 }
 
 function retryNote(err: ActivityFailure, budget: string): string {
   if (err.retryState === 'MAXIMUM_ATTEMPTS_REACHED') {
-    return ` (gave up after retrying for the run's retry budget of ${budget}; set retryBudget to wait longer)`;
+    return (
+      ` (gave up after retrying for the run's retry budget of ${budget}; a longer one waits out longer outages: ` +
+      'RETRY_BUDGET, or --retry-budget on npm run etl)'
+    );
   }
   return '';
 }
@@ -340,6 +350,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
     const failure = err instanceof StepFailed ? err.failure : toFailure(err);
     const step = err instanceof StepFailed ? err.step : 'workflow';
     runsCounter().add(1, { status: 'failed', step });
+    let unrecorded: string | undefined;
     if (patched(RECORD_FAILED_RUNS)) {
       const cleanupError = await dropStaging(true).then(
         () => undefined,
@@ -360,11 +371,21 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
           error: failure.message,
           ...(cleanupError ? { cleanupError } : {}),
         }),
-      ).catch((e: unknown) =>
-        log.warn('could not record the failed run in etl_runs', {
-          error: e instanceof ActivityFailure ? causeOf(e) : String(e),
-        }),
-      );
+      ).catch((e: unknown) => {
+        const error = e instanceof ActivityFailure ? causeOf(e) : String(e);
+        log.warn('could not record the failed run in etl_runs', { error });
+        unrecorded = error;
+      });
+    }
+    // When etl_runs could not take the record (the warehouse is what failed, say), the failure says so itself.
+    if (unrecorded !== undefined) {
+      throw ApplicationFailure.create({
+        message: `${failure.message} (not recorded in etl_runs: ${unrecorded})`,
+        type: failure.type ?? undefined,
+        nonRetryable: true,
+        cause: failure.cause,
+        details: failure.details as unknown[],
+      });
     }
     throw failure;
   } finally {
