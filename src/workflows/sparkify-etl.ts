@@ -168,8 +168,13 @@ function causeOf(err: ActivityFailure): string {
     const inner = cause.cause?.message;
     return `timed out (${String(cause.timeoutType).toLowerCase().replace(/_/g, ' ')})${inner ? `: ${inner}` : ''}`;
   }
-  // A local activity's failure arrives with its class name in front of the message.
-  return (cause?.message || err.message).replace(/^ApplicationFailure: /, '');
+  return cause?.message || err.message;
+}
+
+/** The one-line cause of a failed activity, whether it arrives wrapped (ActivityFailure) or not. */
+function messageOf(e: unknown): string {
+  if (e instanceof ActivityFailure) return causeOf(e);
+  return e instanceof Error ? e.message : String(e);
 }
 
 function retryNote(err: ActivityFailure, budget: string): string {
@@ -354,7 +359,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
     if (patched(RECORD_FAILED_RUNS)) {
       const cleanupError = await dropStaging(true).then(
         () => undefined,
-        (e: unknown) => `dropRunStaging: ${e instanceof ActivityFailure ? causeOf(e) : String(e)}`,
+        (e: unknown) => `dropRunStaging: ${messageOf(e)}`,
       );
       if (cleanupError) log.warn('the clean-up failed too; the sweep of a later run drops the table', { cleanupError });
       await CancellationScope.nonCancellable(() =>
@@ -372,7 +377,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
           ...(cleanupError ? { cleanupError } : {}),
         }),
       ).catch((e: unknown) => {
-        const error = e instanceof ActivityFailure ? causeOf(e) : String(e);
+        const error = messageOf(e);
         log.warn('could not record the failed run in etl_runs', { error });
         unrecorded = error;
       });
