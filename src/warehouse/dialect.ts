@@ -22,7 +22,15 @@ export interface Dialect {
   staleRunStaging(olderThanHours: number): Statement;
   loadStatements(table: StarTable, mode: LoadMode, stg: string, interval: { startMs: number; endMs: number }): LoadPlan;
   recordRun(r: RunRecord): Statement[];
-  recordLoadErrors(runKey: string, files: string[], lines: number[], reasons: string[], raws: string[]): Statement;
+  /** `versions`: each file's version (SourceFile.version); rows are keyed by file, version and line. */
+  recordLoadErrors(
+    runKey: string,
+    files: string[],
+    lines: number[],
+    reasons: string[],
+    raws: string[],
+    versions?: string[],
+  ): Statement;
   lockSongStaging: Statement;
 }
 

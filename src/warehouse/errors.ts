@@ -30,7 +30,8 @@ export function classify(err: unknown): ErrorKind {
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
   if (TRANSIENT_NODE_CODES.has(code) || TRANSIENT_CODES.has(code) || code.startsWith('08')) return 'transient';
-  if (code.startsWith('22') || code.startsWith('23')) return 'bad-data';
+  // 22: data exception; 23: integrity constraint; 54: program limit exceeded (an index entry too large, ...)
+  if (code.startsWith('22') || code.startsWith('23') || code.startsWith('54')) return 'bad-data';
   // 42*: syntax error, undefined table/column, insufficient privilege; 28*: bad credentials; 3D000: no such db.
   if (code.startsWith('42') || code.startsWith('28') || code === '3D000' || code === '3F000') return 'bad-config';
   // AWS SDK errors carry the HTTP status: 5xx and throttling are worth another attempt, 4xx are not.

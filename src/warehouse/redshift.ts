@@ -115,16 +115,22 @@ function valuesRows(rows: number, width: number, casts: string[]): string {
   return out.join(', ');
 }
 
-export function recordSongFiles(paths: string[], sizes: number[], versions: string[], songs: number[]): Statement[] {
-  const values = paths.flatMap((p, i) => [p, sizes[i], versions[i], songs[i]]);
+export function recordSongFiles(
+  paths: string[],
+  sizes: number[],
+  versions: string[],
+  songs: number[],
+  rejected: boolean[] = paths.map(() => false),
+): Statement[] {
+  const values = paths.flatMap((p, i) => [p, sizes[i], versions[i], songs[i], rejected[i]]);
   return [
     {
       text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}`).join(', ')})`,
       values: paths,
     },
     {
-      text: `INSERT INTO staged_song_files (path, size, version, songs)
-             VALUES ${valuesRows(paths.length, 4, ['varchar', 'bigint', 'varchar', 'int'])}`,
+      text: `INSERT INTO staged_song_files (path, size, version, songs, rejected)
+             VALUES ${valuesRows(paths.length, 5, ['varchar', 'bigint', 'varchar', 'int', 'boolean'])}`,
       values,
     },
   ];
@@ -136,11 +142,12 @@ export function recordLoadErrors(
   lines: number[],
   reasons: string[],
   raws: string[],
+  versions: string[] = files.map(() => ''),
 ): Statement {
-  const values = files.flatMap((f, i) => [runKey, f, lines[i], reasons[i], raws[i]]);
+  const values = files.flatMap((f, i) => [runKey, f, versions[i], lines[i], reasons[i], raws[i]]);
   return {
-    text: `INSERT INTO load_errors (run_key, file, line, reason, raw)
-           VALUES ${valuesRows(files.length, 5, ['varchar', 'varchar', 'int', 'varchar', 'varchar'])}`,
+    text: `INSERT INTO load_errors (run_key, file, version, line, reason, raw)
+           VALUES ${valuesRows(files.length, 6, ['varchar', 'varchar', 'varchar', 'int', 'varchar', 'varchar'])}`,
     values,
   };
 }
@@ -255,6 +262,8 @@ export function loadStatements(
     case 'append':
       return { prepare: [batch], insert: insertNew };
     case 'upsert':
+      // The interval's own rows (time) are replaced, so an event removed from the source takes its row with it.
+      if (table === 'time') return loadStatements(table, 'replace', stg, interval);
       // Replace the keys present in the batch. A user only changes for a newer event, so the order in
       // which hours are loaded does not matter: batch rows not newer than the table's are dropped first.
       return {
