@@ -36,7 +36,7 @@ export class BadLines {
     }
     this.files.push(file);
     this.lines.push(line);
-    this.reasons.push(reason);
+    this.reasons.push(reason.replaceAll('\u0000', '\\0'));
     // A NUL cannot be stored in text: the raw line keeps a visible \0 in its place.
     this.raws.push((raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw).replaceAll('\u0000', '\\0'));
     this.versions.push(version);

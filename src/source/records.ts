@@ -142,8 +142,13 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new RecordError(`invalid JSON (${(err as Error).message})`);
+    throw new RecordError(`invalid JSON (${visible((err as Error).message)})`);
   }
+}
+
+/** JSON.parse's messages quote the text near the error, NULs included: those are shown as \0. */
+function visible(message: string): string {
+  return message.replaceAll('\u0000', '\\0');
 }
 
 export interface EventRow {
@@ -169,12 +174,12 @@ export function parseSongFile(content: string | Uint8Array): Value[][] {
     docs = Array.isArray(parsed) ? parsed : [parsed];
   } catch (err) {
     const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.length < 2) throw new RecordError(`invalid JSON (${(err as Error).message})`);
+    if (lines.length < 2) throw new RecordError(`invalid JSON (${visible((err as Error).message)})`);
     docs = lines.map((l, i) => {
       try {
         return JSON.parse(l) as unknown;
       } catch (e) {
-        throw new RecordError(`line ${i + 1}: invalid JSON (${(e as Error).message})`);
+        throw new RecordError(`line ${i + 1}: invalid JSON (${visible((e as Error).message)})`);
       }
     });
   }
