@@ -250,6 +250,9 @@ test('a "ts" key inside a nested value is not the event time: the top-level one 
     // of repeated top-level keys JSON keeps the last
     json(base).slice(0, -1) + ',"ts":5}',
     json(base).replace('{', '{"ts":5,'),
+    // of another hour, with a nested time inside this one: still the other hour's
+    json({ ...base, ts: base.ts - 3_600_000, meta: { ts: base.ts } }),
+    json({ ...base, ts: base.ts - 3_600_000, sessionId: 'bad', meta: { ts: base.ts } }),
   );
   const got = expectSame(input, hour);
   expect(got.bad).toEqual([]);

@@ -134,7 +134,7 @@ export class EventCopyEncoder {
     // A line of another interval is skipped at the cost of finding its time: an hourly run reads a whole
     // day file, and 23 of its 24 parts belong to other runs.
     // A time no interval can hold (before year 1 or after 9999) is not skipped: the line is reported.
-    const ts = lineTime(buf, start, end);
+    const ts = timeOfLine(buf, start, end, this.startMs, this.endMs);
     if (ts !== undefined && (ts < this.startMs || ts >= this.endMs) && ts >= TS_MIN && ts < TS_MAX) return;
     // A row is at most the line's bytes (decoding escapes never grows them) plus separators and \N's.
     this.reserve(end - start + 4 * N_FIELDS);
@@ -364,6 +364,14 @@ export class EventCopyEncoder {
  * value (`"meta":{"ts":5}`) is not the event's: JSON.parse would not read it either.
  */
 export function lineTime(b: Buffer, start: number, end: number): number | undefined {
+  return timeOfLine(b, start, end, 0, 0);
+}
+
+/**
+ * lineTime, except that a time in [lo, hi) is returned before making sure it is the top-level one: the
+ * caller then reads the whole line, and its real time decides. Only a line about to be skipped needs it.
+ */
+function timeOfLine(b: Buffer, start: number, end: number, lo: number, hi: number): number | undefined {
   // searched from the end: `ts` is one of the last keys, and of repeated keys JSON keeps the last
   let k = lastTsKey(b, start, end - 4);
   while (k >= start) {
@@ -379,11 +387,34 @@ export function lineTime(b: Buffer, start: number, end: number): number | undefi
       // the number must end where a value ends: not 12.5, 1e3, or a line cut short after some digits
       const after = skipWs(b, i, end);
       if (b[after] !== 0x2c && b[after] !== 0x7d) return undefined;
-      if (atTopLevel(b, after, end)) return negative ? -v : v;
+      // When the first '}' after the value ends the line, the key's object is the outermost one; only other
+      // lines need the exact scan.
+      const ts = negative ? -v : v;
+      if ((ts >= lo && ts < hi) || b.indexOf(0x7d, after) === skipWsBack(b, start, end) - 1) return ts;
+      if (atTopLevel(b, after, end)) return ts;
     }
     k = lastTsKey(b, start, k - 1);
   }
   return undefined;
+}
+
+/** Where the last `"ts"` starting at or before `from` (and at or after `start`) is, or -1. */
+function lastTsKey(b: Buffer, start: number, from: number): number {
+  // a plain loop: for a key a hundred bytes from the end it is several times cheaper than Buffer.lastIndexOf
+  for (let k = from; k >= start; k--) {
+    if (b[k + 1] === 0x74 && b[k] === 0x22 && b[k + 2] === 0x73 && b[k + 3] === 0x22) return k;
+  }
+  return -1;
+}
+
+/** The end of b[start, end) without its trailing whitespace. */
+function skipWsBack(b: Buffer, start: number, end: number): number {
+  while (end > start) {
+    const c = b[end - 1];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    end--;
+  }
+  return end;
 }
 
 /**
@@ -408,15 +439,6 @@ function atTopLevel(b: Buffer, i: number, end: number): boolean {
     }
   }
   return true;
-}
-
-/** Where the last `"ts"` starting at or before `from` (and at or after `start`) is, or -1. */
-function lastTsKey(b: Buffer, start: number, from: number): number {
-  // a plain loop: for a key a hundred bytes from the end it is several times cheaper than Buffer.lastIndexOf
-  for (let k = from; k >= start; k--) {
-    if (b[k + 1] === 0x74 && b[k] === 0x22 && b[k + 2] === 0x73 && b[k + 3] === 0x22) return k;
-  }
-  return -1;
 }
 
 function skipWs(b: Buffer, i: number, end: number): number {
