@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from '../src/datagen/generate';
 import { EventCopyEncoder, lineTime } from '../src/source/event-encoder';
-import { encodeEventLine, eventTimeOf, EVENT_FIELDS, RecordError } from '../src/source/records';
+import { decodeUtf8, encodeEventLine, eventTimeOf, EVENT_FIELDS, RecordError } from '../src/source/records';
 import { testTmp } from './support/helpers';
 import { SAMPLE_EVENT as base } from './support/sample';
 
@@ -44,16 +44,23 @@ function viaReference(input: Buffer, [startMs, endMs] = ALL_TIME): Outcome {
   const rows: string[] = [];
   const bad: Outcome['bad'] = [];
   let nextSong = 0;
-  const lines = input.toString('utf8').split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
+  const lines: Buffer[] = [];
+  for (let from = 0; from < input.length;) {
+    let nl = input.indexOf(10, from);
+    if (nl === -1) nl = input.length;
+    lines.push(input.subarray(from, nl));
+    from = nl + 1;
+  }
   lines.forEach((raw, i) => {
-    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const bytes = raw[raw.length - 1] === 13 ? raw.subarray(0, -1) : raw;
+    const text = bytes.toString('utf8');
     if (text.trim() === '') return;
-    // the interval a line belongs to: its "ts" key's integer, if one can be read from the text
-    const bytes = Buffer.from(text, 'utf8');
+    // the interval a line belongs to: its "ts" key's integer, if one can be read from the text (and can be
+    // an interval's: years 1 to 9999)
     const time = lineTime(bytes, 0, bytes.length);
-    if (time !== undefined && (time < startMs || time >= endMs)) return;
+    if (time !== undefined && (time < startMs || time >= endMs) && Math.abs(time) < 62_135_596_800_000) return;
     try {
+      decodeUtf8(bytes);
       const r = encodeEventLine(text);
       if (r.ts < startMs || r.ts >= endMs) return;
       rows.push(r.row.slice(0, -1));
@@ -177,13 +184,83 @@ test('bad lines are reported with the same line number and reason as the referen
   expect(got.bad.map((b) => b.line)).toEqual([2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20, 21]);
 });
 
-test('invalid UTF-8 takes the general path and is decoded as Node decodes it', () => {
+test('invalid UTF-8 is a bad line naming the byte, never a row with U+FFFD in it', () => {
   const good = Buffer.from(json(base) + '\n');
   const broken = Buffer.from(json({ ...base, artist: 'AB' }) + '\n');
   broken[broken.indexOf('AB')] = 0xff;
-  const got = expectSame(Buffer.concat([good, broken, good]));
-  expect(got.rows).toHaveLength(3);
-  expect(got.rows[1]).toContain('\ufffdB');
+  const overlong = Buffer.from(json({ ...base, artist: 'AB' }) + '\n');
+  overlong.set([0xc0, 0xaf], overlong.indexOf('AB')); // an overlong '/'
+  const cut = Buffer.from(json({ ...base, artist: 'é' }) + '\n');
+  cut[cut.indexOf('é') + 1] = 0x41; // a lead byte without its continuation
+  const got = expectSame(Buffer.concat([good, broken, good, overlong, cut]));
+  expect(got.rows).toHaveLength(2);
+  expect(got.rows.join('\n')).not.toContain('\ufffd');
+  const at = json(base).indexOf("Des'ree");
+  expect(got.bad).toEqual([
+    { line: 2, reason: `invalid UTF-8 (byte 0xff at offset ${at})` },
+    { line: 4, reason: `invalid UTF-8 (byte 0xc0 at offset ${at})` },
+    { line: 5, reason: `invalid UTF-8 (byte 0xc3 at offset ${at})` },
+  ]);
+});
+
+test('what the warehouse would refuse is a bad line naming the field: NUL, lone surrogates, too long, out of range, nested', () => {
+  const cases: [string, string][] = [
+    [json({ ...base, artist: 'A\u0000B' }), 'field "artist" contains a NUL character (\\u0000)'],
+    [json({ ...base }).replace('Kaylee', 'Kay\\u0000lee'), 'field "firstName" contains a NUL character (\\u0000)'],
+    [json({ ...base }).replace('Kaylee', 'Kay\\ud800lee'), 'field "firstName" is not valid Unicode (a lone surrogate)'],
+    [json({ ...base }).replace('Kaylee', '\\udc00'), 'field "firstName" is not valid Unicode (a lone surrogate)'],
+    [json({ ...base, song: 'x'.repeat(513) }), 'field "song" is 513 bytes long; its column holds at most 512'],
+    [json({ ...base, song: 'é'.repeat(257) }), 'field "song" is 514 bytes long; its column holds at most 512'],
+    [
+      json({ ...base, userAgent: 'u'.repeat(100_000) }),
+      'field "userAgent" is 100000 bytes long; its column holds at most 1024',
+    ],
+    [json({ ...base, status: 2 ** 31 }), 'field "status" is out of range for a 32-bit integer, got 2147483648'],
+    [
+      json({ ...base, itemInSession: -(2 ** 40) }),
+      `field "itemInSession" is out of range for a 32-bit integer, got ${-(2 ** 40)}`,
+    ],
+    [json({ ...base, ts: 253_402_300_800_000 }), 'field "ts" is out of range (years 1 to 9999), got 253402300800000'],
+    [json({ ...base, ts: -9e15 }), 'field "ts" is out of range (years 1 to 9999), got -9000000000000000'],
+    [json({ ...base, artist: { name: 'A' } }), 'field "artist" must be a string, got {"name":"A"}'],
+    [json({ ...base, song: ['S'] }), 'field "song" must be a string, got ["S"]'],
+    [json({ ...base, length: [1] }), 'field "length" must be a number, got [1]'],
+    [json({ ...base, sessionId: { n: 1 } }), 'field "sessionId" must be an integer, got {"n":1}'],
+  ];
+  const within = [
+    json({ ...base, song: 'x'.repeat(512) }),
+    json({ ...base, song: 'é'.repeat(256) }),
+    json({ ...base, artist: 'pair \ud83d\ude00' }),
+    json({ ...base }).replace("Des'ree", '\\ud83d\\ude00'),
+    json({ ...base, status: 2 ** 31 - 1 }),
+    json({ ...base, ts: 253_402_300_799_999 }),
+  ];
+  const got = expectSame(lines(...cases.map((c) => c[0]), ...within));
+  expect(got.bad).toEqual(cases.map(([, reason], i) => ({ line: i + 1, reason })));
+  expect(got.rows).toHaveLength(within.length);
+});
+
+test('a "ts" key inside a nested value is not the event time: the top-level one decides', () => {
+  const hour: [number, number] = [Date.UTC(2018, 10, 1, 21), Date.UTC(2018, 10, 1, 22)];
+  const input = lines(
+    json({ ...base, meta: { ts: 5 } }),
+    json({ ...base, meta: { a: [{ ts: 5 }, '}'], b: '{"ts":5}' } }),
+    json({ ...base, meta: [{ ts: 5 }] }),
+    '{"meta":{"ts":5},' + json(base).slice(1),
+    // of repeated top-level keys JSON keeps the last
+    json(base).slice(0, -1) + ',"ts":5}',
+    json(base).replace('{', '{"ts":5,'),
+    // of another hour, with a nested time inside this one: still the other hour's
+    json({ ...base, ts: base.ts - 3_600_000, meta: { ts: base.ts } }),
+    json({ ...base, ts: base.ts - 3_600_000, sessionId: 'bad', meta: { ts: base.ts } }),
+  );
+  const got = expectSame(input, hour);
+  expect(got.bad).toEqual([]);
+  expect(got.rows).toHaveLength(5);
+  const nested = Buffer.from(json({ ...base, meta: { ts: 5 } }));
+  expect(lineTime(nested, 0, nested.length)).toBe(base.ts);
+  const last = Buffer.from(json(base).slice(0, -1) + ',"ts":5}');
+  expect(lineTime(last, 0, last.length)).toBe(5);
 });
 
 test('a line belongs to the interval its "ts" names: a bad one is reported by that run only; one without a readable time by every run', () => {
@@ -244,6 +321,15 @@ test('randomly damaged lines: the fast path never accepts what JSON.parse reject
     'x',
     '[',
     '\u0001',
+    '\\u0000',
+    '\\ud800',
+    ',"ts":5',
+    '{"ts":5}',
+    ',"meta":{"ts":5}',
+    ',"artist":"dup"',
+    '"' + 'w'.repeat(600) + '"',
+    '\u00ff', // replaced by the byte 0xff below: invalid UTF-8
+    '\u0000',
   ];
   const variants = [
     json(base),
@@ -266,7 +352,18 @@ test('randomly damaged lines: the fast path never accepts what JSON.parse reject
     }
     damaged.push(s.replace(/\n/g, ' '));
   }
-  const got = expectSame(lines(...damaged));
+  const input = Buffer.concat(
+    damaged.map((d) =>
+      Buffer.concat([
+        ...d
+          .split('\u00ff')
+          .flatMap((part) => [Buffer.from(part), Buffer.from([0xff])])
+          .slice(0, -1),
+        Buffer.from('\n'),
+      ]),
+    ),
+  );
+  const got = expectSame(input);
   // the damage produced a real mix of good and bad lines, through both paths
   expect(got.rows.length).toBeGreaterThan(500);
   expect(got.bad.length).toBeGreaterThan(500);

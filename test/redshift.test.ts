@@ -110,7 +110,7 @@ describe('golden Redshift SQL', () => {
     );
     golden(
       'record-load-errors',
-      render(rs.recordLoadErrors('20181115T1300_1h', ['log_data/x.json'], [7], ['Invalid JSON'], ['{"ts":'])),
+      render(rs.recordLoadErrors('20181115T1300_1h', ['log_data/x.json'], [7], ['Invalid JSON'], ['{"ts":'], ['"e7"'])),
     );
     golden(
       'run-staging-registry',

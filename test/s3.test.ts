@@ -254,7 +254,7 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
     const kept = () =>
       fake.statements
         .filter((s) => s.text.trim().startsWith('INSERT INTO load_errors'))
-        .flatMap((s) => (s.values ?? []).filter((_, i) => i % 5 === 2)); // the line of each row
+        .flatMap((s) => (s.values ?? []).filter((_, i) => i % 6 === 3)); // the line of each row (run key, file, version, line, …)
     const pages = () =>
       fake.statements
         .filter((s) => s.text.includes('FROM stl_load_errors'))

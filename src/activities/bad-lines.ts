@@ -15,6 +15,7 @@ export class BadLines {
   readonly lines: number[] = [];
   readonly reasons: string[] = [];
   readonly raws: string[] = [];
+  readonly versions: string[] = [];
 
   constructor(private readonly maxErrors: number) {}
 
@@ -22,7 +23,8 @@ export class BadLines {
     return this.files.length;
   }
 
-  add(file: string, line: number, reason: string, raw: string): void {
+  /** `version`: the file's SourceFile.version; load_errors rows are keyed by file, version and line. */
+  add(file: string, line: number, reason: string, raw: string, version = ''): void {
     if (this.maxErrors <= 0) throw badData(file, line, reason);
     if (this.count >= this.maxErrors) {
       throw ApplicationFailure.nonRetryable(
@@ -34,12 +36,23 @@ export class BadLines {
     }
     this.files.push(file);
     this.lines.push(line);
-    this.reasons.push(reason);
-    this.raws.push(raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw);
+    this.reasons.push(reason.replaceAll('\u0000', '\\0'));
+    // A NUL cannot be stored in text: the raw line keeps a visible \0 in its place.
+    this.raws.push((raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw).replaceAll('\u0000', '\\0'));
+    this.versions.push(version);
   }
 
   async save(client: PoolClient, runKey: string, dialect: Dialect = postgres): Promise<void> {
     if (this.count === 0) return;
-    await client.query(dialect.recordLoadErrors(runKey, this.files, this.lines, this.reasons, this.raws));
+    for (const statement of dialect.recordLoadErrors(
+      runKey,
+      this.files,
+      this.lines,
+      this.reasons,
+      this.raws,
+      this.versions,
+    )) {
+      await client.query(statement);
+    }
   }
 }

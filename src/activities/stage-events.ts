@@ -7,13 +7,7 @@ import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
 import type { StageEventsInput, StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import {
-  analyzeRunStaging,
-  clearLoadErrors,
-  copyEventsIntoRunStaging,
-  runStagingTable,
-  STAGING_PREFIX,
-} from '../warehouse/statements';
+import { analyzeRunStaging, copyEventsIntoRunStaging, runStagingTable, STAGING_PREFIX } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
 import {
@@ -59,7 +53,6 @@ export function makeStageEvents(deps: ActivityDeps) {
         )) {
           await client.query(s);
         }
-        await client.query(clearLoadErrors(input.runKey));
         const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
         const signal = cancellationSignal();
         await pipeline(
@@ -100,7 +93,7 @@ async function* encodeEvents(
       startMs,
       endMs,
       stats,
-      (line, reason, text) => bad.add(file.key, line, reason, text),
+      (line, reason, text) => bad.add(file.key, line, reason, text, file.version),
       CHUNK_BYTES,
     );
     let line = 1;

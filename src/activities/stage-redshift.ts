@@ -6,15 +6,9 @@ import type { S3Source } from '../source/s3';
 import type { StageEventsInput, StageEventsResult, StageSongsInput, StageSongsResult } from '../types';
 import { BAD_DATA, badConfig, rethrowForActivity } from '../warehouse/errors';
 import type { Dialect } from '../warehouse/dialect';
-import { withClient } from '../warehouse/pool';
+import { inTransaction, withClient } from '../warehouse/pool';
 import * as rs from '../warehouse/redshift';
-import {
-  clearLoadErrors,
-  countNextSongStaged,
-  runStagingTable,
-  STAGING_PREFIX,
-  stagedSongFiles,
-} from '../warehouse/statements';
+import { countNextSongStaged, runStagingTable, STAGING_PREFIX, stagedSongFiles } from '../warehouse/statements';
 import {
   currentContext,
   dialectOf,
@@ -63,37 +57,45 @@ async function recordCopyErrors(
   client: PoolClient,
   dialect: Dialect,
   runKey: string,
-): Promise<{ lines: number; files: number }> {
+  versionOf: (file: string) => string,
+): Promise<{ lines: number; files: number; rejected: Set<string> }> {
   const files = new Set<string>();
   let lines = 0;
   for (;;) {
     const page = (await client.query<CopyError>(rs.copyErrorsPage(lines))).rows;
     if (page.length > 0) {
-      await client.query(
-        dialect.recordLoadErrors(
-          runKey,
-          page.map((e) => e.file),
-          page.map((e) => e.line),
-          page.map((e) => `${e.reason}${e.field ? ` (field ${e.field})` : ''}`),
-          page.map((e) => e.raw),
-        ),
-      );
+      for (const statement of dialect.recordLoadErrors(
+        runKey,
+        page.map((e) => e.file),
+        page.map((e) => e.line),
+        page.map((e) => `${e.reason}${e.field ? ` (field ${e.field})` : ''}`),
+        page.map((e) => e.raw),
+        page.map((e) => versionOf(e.file)),
+      )) {
+        await client.query(statement);
+      }
     }
     for (const e of page) files.add(e.file);
     lines += page.length;
-    if (page.length < rs.COPY_ERRORS_PAGE) return { lines, files: files.size };
+    if (page.length < rs.COPY_ERRORS_PAGE) return { lines, files: files.size, rejected: files };
   }
+}
+
+/** A file's version by the name stl_load_errors gives it (its s3:// URL) or its key; '' when unknown. */
+function versionsOf(source: { url(key: string): string }, files: SourceFile[]): (file: string) => string {
+  const byName = new Map<string, string>();
+  for (const f of files) {
+    byName.set(source.url(f.key), f.version);
+    byName.set(f.key, f.version);
+  }
+  return (file) => byName.get(file.trim()) ?? '';
 }
 
 /** Runs one transaction; when a COPY in it fails, the failure names the file, line and reason Redshift gives. */
 async function copyTransaction<T>(client: PoolClient, what: string, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
   try {
-    const result = await fn();
-    await client.query('COMMIT');
-    return result;
+    return await inTransaction(client, fn);
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
     if (
       (err as { code?: string }).code === 'XX000' ||
       /Load into table .* failed/i.test((err as Error).message ?? '')
@@ -133,7 +135,6 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
         )) {
           await client.query(s);
         }
-        await client.query(clearLoadErrors(input.runKey));
         await client.query(rs.createRawEvents);
         let linesLoaded = 0;
         let badLines = 0;
@@ -142,7 +143,9 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
             client.query(rs.copyEventsFromS3(source.url(file.key), auth.logJsonPath, auth, input.maxErrors)),
           );
           linesLoaded += res.rowCount ?? 0;
-          if (input.maxErrors > 0) badLines += (await recordCopyErrors(client, dialect, input.runKey)).lines;
+          if (input.maxErrors > 0) {
+            badLines += (await recordCopyErrors(client, dialect, input.runKey, versionsOf(source, files))).lines;
+          }
         }
         const staged = await client.query(rs.filterRawEventsIntoRun(stg, startMs, endMs));
         const nextSong = await client.query<{ n: string }>(countNextSongStaged(stg));
@@ -197,7 +200,10 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
           client.query(rs.copySongsFromManifest(manifestUrl, auth, input.maxErrors)),
         );
         // what COPY rejected, kept as the PostgreSQL path keeps it (read before any other COPY of the session)
-        const rejected = input.maxErrors > 0 ? await recordCopyErrors(client, dialect, input.runKey) : { files: 0 };
+        const rejected =
+          input.maxErrors > 0
+            ? await recordCopyErrors(client, dialect, input.runKey, versionsOf(source, todo))
+            : { files: 0, rejected: new Set<string>() };
         for (const s of rs.upsertSongBatch) await client.query(s);
         for (let i = 0; i < todo.length; i += MANIFEST_FILES_PER_STATEMENT) {
           const chunk = todo.slice(i, i + MANIFEST_FILES_PER_STATEMENT);
@@ -206,6 +212,8 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
             chunk.map((f) => f.size),
             chunk.map((f) => f.version),
             chunk.map(() => 1), // one song a file in the Sparkify layout; COPY does not say per file
+            // a rejected file stays visible as such until it changes, then it is read again
+            chunk.map((f) => rejected.rejected.has(source.url(f.key)) || rejected.rejected.has(f.key)),
           );
           for (const s of statements) await client.query(s);
         }

@@ -73,9 +73,10 @@ export function makeStageSongs(deps: ActivityDeps) {
 
           await client.query(createSongStagingBatch.text);
           const songsPerFile: number[] = new Array<number>(todo.length).fill(0);
+          const rejected: boolean[] = new Array<boolean>(todo.length).fill(false);
           const signal = cancellationSignal();
           await pipeline(
-            Readable.from(encodeSongs(source, todo, songsPerFile, bad, result)),
+            Readable.from(encodeSongs(source, todo, songsPerFile, rejected, bad, result)),
             client.query(copyFrom(copySongsIntoBatch)),
             ...(signal ? [{ signal }] : []),
           );
@@ -86,6 +87,7 @@ export function makeStageSongs(deps: ActivityDeps) {
               todo.map((f) => f.size),
               todo.map((f) => f.version),
               songsPerFile,
+              rejected,
             ),
           );
           await bad.save(client, input.runKey, dialectOf(deps));
@@ -132,24 +134,26 @@ async function* encodeSongs(
   source: Source,
   files: SourceFile[],
   songsPerFile: number[],
+  rejected: boolean[],
   bad: BadLines,
   result: { songsStaged: number },
 ): AsyncGenerator<string> {
   for (let i = 0; i < files.length; i += READ_CONCURRENCY) {
     const batch = files.slice(i, i + READ_CONCURRENCY);
-    const texts = await Promise.all(batch.map((f) => source.readText(f.key)));
+    const contents = await Promise.all(batch.map((f) => source.readBytes(f.key)));
     let chunk = '';
     batch.forEach((file, j) => {
-      const text = texts[j] ?? '';
+      const bytes = contents[j] ?? Buffer.alloc(0);
       try {
-        const rows = parseSongFile(text);
+        const rows = parseSongFile(bytes);
         for (const values of rows) chunk += toCopyRow(values);
         songsPerFile[i + j] = rows.length;
         result.songsStaged += rows.length;
       } catch (err) {
         if (!(err instanceof RecordError)) throw err;
         const line = /^line (\d+):/.exec(err.message)?.[1];
-        bad.add(file.key, line ? Number(line) : 1, err.message, text);
+        bad.add(file.key, line ? Number(line) : 1, err.message, bytes.toString('utf8'), file.version);
+        rejected[i + j] = true;
       }
     });
     if ((i / READ_CONCURRENCY) % 50 === 0) heartbeat({ filesStaged: i + batch.length, of: files.length });

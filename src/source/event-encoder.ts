@@ -13,11 +13,12 @@
  * about a sixth of the CPU time.
  */
 import { isUtf8 } from 'node:buffer';
-import { EVENT_FIELDS, encodeEventLine, eventTimeOf, RecordError } from './records';
+import { decodeUtf8, EVENT_FIELDS, encodeEventLine, eventTimeOf, RecordError, TS_MAX, TS_MIN } from './records';
 
 const N_FIELDS = EVENT_FIELDS.length;
 const KEY_BYTES = EVENT_FIELDS.map((f) => Buffer.from(f.name, 'latin1'));
 const REQUIRED = EVENT_FIELDS.map((f) => f.required === true);
+const MAX_BYTES = Int32Array.from(EVENT_FIELDS.map((f) => f.maxBytes ?? 0x7fffffff));
 const TS = EVENT_FIELDS.findIndex((f) => f.name === 'ts');
 const PAGE = EVENT_FIELDS.findIndex((f) => f.name === 'page');
 const NEXT_SONG = Buffer.from('NextSong', 'latin1');
@@ -132,8 +133,9 @@ export class EventCopyEncoder {
     if (start === end) return;
     // A line of another interval is skipped at the cost of finding its time: an hourly run reads a whole
     // day file, and 23 of its 24 parts belong to other runs.
-    const ts = lineTime(buf, start, end);
-    if (ts !== undefined && (ts < this.startMs || ts >= this.endMs)) return;
+    // A time no interval can hold (before year 1 or after 9999) is not skipped: the line is reported.
+    const ts = timeOfLine(buf, start, end, this.startMs, this.endMs);
+    if (ts !== undefined && (ts < this.startMs || ts >= this.endMs) && ts >= TS_MIN && ts < TS_MAX) return;
     // A row is at most the line's bytes (decoding escapes never grows them) plus separators and \N's.
     this.reserve(end - start + 4 * N_FIELDS);
     const mark = this.pos;
@@ -145,7 +147,7 @@ export class EventCopyEncoder {
     } else {
       this.pos = mark;
       this.generalLines++;
-      this.general(buf.toString('utf8', start, end), lineNo);
+      this.general(buf, start, end, lineNo, utf8);
     }
     if (this.pos >= this.chunkBytes) {
       this.ready.push(this.out.subarray(0, this.pos));
@@ -154,10 +156,12 @@ export class EventCopyEncoder {
     }
   }
 
-  private general(text: string, lineNo: number): void {
+  private general(buf: Buffer, start: number, end: number, lineNo: number, utf8: boolean): void {
+    const text = buf.toString('utf8', start, end);
     if (text.trim() === '') return;
     let row;
     try {
+      if (!utf8) decodeUtf8(buf, start, end);
       row = encodeEventLine(text);
     } catch (err) {
       if (!(err instanceof RecordError)) throw err;
@@ -270,6 +274,7 @@ export class EventCopyEncoder {
             }
           }
           i = j + 1;
+          if (p - v0 > (MAX_BYTES[f] as number)) return Scan.General; // wider than its column
           if (kind === K_USER_ID) {
             // a string of up to 9 digits, possibly empty
             if (p - v0 > 9) return Scan.General;
@@ -312,8 +317,10 @@ export class EventCopyEncoder {
           if (x === 0x65 || x === 0x45) return Scan.General; // exponents (and their overflow) too
           if (kind === K_INT) {
             if (v > Number.MAX_SAFE_INTEGER) return Scan.General;
-            if (f === TS) ts = c === 0x2d ? -v : v;
-            else if (v > INT32_MAX) return Scan.General;
+            if (f === TS) {
+              ts = c === 0x2d ? -v : v;
+              if (ts < TS_MIN || ts >= TS_MAX) return Scan.General;
+            } else if (v > INT32_MAX) return Scan.General;
           }
           i = j;
         } else if (c === 0x6e && b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c) {
@@ -350,12 +357,21 @@ export class EventCopyEncoder {
 }
 
 /**
- * The time a line belongs to: the integer value of its last "ts" key, read without parsing the line.
- * Undefined when there is none (or it is not a plain integer); the line is then parsed to decide. This is
- * the rule that assigns a line to an interval: a line of another interval is not examined further, so a
- * bad one is reported by the run that owns it, not by every run that reads its file.
+ * The time a line belongs to: the integer value of its last top-level "ts" key, read without parsing the
+ * line. Undefined when there is none (or it is not a plain integer); the line is then parsed to decide. This
+ * is the rule that assigns a line to an interval: a line of another interval is not examined further, so a
+ * bad one is reported by the run that owns it, not by every run that reads its file. A "ts" inside a nested
+ * value (`"meta":{"ts":5}`) is not the event's: JSON.parse would not read it either.
  */
 export function lineTime(b: Buffer, start: number, end: number): number | undefined {
+  return timeOfLine(b, start, end, 0, 0);
+}
+
+/**
+ * lineTime, except that a time in [lo, hi) is returned before making sure it is the top-level one: the
+ * caller then reads the whole line, and its real time decides. Only a line about to be skipped needs it.
+ */
+function timeOfLine(b: Buffer, start: number, end: number, lo: number, hi: number): number | undefined {
   // searched from the end: `ts` is one of the last keys, and of repeated keys JSON keeps the last
   let k = lastTsKey(b, start, end - 4);
   while (k >= start) {
@@ -371,7 +387,11 @@ export function lineTime(b: Buffer, start: number, end: number): number | undefi
       // the number must end where a value ends: not 12.5, 1e3, or a line cut short after some digits
       const after = skipWs(b, i, end);
       if (b[after] !== 0x2c && b[after] !== 0x7d) return undefined;
-      return negative ? -v : v;
+      // When the first '}' after the value ends the line, the key's object is the outermost one; only other
+      // lines need the exact scan.
+      const ts = negative ? -v : v;
+      if ((ts >= lo && ts < hi) || b.indexOf(0x7d, after) === skipWsBack(b, start, end) - 1) return ts;
+      if (atTopLevel(b, after, end)) return ts;
     }
     k = lastTsKey(b, start, k - 1);
   }
@@ -385,6 +405,40 @@ function lastTsKey(b: Buffer, start: number, from: number): number {
     if (b[k + 1] === 0x74 && b[k] === 0x22 && b[k + 2] === 0x73 && b[k + 3] === 0x22) return k;
   }
   return -1;
+}
+
+/** The end of b[start, end) without its trailing whitespace. */
+function skipWsBack(b: Buffer, start: number, end: number): number {
+  while (end > start) {
+    const c = b[end - 1];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    end--;
+  }
+  return end;
+}
+
+/**
+ * Whether a value followed by b[i] (',' or '}') belongs to the line's outermost object: what follows it
+ * closes exactly one more object than it opens, and that last '}' ends the line. A line cut short before
+ * its end counts as top level, so a truncated line still belongs to the interval its time names.
+ */
+function atTopLevel(b: Buffer, i: number, end: number): boolean {
+  let depth = 0;
+  for (; i < end; i++) {
+    const c = b[i] as number;
+    if (c === 0x22) {
+      for (i++; i < end; i++) {
+        const x = b[i];
+        if (x === 0x22) break;
+        if (x === 0x5c) i++;
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      if (--depth < 0) return skipWs(b, i + 1, end) === end;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    }
+  }
+  return true;
 }
 
 function skipWs(b: Buffer, i: number, end: number): number {

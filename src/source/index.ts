@@ -28,6 +28,8 @@ export interface Source {
   /** The object's bytes (cut into whole lines by wholeLines). */
   openStream(key: string): Readable;
   readText(key: string): Promise<string>;
+  /** The object's bytes, for content that must be validated as UTF-8 before it is decoded. */
+  readBytes(key: string): Promise<Buffer>;
 }
 
 export class SourceConfigError extends Error {
@@ -115,6 +117,10 @@ class LocalSource implements Source {
 
   readText(key: string): Promise<string> {
     return readFile(this.resolve(key), 'utf8');
+  }
+
+  readBytes(key: string): Promise<Buffer> {
+    return readFile(this.resolve(key));
   }
 }
 

@@ -8,27 +8,33 @@ interface Field {
   name: string;
   kind: Kind;
   required?: boolean;
+  /**
+   * The most UTF-8 bytes a text value may hold: the width of its Redshift column (sql/redshift/001_schema.sql).
+   * PostgreSQL's text columns would take more, but a value one warehouse refuses is a bad line in both, and
+   * the bound keeps every index entry over these columns (staging_songs' match key) far below the btree limit.
+   */
+  maxBytes?: number;
 }
 
 /** Event fields in staging_events column order. */
 export const EVENT_FIELDS: readonly Field[] = [
-  { name: 'artist', kind: 'text' },
-  { name: 'auth', kind: 'text' },
-  { name: 'firstName', kind: 'text' },
-  { name: 'gender', kind: 'text' },
+  { name: 'artist', kind: 'text', maxBytes: 512 },
+  { name: 'auth', kind: 'text', maxBytes: 32 },
+  { name: 'firstName', kind: 'text', maxBytes: 256 },
+  { name: 'gender', kind: 'text', maxBytes: 8 },
   { name: 'itemInSession', kind: 'int', required: true },
-  { name: 'lastName', kind: 'text' },
+  { name: 'lastName', kind: 'text', maxBytes: 256 },
   { name: 'length', kind: 'float' },
-  { name: 'level', kind: 'text' },
-  { name: 'location', kind: 'text' },
-  { name: 'method', kind: 'text' },
-  { name: 'page', kind: 'text', required: true },
+  { name: 'level', kind: 'text', maxBytes: 16 },
+  { name: 'location', kind: 'text', maxBytes: 512 },
+  { name: 'method', kind: 'text', maxBytes: 16 },
+  { name: 'page', kind: 'text', required: true, maxBytes: 64 },
   { name: 'registration', kind: 'float' },
   { name: 'sessionId', kind: 'int', required: true },
-  { name: 'song', kind: 'text' },
+  { name: 'song', kind: 'text', maxBytes: 512 },
   { name: 'status', kind: 'int' },
   { name: 'ts', kind: 'int', required: true },
-  { name: 'userAgent', kind: 'text' },
+  { name: 'userAgent', kind: 'text', maxBytes: 1024 },
   { name: 'userId', kind: 'userId' },
 ];
 const TS_INDEX = EVENT_FIELDS.findIndex((f) => f.name === 'ts');
@@ -37,13 +43,13 @@ const PAGE_INDEX = EVENT_FIELDS.findIndex((f) => f.name === 'page');
 /** Song fields in the COPY column order of statements.copySongsIntoBatch. */
 export const SONG_FIELDS: readonly Field[] = [
   { name: 'num_songs', kind: 'int' },
-  { name: 'artist_id', kind: 'text', required: true },
+  { name: 'artist_id', kind: 'text', required: true, maxBytes: 32 },
   { name: 'artist_latitude', kind: 'float' },
   { name: 'artist_longitude', kind: 'float' },
-  { name: 'artist_location', kind: 'text' },
-  { name: 'artist_name', kind: 'text' },
-  { name: 'song_id', kind: 'text', required: true },
-  { name: 'title', kind: 'text' },
+  { name: 'artist_location', kind: 'text', maxBytes: 512 },
+  { name: 'artist_name', kind: 'text', maxBytes: 512 },
+  { name: 'song_id', kind: 'text', required: true, maxBytes: 32 },
+  { name: 'title', kind: 'text', maxBytes: 512 },
   { name: 'duration', kind: 'float' },
   { name: 'year', kind: 'int' },
 ];
@@ -53,6 +59,12 @@ export class RecordError extends Error {
 }
 
 const INT32_MAX = 2_147_483_647;
+/**
+ * Event times the warehouse can store as a timestamp: years 1 to 9999 (UTC). PostgreSQL and Redshift go
+ * further, but intervals are named with four-digit years, so an event outside these could never be loaded.
+ */
+export const TS_MIN = -62_135_596_800_000;
+export const TS_MAX = 253_402_300_800_000;
 
 type Value = string | number | null;
 
@@ -68,13 +80,18 @@ function convert(field: Field, raw: unknown): Value {
   }
   switch (field.kind) {
     case 'text':
-      if (typeof raw === 'string') return raw;
+      if (typeof raw === 'string') return checkText(field, raw);
       if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
       break;
     case 'int': {
       const n = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
       if (typeof n === 'number' && Number.isSafeInteger(n)) {
-        if (field.name !== 'ts' && Math.abs(n) > INT32_MAX) break;
+        if (field.name === 'ts') {
+          if (n < TS_MIN || n >= TS_MAX)
+            throw new RecordError(`field "ts" is out of range (years 1 to 9999), got ${n}`);
+        } else if (Math.abs(n) > INT32_MAX) {
+          throw new RecordError(`field "${field.name}" is out of range for a 32-bit integer, got ${n}`);
+        }
         return n;
       }
       break;
@@ -94,6 +111,25 @@ function convert(field: Field, raw: unknown): Value {
   throw new RecordError(`field "${field.name}" must be ${expected}, got ${describe(raw)}`);
 }
 
+/**
+ * What the warehouse would refuse in a string, found before it does: a NUL (PostgreSQL text cannot hold one;
+ * COPY fails the whole load with 22021), a lone surrogate (not encodable as UTF-8; it would be stored as
+ * U+FFFD) and a value wider than its column.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function checkText(field: Field, s: string): string {
+  if (s.includes('\u0000')) throw new RecordError(`field "${field.name}" contains a NUL character (\\u0000)`);
+  if (LONE_SURROGATE.test(s)) throw new RecordError(`field "${field.name}" is not valid Unicode (a lone surrogate)`);
+  if (field.maxBytes !== undefined && s.length > field.maxBytes / 3) {
+    const bytes = Buffer.byteLength(s, 'utf8');
+    if (bytes > field.maxBytes) {
+      throw new RecordError(`field "${field.name}" is ${bytes} bytes long; its column holds at most ${field.maxBytes}`);
+    }
+  }
+  return s;
+}
+
 function fieldsOf(record: unknown, fields: readonly Field[]): Value[] {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw new RecordError(`expected a JSON object, got ${describe(record)}`);
@@ -106,8 +142,13 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new RecordError(`invalid JSON (${(err as Error).message})`);
+    throw new RecordError(`invalid JSON (${visible((err as Error).message)})`);
   }
+}
+
+/** JSON.parse's messages quote the text near the error, NULs included: those are shown as \0. */
+function visible(message: string): string {
+  return message.replaceAll('\u0000', '\\0');
 }
 
 export interface EventRow {
@@ -123,7 +164,8 @@ export function parseEventLine(text: string): EventRow {
 }
 
 /** Parses a song file: one JSON object (the Sparkify layout), or an array, or one object per line. */
-export function parseSongFile(text: string): Value[][] {
+export function parseSongFile(content: string | Uint8Array): Value[][] {
+  const text = typeof content === 'string' ? content : songFileText(content);
   const trimmed = text.trim();
   if (trimmed === '') throw new RecordError('empty file');
   let docs: unknown[];
@@ -132,16 +174,31 @@ export function parseSongFile(text: string): Value[][] {
     docs = Array.isArray(parsed) ? parsed : [parsed];
   } catch (err) {
     const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.length < 2) throw new RecordError(`invalid JSON (${(err as Error).message})`);
+    if (lines.length < 2) throw new RecordError(`invalid JSON (${visible((err as Error).message)})`);
     docs = lines.map((l, i) => {
       try {
         return JSON.parse(l) as unknown;
       } catch (e) {
-        throw new RecordError(`line ${i + 1}: invalid JSON (${(e as Error).message})`);
+        throw new RecordError(`line ${i + 1}: invalid JSON (${visible((e as Error).message)})`);
       }
     });
   }
   return docs.map((d) => fieldsOf(d, SONG_FIELDS));
+}
+
+function songFileText(b: Uint8Array): string {
+  const at = invalidUtf8At(b);
+  if (at < 0) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8');
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < at; i++) {
+    if (b[i] === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  const byte = (b[at] as number).toString(16).padStart(2, '0');
+  throw new RecordError(`line ${line}: invalid UTF-8 (byte 0x${byte} at offset ${at - lineStart})`);
 }
 
 // COPY ... FROM STDIN text format: tab-separated, \N for NULL, backslash escapes.
@@ -177,7 +234,43 @@ export function eventTimeOf(text: string): number | undefined {
   if (typeof record !== 'object' || record === null) return undefined;
   const raw = (record as Record<string, unknown>).ts;
   const ts = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
-  return typeof ts === 'number' && Number.isSafeInteger(ts) ? ts : undefined;
+  return typeof ts === 'number' && Number.isSafeInteger(ts) && ts >= TS_MIN && ts < TS_MAX ? ts : undefined;
+}
+
+/**
+ * Where the first byte that is not part of valid UTF-8 is in b[start, end), or -1. Overlong forms, surrogates
+ * and code points past U+10FFFF are invalid too, as for Buffer's isUtf8.
+ */
+export function invalidUtf8At(b: Uint8Array, start = 0, end = b.length): number {
+  let i = start;
+  while (i < end) {
+    const c = b[i] as number;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0 || i + n >= end) return i;
+    let cp = c & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k] as number;
+      if ((x & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (x & 0x3f);
+    }
+    if (cp < (n === 1 ? 0x80 : n === 2 ? 0x800 : 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/** The text of a line's bytes, or a RecordError naming the first byte that is not UTF-8. */
+export function decodeUtf8(b: Uint8Array, start = 0, end = b.length): string {
+  const at = invalidUtf8At(b, start, end);
+  if (at >= 0) {
+    const byte = (b[at] as number).toString(16).padStart(2, '0');
+    throw new RecordError(`invalid UTF-8 (byte 0x${byte} at offset ${at - start})`);
+  }
+  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
 }
 
 export interface EncodedEvent {
@@ -189,7 +282,8 @@ export interface EncodedEvent {
 
 const EVENT_KEYS = EVENT_FIELDS.map((f) => f.name);
 const EVENT_KINDS = EVENT_FIELDS.map((f) => f.kind);
-const EVENT_INT_MAX = EVENT_FIELDS.map((f) => (f.name === 'ts' ? Number.MAX_SAFE_INTEGER : INT32_MAX));
+const EVENT_INT_MAX = EVENT_FIELDS.map((f) => (f.name === 'ts' ? TS_MAX - 1 : INT32_MAX));
+const EVENT_INT_MIN = EVENT_FIELDS.map((f) => (f.name === 'ts' ? TS_MIN : -INT32_MAX));
 
 /**
  * parseEventLine + toCopyRow in one pass, for the staging hot path: the common shapes (a string, a whole
@@ -210,12 +304,14 @@ export function encodeEventLine(text: string): EncodedEvent {
     const kind = EVENT_KINDS[i];
     let cell: string;
     if (kind === 'text' && typeof raw === 'string') {
+      checkText(EVENT_FIELDS[i] as Field, raw);
       cell = NEEDS_ESCAPE.test(raw) ? escapeCopy(raw) : raw;
     } else if (
       kind === 'int' &&
       typeof raw === 'number' &&
       Number.isInteger(raw) &&
-      Math.abs(raw) <= (EVENT_INT_MAX[i] as number)
+      raw >= (EVENT_INT_MIN[i] as number) &&
+      raw <= (EVENT_INT_MAX[i] as number)
     ) {
       cell = String(raw);
     } else if (kind === 'float' && typeof raw === 'number' && Number.isFinite(raw)) {

@@ -152,4 +152,10 @@ export class S3Source implements Source {
     if (!res.Body) throw new Error(`empty body for ${this.location}${key}`);
     return res.Body.transformToString('utf8');
   }
+
+  async readBytes(key: string): Promise<Buffer> {
+    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+    if (!res.Body) throw new Error(`empty body for ${this.location}${key}`);
+    return Buffer.from(await res.Body.transformToByteArray());
+  }
 }

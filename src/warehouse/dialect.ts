@@ -23,7 +23,15 @@ export interface Dialect {
   staleRunStaging(olderThanHours: number): Statement;
   loadStatements(table: StarTable, mode: LoadMode, stg: string, interval: { startMs: number; endMs: number }): LoadPlan;
   recordRun(r: RunRecord): Statement[];
-  recordLoadErrors(runKey: string, files: string[], lines: number[], reasons: string[], raws: string[]): Statement;
+  /** `versions`: each file's version (SourceFile.version); rows are keyed by file, version and line. */
+  recordLoadErrors(
+    runKey: string,
+    files: string[],
+    lines: number[],
+    reasons: string[],
+    raws: string[],
+    versions?: string[],
+  ): Statement[];
   lockSongStaging: Statement;
   /** Makes the rest of the transaction run as `role` (a validated name): custom checks' read-only role. */
   runAsRole(role: string): Statement;
@@ -44,7 +52,7 @@ export const postgres: Dialect = {
   staleRunStaging: pg.staleRunStaging,
   loadStatements: pg.loadStatements,
   recordRun: (r) => [pg.recordRun(r)],
-  recordLoadErrors: pg.recordLoadErrors,
+  recordLoadErrors: (...args) => [pg.recordLoadErrors(...args)],
   lockSongStaging: pg.lockSongStaging,
   runAsRole: (role) => ({ text: `SET LOCAL ROLE ${escapeIdentifier(role)}` }),
 };

@@ -124,34 +124,54 @@ function valuesRows(rows: number, width: number, casts: string[]): string {
   return out.join(', ');
 }
 
-export function recordSongFiles(paths: string[], sizes: number[], versions: string[], songs: number[]): Statement[] {
-  const values = paths.flatMap((p, i) => [p, sizes[i], versions[i], songs[i]]);
+export function recordSongFiles(
+  paths: string[],
+  sizes: number[],
+  versions: string[],
+  songs: number[],
+  rejected: boolean[] = paths.map(() => false),
+): Statement[] {
+  const values = paths.flatMap((p, i) => [p, sizes[i], versions[i], songs[i], rejected[i]]);
   return [
     {
       text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}`).join(', ')})`,
       values: paths,
     },
     {
-      text: `INSERT INTO staged_song_files (path, size, version, songs)
-             VALUES ${valuesRows(paths.length, 4, ['varchar', 'bigint', 'varchar', 'int'])}`,
+      text: `INSERT INTO staged_song_files (path, size, version, songs, rejected)
+             VALUES ${valuesRows(paths.length, 5, ['varchar', 'bigint', 'varchar', 'int', 'boolean'])}`,
       values,
     },
   ];
 }
 
+/**
+ * Rejected lines, keyed by file, version and line as on PostgreSQL: Redshift enforces no key, so the rows of the
+ * batch's (file, version, line) are deleted first, in the same transaction. A re-run of the hour does not
+ * double them, and lines rejected by other runs stay recorded.
+ */
 export function recordLoadErrors(
   runKey: string,
   files: string[],
   lines: number[],
   reasons: string[],
   raws: string[],
-): Statement {
-  const values = files.flatMap((f, i) => [runKey, f, lines[i], reasons[i], raws[i]]);
-  return {
-    text: `INSERT INTO load_errors (run_key, file, line, reason, raw)
-           VALUES ${valuesRows(files.length, 5, ['varchar', 'varchar', 'int', 'varchar', 'varchar'])}`,
-    values,
-  };
+  versions: string[] = files.map(() => ''),
+): Statement[] {
+  const keys = files.map((f, i) => [f, versions[i] ?? '', lines[i]] as const);
+  const values = files.flatMap((f, i) => [runKey, f, versions[i] ?? '', lines[i], reasons[i], raws[i]]);
+  return [
+    {
+      text: `DELETE FROM load_errors
+             WHERE ${keys.map((_, i) => `(file = $${3 * i + 1} AND version = $${3 * i + 2} AND line = $${3 * i + 3}::int)`).join('\n                OR ')}`,
+      values: keys.flat(),
+    },
+    {
+      text: `INSERT INTO load_errors (run_key, file, version, line, reason, raw)
+             VALUES ${valuesRows(files.length, 6, ['varchar', 'varchar', 'varchar', 'int', 'varchar', 'varchar'])}`,
+      values,
+    },
+  ];
 }
 
 export const registerRunStaging = (table: string, runKey: string, workflowId: string | null): Statement[] => [
@@ -264,6 +284,8 @@ export function loadStatements(
     case 'append':
       return { prepare: [batch], insert: insertNew };
     case 'upsert':
+      // The interval's own rows (time) are replaced, so an event removed from the source takes its row with it.
+      if (table === 'time') return loadStatements(table, 'replace', stg, interval);
       // Replace the keys present in the batch. A user only changes for a newer event, so the order in
       // which hours are loaded does not matter: batch rows not newer than the table's are dropped first.
       return {

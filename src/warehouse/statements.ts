@@ -120,30 +120,47 @@ export const upsertSongBatch: Statement = {
            title = excluded.title, duration = excluded.duration, year = excluded.year`,
 };
 
-export const recordSongFiles = (paths: string[], sizes: number[], versions: string[], songs: number[]): Statement => ({
+/**
+ * Song files read, with their version: a file is read again only when its version changes. A rejected file
+ * (its reason is in load_errors) is recorded too, with no songs, so it is not read every hour; it is read
+ * again, and judged again, when it changes.
+ */
+export const recordSongFiles = (
+  paths: string[],
+  sizes: number[],
+  versions: string[],
+  songs: number[],
+  rejected: boolean[] = paths.map(() => false),
+): Statement => ({
   name: 'record-song-files',
-  text: `INSERT INTO staged_song_files (path, size, version, songs)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[])
+  text: `INSERT INTO staged_song_files (path, size, version, songs, rejected)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::boolean[])
          ON CONFLICT (path) DO UPDATE SET size = excluded.size, version = excluded.version, songs = excluded.songs,
-           staged_at = now() AT TIME ZONE 'UTC'`,
-  values: [paths, sizes, versions, songs],
+           rejected = excluded.rejected, staged_at = now() AT TIME ZONE 'UTC'`,
+  values: [paths, sizes, versions, songs, rejected],
 });
 
+/**
+ * Bad source lines, keyed by file, version and line (migration 004): a re-run finding the same line again
+ * updates its row (run_key becomes that run's), and rows of earlier versions of a file stay as its history.
+ */
 export const recordLoadErrors = (
   runKey: string,
   files: string[],
   lines: number[],
   reasons: string[],
   raws: string[],
+  versions: string[] = files.map(() => ''),
 ): Statement => ({
   name: 'record-load-errors',
-  text: `INSERT INTO load_errors (run_key, file, line, reason, raw)
-         SELECT $1::text, * FROM unnest($2::text[], $3::int[], $4::text[], $5::text[])
-         ON CONFLICT (run_key, file, line) DO UPDATE SET reason = excluded.reason, raw = excluded.raw,
-           logged_at = now() AT TIME ZONE 'UTC'`,
-  values: [runKey, files, lines, reasons, raws],
+  text: `INSERT INTO load_errors (run_key, file, version, line, reason, raw)
+         SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[])
+         ON CONFLICT (file, version, line) DO UPDATE SET run_key = excluded.run_key, reason = excluded.reason,
+           raw = excluded.raw, logged_at = now() AT TIME ZONE 'UTC'`,
+  values: [runKey, files, versions, lines, reasons, raws],
 });
 
+/** A run's bad-line rows. Staging no longer clears them (they are the source's record); kept for Redshift. */
 export const clearLoadErrors = (runKey: string): Statement => ({
   name: 'clear-load-errors',
   text: `DELETE FROM load_errors WHERE run_key = $1::text`,
@@ -354,6 +371,8 @@ export function loadStatements(
     case 'append':
       return { prepare: [LOAD_MEMORY], ...insertNew };
     case 'upsert':
+      // The interval's own rows (time) are replaced, so an event removed from the source takes its row with it.
+      if (shape.keyInInterval) return loadStatements(table, 'replace', stg, interval);
       return shape.onConflictUpdate === 'DO NOTHING'
         ? { prepare: [LOAD_MEMORY], ...insertNew }
         : { prepare: [LOAD_MEMORY], insert: onConflict(shape.onConflictUpdate) };

@@ -1,3 +1,7 @@
-INSERT INTO load_errors (run_key, file, line, reason, raw)
-           VALUES ($1::varchar, $2::varchar, $3::int, $4::varchar, $5::varchar);
--- values: ["20181115T1300_1h","log_data/x.json",7,"Invalid JSON","{\"ts\":"]
+DELETE FROM load_errors
+             WHERE (file = $1 AND version = $2 AND line = $3::int);
+-- values: ["log_data/x.json","\"e7\"",7]
+
+INSERT INTO load_errors (run_key, file, version, line, reason, raw)
+             VALUES ($1::varchar, $2::varchar, $3::varchar, $4::int, $5::varchar, $6::varchar);
+-- values: ["20181115T1300_1h","log_data/x.json","\"e7\"",7,"Invalid JSON","{\"ts\":"]
