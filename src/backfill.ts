@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { waitForOutcome } from './outcome';
+import { inputDifferences, waitForOutcome } from './outcome';
 import { hoursIn, workflowIdFor, type Interval } from './interval';
 import type { SparkifyEtlInput } from './types';
 
@@ -22,7 +22,7 @@ export interface PlannedHour {
 
 export interface HourOutcome extends PlannedHour {
   /** unknown: the connection to Temporal was lost for longer than the wait allows; the run may still finish. */
-  status: 'completed' | 'failed' | 'skipped' | 'unknown';
+  status: 'completed' | 'failed' | 'skipped' | 'unknown' | 'refused';
   error?: string;
   durationMs?: number;
 }
@@ -156,6 +156,22 @@ export async function runBackfill(
     onProgress({ ...progress });
     const t0 = performance.now();
     try {
+      if (hour.action === 'join') {
+        // Joining a run that loads differently would report its outcome as this backfill's.
+        const d = await client.workflow.getHandle(hour.workflowId).describe();
+        const input = { ...opts.input, start: hour.interval.start, end: hour.interval.end };
+        const differences =
+          d.status.name === 'RUNNING' ? await inputDifferences(client, hour.workflowId, d, input, opts.taskQueue) : [];
+        if (differences.length > 0) {
+          progress.failed++;
+          outcomes.set(hour.workflowId, {
+            ...hour,
+            status: 'refused',
+            error: `a run of this hour is in progress with a different input (${differences.join('; ')}); not joined`,
+          });
+          return;
+        }
+      }
       const runId = await startHour(client, hour, opts);
       const outcome = await waitForOutcome(client, hour.workflowId, runId, {
         ...(opts.onReconnect ? { onReconnect: opts.onReconnect } : {}),

@@ -75,8 +75,11 @@ export function inputProblems(input: unknown, ctx: InputContext = {}): string[] 
   if (typeof input !== 'object' || Array.isArray(input)) return ['the input must be an object'];
   const problems: string[] = [];
   const i = input as Record<string, unknown>;
-  for (const key of Object.keys(i)) {
-    if (!KNOWN_FIELDS.has(key)) problems.push(`${key}: unknown field (known: ${[...KNOWN_FIELDS].join(', ')})`);
+  const unknown = Object.keys(i).filter((key) => !KNOWN_FIELDS.has(key));
+  if (unknown.length > 0) {
+    const named = unknown.slice(0, 5).map((k) => (k.length > 40 ? `${k.slice(0, 40)}...` : k));
+    const more = unknown.length > 5 ? ` and ${unknown.length - 5} more` : '';
+    problems.push(`${named.join(', ')}${more}: unknown field(s) (known: ${[...KNOWN_FIELDS].join(', ')})`);
   }
 
   const interval = intervalProblems(i, problems);

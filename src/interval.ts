@@ -56,6 +56,9 @@ export function parseInstant(text: string, what = 'time'): number {
   if (offset && offset.toUpperCase() !== 'Z') {
     const sign = offset.startsWith('-') ? -1 : 1;
     const digits = offset.slice(1).replace(':', '');
+    if (Number(digits.slice(0, 2)) > 14 || Number(digits.slice(2)) > 59) {
+      throw new IntervalError(`${what} "${text}" has an offset outside -14:00..+14:00`);
+    }
     ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
   }
   return ms;

@@ -4,7 +4,9 @@ import {
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import type { SparkifyEtlResult } from './types';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET } from './input';
+import { DEFAULT_LOAD_MODES, type SparkifyEtlInput, type SparkifyEtlResult } from './types';
 
 /**
  * Waiting for a run's real outcome. A lost connection to the Temporal server is not the run's failure: the
@@ -122,4 +124,43 @@ export function watchRetries(
   return () => {
     stopped = true;
   };
+}
+
+/** What a run does, with every default filled in, so two inputs can be compared field by field. */
+function effective(input: SparkifyEtlInput, taskQueue: string): Record<string, unknown> {
+  return {
+    'task queue': taskQueue,
+    source: input.source || "the worker's SOURCE_URL",
+    loadModes: { ...DEFAULT_LOAD_MODES, ...input.loadModes },
+    maxErrors: input.maxErrors ?? 0,
+    onMissingFile: input.onMissingFile ?? 'warn',
+    checks: input.checks ?? [],
+    builtinChecks: input.builtinChecks ?? true,
+    retryBudget: input.retryBudget ?? DEFAULT_RETRY_BUDGET,
+    heartbeatTimeout: input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
+  };
+}
+
+async function inputOf(client: Client, workflowId: string, runId: string): Promise<SparkifyEtlInput> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return (payload ? defaultPayloadConverter.fromPayload(payload) : {}) as SparkifyEtlInput;
+}
+
+/**
+ * How `input` on `taskQueue` differs from the input of the run `other` in progress, one line per field
+ * (`maxErrors is 0 there, 5 here`); empty when joining that run would do what this input asks.
+ */
+export async function inputDifferences(
+  client: Client,
+  workflowId: string,
+  other: { runId: string; taskQueue: string },
+  input: SparkifyEtlInput,
+  taskQueue: string,
+): Promise<string[]> {
+  const theirs = effective(await inputOf(client, workflowId, other.runId), other.taskQueue);
+  const ours = effective(input, taskQueue);
+  return Object.keys(ours)
+    .filter((k) => JSON.stringify(ours[k]) !== JSON.stringify(theirs[k]))
+    .map((k) => `${k} is ${JSON.stringify(theirs[k])} there, ${JSON.stringify(ours[k])} here`);
 }

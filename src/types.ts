@@ -119,12 +119,26 @@ export interface SparkifyEtlInput {
   allowIncomplete?: boolean;
 }
 
-export interface StageEventsInput {
+/**
+ * `stagingKey` names the run's private staging table (`staging_events_<staging key>`): the run key plus a
+ * part of the run's id, so two runs of one interval (started under different workflow ids) never share it.
+ * Runs from before it was introduced pass none and use the run key.
+ */
+export interface StagingRef {
   runKey: string;
+  stagingKey?: string;
+}
+
+export interface StageEventsInput extends StagingRef {
   interval: Interval;
   source: string;
   maxErrors: number;
   onMissingFile: MissingFilePolicy;
+}
+
+/** The key of a run's staging table. */
+export function stagingKeyOf(ref: StagingRef): string {
+  return ref.stagingKey ?? ref.runKey;
 }
 
 export interface StageEventsResult {
@@ -152,8 +166,7 @@ export interface StageSongsResult {
   durationMs: number;
 }
 
-export interface LoadInput {
-  runKey: string;
+export interface LoadInput extends StagingRef {
   interval: Interval;
   table: StarTable;
   mode: LoadMode;
@@ -167,8 +180,7 @@ export interface LoadResult {
   durationMs: number;
 }
 
-export interface ChecksInput {
-  runKey: string;
+export interface ChecksInput extends StagingRef {
   interval: Interval;
   builtin: boolean;
   checks: CheckSpec[];

@@ -8,7 +8,16 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
-import { count, createTestDatabase, testData, testTmp, uniqueQueue, type TestDatabase } from './support/helpers';
+import { Client as PgClient } from 'pg';
+import {
+  count,
+  createTestDatabase,
+  testData,
+  testTmp,
+  uniqueQueue,
+  untilBackend,
+  type TestDatabase,
+} from './support/helpers';
 import { metric } from './support/metrics';
 import { Background, freePort, runCommand } from './support/processes';
 
@@ -275,6 +284,86 @@ describe('inputs are validated at the door', () => {
   });
 });
 
+test('a null input, or one whose problems would fill the history, fails once as BadInput with a bounded message', async () => {
+  const start = (args: unknown[], label: string) =>
+    client.workflow
+      .execute('SparkifyEtl', { taskQueue: env.TASK_QUEUE!, workflowId: `${label}-${uniqueQueue('x')}`, args })
+      .catch((e: unknown) => e);
+  const nul = await start([null], 'null-input');
+  expect(nul).toBeInstanceOf(WorkflowFailedError);
+  const nulCause = (nul as WorkflowFailedError).cause as Error & { type?: string };
+  expect(nulCause.type).toBe('BadInput');
+  expect(nulCause.message).toMatch(/^SparkifyEtl needs an interval: pass \{ start, end \}/);
+  const huge = await start(
+    [
+      {
+        start: '2018-11-01T10:00Z',
+        end: '2018-11-01T11:00Z',
+        ['x'.repeat(1_000_000)]: 1,
+        checks: Array.from({ length: 100 }, (_, i) => ({ name: `c${i}`, op: 'bogus' })),
+      },
+    ],
+    'huge-input',
+  );
+  expect(huge).toBeInstanceOf(WorkflowFailedError);
+  const message = ((huge as WorkflowFailedError).cause as Error).message;
+  expect(message).toMatch(/^input: x{40}\.\.\.: unknown field/);
+  expect(message.length).toBeLessThan(5_000);
+});
+
+test('runs of one interval under different workflow ids, at once, each stage privately and all succeed', async () => {
+  const runs = await Promise.all(
+    [1, 2, 3].map((n) =>
+      client.workflow.execute('SparkifyEtl', {
+        taskQueue: env.TASK_QUEUE!,
+        workflowId: `same-hour-${n}-${uniqueQueue('x')}`,
+        args: [{ start: '2018-11-01T20:00Z', end: '2018-11-01T21:00Z', heartbeatTimeout: ' 30s' }],
+      }),
+    ),
+  );
+  for (const r of runs) expect(r.checks.every((c: { passed: boolean }) => c.passed)).toBe(true);
+  expect(new Set(runs.map((r) => r.staged.events.table)).size).toBe(3);
+});
+
+test('a local-activity step that fails (the audit record) is named as its step, and audited as such', async () => {
+  const locker = new PgClient({ connectionString: db.url });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE etl_runs IN ACCESS EXCLUSIVE MODE');
+    const etl = new Background(
+      'npm',
+      ['run', '-s', 'etl', '--', '--from', '2018-11-01T22:00Z', '--to', '2018-11-01T23:00Z', '--retry-budget', '0s'],
+      env,
+    );
+    await untilBackend(
+      db,
+      `wait_event_type = 'Lock' AND query LIKE 'INSERT INTO etl_runs%'`,
+      'the audit insert waiting',
+      50,
+    );
+    await db.pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO etl_runs%'`,
+      [db.name],
+    );
+    await locker.query('ROLLBACK');
+    expect(await etl.exit(60_000)).toBe(1);
+    expect(etl.output).toMatch(/failed: recordRun: recording the run in etl_runs: \[57P01 operator intervention\]/);
+    const id = workflowIdFor(makeInterval('2018-11-01T22:00Z', '2018-11-01T23:00Z'));
+    const audit = await db.pool.query(`SELECT status, failed_step FROM etl_runs WHERE workflow_id = $1`, [id]);
+    expect(audit.rows).toEqual([{ status: 'failed', failed_step: 'recordRun' }]);
+  } finally {
+    await locker.end();
+  }
+});
+
+test('a nonsense time-zone offset is refused (exit 2)', async () => {
+  const res = await npm(['etl', '--', '--from', '2018-11-01T00:00+99:99', '--to', '2018-11-01T01:00+99:99']);
+  expect(res.code).toBe(2);
+  expect(res.stderr).toContain('has an offset outside -14:00..+14:00');
+});
+
 describe('one run per hour, honestly attached', () => {
   // No worker polls this queue, so a run started on it stays in progress for as long as the test needs.
   const idle = { TASK_QUEUE: uniqueQueue('idle') };
@@ -304,6 +393,14 @@ describe('one run per hour, honestly attached', () => {
     const elsewhere = await npm(['etl', '--', ...from], { TASK_QUEUE: uniqueQueue('elsewhere') });
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toMatch(/task queue is "test-idle-\w+" there, "test-elsewhere-\w+" here/);
+
+    const backfill = await npm(['backfill', '--', ...from, '--source', '/tmp'], idle);
+    expect(backfill.code).toBe(1);
+    expect(backfill.stdout).toMatch(
+      new RegExp(
+        `REFUSED ${workflowId}: a run of this hour is in progress with a different input \\(source is .*\\); not joined`,
+      ),
+    );
 
     const same = await npm(['etl', '--', ...from, '--no-wait'], idle);
     expect(same.code).toBe(0);

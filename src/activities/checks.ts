@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { PoolClient } from 'pg';
 import { toMs } from '../interval';
-import { TABLES, type CheckResult, type CheckSpec, type ChecksInput, type ChecksResult } from '../types';
+import { stagingKeyOf, TABLES, type CheckResult, type CheckSpec, type ChecksInput, type ChecksResult } from '../types';
 import { withClient } from '../warehouse/pool';
 import { classify, rethrowForActivity } from '../warehouse/errors';
 import {
@@ -55,7 +55,7 @@ export function makeRunChecks(deps: RunChecksDeps) {
     const t0 = performance.now();
     const definitions = await selectedDefinitions(input.checks, settings.dir);
     const interval = toMs(input.interval);
-    const stg = runStagingTable(input.runKey);
+    const stg = runStagingTable(stagingKeyOf(input));
     try {
       const results = await withClient(deps.pool, (client) =>
         whileHeartbeating({ checks: input.checks.length }, async () => {

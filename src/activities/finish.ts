@@ -1,5 +1,5 @@
 import { toMs } from '../interval';
-import type { RecordRunInput } from '../types';
+import { stagingKeyOf, type RecordRunInput, type StagingRef } from '../types';
 import { inTransaction, withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
@@ -48,11 +48,11 @@ async function dropStaging(client: PoolClient, runKey: string): Promise<void> {
  * registered more than `sweepAfterHours` ago. Returns how many stale tables it dropped.
  */
 export function makeDropRunStaging(deps: ActivityDeps) {
-  return async function dropRunStaging(input: { runKey: string; sweepAfterHours?: number }): Promise<number> {
+  return async function dropRunStaging(input: StagingRef & { sweepAfterHours?: number }): Promise<number> {
     try {
-      return await whileHeartbeating({ dropping: input.runKey }, () =>
+      return await whileHeartbeating({ dropping: stagingKeyOf(input) }, () =>
         withClient(deps.pool, async (client) => {
-          await dropStaging(client, input.runKey);
+          await dropStaging(client, stagingKeyOf(input));
           const stale = await client.query<{ run_key: string }>(
             dialectOf(deps).staleRunStaging(input.sweepAfterHours ?? 6),
           );

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient, QueryResult } from 'pg';
 import { toMs } from '../interval';
-import { loadModeProblem, type LoadInput, type LoadResult } from '../types';
+import { stagingKeyOf, loadModeProblem, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { BAD_INPUT, CONCURRENT_LOAD, rethrowForActivity } from '../warehouse/errors';
 import {
@@ -38,7 +38,7 @@ export function makeLoadTable(deps: ActivityDeps) {
     const t0 = performance.now();
     const problem = loadModeProblem(input.table, input.mode);
     if (problem) throw ApplicationFailure.nonRetryable(problem, BAD_INPUT);
-    const stg = runStagingTable(input.runKey);
+    const stg = runStagingTable(stagingKeyOf(input));
     const plan = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
     try {
       const rowsWritten = await withTransaction(deps.pool, async (client) => {

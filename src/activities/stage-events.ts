@@ -4,7 +4,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { toMs } from '../interval';
 import { wholeLines, type Source, type SourceFile } from '../source';
 import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
-import type { StageEventsInput, StageEventsResult } from '../types';
+import { stagingKeyOf, type StageEventsInput, type StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import { analyzeRunStaging, copyEventsIntoRunStaging, runStagingTable, STAGING_PREFIX } from '../warehouse/statements';
@@ -35,7 +35,7 @@ export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
     if (dialectOf(deps).name === 'redshift') return stageEventsRedshift(deps, input);
     const t0 = performance.now();
-    const stg = runStagingTable(input.runKey);
+    const stg = runStagingTable(stagingKeyOf(input));
     const { startMs, endMs } = toMs(input.interval);
     const source = resolveSource(deps, input.source);
 
@@ -48,7 +48,7 @@ export function makeStageEvents(deps: ActivityDeps) {
         const dialect = dialectOf(deps);
         await client.query(dialect.createRunStaging(stg).text);
         for (const s of dialect.registerRunStaging(
-          input.runKey,
+          stagingKeyOf(input),
           currentContext()?.info.workflowExecution?.workflowId ?? null,
         )) {
           await client.query(s);
@@ -70,7 +70,7 @@ export function makeStageEvents(deps: ActivityDeps) {
     metrics.rows('staged', stats.rowsStaged, { table: 'staging_events' });
     log.info('staged events', { interval: input.interval, rowsStaged: stats.rowsStaged, files: files.length });
     return {
-      table: STAGING_PREFIX + input.runKey.toLowerCase(),
+      table: STAGING_PREFIX + stagingKeyOf(input).toLowerCase(),
       files: files.length,
       missingFiles,
       ...stats,

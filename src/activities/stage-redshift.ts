@@ -3,7 +3,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { toMs } from '../interval';
 import type { Source, SourceFile } from '../source';
 import type { S3Source } from '../source/s3';
-import type { StageEventsInput, StageEventsResult, StageSongsInput, StageSongsResult } from '../types';
+import {
+  stagingKeyOf,
+  type StageEventsInput,
+  type StageEventsResult,
+  type StageSongsInput,
+  type StageSongsResult,
+} from '../types';
 import { BAD_DATA, badConfig, rethrowForActivity } from '../warehouse/errors';
 import type { Dialect } from '../warehouse/dialect';
 import { inTransaction, withClient } from '../warehouse/pool';
@@ -121,7 +127,7 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
   const t0 = performance.now();
   const source = s3SourceOf(deps, input.source);
   const auth = copySettings(deps);
-  const stg = runStagingTable(input.runKey);
+  const stg = runStagingTable(stagingKeyOf(input));
   const { startMs, endMs } = toMs(input.interval);
   const { files, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
   const dialect = dialectOf(deps);
@@ -130,7 +136,7 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
       copyTransaction(client, `staging events of ${input.interval.start} .. ${input.interval.end}`, async () => {
         await client.query(dialect.createRunStaging(stg));
         for (const s of dialect.registerRunStaging(
-          input.runKey,
+          stagingKeyOf(input),
           currentContext()?.info.workflowExecution?.workflowId ?? null,
         )) {
           await client.query(s);
@@ -150,7 +156,7 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
         const staged = await client.query(rs.filterRawEventsIntoRun(stg, startMs, endMs));
         const nextSong = await client.query<{ n: string }>(countNextSongStaged(stg));
         return {
-          table: STAGING_PREFIX + input.runKey.toLowerCase(),
+          table: STAGING_PREFIX + stagingKeyOf(input).toLowerCase(),
           files: files.length,
           missingFiles,
           linesRead: linesLoaded + badLines,

@@ -122,6 +122,7 @@ main(USAGE, async () => {
     if (tty) process.stderr.write('\n');
     const failed = outcomes.filter((o) => o.status === 'failed');
     const unknown = outcomes.filter((o) => o.status === 'unknown');
+    const refused = outcomes.filter((o) => o.status === 'refused');
     const completed = outcomes.filter((o) => o.status === 'completed');
     console.log('');
     console.log(`${'outcome'.padEnd(10)} hours`);
@@ -129,9 +130,11 @@ main(USAGE, async () => {
     console.log(`${'skipped'.padEnd(10)} ${outcomes.filter((o) => o.status === 'skipped').length}`);
     console.log(`${'failed'.padEnd(10)} ${failed.length}`);
     if (unknown.length) console.log(`${'unknown'.padEnd(10)} ${unknown.length}`);
+    if (refused.length) console.log(`${'refused'.padEnd(10)} ${refused.length}`);
     for (const f of failed) console.log(`  FAILED ${f.interval.start.slice(0, 13)}h  ${f.workflowId}: ${f.error}`);
     for (const u of unknown) console.log(`  UNKNOWN ${u.workflowId}: ${u.error}`);
-    return failed.length || unknown.length ? 1 : 0;
+    for (const r of refused) console.log(`  REFUSED ${r.workflowId}: ${r.error}`);
+    return failed.length || unknown.length || refused.length ? 1 : 0;
   } finally {
     await connection.close();
   }

@@ -1,4 +1,3 @@
-import { defaultPayloadConverter } from '@temporalio/common';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -6,11 +5,11 @@ import {
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { loadConfig } from '../config';
-import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
+import { DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
 import { workflowIdFor } from '../interval';
-import { waitForOutcome, watchRetries } from '../outcome';
+import { inputDifferences, waitForOutcome, watchRetries } from '../outcome';
 import { connectClient } from '../temporal';
-import { DEFAULT_LOAD_MODES, parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
+import { parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
 import { intervalOption, intOption, main, parseCommandLine, RefusedError, UsageError } from './args';
 import { formatSummary } from './format';
 
@@ -123,27 +122,6 @@ function asOptions(problem: string): string {
     .replace(/^checks/, '--check: checks');
 }
 
-/** What a run does, with every default filled in, so two inputs can be compared field by field. */
-function effective(input: SparkifyEtlInput, taskQueue: string): Record<string, unknown> {
-  return {
-    'task queue': taskQueue,
-    source: input.source || "the worker's SOURCE_URL",
-    loadModes: { ...DEFAULT_LOAD_MODES, ...input.loadModes },
-    maxErrors: input.maxErrors ?? 0,
-    onMissingFile: input.onMissingFile ?? 'warn',
-    checks: input.checks ?? [],
-    builtinChecks: input.builtinChecks ?? true,
-    retryBudget: input.retryBudget ?? DEFAULT_RETRY_BUDGET,
-    heartbeatTimeout: input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
-  };
-}
-
-async function inputOf(client: Client, workflowId: string, runId: string): Promise<SparkifyEtlInput> {
-  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  return (payload ? defaultPayloadConverter.fromPayload(payload) : {}) as SparkifyEtlInput;
-}
-
 /**
  * Starts the interval's run, or attaches to the one in progress when its input is the same as this one's.
  * Attaching to a run that loads differently would report its outcome as this command's: refused instead.
@@ -180,11 +158,7 @@ async function startOrAttach(
       if (!other) throw err;
     }
   }
-  const theirs = effective(await inputOf(client, workflowId, other.runId), other.taskQueue);
-  const ours = effective(input, taskQueue);
-  const differences = Object.keys(ours)
-    .filter((k) => JSON.stringify(ours[k]) !== JSON.stringify(theirs[k]))
-    .map((k) => `${k} is ${JSON.stringify(theirs[k])} there, ${JSON.stringify(ours[k])} here`);
+  const differences = await inputDifferences(client, workflowId, other, input, taskQueue);
   const started = other.startTime.toISOString();
   if (differences.length) {
     throw new RefusedError(

@@ -12,10 +12,11 @@ export interface Statement {
   values?: unknown[];
 }
 
-const RUN_KEY = /^[0-9]{8}t[0-9]{4,9}_(1h|[0-9]{8}t[0-9]{4,9})$/;
+// a run key (interval.ts `intervalKey`), optionally followed by 8 hex digits of the run's id (its staging key)
+const RUN_KEY = /^[0-9]{8}t[0-9]{4,9}_(1h|[0-9]{8}t[0-9]{4,9})(_[0-9a-f]{8})?$/;
 export const STAGING_PREFIX = 'staging_events_';
 
-/** Validates a run key (see interval.ts `intervalKey`) and returns its staging table, quoted. */
+/** Validates a run's staging key (see types.ts `stagingKeyOf`) and returns its staging table, quoted. */
 export function runStagingTable(runKey: string): string {
   const key = runKey.toLowerCase();
   if (!RUN_KEY.test(key)) throw new Error(`invalid run key "${runKey}"`);

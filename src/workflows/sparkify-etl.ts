@@ -110,6 +110,9 @@ const DROP_STAGING_AFTER_CHECKS_RECORDED = 'drop-staging-after-checks-recorded';
 /** Runs that fail before their checks get an etl_runs row too (older runs replay without it). */
 const RECORD_FAILED_RUNS = 'record-failed-runs';
 const SCHEDULED_HOUR_FLOORED = 'scheduled-hour-floored';
+const RUN_PRIVATE_STAGING = 'run-private-staging';
+/** At most this many input problems are named (each is short): enough to fix, small enough to record. */
+const MAX_PROBLEMS_SHOWN = 20;
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -192,6 +195,19 @@ async function named<T>(step: string, budget: string, work: Promise<T>): Promise
   try {
     return await work;
   } catch (err) {
+    // A local activity's failure (checks, recordRun) arrives as the ApplicationFailure it threw.
+    if (err instanceof ApplicationFailure && !isCancellation(err)) {
+      throw new StepFailed(
+        step,
+        ApplicationFailure.create({
+          message: `${step}: ${err.message}`,
+          type: err.type ?? undefined,
+          nonRetryable: true,
+          cause: err,
+          details: [{ step }],
+        }),
+      );
+    }
     if (err instanceof ActivityFailure && !isCancellation(err)) {
       const cause = err.cause;
       const type = cause instanceof ApplicationFailure && cause.type ? cause.type : cause?.name || 'ActivityFailed';
@@ -218,11 +234,12 @@ function runsCounter() {
   );
 }
 
-export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<SparkifyEtlResult> {
+export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<SparkifyEtlResult> {
   const info = workflowInfo();
   // Everything is checked before any step: a bad input fails the run once, naming each bad field, instead
   // of failing its workflow task forever (an unparseable duration) or being ignored (an unknown check op).
-  const problems = inputProblems(input, { runStartMs: info.runStartTime.getTime() });
+  // The list is bounded, so that no input can make the failure itself too large to record.
+  const problems = inputProblems(given, { runStartMs: info.runStartTime.getTime() }).slice(0, MAX_PROBLEMS_SHOWN);
   if (problems.length > 0) {
     runsCounter().add(1, { status: 'failed', step: 'input' });
     throw ApplicationFailure.create({
@@ -232,15 +249,20 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
       details: [{ step: 'input', problems }],
     });
   }
+  const input: SparkifyEtlInput = given ?? {};
   const interval = resolveInterval(input);
   const runKey = intervalKey(interval);
   const modes = { ...DEFAULT_LOAD_MODES, ...input.loadModes };
   const maxErrors = input.maxErrors ?? 0;
   const warnings: string[] = [];
   const budget = input.retryBudget ?? DEFAULT_RETRY_BUDGET;
-  const heartbeatTimeout = (input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) as Duration;
+  // As milliseconds: the SDK's own parser takes less than the door does (e.g. " 30s").
+  const heartbeatTimeout: Duration = parseDuration(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) ?? 60_000;
   const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0);
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
+  // The run's private staging: two runs of one interval under different workflow ids never share a table.
+  const stagingKey = patched(RUN_PRIVATE_STAGING) ? `${runKey}_${info.runId.replace(/-/g, '').slice(-8)}` : undefined;
+  const staging = { runKey, ...(stagingKey ? { stagingKey } : {}) };
   log.info('SparkifyEtl starting', { interval, runKey });
   let dropped: Promise<number> | undefined;
   const dropStaging = (afterFailure = false) =>
@@ -251,7 +273,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
           ? acts.cleanupAfterFailure
           : acts.cleanup
         : acts.bookkeeping
-      ).dropRunStaging({ runKey }),
+      ).dropRunStaging(staging),
     ));
   const stepsMs: Record<string, number> = {};
   const rows: Record<string, number> = {};
@@ -263,7 +285,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
         'stageEvents',
         budget,
         acts.step(`stage events ${span}`).stageEvents({
-          runKey,
+          ...staging,
           interval,
           source: input.source ?? '',
           maxErrors,
@@ -289,7 +311,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
           budget,
           acts
             .step(`load ${table} (${modes[table]}) ${span}`)
-            .loadTable({ runKey, interval, table, mode: modes[table] }),
+            .loadTable({ ...staging, interval, table, mode: modes[table] }),
         ),
       ),
     );
@@ -302,7 +324,7 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
       'checks',
       budget,
       acts.checking.runChecks({
-        runKey,
+        ...staging,
         interval,
         builtin: input.builtinChecks ?? true,
         checks: input.checks ?? [],
@@ -327,7 +349,15 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
         durationsMs: stepsMs,
       }),
     );
-    await Promise.all([recording, named('dropRunStaging', budget, dropStaging())]);
+    // The hour is loaded, checked and recorded: a clean-up that fails now is a warning (a later run's sweep
+    // drops the table), never the run's failure.
+    const cleaning = dropStaging().catch((e: unknown) => {
+      const cleanupError = `dropRunStaging: ${messageOf(e)}`;
+      log.warn('the clean-up failed; the sweep of a later run drops the table', { cleanupError });
+      warnings.push(`${cleanupError} (a later run's sweep drops the staging table)`);
+      return 0;
+    });
+    await Promise.all([recording, cleaning]);
     recorded = true;
     runsCounter().add(1, { status, step: failed.length ? 'checks' : '' });
     if (failed.length > 0) {
@@ -396,8 +426,10 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
   } finally {
     // Also after a failure or a cancellation: the run's staging is private and nobody else drops it. A failed
     // clean-up after a failed step is logged above; it never replaces the step's error.
+    // Where the drop was awaited before, its failure was reported there (a warning, or cleanup_error).
+    const reported = dropped !== undefined;
     await dropStaging(true).catch((e: unknown) => {
-      if (!dropped || recorded) throw e;
+      if (!reported) log.warn('the clean-up failed; the sweep of a later run drops the table', { error: messageOf(e) });
     });
   }
 }
