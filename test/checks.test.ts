@@ -261,7 +261,7 @@ describe('a run cannot send SQL', () => {
     );
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim()).toBe(
-      `${workflowIdFor(CLI_HOUR)} failed: unknown check(s) "no_such_check": the checks defined in ${dir} are ` +
+      `${workflowIdFor(CLI_HOUR)} failed: checks: unknown check(s) "no_such_check": the checks defined in ${dir} are ` +
         'delete_in_cte, has_users, known_users, read_password, read_password_as_int, sleepy, text_result',
     );
     const ok = await withWorker(env, { taskQueue, pool: db.pool, checks: { dir } }, () =>

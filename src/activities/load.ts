@@ -57,12 +57,12 @@ export function makeLoadTable(deps: ActivityDeps) {
       });
       return { table: input.table, mode: input.mode, rowsWritten, durationMs: elapsed(t0) };
     } catch (err) {
-      if (input.mode === 'replace' && (err as { code?: unknown }).code === UNIQUE_VIOLATION) {
+      if (plan.replacesInterval && (err as { code?: unknown }).code === UNIQUE_VIOLATION) {
         // The interval was emptied and the batch holds each key once, so the conflicting row was committed
         // meanwhile by another run of an overlapping interval (a manual run beside the scheduled one, say).
         // The next attempt deletes it with the rest of the interval.
         throw ApplicationFailure.retryable(
-          `loading ${input.table} (replace): another run loaded rows of this interval at the same time ` +
+          `loading ${input.table} (${input.mode}): another run loaded rows of this interval at the same time ` +
             `(${(err as Error).message}); the next attempt replaces them`,
           CONCURRENT_LOAD,
         );

@@ -316,6 +316,11 @@ export interface LoadPlan {
    * (together ~30% of a large songplays load, ~15% of a large time load).
    */
   onUniqueViolation?: Statement;
+  /**
+   * The plan empties the interval first (replace; time's upsert): a key that still conflicts was committed
+   * meanwhile by another run of an overlapping interval, and the next attempt replaces it.
+   */
+  replacesInterval?: boolean;
 }
 
 export const SAVEPOINT_BEFORE_INSERT: Statement = { text: 'SAVEPOINT before_insert' };
@@ -365,6 +370,7 @@ export function loadStatements(
           },
         ],
         ...plainThenOnce,
+        replacesInterval: true,
       };
     case 'truncate-insert':
       // TRUNCATE is transactional in PostgreSQL: readers see the old rows until COMMIT.
