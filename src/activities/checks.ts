@@ -18,7 +18,8 @@ import {
 } from '../warehouse/statements';
 import type { CheckDefinition } from './check-files';
 import { couldNotRun, runCustomCheck, selectedDefinitions, type CustomCheckSettings } from './custom-checks';
-import { dialectOf, elapsed, whileHeartbeating, type ActivityDeps } from './context';
+import { dialectOf, type ActivityDeps } from './deps';
+import { elapsed, whileHeartbeating } from './progress';
 
 /** Reads one number in a read-only transaction; a failing user check must not abort the others. */
 async function scalar(client: PoolClient, statement: Statement): Promise<number | null> {

@@ -4,7 +4,9 @@ import { inTransaction, withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
 import { dropRunStaging as dropStatement, runStagingTable, unregisterRunStaging } from '../warehouse/statements';
-import { dialectOf, metrics, whileHeartbeating, type ActivityDeps, log } from './context';
+import { dialectOf, type ActivityDeps } from './deps';
+import { metrics } from './metrics';
+import { whileHeartbeating, log } from './progress';
 
 /** Writes the run's row to the etl_runs audit table (idempotent per workflow run). */
 export function makeRecordRun(deps: ActivityDeps) {

@@ -4,7 +4,7 @@ import { makeLoadTable } from './load';
 import { makeStageEvents } from './stage-events';
 import { makeStageSongs } from './stage-songs';
 
-export type { ActivityDeps } from './context';
+export type { ActivityDeps } from './deps';
 export type { RunChecksDeps } from './checks';
 
 /** The activities of SparkifyEtl over their dependencies; the worker builds the pool once. */

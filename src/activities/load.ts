@@ -10,7 +10,9 @@ import {
   SAVEPOINT_BEFORE_INSERT,
   type LoadPlan,
 } from '../warehouse/statements';
-import { dialectOf, elapsed, metrics, whileHeartbeating, type ActivityDeps, log } from './context';
+import { dialectOf, type ActivityDeps } from './deps';
+import { elapsed, whileHeartbeating, log } from './progress';
+import { metrics } from './metrics';
 
 const UNIQUE_VIOLATION = '23505';
 

@@ -10,18 +10,10 @@ import { rethrowForActivity } from '../warehouse/errors';
 import { analyzeRunStaging, copyEventsIntoRunStaging, runStagingTable, STAGING_PREFIX } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
-import {
-  cancellationSignal,
-  currentContext,
-  dialectOf,
-  elapsed,
-  metrics,
-  heartbeat,
-  resolveSource,
-  type ActivityDeps,
-  log,
-  eventFilesFor,
-} from './context';
+import { cancellationSignal, currentContext, elapsed, heartbeat, log } from './progress';
+import { dialectOf, resolveSource, type ActivityDeps } from './deps';
+import { metrics } from './metrics';
+import { eventFilesFor } from './event-files';
 
 const CHUNK_BYTES = 64 * 1024;
 

@@ -15,16 +15,9 @@ import type { Dialect } from '../warehouse/dialect';
 import { inTransaction, withClient } from '../warehouse/pool';
 import * as rs from '../warehouse/redshift';
 import { countNextSongStaged, runStagingTable, STAGING_PREFIX, stagedSongFiles } from '../warehouse/statements';
-import {
-  currentContext,
-  dialectOf,
-  elapsed,
-  heartbeat,
-  resolveSource,
-  whileHeartbeating,
-  type ActivityDeps,
-  eventFilesFor,
-} from './context';
+import { currentContext, elapsed, heartbeat, whileHeartbeating } from './progress';
+import { dialectOf, resolveSource, type ActivityDeps } from './deps';
+import { eventFilesFor } from './event-files';
 
 /**
  * Staging on Redshift: COPY straight from S3 (Redshift has no COPY FROM STDIN), in one transaction like

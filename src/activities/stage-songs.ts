@@ -16,16 +16,9 @@ import {
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
-import {
-  cancellationSignal,
-  dialectOf,
-  elapsed,
-  metrics,
-  heartbeat,
-  resolveSource,
-  type ActivityDeps,
-  log,
-} from './context';
+import { cancellationSignal, elapsed, heartbeat, log } from './progress';
+import { dialectOf, resolveSource, type ActivityDeps } from './deps';
+import { metrics } from './metrics';
 
 const READ_CONCURRENCY = 32;
 
