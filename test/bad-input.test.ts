@@ -1,7 +1,7 @@
 /**
  * Bad source data and bad configuration fail fast and say what to fix; transient errors are retried.
  */
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError, ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -11,9 +11,9 @@ import { classify } from '../src/warehouse/errors';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import {
   connectTestTemporal,
+  sampleWithEditedFile,
   count,
   createTestDatabase,
-  testData,
   testTmp,
   uniqueQueue,
   withWorker,
@@ -31,13 +31,10 @@ beforeAll(async () => {
   env = await connectTestTemporal();
   db = await createTestDatabase();
   // A copy of the sample whose 2018-11-02 log has a malformed line 7 and a wrong type on line 12.
-  badSource = path.join(testTmp(), `bad-source-${process.pid}`);
-  await mkdir(badSource, { recursive: true });
-  await cp(testData(), badSource, { recursive: true });
-  const lines = (await readFile(path.join(badSource, DAY_FILE), 'utf8')).split('\n');
-  lines[6] = '{"artist": "Broken", "ts": 1541';
-  lines[11] = lines[11]!.replace(/"itemInSession":\d+/, '"itemInSession":"seven"');
-  await writeFile(path.join(badSource, DAY_FILE), lines.join('\n'));
+  badSource = await sampleWithEditedFile('bad-source', DAY_FILE, (lines) => {
+    lines[6] = '{"artist": "Broken", "ts": 1541';
+    lines[11] = lines[11]!.replace(/"itemInSession":\d+/, '"itemInSession":"seven"');
+  });
 });
 afterAll(async () => {
   await db?.drop();

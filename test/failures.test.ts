@@ -4,7 +4,6 @@
  * exit code, the run's top-level failure as the Web UI shows it (through the Temporal client), the worker
  * log, etl_runs and the metrics.
  */
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
@@ -12,6 +11,7 @@ import { Client as PgClient } from 'pg';
 import {
   count,
   createTestDatabase,
+  sampleWithEditedFile,
   testData,
   testTmp,
   uniqueQueue,
@@ -49,12 +49,9 @@ async function topLevelFailure(workflowId: string): Promise<string> {
 beforeAll(async () => {
   db = await createTestDatabase();
   // A copy of the sample whose 2018-11-02 log has a line cut short on line 7.
-  badSource = path.join(testTmp(), `failures-source-${process.pid}`);
-  await mkdir(badSource, { recursive: true });
-  await cp(testData(), badSource, { recursive: true });
-  const lines = (await readFile(path.join(badSource, DAY_FILE), 'utf8')).split('\n');
-  lines[6] = '{"artist": "Broken", "ts": 1541';
-  await writeFile(path.join(badSource, DAY_FILE), lines.join('\n'));
+  badSource = await sampleWithEditedFile('failures-source', DAY_FILE, (lines) => {
+    lines[6] = '{"artist": "Broken", "ts": 1541';
+  });
   metricsAddress = `127.0.0.1:${await freePort()}`;
   env = {
     ...process.env,

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Client as PgClient, type Pool } from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
@@ -118,4 +120,22 @@ export async function untilBackend(db: TestDatabase, where: string, what: string
 export async function count(pool: Pool, sql: string, values: unknown[] = []): Promise<number> {
   const res = await pool.query(sql, values);
   return Number(Object.values(res.rows[0] as Record<string, unknown>)[0]);
+}
+
+/**
+ * A copy of the run's sample data named `label`, with the lines of one file changed by `edit` (which gets the
+ * file's lines, 0-based, and changes them in place). Returns the copy's folder.
+ */
+export async function sampleWithEditedFile(
+  label: string,
+  file: string,
+  edit: (lines: string[]) => void,
+): Promise<string> {
+  const dir = path.join(testTmp(), `${label}-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  await cp(testData(), dir, { recursive: true });
+  const lines = (await readFile(path.join(dir, file), 'utf8')).split('\n');
+  edit(lines);
+  await writeFile(path.join(dir, file), lines.join('\n'));
+  return dir;
 }
