@@ -14,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities, type RunChecksDeps } from '../src/activities';
 import { parseCheckFile } from '../src/activities/check-files';
-import { runCustomCheck } from '../src/activities/custom-checks';
+import { couldNotRun, runCustomCheck } from '../src/activities/custom-checks';
 import { checkSelectionProblems } from '../src/check-selection';
 import { intervalKey, makeInterval, toMs, workflowIdFor } from '../src/interval';
 import type { CheckResult, SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
@@ -312,6 +312,16 @@ describe("the operator's check files cannot write or leak either", () => {
       detail: 'could not run: cannot insert multiple commands into a prepared statement [42601]',
     });
     expect(await count(db.pool, 'SELECT count(*) FROM users')).toBe(users);
+  });
+
+  test('a server message that quotes data (a value cast to regclass) is shown without its quoted parts', async () => {
+    // what a check file could do with a secret: make the server name it in an error
+    const err = await db.pool.query(`SELECT 'stolen-Ki8gVIHV'::regclass`).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('42P01');
+    expect((err as Error).message).toContain('stolen-ki8gvihv');
+    const shown = couldNotRun(err);
+    expect(shown).toBe('could not run: relation "…" does not exist [42P01]');
+    expect(shown).not.toContain('stolen');
   });
 
   test("reading pg_authid's rolpassword: the value is in neither the failure, the history nor etl_runs", async () => {

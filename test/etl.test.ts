@@ -289,7 +289,7 @@ describe('data-quality checks', () => {
       { dir: checksDir },
     ).catch((e: unknown) => e);
     expect((err as WorkflowFailedError).cause?.message).toMatch(
-      /typo \(could not run: relation "no_such_table" does not exist \[42P01\]\)/,
+      /typo \(could not run: relation "…" does not exist \[42P01\]\)/,
     );
   });
 });

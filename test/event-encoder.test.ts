@@ -292,6 +292,23 @@ test('a line belongs to the interval its "ts" names: a bad one is reported by th
   expect(lineTime(trickier, 0, trickier.length)).toBe(42);
 });
 
+test('the time a line is skipped by is the one JSON.parse reads, even with escaped keys (or it is left to JSON.parse)', () => {
+  const head = JSON.stringify({ ...base, ts: 1541067394861 }).slice(0, -1);
+  const lines = [
+    `${head},"a\\"ts":1541080800000}`, // an escaped quote in a key name: not the ts key
+    `${head},"t\\u0073":1541080800000}`, // a key written with an escape that decodes to "ts": it wins
+    `${head},"\\u0074s":1541080800000,"x":1}`,
+    `{"a\\"ts":5,${head.slice(1)}}`,
+    `${head},"meta":{"t\\u0073":7}}`,
+  ];
+  for (const line of lines) {
+    const bytes = Buffer.from(line);
+    const parsed = (JSON.parse(line) as { ts: number }).ts;
+    const time = lineTime(bytes, 0, bytes.length);
+    expect([undefined, parsed]).toContain(time);
+  }
+});
+
 test('randomly damaged lines: the fast path never accepts what JSON.parse rejects, nor differs in a row', () => {
   let seed = 12345;
   const rand = (n: number) => {

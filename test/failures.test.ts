@@ -4,6 +4,7 @@
  * exit code, the run's top-level failure as the Web UI shows it (through the Temporal client), the worker
  * log, etl_runs and the metrics.
  */
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
@@ -354,6 +355,38 @@ test('a local-activity step that fails (the audit record) is named as its step, 
   } finally {
     await locker.end();
   }
+});
+
+test('a day file that links out of the source folder, or is a folder, fails the run naming it; nothing is read or deleted', async () => {
+  const linked = await sampleWithEditedFile('linked-out', DAY_FILE, () => undefined);
+  await rm(path.join(linked, DAY_FILE));
+  await symlink('/proc/self/environ', path.join(linked, DAY_FILE));
+  const before = await count(db.pool, 'SELECT count(*) FROM load_errors');
+  const out = await npm([
+    'etl',
+    '--',
+    '--from',
+    '2018-11-02T20:00Z',
+    '--to',
+    '2018-11-02T21:00Z',
+    '--source',
+    linked,
+    '--max-errors',
+    '5',
+  ]);
+  expect(out.code).toBe(1);
+  expect(out.stderr).toContain(`failed: stageEvents: listing the event files: ${DAY_FILE} is a link to /proc/`);
+  expect(out.stderr).toContain('outside the source folder');
+  expect(await count(db.pool, 'SELECT count(*) FROM load_errors')).toBe(before);
+
+  const folder = await sampleWithEditedFile('folder-not-file', DAY_FILE, () => undefined);
+  await rm(path.join(folder, DAY_FILE));
+  await mkdir(path.join(folder, DAY_FILE));
+  const res = await npm(['etl', '--', '--from', '2018-11-02T21:00Z', '--to', '2018-11-02T22:00Z', '--source', folder]);
+  expect(res.code).toBe(1);
+  expect(res.stderr).toContain(
+    `failed: stageEvents: listing the event files: ${DAY_FILE} in ${folder} exists but is not a file`,
+  );
 });
 
 test('a nonsense time-zone offset is refused (exit 2)', async () => {

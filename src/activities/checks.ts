@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { PoolClient } from 'pg';
 import { toMs } from '../interval';
 import { stagingKeyOf, TABLES, type CheckResult, type CheckSpec, type ChecksInput, type ChecksResult } from '../types';
-import { withClient } from '../warehouse/pool';
+import { inReadOnlyTransaction, withClient } from '../warehouse/pool';
 import { classify, rethrowForActivity } from '../warehouse/errors';
 import {
   countDistinctNextSongStaged,
@@ -23,8 +23,7 @@ import { elapsed, whileHeartbeating } from './progress';
 
 /** Reads one number in a read-only transaction; a failing user check must not abort the others. */
 async function scalar(client: PoolClient, statement: Statement): Promise<number | null> {
-  await client.query('BEGIN READ ONLY');
-  try {
+  return inReadOnlyTransaction(client, async () => {
     const res = await client.query(statement);
     const first = res.rows[0] as Record<string, unknown> | undefined;
     const value = first ? Object.values(first)[0] : null;
@@ -32,9 +31,7 @@ async function scalar(client: PoolClient, statement: Statement): Promise<number 
     const n = Number(value);
     if (!Number.isFinite(n)) throw new Error(`returned ${JSON.stringify(value)}, which is not a number`);
     return n;
-  } finally {
-    await client.query('ROLLBACK');
-  }
+  });
 }
 
 /** Where the custom checks are defined and how they run; the worker passes them from its configuration. */

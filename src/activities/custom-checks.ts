@@ -15,6 +15,7 @@ import type { Dialect } from '../warehouse/dialect';
 import { BAD_CONFIG, classify } from '../warehouse/errors';
 import { setLocalStatementTimeout } from '../warehouse/statements';
 import { loadCheckFiles, type CheckDefinition } from './check-files';
+import { inReadOnlyTransaction } from '../warehouse/pool';
 
 export interface CustomCheckSettings {
   /** Folder of the check files (CHECKS_DIR, default checks/). */
@@ -77,7 +78,10 @@ export function couldNotRun(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown; name?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
   if (code && MESSAGE_SHOWN.test(code) && typeof e.message === 'string') {
-    return `could not run: ${e.message} [${code}]`;
+    // What the server quotes may come from data (a value cast to regclass names a "relation" that does not
+    // exist): every quoted part is left out, the rest says what kind of mistake it is.
+    const unquoted = e.message.replace(/"(?:[^"]|"")*"/g, '"…"').replace(/'(?:[^']|'')*'/g, "'…'");
+    return `could not run: ${unquoted} [${code}]`;
   }
   if (code) return `could not run: SQLSTATE ${code} (the server's message is not shown: it may quote data)`;
   return `could not run: ${typeof e?.name === 'string' ? e.name : 'error'}`;
@@ -148,13 +152,9 @@ function extended(definition: CheckDefinition, interval: { startMs: number; endM
 
 /** Runs `fn` in a READ ONLY transaction with the checks' timeout and role, and always rolls it back. */
 async function readOnly<T>(client: PoolClient, settings: CustomCheckSettings, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN READ ONLY');
-  try {
+  return inReadOnlyTransaction(client, async () => {
     await client.query(setLocalStatementTimeout(settings.statementTimeoutMs));
     if (settings.role) await client.query(settings.dialect.runAsRole(settings.role));
-    return await fn();
-  } finally {
-    // On a lost connection the rollback fails too; the statement's own error is the one to report.
-    await client.query('ROLLBACK').catch(() => undefined);
-  }
+    return fn();
+  });
 }

@@ -22,7 +22,7 @@ export async function eventFilesFor(
     cancellationSignal()?.throwIfAborted();
     heartbeat({ listing: day });
     const key = eventFileKey(day);
-    const found = await source.stat(key);
+    const found = await source.stat(key).catch((err) => rethrowForActivity(err, 'listing the event files'));
     if (found) files.push(found);
     else missingFiles.push(key);
   }

@@ -375,6 +375,13 @@ function timeOfLine(b: Buffer, start: number, end: number, lo: number, hi: numbe
   // searched from the end: `ts` is one of the last keys, and of repeated keys JSON keeps the last
   let k = lastTsKey(b, start, end - 4);
   while (k >= start) {
+    // `"ts"` right after an odd run of backslashes is inside a string (`"a\"ts":…`), not a key
+    let slashes = 0;
+    while (k - 1 - slashes >= start && b[k - 1 - slashes] === 0x5c) slashes++;
+    if (slashes % 2 === 1) {
+      k = lastTsKey(b, start, k - 1);
+      continue;
+    }
     let i = skipWs(b, k + 4, end);
     if (b[i] === 0x3a /* : */) {
       i = skipWs(b, i + 1, end);
@@ -390,7 +397,10 @@ function timeOfLine(b: Buffer, start: number, end: number, lo: number, hi: numbe
       // When the first '}' after the value ends the line, the key's object is the outermost one; only other
       // lines need the exact scan.
       const ts = negative ? -v : v;
-      if ((ts >= lo && ts < hi) || b.indexOf(0x7d, after) === skipWsBack(b, start, end) - 1) return ts;
+      if (ts >= lo && ts < hi) return ts;
+      // A later key written with escapes (`"t\u0073"`) may decode to "ts" and win: only JSON.parse can tell.
+      if (escapedKeyAfter(b, after, end)) return undefined;
+      if (b.indexOf(0x7d, after) === skipWsBack(b, start, end) - 1) return ts;
       if (atTopLevel(b, after, end)) return ts;
     }
     k = lastTsKey(b, start, k - 1);
@@ -405,6 +415,24 @@ function lastTsKey(b: Buffer, start: number, from: number): number {
     if (b[k + 1] === 0x74 && b[k] === 0x22 && b[k + 2] === 0x73 && b[k + 3] === 0x22) return k;
   }
   return -1;
+}
+
+/** Whether a key (a string followed by ':') after position i holds a backslash escape. */
+function escapedKeyAfter(b: Buffer, i: number, end: number): boolean {
+  for (; i < end; i++) {
+    if (b[i] !== 0x22) continue;
+    let escaped = false;
+    for (i++; i < end; i++) {
+      const x = b[i];
+      if (x === 0x22) break;
+      if (x === 0x5c) {
+        escaped = true;
+        i++;
+      }
+    }
+    if (escaped && b[skipWs(b, i + 1, end)] === 0x3a) return true;
+  }
+  return false;
 }
 
 /** The end of b[start, end) without its trailing whitespace. */

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -80,14 +80,26 @@ class LocalSource implements Source {
     return full;
   }
 
+  private realRoot: Promise<string> | undefined;
+
   async stat(key: string): Promise<SourceFile | null> {
+    const full = this.resolve(key);
+    let s;
     try {
-      const s = await stat(this.resolve(key));
-      return s.isFile() ? { key, size: s.size, version: `${s.size}-${Math.trunc(s.mtimeMs)}` } : null;
+      s = await stat(full);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+    // What the key names must be a file inside the source, also where a symbolic link leads: a link to
+    // /proc/self/environ would otherwise be read as data and keep the worker's secrets in load_errors.
+    if (!s.isFile()) throw new SourceConfigError(`${key} in ${this.root} exists but is not a file`);
+    const real = await realpath(full);
+    const root = await (this.realRoot ??= realpath(this.root));
+    if (!real.startsWith(root + path.sep)) {
+      throw new SourceConfigError(`${key} is a link to ${real}, outside the source folder ${this.root}: not read`);
+    }
+    return { key, size: s.size, version: `${s.size}-${Math.trunc(s.mtimeMs)}` };
   }
 
   async *listSongFiles(): AsyncIterable<SourceFile> {

@@ -65,6 +65,17 @@ export async function inTransaction<T>(
   }
 }
 
+/** Runs `fn` in a READ ONLY transaction that is always rolled back: nothing it does can stay. */
+export async function inReadOnlyTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN READ ONLY');
+  try {
+    return await fn();
+  } finally {
+    // On a lost connection the rollback fails too; the statement's own error is the one to report.
+    await client.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   return withClient(pool, (client) => inTransaction(client, () => fn(client)));
 }
