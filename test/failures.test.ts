@@ -398,8 +398,8 @@ test('a nonsense time-zone offset is refused (exit 2)', async () => {
 describe('one run per hour, honestly attached', () => {
   // No worker polls this queue, so a run started on it stays in progress for as long as the test needs.
   const idle = { TASK_QUEUE: uniqueQueue('idle') };
-  const from = ['--from', '2018-11-03T05:00Z', '--to', '2018-11-03T06:00Z'];
-  const workflowId = workflowIdFor(makeInterval('2018-11-03T05:00Z', '2018-11-03T06:00Z'));
+  const from = ['--from', '2018-11-03T17:00Z', '--to', '2018-11-03T18:00Z'];
+  const workflowId = workflowIdFor(makeInterval('2018-11-03T17:00Z', '2018-11-03T18:00Z'));
 
   afterAll(async () => {
     await client.workflow
@@ -444,10 +444,10 @@ test('etl says when no worker picks up the run, and Ctrl-C leaves the run going,
   const queue = uniqueQueue('nobody');
   const etl = new Background(
     'npm',
-    ['run', '-s', 'etl', '--', '--from', '2018-11-03T07:00Z', '--to', '2018-11-03T08:00Z'],
+    ['run', '-s', 'etl', '--', '--from', '2018-11-03T15:00Z', '--to', '2018-11-03T16:00Z'],
     { ...env, TASK_QUEUE: queue },
   );
-  const id = workflowIdFor(makeInterval('2018-11-03T07:00Z', '2018-11-03T08:00Z'));
+  const id = workflowIdFor(makeInterval('2018-11-03T15:00Z', '2018-11-03T16:00Z'));
   try {
     await etl.waitFor(
       new RegExp(`no worker has picked up the run for \\d+ s: is a worker running on task queue "${queue}"\\?`),
