@@ -97,7 +97,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/interval.ts', 'src/types.ts', 'src/input.ts', 'src/failures.ts'],
+    files: [
+      'src/workflows/**/*.ts',
+      'src/interval.ts',
+      'src/types.ts',
+      'src/input.ts',
+      'src/failures.ts',
+      'src/search-attributes.ts',
+    ],
     rules: workflowRules,
   },
   {

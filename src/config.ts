@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_RETRY_BUDGET_MS, parseDuration } from './input';
-import { parseInstant } from './interval';
+import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME, parseInstant } from './interval';
 import { parseLoadModes, type LoadModes } from './types';
 
 type Env = Record<string, string | undefined>;
@@ -17,6 +17,8 @@ type Env = Record<string, string | undefined>;
 export interface AppConfig {
   /** The environment over the SPARKIFY_CONFIG file: what envconfig and the S3 client read (see temporal.ts). */
   env: Readonly<Env>;
+  /** Starts every workflow id and names the schedule (SPARKIFY_DEPLOYMENT): deployments sharing a namespace stay apart. */
+  deployment: string;
   taskQueue: string;
   warehouse: {
     url: string;
@@ -154,6 +156,10 @@ export const SETTINGS = {
     shown: '`~/.config/temporalio/temporal.toml`',
     doc: "Temporal's own config file of profiles (the variables above win over it)",
   },
+  SPARKIFY_DEPLOYMENT: {
+    default: DEFAULT_DEPLOYMENT,
+    doc: "name of this deployment (letters, digits, `_`, `-`): every run of an hour is `<name>-<end of the hour>`, and the schedule is `<name>-hourly`, so two deployments sharing a Temporal namespace never take each other's runs (one namespace per deployment is still recommended: docs/operations.md)",
+  },
   TASK_QUEUE: { default: 'sparkify-etl', doc: 'task queue of the worker and the runs' },
   WORKER_MAX_CONCURRENT_ACTIVITIES: { default: '20', doc: 'worker concurrency: activities' },
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: { default: '40', doc: 'worker concurrency: workflow tasks' },
@@ -165,7 +171,7 @@ export const SETTINGS = {
     default: '60000',
     doc: 'how old a listing of `song_data/` a worker may reuse (a new song file is staged by the first run after that)',
   },
-  SCHEDULE_ID: { default: 'sparkify-etl-hourly', doc: 'the hourly schedule' },
+  SCHEDULE_ID: { shown: '`<SPARKIFY_DEPLOYMENT>-hourly`', doc: 'the hourly schedule' },
   SCHEDULE_START: {
     shown: 'none (`npm start`: first day of the data)',
     doc: "Airflow's `start_date`: the first run loads the hour starting at `SCHEDULE_START`",
@@ -352,7 +358,13 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   const taskQueue = get('TASK_QUEUE')!;
   if (!/^[\w.-]{1,200}$/.test(taskQueue)) problems.push(`TASK_QUEUE=${taskQueue} may only hold letters, digits, _ . -`);
 
-  const scheduleId = get('SCHEDULE_ID')!;
+  const deployment = get('SPARKIFY_DEPLOYMENT')!;
+  if (!DEPLOYMENT_NAME.test(deployment)) {
+    problems.push(
+      `SPARKIFY_DEPLOYMENT=${deployment} must start with a letter and hold only letters, digits, _ and - (at most 63)`,
+    );
+  }
+  const scheduleId = env.SCHEDULE_ID || `${deployment}-hourly`;
   if (!/^[\w.-]{1,200}$/.test(scheduleId))
     problems.push(`SCHEDULE_ID=${scheduleId} may only hold letters, digits, _ . -`);
   const instant = (name: SettingName): string | undefined => {
@@ -400,6 +412,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
 
   const config: AppConfig = {
     env,
+    deployment,
     taskQueue,
     warehouse: {
       url,

@@ -86,6 +86,7 @@ const EXAMPLES: Record<Exclude<SettingName, 'SPARKIFY_CONFIG'>, string> = {
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '16',
   WORKFLOW_BUNDLE: bundle,
   SONG_LISTING_MAX_AGE_MS: '1000',
+  SPARKIFY_DEPLOYMENT: 'sparkify-staging',
   SCHEDULE_ID: 'sparkify-other-hourly',
   SCHEDULE_START: '2018-11-01T00:00Z',
   SCHEDULE_END: '2018-12-01T00:00Z',

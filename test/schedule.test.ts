@@ -185,7 +185,8 @@ describe('backfill command', () => {
     })) {
       ids.push(w.workflowId);
     }
-    expect(ids.sort()).toEqual(['00', '01', '02', '03', '04', '05'].map((h) => `sparkify-etl-2018-11-03T${h}:00Z`));
+    // named by the end of the hour, as the schedule names its run of that hour
+    expect(ids.sort()).toEqual(['01', '02', '03', '04', '05', '06'].map((h) => `sparkify-etl-2018-11-03T${h}:00:00Z`));
     expect(await tableChecksums(db.pool)).toEqual(await tableChecksums(whole.pool));
   });
 
@@ -206,9 +207,9 @@ describe('backfill command', () => {
   test('--dry-run prints the plan and starts nothing', async () => {
     const dry = await backfill('--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--dry-run');
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T06:00Z  (last run: none)');
-    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T07:00Z  (last run: none)');
-    await expect(env.client.workflow.getHandle('sparkify-etl-2018-11-03T06:00Z').describe()).rejects.toThrow();
+    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T07:00:00Z  (last run: none)');
+    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T08:00:00Z  (last run: none)');
+    await expect(env.client.workflow.getHandle('sparkify-etl-2018-11-03T07:00:00Z').describe()).rejects.toThrow();
   });
 
   test.each([

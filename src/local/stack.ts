@@ -9,6 +9,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../search-attributes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -59,10 +60,14 @@ export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number>> =
   'history.transferProcessorMaxPollRPS': 200,
 };
 
-export const DEV_SERVER_ARGS: readonly string[] = Object.entries(SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
-  '--dynamic-config-value',
-  `${key}=${JSON.stringify(value)}`,
-]);
+/** The dev server's flags: the dynamic config above and the custom search attributes the runs set. */
+export const DEV_SERVER_ARGS: readonly string[] = [
+  ...Object.entries(SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]),
+  ...CUSTOM_SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]),
+];
 
 /** The Temporal CLI, found or installed by scripts/provision-temporal.sh. */
 export function temporalCli(): string {

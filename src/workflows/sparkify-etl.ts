@@ -10,12 +10,14 @@ import {
   proxyActivities,
   proxyLocalActivities,
   TimeoutFailure,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { SparkifyActivities } from '../activities';
 import { BAD_INPUT, CHECKS_FAILED, NON_RETRYABLE_TYPES } from '../failures';
+import { DATA_INTERVAL_END, DATA_INTERVAL_START } from '../search-attributes';
 import {
   attemptsWithin,
   DEFAULT_HEARTBEAT_TIMEOUT,
@@ -109,6 +111,9 @@ function activitiesFor(heartbeatTimeout: Duration, budgetMs: number) {
 const DROP_STAGING_AFTER_CHECKS_RECORDED = 'drop-staging-after-checks-recorded';
 /** Runs that fail before their checks get an etl_runs row too (older runs replay without it). */
 const RECORD_FAILED_RUNS = 'record-failed-runs';
+
+/** The run's interval as search attributes (older runs replay without the upsert). */
+const DATA_INTERVAL_SEARCH_ATTRIBUTES = 'data-interval-search-attributes';
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -218,6 +223,13 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
     });
   }
   const interval = resolveInterval(input);
+  // The interval as a column and a filter in the Web UI, whoever started the run (src/search-attributes.ts).
+  if (patched(DATA_INTERVAL_SEARCH_ATTRIBUTES)) {
+    upsertSearchAttributes([
+      { key: DATA_INTERVAL_START, value: new Date(interval.start) },
+      { key: DATA_INTERVAL_END, value: new Date(interval.end) },
+    ]);
+  }
   const runKey = intervalKey(interval);
   const modes = { ...DEFAULT_LOAD_MODES, ...input.loadModes };
   const maxErrors = input.maxErrors ?? 0;
