@@ -49,6 +49,12 @@ export interface AppConfig {
     logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
     /** host:port for the Prometheus endpoint (/metrics); none when unset. */
     metricsAddress?: string;
+    /** Where the failure webhook posts (ALERT_WEBHOOK_URL); no alerts when unset. */
+    alertWebhookUrl?: string;
+    /** How far behind now the loaded hours may end before the worker reports a breach (FRESHNESS_SLA). */
+    freshnessSlaMs?: number;
+    /** The Web UI that alerts link to: SPARKIFY_UI_URL, else the local dev server's. */
+    uiUrl: string;
   };
   /** What `npm start` starts (src/local/stack.ts). */
   local: {
@@ -196,11 +202,20 @@ export const SETTINGS = {
     shown: 'unset (`npm start`: `127.0.0.1:9464`)',
     doc: 'Prometheus endpoint `host:port` (`/metrics`)',
   },
+  ALERT_WEBHOOK_URL: {
+    doc: 'the worker POSTs JSON here when a run fails (once per run) and when a failed hour later succeeds: Slack-compatible (`text`) with `hour`, `step`, `message`, `url` (docs/operations.md)',
+  },
+  FRESHNESS_SLA: {
+    doc: 'e.g. `2h`: the worker logs and counts (`sparkify_freshness_breaches_total`) when the loaded hours end further behind now than this',
+  },
   SPARKIFY_CONFIG: { doc: 'optional JSON file of these settings; a variable set in the environment wins over it' },
   SPARKIFY_DATA_DIR: { default: '.data', doc: "the local stack's folder (`rm -rf` it for a full reset)" },
   SPARKIFY_TEMPORAL_PORT: { default: '7233', doc: '`npm start`: port of the Temporal dev server it starts' },
   SPARKIFY_UI_PORT: { default: '8233', doc: "`npm start`: port of the dev server's Web UI" },
-  SPARKIFY_UI_URL: { doc: '`npm start` with `TEMPORAL_ADDRESS` set: the Web UI it prints' },
+  SPARKIFY_UI_URL: {
+    shown: '`http://localhost:<SPARKIFY_UI_PORT>`',
+    doc: 'the Web UI that alerts link to and `npm start` prints (with `TEMPORAL_ADDRESS` set)',
+  },
   SPARKIFY_EMBEDDED_PG: {
     doc: '`1`: `npm start` uses the embedded PostgreSQL even if one listens on 5432 (`WAREHOUSE_URL` unset)',
   },
@@ -401,6 +416,15 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     problems.push(`METRICS_ADDRESS=${metricsAddress} must be host:port, e.g. 0.0.0.0:9464`);
   }
 
+  const alertWebhookUrl = env.ALERT_WEBHOOK_URL || undefined;
+  if (alertWebhookUrl && !/^https?:\/\/[^\s]+$/.test(alertWebhookUrl)) {
+    problems.push('ALERT_WEBHOOK_URL must be an http:// or https:// URL');
+  }
+  const freshnessSla = env.FRESHNESS_SLA || undefined;
+  const freshnessSlaMs = freshnessSla === undefined ? undefined : parseDuration(freshnessSla);
+  if (freshnessSla !== undefined && (freshnessSlaMs === undefined || freshnessSlaMs <= 0)) {
+    problems.push(`FRESHNESS_SLA=${freshnessSla} must be a duration such as 90m or 2h`);
+  }
   const uiUrl = env.SPARKIFY_UI_URL || undefined;
   const local: AppConfig['local'] = {
     temporalPort: int('SPARKIFY_TEMPORAL_PORT', 1, 65535),
@@ -443,6 +467,9 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       logFormat: logFormat as 'json' | 'pretty',
       logLevel: logLevel as AppConfig['observability']['logLevel'],
       ...(metricsAddress ? { metricsAddress } : {}),
+      ...(alertWebhookUrl ? { alertWebhookUrl } : {}),
+      ...(freshnessSlaMs ? { freshnessSlaMs } : {}),
+      uiUrl: uiUrl ?? `http://localhost:${local.uiPort}`,
     },
     local,
   };

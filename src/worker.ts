@@ -1,6 +1,7 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
+import type { AlertSettings } from './alerts';
 import { ConfigError, loadConfig, type AppConfig } from './config';
 import { checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
@@ -22,7 +23,32 @@ export function createWarehousePool(config: AppConfig): Pool {
   });
 }
 
+/** What the failure webhook needs, with every secret this worker holds so that none is ever sent. */
+export function alertSettings(config: AppConfig, namespace: string): AlertSettings | undefined {
+  const webhookUrl = config.observability.alertWebhookUrl;
+  if (!webhookUrl) return undefined;
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(config.warehouse.url).password);
+  } catch {
+    // validated by loadConfig: a URL without a password
+  }
+  const secrets = [
+    password,
+    config.env.AWS_SECRET_ACCESS_KEY,
+    config.env.AWS_SESSION_TOKEN,
+    config.env.TEMPORAL_API_KEY,
+  ];
+  return {
+    webhookUrl,
+    uiUrl: config.observability.uiUrl,
+    namespace,
+    secrets: secrets.filter((s): s is string => !!s),
+  };
+}
+
 export function createWorker(config: AppConfig, connection: NativeConnection, namespace: string, pool: Pool) {
+  const alerts = alertSettings(config, namespace);
   return Worker.create({
     connection,
     namespace,
@@ -36,6 +62,7 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
       dialect: dialectFor(config.warehouse.dialect),
       songListingMaxAgeMs: config.worker.songListingMaxAgeMs,
       ...(config.redshift ? { redshift: config.redshift } : {}),
+      ...(alerts ? { alerts } : {}),
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,

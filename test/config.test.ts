@@ -96,6 +96,8 @@ const EXAMPLES: Record<Exclude<SettingName, 'SPARKIFY_CONFIG'>, string> = {
   LOG_FORMAT: 'pretty',
   LOG_LEVEL: 'DEBUG',
   METRICS_ADDRESS: '0.0.0.0:9464',
+  ALERT_WEBHOOK_URL: 'https://hooks.example/services/T0/B0/x',
+  FRESHNESS_SLA: '2h',
   SPARKIFY_DATA_DIR: path.join(dir, 'data'),
   SPARKIFY_TEMPORAL_PORT: '17233',
   SPARKIFY_UI_PORT: '18233',

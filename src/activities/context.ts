@@ -1,5 +1,6 @@
 import { Context, log as activityLog } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import type { AlertSettings } from '../alerts';
 import { postgres, type Dialect } from '../warehouse/dialect';
 import { ApplicationFailure } from '@temporalio/common';
 import { daysTouched, type Interval } from '../interval';
@@ -18,6 +19,8 @@ export interface ActivityDeps {
   redshift?: RedshiftCopySettings;
   /** How old a listing of song_data a run may reuse (default 60 s). */
   songListingMaxAgeMs?: number;
+  /** The failure webhook (ALERT_WEBHOOK_URL); no alerts when not given. */
+  alerts?: AlertSettings;
 }
 
 export interface RedshiftCopySettings {

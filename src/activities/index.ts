@@ -1,3 +1,4 @@
+import { makeAlertRun } from './alert';
 import { makeRunChecks } from './checks';
 import type { ActivityDeps } from './context';
 import { makeDropRunStaging, makeRecordRun } from './finish';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     runChecks: makeRunChecks(deps),
     recordRun: makeRecordRun(deps),
     dropRunStaging: makeDropRunStaging(deps),
+    alertRun: makeAlertRun(deps),
   };
 }
 

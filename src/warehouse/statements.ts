@@ -478,3 +478,11 @@ export const runsOverlapping = (r: {
             AND workflow_id >= $3::text AND workflow_id < $4::text`,
   values: [r.start, r.end, r.idPrefix, r.idPrefixEnd],
 });
+
+/** The status of the latest other finished run of the same workflow id (the same hour): was it a failure? */
+export const previousRunStatus = (workflowId: string, runId: string): Statement => ({
+  name: 'previous-run-status',
+  text: `SELECT status FROM etl_runs WHERE workflow_id = $1::text AND run_id <> $2::text
+          ORDER BY finished_at DESC LIMIT 1`,
+  values: [workflowId, runId],
+});

@@ -30,6 +30,7 @@ import { intervalForScheduledTime, intervalKey, makeInterval, type Interval } fr
 import {
   DEFAULT_LOAD_MODES,
   TABLES,
+  type AlertRunInput,
   type CheckResult,
   type LoadResult,
   type RunStatus,
@@ -68,6 +69,8 @@ function retryWithin(budgetMs: number) {
 
 /** The clean-up and the audit record after a failure retry briefly: the run's error is already known. */
 const AFTER_FAILURE_BUDGET_MS = 15_000;
+/** How long the failure webhook is retried before the run gives up on it (and logs that it did). */
+const ALERT_BUDGET_MS = 5 * 60_000;
 
 /**
  * The activities of one run, with its heartbeat timeout and retry budget.
@@ -100,6 +103,10 @@ function activitiesFor(heartbeatTimeout: Duration, budgetMs: number) {
       retry,
       summary: 'drop the run staging table',
     }),
+    alerting: proxyLocalActivities<SparkifyActivities>({
+      startToCloseTimeout: '30s',
+      retry: retryWithin(ALERT_BUDGET_MS),
+    }),
     cleanupAfterFailure: proxyActivities<SparkifyActivities>({
       startToCloseTimeout: '1m',
       retry: afterFailure,
@@ -112,6 +119,8 @@ const DROP_STAGING_AFTER_CHECKS_RECORDED = 'drop-staging-after-checks-recorded';
 /** Runs that fail before their checks get an etl_runs row too (older runs replay without it). */
 const RECORD_FAILED_RUNS = 'record-failed-runs';
 
+/** The failure webhook after the audit record (older runs replay without it). */
+const ALERT_WEBHOOK = 'alert-webhook';
 /** The run's interval as search attributes (older runs replay without the upsert). */
 const DATA_INTERVAL_SEARCH_ATTRIBUTES = 'data-interval-search-attributes';
 
@@ -327,13 +336,21 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
     await Promise.all([recording, named('dropRunStaging', budget, dropStaging())]);
     recorded = true;
     runsCounter().add(1, { status, step: failed.length ? 'checks' : '' });
+    const checksMessage =
+      `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
+      failed.map((c) => `${c.name} (${c.detail})`).join('; ');
+    await alert(acts, {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      interval,
+      status,
+      ...(failed.length ? { failedStep: 'checks', error: checksMessage } : {}),
+    });
     if (failed.length > 0) {
       throw ApplicationFailure.create({
         type: CHECKS_FAILED,
         nonRetryable: true,
-        message:
-          `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
-          failed.map((c) => `${c.name} (${c.detail})`).join('; '),
+        message: checksMessage,
         details: [failed],
       });
     }
@@ -377,6 +394,16 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
           error: e instanceof ActivityFailure ? causeOf(e) : String(e),
         }),
       );
+      await CancellationScope.nonCancellable(() =>
+        alert(acts, {
+          workflowId: info.workflowId,
+          runId: info.runId,
+          interval,
+          status: 'failed',
+          failedStep: step,
+          error: failure.message,
+        }),
+      );
     }
     throw failure;
   } finally {
@@ -386,6 +413,19 @@ export async function SparkifyEtl(input: SparkifyEtlInput = {}): Promise<Sparkif
       if (!dropped || recorded) throw e;
     });
   }
+}
+
+/**
+ * The failure webhook (and "recovered" after a failed run of the hour), once the run is recorded. Its own
+ * failure is logged, never the run's: a receiver that is down does not fail a load.
+ */
+async function alert(acts: ReturnType<typeof activitiesFor>, input: AlertRunInput): Promise<void> {
+  if (!patched(ALERT_WEBHOOK)) return;
+  await acts.alerting.alertRun(input).catch((e: unknown) =>
+    log.warn('could not send the alert (ALERT_WEBHOOK_URL)', {
+      error: e instanceof ActivityFailure ? causeOf(e) : String(e),
+    }),
+  );
 }
 
 function toFailure(err: unknown): ApplicationFailure {
