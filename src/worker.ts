@@ -1,8 +1,9 @@
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
 import type { AlertSettings } from './alerts';
 import { ConfigError, loadConfig, type AppConfig } from './config';
+import { startFreshnessMonitor } from './freshness';
 import { checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
 import { dialectFor } from './warehouse/dialect';
@@ -93,7 +94,18 @@ async function run(): Promise<void> {
       source: config.sourceUrl,
       metrics: config.observability.metricsAddress ? `http://${config.observability.metricsAddress}/metrics` : 'off',
     });
-    await worker.run();
+    const freshness = startFreshnessMonitor({
+      pool,
+      deployment: config.deployment,
+      meter: Runtime.instance().metricMeter,
+      log: logger,
+      ...(config.observability.freshnessSlaMs ? { slaMs: config.observability.freshnessSlaMs } : {}),
+    });
+    try {
+      await worker.run();
+    } finally {
+      freshness.stop();
+    }
   } finally {
     await connection.close();
     await pool.end();
