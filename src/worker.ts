@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { createActivities } from './activities';
 import type { AlertSettings } from './alerts';
 import { ConfigError, loadConfig, type AppConfig } from './config';
+import { helpCommand, helpOnly } from './cli/args';
 import { startFreshnessMonitor } from './freshness';
 import { checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
@@ -113,7 +114,23 @@ async function run(): Promise<void> {
   logger.info('worker stopped: connections closed');
 }
 
-if (require.main === module) {
+const USAGE = `usage: npm run worker
+
+Runs the SparkifyEtl worker on TASK_QUEUE until SIGINT/SIGTERM (it finishes running steps first). It checks
+first that the warehouse (WAREHOUSE_URL) answers with its schema migrated and that the source (SOURCE_URL) is
+readable. Settings: see the README's configuration table; METRICS_ADDRESS serves /metrics, FRESHNESS_SLA and
+ALERT_WEBHOOK_URL turn on the freshness check and the failure webhook.`;
+
+function helpAsked(): boolean {
+  try {
+    return helpOnly(USAGE);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message} (${helpCommand(USAGE)} shows the options)`);
+    process.exit(2);
+  }
+}
+
+if (require.main === module && !helpAsked()) {
   run().catch((err) => {
     console.error(`worker not started: ${err instanceof Error ? err.message : String(err)}`);
     // 2: fix the configuration; 1: something the configuration names did not answer as it should
