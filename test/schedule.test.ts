@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { hoursIn, makeInterval } from '../src/interval';
-import { catchUp, upsertSchedule, type ScheduleSettings } from '../src/schedule';
+import { catchUp, describeSchedule, durationText, upsertSchedule, type ScheduleSettings } from '../src/schedule';
 import { tableChecksums } from './support/checksum';
 import { connectTestTemporal, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
 import { runCommand } from './support/processes';
@@ -57,6 +57,12 @@ test("schedule up twice leaves one schedule, with the second call's spec", async
   expect(d.spec.startAt?.toISOString()).toBe('2018-11-02T01:00:00.000Z');
   expect(d.policies.overlap).toBe('ALLOW_ALL');
   expect(d.policies.catchupWindow).toBe(86_400_000);
+  // `schedule describe` says it in words, not milliseconds
+  const described = describeSchedule(d).split('\n');
+  expect(described).toContain('  runs: hourly at :15');
+  expect(described).toContain('  overlap: ALLOW_ALL  catch-up window 1d');
+  expect(durationText(7 * 86_400_000)).toBe('7d');
+  expect(durationText(90 * 60_000)).toBe('1h30m');
   const listed: string[] = [];
   for await (const s of env.client.schedule.list()) if (s.scheduleId === id) listed.push(s.scheduleId);
   expect(listed).toEqual([id]);

@@ -9,6 +9,8 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { PreflightError } from '../preflight';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../search-attributes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -77,6 +79,20 @@ export function temporalCli(): string {
   }).trim();
 }
 
+/** true when a Temporal frontend answers at `address`, else what was seen instead. */
+async function temporalAnswers(address: string): Promise<true | string> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '3s' });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0] ?? 'no answer';
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
 export interface DevServer {
   address: string;
   uiUrl: string;
@@ -93,7 +109,20 @@ export async function startTemporalDevServer(opts: {
   const address = `127.0.0.1:${opts.port}`;
   const uiUrl = `http://localhost:${opts.uiPort}`;
   if (await portOpen(opts.port)) {
+    // Reused only if it is a Temporal server: anything else fails later as an HTTP/2 framing error.
+    const answer = await temporalAnswers(address);
+    if (answer !== true) {
+      throw new PreflightError(
+        `port ${opts.port} is taken by something that is not a Temporal server (${answer}): set ` +
+          'SPARKIFY_TEMPORAL_PORT to a free port, or TEMPORAL_ADDRESS to a Temporal server you run',
+      );
+    }
     return { address, uiUrl, started: false, stop: async () => undefined };
+  }
+  if (await portOpen(opts.uiPort)) {
+    throw new PreflightError(
+      `port ${opts.uiPort} (the dev server's Web UI) is taken: set SPARKIFY_UI_PORT to a free port`,
+    );
   }
   const dir = path.join(opts.dataDir, 'temporal');
   await mkdir(dir, { recursive: true });
