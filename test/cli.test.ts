@@ -135,9 +135,10 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
   const markers = history.history.events.filter(
     (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
   );
-  expect(markers).toHaveLength(2);
+  expect(markers).toHaveLength(3);
   const markerText = historyText(markers);
-  expect(['runChecks', 'recordRun'].every((a) => markerText.includes(a))).toBe(true);
+  // alertRun: the failure webhook's local activity, which has nothing to send here (no ALERT_WEBHOOK_URL)
+  expect(['runChecks', 'recordRun', 'alertRun'].every((a) => markerText.includes(a))).toBe(true);
   // The warehouse password is in the worker's environment only: not in history, not in the log.
   const stored = historyText(history);
   expect(stored.includes(`"end":"${end}"`)).toBe(true); // payloads are decoded before searching
