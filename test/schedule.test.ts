@@ -18,8 +18,9 @@ afterAll(async () => {
   await env?.teardown();
 });
 
+/** A deployment of its own per schedule: its runs' ids never meet another test file's runs of the same hours. */
 function settings(id: string, taskQueue: string, over: Partial<ScheduleSettings> = {}): ScheduleSettings {
-  return { id, taskQueue, minute: 0, catchupWindow: '1d', overlap: 'BUFFER_ALL', ...over };
+  return { id, taskQueue, deployment: id, minute: 0, catchupWindow: '1d', overlap: 'BUFFER_ALL', ...over };
 }
 
 async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
