@@ -8,7 +8,7 @@ import { startFreshnessMonitor } from './freshness';
 import { checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
 import { dialectFor } from './warehouse/dialect';
-import { connectWorker } from './temporal';
+import { checkSearchAttributes, connectWorker } from './temporal';
 import { createPool, redactUrl } from './warehouse/pool';
 
 /**
@@ -87,6 +87,8 @@ async function run(): Promise<void> {
     throw err;
   });
   try {
+    const unsure = await checkSearchAttributes(connection, namespace);
+    if (unsure) logger.warn(unsure);
     const worker = await createWorker(config, connection, namespace, pool);
     logger.info(`worker polling task queue "${config.taskQueue}"`, {
       namespace,

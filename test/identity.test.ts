@@ -131,3 +131,35 @@ test('the schedule catches up 24 hours; backfill then skips all 24 and etl of on
       .catch(() => undefined);
   }
 });
+
+test('a worker refuses a namespace without the search attributes, naming the command that registers them', async () => {
+  const namespace = `nosa-${randomUUID().slice(0, 8)}`;
+  const cli = await runCommand(
+    process.env.SPARKIFY_TEST_TEMPORAL_CLI!,
+    [
+      'operator',
+      'namespace',
+      'create',
+      '--namespace',
+      namespace,
+      '--address',
+      process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS!,
+    ],
+    process.env,
+  );
+  expect(cli.code).toBe(0);
+  const res = await runCommand('npm', ['run', '-s', 'worker'], {
+    ...process.env,
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: namespace,
+    TASK_QUEUE: uniqueQueue('nosa'),
+    WAREHOUSE_URL: db.url,
+    SOURCE_URL: process.env.SPARKIFY_TEST_DATA,
+    WORKFLOW_BUNDLE: process.env.SPARKIFY_TEST_BUNDLE,
+  });
+  expect(res.code).toBe(1);
+  expect(res.stderr).toContain(
+    `worker not started: namespace ${namespace} lacks the search attribute(s) DataIntervalStart, DataIntervalEnd that every run sets: ` +
+      `register them once with \`temporal operator search-attribute create --namespace ${namespace} --name DataIntervalStart --name DataIntervalEnd --type Datetime\``,
+  );
+});
