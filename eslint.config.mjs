@@ -104,6 +104,7 @@ export default tseslint.config(
       'src/input.ts',
       'src/failures.ts',
       'src/check-selection.ts',
+      'src/search-attributes.ts',
     ],
     rules: workflowRules,
   },

@@ -18,7 +18,7 @@ export async function benchD(bench: Bench): Promise<Figures> {
       async (taskQueue) => {
         const plan = await planBackfill(bench.env.client, makeInterval('2018-11-01T00:00Z', '2018-12-01T00:00Z'), {
           reprocess: 'all',
-          idPrefix: `bench-d-${Date.now()}`,
+          deployment: `bench-d-${Date.now()}`,
         });
         const o = await runBackfill(bench.env.client, plan, { taskQueue, concurrency });
         const failed = o.filter((x) => x.status !== 'completed');

@@ -5,7 +5,8 @@ import type { SparkifyEtlInput } from './types';
 
 /**
  * Backfill: one SparkifyEtl run per hour of a range, with bounded concurrency. Workflow ids are derived
- * from the hour, so the state of every hour is a lookup and a backfill can be run again: hours already
+ * from the hour (workflowIdFor: the id the schedule gives the run of that hour too), so the state of every
+ * hour is a lookup and a backfill can be run again: hours already
  * completed are skipped (unless reprocess says otherwise) and hours still running are joined, not doubled.
  */
 export type Reprocess = 'none' | 'failed' | 'all';
@@ -67,7 +68,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: nu
 export async function planBackfill(
   client: Client,
   range: Interval,
-  opts: { reprocess: Reprocess; reverse?: boolean; idPrefix?: string },
+  opts: { reprocess: Reprocess; reverse?: boolean; deployment?: string },
 ): Promise<PlannedHour[]> {
   const hours = hoursIn(range);
   if (hours.length > MAX_BACKFILL_HOURS) {
@@ -77,7 +78,7 @@ export async function planBackfill(
   }
   if (opts.reverse) hours.reverse();
   return mapLimit(hours, 16, async (interval) => {
-    const workflowId = workflowIdFor(interval, opts.idPrefix);
+    const workflowId = workflowIdFor(interval, opts.deployment);
     const previous = await previousOf(client, workflowId);
     let action: PlannedHour['action'];
     if (previous === 'running') action = 'join';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_RETRY_BUDGET_MS, parseDuration } from './input';
-import { parseInstant } from './interval';
+import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME, parseInstant } from './interval';
 import { parseLoadModes, type LoadModes } from './types';
 
 type Env = Record<string, string | undefined>;
@@ -17,6 +17,8 @@ type Env = Record<string, string | undefined>;
 export interface AppConfig {
   /** The environment over the SPARKIFY_CONFIG file: what envconfig and the S3 client read (see temporal.ts). */
   env: Readonly<Env>;
+  /** Starts every workflow id and names the schedule (SPARKIFY_DEPLOYMENT): deployments sharing a namespace stay apart. */
+  deployment: string;
   taskQueue: string;
   warehouse: {
     url: string;
@@ -49,6 +51,12 @@ export interface AppConfig {
     logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
     /** host:port for the Prometheus endpoint (/metrics); none when unset. */
     metricsAddress?: string;
+    /** Where the failure webhook posts (ALERT_WEBHOOK_URL); no alerts when unset. */
+    alertWebhookUrl?: string;
+    /** How far behind now the loaded hours may end before the worker reports a breach (FRESHNESS_SLA). */
+    freshnessSlaMs?: number;
+    /** The Web UI that alerts link to: SPARKIFY_UI_URL, else the local dev server's. */
+    uiUrl: string;
   };
   /** What `npm start` starts (src/local/stack.ts). */
   local: {
@@ -165,6 +173,10 @@ export const SETTINGS = {
     shown: '`~/.config/temporalio/temporal.toml`',
     doc: "Temporal's own config file of profiles (the variables above win over it)",
   },
+  SPARKIFY_DEPLOYMENT: {
+    default: DEFAULT_DEPLOYMENT,
+    doc: "name of this deployment (letters, digits, `_`, `-`): every run of an hour is `<name>-<end of the hour>`, and the schedule is `<name>-hourly`, so two deployments sharing a Temporal namespace never take each other's runs (one namespace per deployment is still recommended: docs/operations.md)",
+  },
   TASK_QUEUE: { default: 'sparkify-etl', doc: 'task queue of the worker and the runs' },
   WORKER_MAX_CONCURRENT_ACTIVITIES: { default: '20', doc: 'worker concurrency: activities' },
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: { default: '40', doc: 'worker concurrency: workflow tasks' },
@@ -176,7 +188,7 @@ export const SETTINGS = {
     default: '60000',
     doc: 'how old a listing of `song_data/` a worker may reuse (a new song file is staged by the first run after that)',
   },
-  SCHEDULE_ID: { default: 'sparkify-etl-hourly', doc: 'the hourly schedule' },
+  SCHEDULE_ID: { shown: '`<SPARKIFY_DEPLOYMENT>-hourly`', doc: 'the hourly schedule' },
   SCHEDULE_START: {
     shown: 'none (`npm start`: first day of the data)',
     doc: "Airflow's `start_date`: the first run loads the hour starting at `SCHEDULE_START`",
@@ -201,11 +213,20 @@ export const SETTINGS = {
     shown: 'unset (`npm start`: `127.0.0.1:9464`)',
     doc: 'Prometheus endpoint `host:port` (`/metrics`)',
   },
+  ALERT_WEBHOOK_URL: {
+    doc: 'the worker POSTs JSON here when a run fails (once per run) and when a failed hour later succeeds: Slack-compatible (`text`) with `hour`, `step`, `message`, `url` (docs/operations.md)',
+  },
+  FRESHNESS_SLA: {
+    doc: 'e.g. `2h`: the worker logs and counts (`sparkify_freshness_breaches_total`) when the loaded hours end further behind now than this',
+  },
   SPARKIFY_CONFIG: { doc: 'optional JSON file of these settings; a variable set in the environment wins over it' },
   SPARKIFY_DATA_DIR: { default: '.data', doc: "the local stack's folder (`rm -rf` it for a full reset)" },
   SPARKIFY_TEMPORAL_PORT: { default: '7233', doc: '`npm start`: port of the Temporal dev server it starts' },
   SPARKIFY_UI_PORT: { default: '8233', doc: "`npm start`: port of the dev server's Web UI" },
-  SPARKIFY_UI_URL: { doc: '`npm start` with `TEMPORAL_ADDRESS` set: the Web UI it prints' },
+  SPARKIFY_UI_URL: {
+    shown: '`http://localhost:<SPARKIFY_UI_PORT>`',
+    doc: 'the Web UI that alerts link to and `npm start` prints (with `TEMPORAL_ADDRESS` set)',
+  },
   SPARKIFY_EMBEDDED_PG: {
     doc: '`1`: `npm start` uses the embedded PostgreSQL even if one listens on 5432 (`WAREHOUSE_URL` unset)',
   },
@@ -363,7 +384,13 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   const taskQueue = get('TASK_QUEUE')!;
   if (!/^[\w.-]{1,200}$/.test(taskQueue)) problems.push(`TASK_QUEUE=${taskQueue} may only hold letters, digits, _ . -`);
 
-  const scheduleId = get('SCHEDULE_ID')!;
+  const deployment = get('SPARKIFY_DEPLOYMENT')!;
+  if (!DEPLOYMENT_NAME.test(deployment)) {
+    problems.push(
+      `SPARKIFY_DEPLOYMENT=${deployment} must start with a letter and hold only letters, digits, _ and - (at most 63)`,
+    );
+  }
+  const scheduleId = env.SCHEDULE_ID || `${deployment}-hourly`;
   if (!/^[\w.-]{1,200}$/.test(scheduleId))
     problems.push(`SCHEDULE_ID=${scheduleId} may only hold letters, digits, _ . -`);
   const instant = (name: SettingName): string | undefined => {
@@ -400,6 +427,15 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     problems.push(`METRICS_ADDRESS=${metricsAddress} must be host:port, e.g. 0.0.0.0:9464`);
   }
 
+  const alertWebhookUrl = env.ALERT_WEBHOOK_URL || undefined;
+  if (alertWebhookUrl && !/^https?:\/\/[^\s]+$/.test(alertWebhookUrl)) {
+    problems.push('ALERT_WEBHOOK_URL must be an http:// or https:// URL');
+  }
+  const freshnessSla = env.FRESHNESS_SLA || undefined;
+  const freshnessSlaMs = freshnessSla === undefined ? undefined : parseDuration(freshnessSla);
+  if (freshnessSla !== undefined && (freshnessSlaMs === undefined || freshnessSlaMs <= 0)) {
+    problems.push(`FRESHNESS_SLA=${freshnessSla} must be a duration such as 90m or 2h`);
+  }
   const uiUrl = env.SPARKIFY_UI_URL || undefined;
   const local: AppConfig['local'] = {
     temporalPort: int('SPARKIFY_TEMPORAL_PORT', 1, 65535),
@@ -415,6 +451,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
 
   const config: AppConfig = {
     env,
+    deployment,
     taskQueue,
     warehouse: {
       url,
@@ -450,6 +487,9 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       logFormat: logFormat as 'json' | 'pretty',
       logLevel: logLevel as AppConfig['observability']['logLevel'],
       ...(metricsAddress ? { metricsAddress } : {}),
+      ...(alertWebhookUrl ? { alertWebhookUrl } : {}),
+      ...(freshnessSlaMs ? { freshnessSlaMs } : {}),
+      uiUrl: uiUrl ?? `http://localhost:${local.uiPort}`,
     },
     local,
   };

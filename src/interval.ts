@@ -133,15 +133,45 @@ export function intervalKey(interval: Interval): string {
   return endMs - startMs === HOUR_MS ? `${compact(startMs)}_1h` : `${compact(startMs)}_${compact(endMs)}`;
 }
 
+/** The deployment name when SPARKIFY_DEPLOYMENT is unset: today's ids and schedule stay as they were. */
+export const DEFAULT_DEPLOYMENT = 'sparkify-etl';
+
+/** A deployment name: starts with a letter, then letters, digits, `_` or `-` (it starts every workflow id). */
+export const DEPLOYMENT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+
+/** RFC 3339 as Temporal Schedules write the scheduled time into a run's id: `2018-11-15T14:00:00Z`. */
+function rfc3339(ms: number): string {
+  const iso = toIso(ms);
+  return iso.endsWith('.000Z') ? iso.slice(0, 19) + 'Z' : iso;
+}
+
 /**
- * Workflow id for an interval, so that "is this hour done?" is a lookup:
- * `sparkify-etl-2018-11-15T13:00Z` for an hour, `sparkify-etl-2018-11-15T00:00Z--2018-11-16T00:00Z` otherwise.
+ * The one workflow id of an interval, whoever starts its run (the schedule, `etl`, `backfill`):
+ * - an hour `[T - 1h, T)`: `<deployment>-<T>`, e.g. `sparkify-etl-2018-11-15T14:00:00Z` for 13:00-14:00. This
+ *   is the id a Temporal Schedule whose action id is `<deployment>` gives its run at scheduled time T, so a
+ *   manual run or a backfill of an hour finds the scheduled run of that hour, and the other way round;
+ * - any other interval: `<deployment>-<start>--<end>`, e.g. `sparkify-etl-2018-11-15T00:00:00Z--2018-11-16T00:00:00Z`
+ *   (never an hour's id: the `--` cannot occur in one).
  */
-export function workflowIdFor(interval: Interval, prefix = 'sparkify-etl'): string {
+export function workflowIdFor(interval: Interval, deployment = DEFAULT_DEPLOYMENT): string {
   const { startMs, endMs } = toMs(interval);
-  const short = (ms: number) => {
-    const iso = toIso(ms);
-    return iso.endsWith(':00.000Z') ? iso.slice(0, 16) + 'Z' : iso;
-  };
-  return endMs - startMs === HOUR_MS ? `${prefix}-${short(startMs)}` : `${prefix}-${short(startMs)}--${short(endMs)}`;
+  return endMs - startMs === HOUR_MS
+    ? `${deployment}-${rfc3339(endMs)}`
+    : `${deployment}-${rfc3339(startMs)}--${rfc3339(endMs)}`;
+}
+
+const ID_TIME = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d{3})?Z';
+const ID_TAIL = new RegExp(`^(${ID_TIME})(?:--(${ID_TIME}))?$`);
+
+/** The interval a workflow id of `deployment` names (the inverse of workflowIdFor); undefined for other ids. */
+export function intervalOfWorkflowId(workflowId: string, deployment = DEFAULT_DEPLOYMENT): Interval | undefined {
+  if (!workflowId.startsWith(`${deployment}-`)) return undefined;
+  const m = ID_TAIL.exec(workflowId.slice(deployment.length + 1));
+  if (!m) return undefined;
+  const first = Date.parse(m[1]!);
+  if (Number.isNaN(first)) return undefined;
+  if (!m[2]) return fromMs({ startMs: first - HOUR_MS, endMs: first });
+  const second = Date.parse(m[2]);
+  if (Number.isNaN(second) || !(first < second) || second - first === HOUR_MS) return undefined;
+  return fromMs({ startMs: first, endMs: second });
 }

@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { ScheduleConfig } from './config';
-import { HOUR_MS } from './interval';
+import { DEFAULT_DEPLOYMENT, HOUR_MS } from './interval';
 import type { SparkifyEtlInput } from './types';
 
 /**
@@ -9,13 +9,15 @@ import type { SparkifyEtlInput } from './types';
  *
  * Each action starts SparkifyEtl with no interval in its input; the run reads its scheduled time T from the
  * TemporalScheduledStartTime search attribute and loads [T - 1h, T). Temporal names the run
- * `<workflowIdPrefix>-<T>`, e.g. `sparkify-etl-2018-11-01T14:00:00Z` for the 13:00-14:00 hour.
+ * `<deployment>-<T>`, e.g. `sparkify-etl-2018-11-01T14:00:00Z` for the 13:00-14:00 hour: the id workflowIdFor
+ * gives that hour, so `etl` and `backfill` find the scheduled run of an hour and the schedule finds theirs.
  */
 export interface ScheduleSettings extends ScheduleConfig {
   taskQueue: string;
   /** Passed to every run: source, load modes, checks... never an interval, never a secret. */
   input?: Omit<SparkifyEtlInput, 'start' | 'end'>;
-  workflowIdPrefix?: string;
+  /** SPARKIFY_DEPLOYMENT: the action's workflow id, to which Temporal appends the scheduled time. */
+  deployment?: string;
 }
 
 /**
@@ -41,7 +43,7 @@ function scheduleOptions(s: ScheduleSettings): Omit<ScheduleOptions, 'scheduleId
     action: {
       type: 'startWorkflow',
       workflowType: 'SparkifyEtl',
-      workflowId: s.workflowIdPrefix ?? 'sparkify-etl',
+      workflowId: s.deployment ?? DEFAULT_DEPLOYMENT,
       taskQueue: s.taskQueue,
       args: [s.input ?? {}],
     },
@@ -93,9 +95,9 @@ export function describeSchedule(d: ScheduleDescription): string {
   const spec = d.spec;
   const lines = [
     `schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'active'}${d.state.note ? ` (${d.state.note})` : ''}`,
-    `  every: ${JSON.stringify(spec.intervals)}`,
+    `  runs: ${(spec.intervals ?? []).map(everyText).join(', ') || JSON.stringify(spec)}`,
     `  start: ${spec.startAt?.toISOString() ?? '-'}  end: ${spec.endAt?.toISOString() ?? '-'}`,
-    `  overlap: ${d.policies.overlap}  catch-up window: ${d.policies.catchupWindow} ms`,
+    `  overlap: ${d.policies.overlap}  catch-up window ${durationText(d.policies.catchupWindow)}`,
     `  actions taken: ${d.info.numActionsTaken}  running: ${d.info.runningActions.length}`,
     `  next: ${
       d.info.nextActionTimes
@@ -112,4 +114,32 @@ export function describeSchedule(d: ScheduleDescription): string {
     }
   }
   return lines.join('\n');
+}
+
+/** 90_000 -> `1m30s`, 604_800_000 -> `7d`: durations as SCHEDULE_CATCHUP_WINDOW takes them. */
+export function durationText(ms: number): string {
+  if (ms === 0) return '0s';
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+    ['ms', 1],
+  ];
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) text += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return text;
+}
+
+/** An interval spec as a person says it: `hourly at :00`, `every 30m at +5m`. */
+function everyText(i: { every: number; offset?: number }): string {
+  const offset = i.offset ?? 0;
+  if (i.every === HOUR_MS && offset < HOUR_MS)
+    return `hourly at :${String(Math.round(offset / 60_000)).padStart(2, '0')}`;
+  return `every ${durationText(i.every)}${offset ? ` at +${durationText(offset)}` : ''}`;
 }

@@ -3,6 +3,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import { settingsEnv } from './config';
 import { PreflightError } from './preflight';
+import { CUSTOM_SEARCH_ATTRIBUTES } from './search-attributes';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -46,4 +47,29 @@ export async function connectWorker(env?: Env): Promise<{ connection: NativeConn
     throw unreachable(connectionOptions.address, err);
   });
   return { connection, namespace };
+}
+
+/**
+ * A run sets the DataIntervalStart/End search attributes at its start; in a namespace that lacks them its first
+ * workflow task would fail again and again. The worker refuses to start instead, with the command that adds
+ * them. Returns a warning when the server does not say (no permission to list them, say).
+ */
+export async function checkSearchAttributes(
+  connection: NativeConnection,
+  namespace: string,
+): Promise<string | undefined> {
+  let registered: Record<string, unknown>;
+  try {
+    const res = await connection.operatorService.listSearchAttributes({ namespace });
+    registered = { ...res.customAttributes, ...res.systemAttributes };
+  } catch (err) {
+    return `could not list the search attributes of namespace ${namespace} (${(err as Error).message.split('\n')[0]}): make sure ${CUSTOM_SEARCH_ATTRIBUTES.map((a) => a.name).join(' and ')} are registered (docs/operations.md)`;
+  }
+  const missing = CUSTOM_SEARCH_ATTRIBUTES.filter((a) => !(a.name in registered));
+  if (missing.length === 0) return undefined;
+  throw new PreflightError(
+    `namespace ${namespace} lacks the search attribute(s) ${missing.map((a) => a.name).join(', ')} that every run sets: ` +
+      `register them once with \`temporal operator search-attribute create --namespace ${namespace} ` +
+      `${missing.map((a) => `--name ${a.name}`).join(' ')} --type Datetime\``,
+  );
 }

@@ -208,6 +208,12 @@ export interface RecordRunInput {
   cleanupError?: string;
 }
 
+/** What the failure webhook needs of a recorded run: names and the one-line cause, never rows or secrets. */
+export type AlertRunInput = Pick<
+  RecordRunInput,
+  'workflowId' | 'runId' | 'interval' | 'status' | 'failedStep' | 'error'
+>;
+
 /** A run's outcome in etl_runs and the run metrics. */
 export type RunStatus = 'succeeded' | 'failed_checks' | 'failed';
 

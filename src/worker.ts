@@ -1,11 +1,14 @@
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
+import type { AlertSettings } from './alerts';
 import { ConfigError, loadConfig, type AppConfig } from './config';
+import { helpCommand, helpOnly } from './cli/args';
+import { startFreshnessMonitor } from './freshness';
 import { allChecks, checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
 import { dialectFor } from './warehouse/dialect';
-import { connectWorker } from './temporal';
+import { checkSearchAttributes, connectWorker } from './temporal';
 import { createPool, redactUrl } from './warehouse/pool';
 
 /**
@@ -22,7 +25,32 @@ export function createWarehousePool(config: AppConfig): Pool {
   });
 }
 
+/** What the failure webhook needs, with every secret this worker holds so that none is ever sent. */
+export function alertSettings(config: AppConfig, namespace: string): AlertSettings | undefined {
+  const webhookUrl = config.observability.alertWebhookUrl;
+  if (!webhookUrl) return undefined;
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(config.warehouse.url).password);
+  } catch {
+    // validated by loadConfig: a URL without a password
+  }
+  const secrets = [
+    password,
+    config.env.AWS_SECRET_ACCESS_KEY,
+    config.env.AWS_SESSION_TOKEN,
+    config.env.TEMPORAL_API_KEY,
+  ];
+  return {
+    webhookUrl,
+    uiUrl: config.observability.uiUrl,
+    namespace,
+    secrets: secrets.filter((s): s is string => !!s),
+  };
+}
+
 export function createWorker(config: AppConfig, connection: NativeConnection, namespace: string, pool: Pool) {
+  const alerts = alertSettings(config, namespace);
   return Worker.create({
     connection,
     namespace,
@@ -37,6 +65,7 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
       songListingMaxAgeMs: config.worker.songListingMaxAgeMs,
       checks: config.checks,
       ...(config.redshift ? { redshift: config.redshift } : {}),
+      ...(alerts ? { alerts } : {}),
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
@@ -59,6 +88,8 @@ async function run(): Promise<void> {
     throw err;
   });
   try {
+    const unsure = await checkSearchAttributes(connection, namespace);
+    if (unsure) logger.warn(unsure);
     const worker = await createWorker(config, connection, namespace, pool);
     logger.info(`worker polling task queue "${config.taskQueue}"`, {
       namespace,
@@ -67,7 +98,18 @@ async function run(): Promise<void> {
       source: config.sourceUrl,
       metrics: config.observability.metricsAddress ? `http://${config.observability.metricsAddress}/metrics` : 'off',
     });
-    await worker.run();
+    const freshness = startFreshnessMonitor({
+      pool,
+      deployment: config.deployment,
+      meter: Runtime.instance().metricMeter,
+      log: logger,
+      ...(config.observability.freshnessSlaMs ? { slaMs: config.observability.freshnessSlaMs } : {}),
+    });
+    try {
+      await worker.run();
+    } finally {
+      freshness.stop();
+    }
   } finally {
     await connection.close();
     await pool.end();
@@ -75,7 +117,23 @@ async function run(): Promise<void> {
   logger.info('worker stopped: connections closed');
 }
 
-if (require.main === module) {
+const USAGE = `usage: npm run worker
+
+Runs the SparkifyEtl worker on TASK_QUEUE until SIGINT/SIGTERM (it finishes running steps first). It checks
+first that the warehouse (WAREHOUSE_URL) answers with its schema migrated and that the source (SOURCE_URL) is
+readable. Settings: see the README's configuration table; METRICS_ADDRESS serves /metrics, FRESHNESS_SLA and
+ALERT_WEBHOOK_URL turn on the freshness check and the failure webhook.`;
+
+function helpAsked(): boolean {
+  try {
+    return helpOnly(USAGE);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message} (${helpCommand(USAGE)} shows the options)`);
+    process.exit(2);
+  }
+}
+
+if (require.main === module && !helpAsked()) {
   run().catch((err) => {
     console.error(`worker not started: ${err instanceof Error ? err.message : String(err)}`);
     // 2: fix the configuration; 1: something the configuration names did not answer as it should

@@ -2,12 +2,13 @@
  * As a user would: `npm run generate`, start the worker process, `npm run etl` for one hour; the summary
  * prints, and the run with its activities is visible through the dev server's Web UI.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { workflowIdFor } from '../src/interval';
 import { expectedFor } from './support/expected';
 import { historyText } from './support/history';
 import { count, createTestDatabase, testTmp, uniqueQueue, type TestDatabase } from './support/helpers';
-import { Background, runCommand } from './support/processes';
+import { Background, ROOT, runCommand } from './support/processes';
 
 const PASSWORD = 'not-a-real-secret-7f3a9c';
 let db: TestDatabase;
@@ -134,9 +135,10 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
   const markers = history.history.events.filter(
     (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
   );
-  expect(markers).toHaveLength(2);
+  expect(markers).toHaveLength(3);
   const markerText = historyText(markers);
-  expect(['runChecks', 'recordRun'].every((a) => markerText.includes(a))).toBe(true);
+  // alertRun: the failure webhook's local activity, which has nothing to send here (no ALERT_WEBHOOK_URL)
+  expect(['runChecks', 'recordRun', 'alertRun'].every((a) => markerText.includes(a))).toBe(true);
   // The warehouse password is in the worker's environment only: not in history, not in the log.
   const stored = historyText(history);
   expect(stored.includes(`"end":"${end}"`)).toBe(true); // payloads are decoded before searching
@@ -213,15 +215,51 @@ test('missing URL, bad region, unknown load mode, end before start: one error li
   expect(res.stderr).not.toMatch(/connect|ECONNREFUSED|transport/i);
 });
 
-test('the etl command refuses bad arguments with its usage and starts nothing', async () => {
+/** The project's commands (package.json scripts but the developer tools). */
+const COMMANDS = [
+  'start',
+  'worker',
+  'etl',
+  'backfill',
+  'status',
+  'schedule',
+  'db:init',
+  'generate',
+  'build:workflows',
+  'docs:config',
+];
+
+test('every command is in the list below (a new command needs --help too)', () => {
+  const scripts = Object.keys(
+    (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts,
+  );
+  const tools = ['setup', 'build', 'typecheck', 'test', 'lint', 'format', 'bench', 'worker:js'];
+  expect(scripts.filter((s) => !tools.includes(s)).sort()).toEqual([...COMMANDS].sort());
+});
+
+test.each(COMMANDS)('%s: --help prints the usage and starts nothing; an unknown option is one line', async (name) => {
+  const npm = name === 'start' ? ['start'] : ['run', name];
+  const help = await runCommand('npm', [...npm, '-s', '--', '--help'], env);
+  expect(help.stderr).toBe('');
+  expect(help.code).toBe(0);
+  const usage = name === 'start' ? 'usage: npm start' : `usage: npm run ${name}`;
+  expect(help.stdout.split('\n')[0]!.split(' ').slice(0, usage.split(' ').length).join(' ')).toBe(usage);
+  expect(readdirSync(ROOT)).not.toContain('--help'); // build:workflows once wrote a bundle named --help
+  const bad = await runCommand('npm', [...npm, '-s', '--', '--bogus'], env);
+  expect(bad.code).toBe(2);
+  expect(bad.stdout).toBe('');
+  const helpCommand = name === 'start' ? 'npm start -- --help' : `npm run ${name} -- --help`;
+  expect(bad.stderr).toBe(`error: Unknown option '--bogus' (${helpCommand} shows the options)\n`);
+});
+
+test('the etl command refuses bad arguments in one line and starts nothing', async () => {
   const unknown = await runCommand(
     'npm',
     ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--frobnicate'],
     env,
   );
   expect(unknown.code).toBe(2);
-  expect(unknown.stderr).toContain("error: Unknown option '--frobnicate'");
-  expect(unknown.stderr).toContain('usage: npm run etl');
+  expect(unknown.stderr).toBe("error: Unknown option '--frobnicate' (npm run etl -- --help shows the options)\n");
   const backwards = await runCommand(
     'npm',
     ['run', '-s', 'etl', '--', '--from', '2018-11-02T14:00Z', '--to', '2018-11-02T13:00Z'],

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig, SETTINGS } from '../src/config';
 import { DEV_SERVER_ARGS, SERVER_DYNAMIC_CONFIG } from '../src/local/stack';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 import { need } from './support/helpers';
 import { ROOT } from './support/processes';
 
@@ -80,7 +81,18 @@ test('the Temporal server gets the dynamic config the pipeline is tuned for, the
     'system.enableActivityEagerExecution=true',
     '--dynamic-config-value',
     'history.transferProcessorMaxPollRPS=200',
+    '--search-attribute',
+    'DataIntervalStart=Datetime',
+    '--search-attribute',
+    'DataIntervalEnd=Datetime',
   ]);
+});
+
+test('the namespace one-shot registers the search attributes the runs set, as the dev server does', () => {
+  const [script] = services['temporal-namespace']!.command!;
+  const names = CUSTOM_SEARCH_ATTRIBUTES.map(({ name }) => `--name ${name}`).join(' ');
+  expect(script).toContain(`temporal operator search-attribute create --namespace default ${names} --type Datetime`);
+  expect(CUSTOM_SEARCH_ATTRIBUTES.every(({ type }) => type === 'Datetime')).toBe(true);
 });
 
 test('the one-shots run compiled commands that exist in the sources', () => {

@@ -245,7 +245,7 @@ describe('order and concurrency do not change the result', () => {
           const plan = await planBackfill(env.client, makeInterval(r.from, r.to), {
             reprocess: 'failed',
             reverse: r.reverse ?? false,
-            idPrefix,
+            deployment: idPrefix,
           });
           const outcomes = await runBackfill(env.client, plan, { taskQueue, concurrency: r.concurrency });
           expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);

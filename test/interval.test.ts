@@ -6,6 +6,7 @@ import {
   makeInterval,
   parseInstant,
   workflowIdFor,
+  intervalOfWorkflowId,
 } from '../src/interval';
 import { runStagingTable } from '../src/warehouse/statements';
 
@@ -50,10 +51,20 @@ test('hours of a range, and the day files an interval touches', () => {
 
 test('workflow ids and staging tables are derived from the interval', () => {
   const hour = makeInterval('2018-11-21T13:00Z', '2018-11-21T14:00Z');
-  expect(workflowIdFor(hour)).toBe('sparkify-etl-2018-11-21T13:00Z');
-  expect(workflowIdFor(makeInterval('2018-11-21', '2018-11-22'))).toBe(
-    'sparkify-etl-2018-11-21T00:00Z--2018-11-22T00:00Z',
-  );
+  // an hour is named by its end, as a Schedule names its run at scheduled time T (which loads [T - 1h, T))
+  expect(workflowIdFor(hour)).toBe('sparkify-etl-2018-11-21T14:00:00Z');
+  expect(workflowIdFor(hour, 'staging')).toBe('staging-2018-11-21T14:00:00Z');
+  const day = makeInterval('2018-11-21', '2018-11-22');
+  expect(workflowIdFor(day)).toBe('sparkify-etl-2018-11-21T00:00:00Z--2018-11-22T00:00:00Z');
+  expect(intervalOfWorkflowId('sparkify-etl-2018-11-21T14:00:00Z')).toEqual(hour);
+  expect(intervalOfWorkflowId(workflowIdFor(day))).toEqual(day);
+  const odd = makeInterval('2018-11-21T13:00:00.250Z', '2018-11-21T13:30Z');
+  expect(intervalOfWorkflowId(workflowIdFor(odd, 'prod'), 'prod')).toEqual(odd);
+  // another deployment's ids, or ids that merely start alike, are not this deployment's
+  expect(intervalOfWorkflowId('staging-2018-11-21T14:00:00Z')).toBeUndefined();
+  expect(intervalOfWorkflowId('sparkify-etl-2018-11-21T14:00:00Z', 'sparkify')).toBeUndefined();
+  expect(intervalOfWorkflowId('sparkify-etl-2018-11-21T13:00Z')).toBeUndefined();
+  expect(intervalOfWorkflowId('sparkify-etl-2018-11-21T13:00:00Z--2018-11-21T14:00:00Z')).toBeUndefined();
   expect(intervalKey(hour)).toBe('20181121T1300_1h');
   expect(runStagingTable(intervalKey(hour))).toBe('"staging_events_20181121t1300_1h"');
   expect(() => runStagingTable('x"; drop table users; --')).toThrow('invalid run key');

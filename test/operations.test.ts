@@ -90,7 +90,7 @@ test('two workers share a backfill; one is killed; the backfill completes with t
   try {
     await Promise.all([a.waitFor(/worker polling/), b.waitFor(/worker polling/)]);
     const range = makeInterval('2018-11-01T00:00Z', '2018-11-02T00:00Z');
-    const plan = await planBackfill(env.client, range, { reprocess: 'failed', idPrefix: `two-${taskQueue}` });
+    const plan = await planBackfill(env.client, range, { reprocess: 'failed', deployment: `two-${taskQueue}` });
     let killed = false;
     const outcomes = await runBackfill(
       env.client,

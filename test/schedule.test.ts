@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { hoursIn, makeInterval } from '../src/interval';
-import { catchUp, upsertSchedule, type ScheduleSettings } from '../src/schedule';
+import { catchUp, describeSchedule, durationText, upsertSchedule, type ScheduleSettings } from '../src/schedule';
 import { tableChecksums } from './support/checksum';
 import { connectTestTemporal, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
 import { runCommand } from './support/processes';
@@ -18,8 +18,9 @@ afterAll(async () => {
   await env?.teardown();
 });
 
+/** A deployment of its own per schedule: its runs' ids never meet another test file's runs of the same hours. */
 function settings(id: string, taskQueue: string, over: Partial<ScheduleSettings> = {}): ScheduleSettings {
-  return { id, taskQueue, minute: 0, catchupWindow: '1d', overlap: 'BUFFER_ALL', ...over };
+  return { id, taskQueue, deployment: id, minute: 0, catchupWindow: '1d', overlap: 'BUFFER_ALL', ...over };
 }
 
 async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -57,6 +58,12 @@ test("schedule up twice leaves one schedule, with the second call's spec", async
   expect(d.spec.startAt?.toISOString()).toBe('2018-11-02T01:00:00.000Z');
   expect(d.policies.overlap).toBe('ALLOW_ALL');
   expect(d.policies.catchupWindow).toBe(86_400_000);
+  // `schedule describe` says it in words, not milliseconds
+  const described = describeSchedule(d).split('\n');
+  expect(described).toContain('  runs: hourly at :15');
+  expect(described).toContain('  overlap: ALLOW_ALL  catch-up window 1d');
+  expect(durationText(7 * 86_400_000)).toBe('7d');
+  expect(durationText(90 * 60_000)).toBe('1h30m');
   const listed: string[] = [];
   for await (const s of env.client.schedule.list()) if (s.scheduleId === id) listed.push(s.scheduleId);
   expect(listed).toEqual([id]);
@@ -185,7 +192,8 @@ describe('backfill command', () => {
     })) {
       ids.push(w.workflowId);
     }
-    expect(ids.sort()).toEqual(['00', '01', '02', '03', '04', '05'].map((h) => `sparkify-etl-2018-11-03T${h}:00Z`));
+    // named by the end of the hour, as the schedule names its run of that hour
+    expect(ids.sort()).toEqual(['01', '02', '03', '04', '05', '06'].map((h) => `sparkify-etl-2018-11-03T${h}:00:00Z`));
     expect(await tableChecksums(db.pool)).toEqual(await tableChecksums(whole.pool));
   });
 
@@ -206,9 +214,9 @@ describe('backfill command', () => {
   test('--dry-run prints the plan and starts nothing', async () => {
     const dry = await backfill('--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--dry-run');
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T06:00Z  (last run: none)');
-    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T07:00Z  (last run: none)');
-    await expect(env.client.workflow.getHandle('sparkify-etl-2018-11-03T06:00Z').describe()).rejects.toThrow();
+    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T07:00:00Z  (last run: none)');
+    expect(dry.stdout).toContain('run   sparkify-etl-2018-11-03T08:00:00Z  (last run: none)');
+    await expect(env.client.workflow.getHandle('sparkify-etl-2018-11-03T07:00:00Z').describe()).rejects.toThrow();
   });
 
   test.each([
@@ -229,7 +237,8 @@ describe('backfill command', () => {
     const res = await backfill(...args);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain(message);
-    expect(res.stderr).toContain('usage: npm run backfill');
+    expect(res.stderr).toContain('(npm run backfill -- --help shows the options)');
+    expect(res.stderr).not.toContain('usage:');
     expect(res.stdout).toBe('');
   });
 });

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { AlertSettings } from '../alerts';
 import { openSource, SourceConfigError, type Source } from '../source';
 import { postgres, type Dialect } from '../warehouse/dialect';
 import { badConfig } from '../warehouse/errors';
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   redshift?: RedshiftCopySettings;
   /** How old a listing of song_data a run may reuse (default 60 s). */
   songListingMaxAgeMs?: number;
+  /** The failure webhook (ALERT_WEBHOOK_URL); no alerts when not given. */
+  alerts?: AlertSettings;
 }
 
 export interface RedshiftCopySettings {

@@ -1,3 +1,4 @@
+import { makeAlertRun } from './alert';
 import { makeRunChecks, type RunChecksDeps } from './checks';
 import { makeDropRunStaging, makeRecordRun } from './finish';
 import { makeLoadTable } from './load';
@@ -16,6 +17,7 @@ export function createActivities(deps: RunChecksDeps) {
     runChecks: makeRunChecks(deps),
     recordRun: makeRecordRun(deps),
     dropRunStaging: makeDropRunStaging(deps),
+    alertRun: makeAlertRun(deps),
   };
 }
 

@@ -7,7 +7,7 @@ export class RefusedError extends Error {
   override name = 'RefusedError';
 }
 
-/** A mistake on the command line: printed with the usage, exit code 2, nothing started. */
+/** A mistake on the command line: one line pointing at --help, exit code 2, nothing started. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -19,20 +19,21 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options'
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    // Node's own advice on positionals that start with '-' does not apply to these commands.
+    throw new UsageError((err as Error).message.split('. To specify a positional argument')[0]!);
   }
 }
 
 /**
  * Runs a command's main. Exit codes: 0 ok; 1 the run failed, or a service did not answer as it should;
- * 2 usage or configuration (usage errors print the usage text).
+ * 2 usage or configuration. The usage text is for --help: a usage error is its message and where help is.
  */
 export function main(usage: string, fn: () => Promise<number | void>): void {
   fn().then(
     (code) => process.exit(code ?? 0),
     (err: unknown) => {
       if (err instanceof UsageError) {
-        console.error(`error: ${err.message}\n\n${usage}`);
+        console.error(`error: ${err.message} (${helpCommand(usage)} shows the options)`);
         process.exit(2);
       }
       if (err instanceof ConfigError || err instanceof RefusedError) {
@@ -43,6 +44,23 @@ export function main(usage: string, fn: () => Promise<number | void>): void {
       process.exit(1);
     },
   );
+}
+
+/** `npm run etl -- --help`, from the usage text's first line `usage: npm run etl -- ...`. */
+export function helpCommand(usage: string): string {
+  const m = /^usage: (npm (?:run )?[\w:]+)/.exec(usage);
+  return m ? `${m[1]} -- --help` : '--help';
+}
+
+/** For commands that take no options but --help: prints the usage and says so when asked. */
+export function helpOnly(usage: string): boolean {
+  const { values, positionals } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    console.log(usage);
+    return true;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
+  return false;
 }
 
 export function intOption(value: string | undefined, name: string, fallback: number, min = 0): number {

@@ -78,7 +78,11 @@ main(USAGE, async () => {
   const config = loadConfig();
   const { client, connection } = await connectClient();
   try {
-    const plan = await planBackfill(client, range, { reprocess, reverse: values.reverse ?? false });
+    const plan = await planBackfill(client, range, {
+      reprocess,
+      reverse: values.reverse ?? false,
+      deployment: config.deployment,
+    });
     const count = (a: string) => plan.filter((h) => h.action === a).length;
     console.log(
       `backfill ${range.start} .. ${range.end}: ${plan.length} hour(s): ${count('run')} to run, ` +

@@ -17,8 +17,9 @@ const USAGE = `usage: npm run etl -- --from TIME --to TIME [options]
 
 Runs SparkifyEtl for the interval [from, to) and waits for it, printing the summary.
 TIME is ISO-8601 UTC, e.g. 2018-11-15T13:00Z; one run loads at most ${MAX_RUN_HOURS} hours (longer: backfill).
-The workflow id is derived from the interval: if a run of the same interval is in progress, the command attaches
-to it and says so, or refuses when that run's input differs from this one's (the difference is named).
+The workflow id is derived from the interval (an hour's is the id the schedule gives its run of that hour): if a
+run of the same interval is in progress, scheduled or not, the command attaches to it and says so, or refuses
+when that run's input differs from this one's (the difference is named). A finished run is run again.
 While a step retries, each failed attempt is printed with its cause and the next attempt's time.
 Exit codes: 0 the run succeeded; 1 it failed (its failure is printed); 2 usage, configuration or refused.
 
@@ -77,7 +78,7 @@ main(USAGE, async () => {
 
   const { client, connection } = await connectClient();
   try {
-    const workflowId = workflowIdFor(interval);
+    const workflowId = workflowIdFor(interval, config.deployment);
     const run = await startOrAttach(client, workflowId, input, config.taskQueue);
     if (values['no-wait']) return 0;
     const stopWatching = watchRetries(client, workflowId, run.runId, (line) => console.error(line));

@@ -39,7 +39,7 @@ main(USAGE, async () => {
   if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
 
   const config = loadConfig();
-  const settings: ScheduleSettings = { ...config.schedule, taskQueue: config.taskQueue };
+  const settings: ScheduleSettings = { ...config.schedule, taskQueue: config.taskQueue, deployment: config.deployment };
   try {
     if (values.start) settings.startAt = new Date(parseInstant(values.start, '--start')).toISOString();
     if (values.end) settings.endAt = new Date(parseInstant(values.end, '--end')).toISOString();

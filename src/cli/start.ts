@@ -107,7 +107,7 @@ main(USAGE, async () => {
     const { client, connection } = await connectClient(config.env);
     stops.push(() => connection.close());
     const input = { loadModes: config.loadModes, ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}) };
-    const settings = { ...config.schedule, taskQueue: config.taskQueue, input };
+    const settings = { ...config.schedule, taskQueue: config.taskQueue, deployment: config.deployment, input };
     const outcome = await upsertSchedule(client, settings);
     const caught = outcome === 'created' ? await catchUp(client, settings, new Date()) : null;
     console.log(

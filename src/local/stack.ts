@@ -9,6 +9,9 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { PreflightError } from '../preflight';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../search-attributes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -59,10 +62,14 @@ export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number>> =
   'history.transferProcessorMaxPollRPS': 200,
 };
 
-export const DEV_SERVER_ARGS: readonly string[] = Object.entries(SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
-  '--dynamic-config-value',
-  `${key}=${JSON.stringify(value)}`,
-]);
+/** The dev server's flags: the dynamic config above and the custom search attributes the runs set. */
+export const DEV_SERVER_ARGS: readonly string[] = [
+  ...Object.entries(SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]),
+  ...CUSTOM_SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]),
+];
 
 /** The Temporal CLI, found or installed by scripts/provision-temporal.sh. */
 export function temporalCli(): string {
@@ -70,6 +77,20 @@ export function temporalCli(): string {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
+}
+
+/** true when a Temporal frontend answers at `address`, else what was seen instead. */
+async function temporalAnswers(address: string): Promise<true | string> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '3s' });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0] ?? 'no answer';
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
 }
 
 export interface DevServer {
@@ -88,7 +109,20 @@ export async function startTemporalDevServer(opts: {
   const address = `127.0.0.1:${opts.port}`;
   const uiUrl = `http://localhost:${opts.uiPort}`;
   if (await portOpen(opts.port)) {
+    // Reused only if it is a Temporal server: anything else fails later as an HTTP/2 framing error.
+    const answer = await temporalAnswers(address);
+    if (answer !== true) {
+      throw new PreflightError(
+        `port ${opts.port} is taken by something that is not a Temporal server (${answer}): set ` +
+          'SPARKIFY_TEMPORAL_PORT to a free port, or TEMPORAL_ADDRESS to a Temporal server you run',
+      );
+    }
     return { address, uiUrl, started: false, stop: async () => undefined };
+  }
+  if (await portOpen(opts.uiPort)) {
+    throw new PreflightError(
+      `port ${opts.uiPort} (the dev server's Web UI) is taken: set SPARKIFY_UI_PORT to a free port`,
+    );
   }
   const dir = path.join(opts.dataDir, 'temporal');
   await mkdir(dir, { recursive: true });

@@ -486,3 +486,35 @@ export function runRecordValues(r: RunRecord): unknown[] {
     r.cleanupError ?? null,
   ];
 }
+
+/**
+ * The etl_runs rows of one deployment whose interval overlaps `[start, end)` (status grid and freshness):
+ * one query for any range. Times are bound and returned as `YYYY-MM-DDTHH:MI:SS` UTC text, which both
+ * dialects parse and print alike; the deployment's ids are the range `[prefix, prefixEnd)`, an index range
+ * with no LIKE wildcards to escape.
+ */
+export const runsOverlapping = (r: {
+  start: string;
+  end: string;
+  idPrefix: string;
+  idPrefixEnd: string;
+}): Statement => ({
+  name: 'runs-overlapping',
+  text: `SELECT workflow_id,
+                to_char(interval_start, 'YYYY-MM-DD"T"HH24:MI:SS') AS interval_start,
+                to_char(interval_end, 'YYYY-MM-DD"T"HH24:MI:SS') AS interval_end,
+                to_char(finished_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS finished_at,
+                status, rows::text AS rows, failed_step, error
+           FROM etl_runs
+          WHERE interval_start < $2::timestamp AND interval_end > $1::timestamp
+            AND workflow_id >= $3::text AND workflow_id < $4::text`,
+  values: [r.start, r.end, r.idPrefix, r.idPrefixEnd],
+});
+
+/** The status of the latest other finished run of the same workflow id (the same hour): was it a failure? */
+export const previousRunStatus = (workflowId: string, runId: string): Statement => ({
+  name: 'previous-run-status',
+  text: `SELECT status FROM etl_runs WHERE workflow_id = $1::text AND run_id <> $2::text
+          ORDER BY finished_at DESC LIMIT 1`,
+  values: [workflowId, runId],
+});

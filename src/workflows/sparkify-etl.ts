@@ -10,12 +10,14 @@ import {
   proxyActivities,
   proxyLocalActivities,
   TimeoutFailure,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { SparkifyActivities } from '../activities';
 import { BAD_INPUT, CHECKS_FAILED, NON_RETRYABLE_TYPES } from '../failures';
+import { DATA_INTERVAL_END, DATA_INTERVAL_START } from '../search-attributes';
 import {
   attemptsWithin,
   DEFAULT_HEARTBEAT_TIMEOUT,
@@ -28,6 +30,7 @@ import { floorToHour, intervalForScheduledTime, intervalKey, makeInterval, type 
 import {
   DEFAULT_LOAD_MODES,
   TABLES,
+  type AlertRunInput,
   type CheckResult,
   type LoadResult,
   type RunStatus,
@@ -66,6 +69,8 @@ function retryWithin(budgetMs: number) {
 
 /** The clean-up and the audit record after a failure retry briefly: the run's error is already known. */
 const AFTER_FAILURE_BUDGET_MS = 15_000;
+/** How long the failure webhook is retried before the run gives up on it (and logs that it did). */
+const ALERT_BUDGET_MS = 5 * 60_000;
 
 /**
  * The activities of one run, with its heartbeat timeout and retry budget.
@@ -98,6 +103,10 @@ function activitiesFor(heartbeatTimeout: Duration, budgetMs: number) {
       retry,
       summary: 'drop the run staging table',
     }),
+    alerting: proxyLocalActivities<SparkifyActivities>({
+      startToCloseTimeout: '30s',
+      retry: retryWithin(ALERT_BUDGET_MS),
+    }),
     cleanupAfterFailure: proxyActivities<SparkifyActivities>({
       startToCloseTimeout: '1m',
       retry: afterFailure,
@@ -113,6 +122,11 @@ const SCHEDULED_HOUR_FLOORED = 'scheduled-hour-floored';
 const RUN_PRIVATE_STAGING = 'run-private-staging';
 /** At most this many input problems are named (each is short): enough to fix, small enough to record. */
 const MAX_PROBLEMS_SHOWN = 20;
+
+/** The failure webhook after the audit record (older runs replay without it). */
+const ALERT_WEBHOOK = 'alert-webhook';
+/** The run's interval as search attributes (older runs replay without the upsert). */
+const DATA_INTERVAL_SEARCH_ATTRIBUTES = 'data-interval-search-attributes';
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -251,6 +265,13 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
   }
   const input: SparkifyEtlInput = given ?? {};
   const interval = resolveInterval(input);
+  // The interval as a column and a filter in the Web UI, whoever started the run (src/search-attributes.ts).
+  if (patched(DATA_INTERVAL_SEARCH_ATTRIBUTES)) {
+    upsertSearchAttributes([
+      { key: DATA_INTERVAL_START, value: new Date(interval.start) },
+      { key: DATA_INTERVAL_END, value: new Date(interval.end) },
+    ]);
+  }
   const runKey = intervalKey(interval);
   const modes = { ...DEFAULT_LOAD_MODES, ...input.loadModes };
   const maxErrors = input.maxErrors ?? 0;
@@ -360,13 +381,21 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     await Promise.all([recording, cleaning]);
     recorded = true;
     runsCounter().add(1, { status, step: failed.length ? 'checks' : '' });
+    const checksMessage =
+      `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
+      failed.map((c) => `${c.name} (${c.detail})`).join('; ');
+    await alert(acts, {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      interval,
+      status,
+      ...(failed.length ? { failedStep: 'checks', error: checksMessage } : {}),
+    });
     if (failed.length > 0) {
       throw ApplicationFailure.create({
         type: CHECKS_FAILED,
         nonRetryable: true,
-        message:
-          `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
-          failed.map((c) => `${c.name} (${c.detail})`).join('; '),
+        message: checksMessage,
         details: [failed],
       });
     }
@@ -411,6 +440,16 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
         log.warn('could not record the failed run in etl_runs', { error });
         unrecorded = error;
       });
+      await CancellationScope.nonCancellable(() =>
+        alert(acts, {
+          workflowId: info.workflowId,
+          runId: info.runId,
+          interval,
+          status: 'failed',
+          failedStep: step,
+          error: failure.message,
+        }),
+      );
     }
     // When etl_runs could not take the record (the warehouse is what failed, say), the failure says so itself.
     if (unrecorded !== undefined) {
@@ -432,6 +471,19 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
       if (!reported) log.warn('the clean-up failed; the sweep of a later run drops the table', { error: messageOf(e) });
     });
   }
+}
+
+/**
+ * The failure webhook (and "recovered" after a failed run of the hour), once the run is recorded. Its own
+ * failure is logged, never the run's: a receiver that is down does not fail a load.
+ */
+async function alert(acts: ReturnType<typeof activitiesFor>, input: AlertRunInput): Promise<void> {
+  if (!patched(ALERT_WEBHOOK)) return;
+  await acts.alerting.alertRun(input).catch((e: unknown) =>
+    log.warn('could not send the alert (ALERT_WEBHOOK_URL)', {
+      error: e instanceof ActivityFailure ? causeOf(e) : String(e),
+    }),
+  );
 }
 
 function toFailure(err: unknown): ApplicationFailure {

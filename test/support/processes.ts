@@ -52,6 +52,9 @@ export class Background {
     // (npm exits on Ctrl-C before the program it started has finished shutting down).
     this.exited = new Promise((resolve) =>
       this.child.on('close', (code) => {
+        // Leave nothing of the tree behind, now: later, the group's id may be a new process's (pids wrap
+        // around, at 32768 here), and a stop() then would kill another test's worker.
+        this.signalGroup('SIGKILL');
         this.closed = true;
         resolve(code);
       }),
@@ -93,10 +96,7 @@ export class Background {
 
   /** Sends `signal` to the process group and waits for the exit code (SIGKILL after timeoutMs). */
   async stop(signal: NodeJS.Signals = 'SIGINT', timeoutMs = 30_000): Promise<number | null> {
-    if (this.closed) {
-      this.signalGroup('SIGKILL'); // leave nothing behind
-      return this.child.exitCode;
-    }
+    if (this.closed) return this.child.exitCode; // its group was killed when it closed
     this.signalGroup(signal);
     const timer = setTimeout(() => this.signalGroup('SIGKILL'), timeoutMs);
     const code = await this.exited;
