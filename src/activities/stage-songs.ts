@@ -144,8 +144,10 @@ async function* encodeSongs(
         result.songsStaged += rows.length;
       } catch (err) {
         if (!(err instanceof RecordError)) throw err;
-        const line = /^line (\d+):/.exec(err.message)?.[1];
-        bad.add(file.key, line ? Number(line) : 1, err.message, bytes.toString('utf8'), file.version);
+        // the reason names its line once: in load_errors' line column, not again in front of the reason
+        const m = /^line (\d+): /.exec(err.message);
+        const reason = m ? err.message.slice(m[0].length) : err.message;
+        bad.add(file.key, m ? Number(m[1]) : 1, reason, bytes.toString('utf8'), file.version);
         rejected[i + j] = true;
       }
     });
