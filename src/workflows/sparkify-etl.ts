@@ -69,8 +69,11 @@ function retryWithin(budgetMs: number) {
 
 /** The clean-up and the audit record after a failure retry briefly: the run's error is already known. */
 const AFTER_FAILURE_BUDGET_MS = 15_000;
-/** How long the failure webhook is retried before the run gives up on it (and logs that it did). */
-const ALERT_BUDGET_MS = 5 * 60_000;
+/**
+ * How long the failure webhook is retried before the run gives up on it (and logs that it did). Short: the
+ * run waits for it, and until it ends the hour shows as running.
+ */
+const ALERT_BUDGET_MS = 30_000;
 
 /**
  * The activities of one run, with its heartbeat timeout and retry budget.
