@@ -25,8 +25,14 @@ const BENCHMARKS: Record<string, (bench: Bench) => Promise<Figures>> = {
   e: benchE,
 };
 
+const USAGE = `usage: npm run bench -- [a b c d e]
+
+Runs the named benchmarks (a b c d when none is named) on this machine and writes bench/results/; each
+prints its ratio against a baseline measured in the same run. See docs/benchmarks.md.`;
+
 async function main() {
   const asked = process.argv.slice(2);
+  if (asked.includes('--help') || asked.includes('-h')) return void console.log(USAGE);
   const unknown = asked.filter((name) => !(name in BENCHMARKS));
   if (unknown.length)
     throw new Error(`unknown benchmark(s) ${unknown.join(' ')}: use ${Object.keys(BENCHMARKS).sort().join(' ')}`);
@@ -44,7 +50,7 @@ async function main() {
 main().then(
   () => process.exit(0),
   (err) => {
-    console.error(err);
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   },
 );

@@ -52,7 +52,8 @@ export function alertBody(s: AlertSettings, e: AlertEvent): AlertBody {
   const message = e.message ? mask(e.message, s.secrets) : null;
   const text =
     e.kind === 'failed'
-      ? `:red_circle: Sparkify ETL failed for ${hour} at ${e.step ?? 'an unknown step'}: ${message ?? ''} <${url}|${e.workflowId}>`
+      ? // the run's message starts with its step already (`stageEvents: …`)
+        `:red_circle: Sparkify ETL failed for ${hour}: ${message ?? e.step ?? 'an unknown step'} <${url}|${e.workflowId}>`
       : `:large_green_circle: Sparkify ETL recovered: ${hour} loaded <${url}|${e.workflowId}>`;
   return {
     text,

@@ -83,7 +83,7 @@ test('a failed run posts exactly one alert without secrets; a successful re-run 
       ),
     });
     expect(alert!.body.text).toMatch(
-      /^:red_circle: Sparkify ETL failed for 2018-11-02T07:00Z \.\. 2018-11-02T08:00Z at stageEvents: /,
+      /^:red_circle: Sparkify ETL failed for 2018-11-02T07:00Z \.\. 2018-11-02T08:00Z: stageEvents: /,
     );
     expect(alert!.raw).not.toContain(PASSWORD);
     expect(alert!.headers['idempotency-key']).toBe(`${alert!.body.runId as string}:failed`);

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Runtime } from '@temporalio/worker';
+import { startFreshnessMonitor } from '../freshness';
 import { holdSignalsDuringShutdown, installRuntime } from '../observability';
 import { DEFAULT_WAREHOUSE_URL, loadConfig } from '../config';
 import { generate } from '../datagen/generate';
@@ -46,7 +48,7 @@ main(USAGE, async () => {
   holdSignalsDuringShutdown();
   // People read this terminal: the worker's logs in pretty form, warnings and up unless LOG_LEVEL says more.
   const metricsAddress = base.observability.metricsAddress ?? '127.0.0.1:9464';
-  installRuntime({
+  const logger = installRuntime({
     logFormat: base.env.LOG_FORMAT ? base.observability.logFormat : 'pretty',
     logLevel: base.env.LOG_LEVEL ? base.observability.logLevel : 'WARN',
     metricsAddress,
@@ -143,6 +145,16 @@ main(USAGE, async () => {
       watching = false;
       await watcher;
     });
+
+    // The freshness gauges (and FRESHNESS_SLA) as the worker process exports them.
+    const freshness = startFreshnessMonitor({
+      pool,
+      deployment: config.deployment,
+      meter: Runtime.instance().metricMeter,
+      log: logger,
+      ...(config.observability.freshnessSlaMs ? { slaMs: config.observability.freshnessSlaMs } : {}),
+    });
+    stops.push(async () => freshness.stop());
 
     await worker.run(); // until SIGINT/SIGTERM
     console.log('stopping...');
