@@ -1,4 +1,4 @@
-import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import { Runtime, Worker, type DefaultLogger, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
 import type { AlertSettings } from './alerts';
@@ -75,6 +75,17 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
   });
 }
 
+/** The freshness gauges (and FRESHNESS_SLA's breach log), as every worker process exports them. */
+export function monitorFreshness(config: AppConfig, pool: Pool, logger: DefaultLogger) {
+  return startFreshnessMonitor({
+    pool,
+    deployment: config.deployment,
+    meter: Runtime.instance().metricMeter,
+    log: logger,
+    ...(config.observability.freshnessSlaMs ? { slaMs: config.observability.freshnessSlaMs } : {}),
+  });
+}
+
 async function run(): Promise<void> {
   const config = loadConfig();
   // What cannot heal by waiting is found now, not by the first run after minutes of retries.
@@ -98,13 +109,7 @@ async function run(): Promise<void> {
       source: config.sourceUrl,
       metrics: config.observability.metricsAddress ? `http://${config.observability.metricsAddress}/metrics` : 'off',
     });
-    const freshness = startFreshnessMonitor({
-      pool,
-      deployment: config.deployment,
-      meter: Runtime.instance().metricMeter,
-      log: logger,
-      ...(config.observability.freshnessSlaMs ? { slaMs: config.observability.freshnessSlaMs } : {}),
-    });
+    const freshness = monitorFreshness(config, pool, logger);
     try {
       await worker.run();
     } finally {

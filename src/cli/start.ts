@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Runtime } from '@temporalio/worker';
-import { startFreshnessMonitor } from '../freshness';
 import { holdSignalsDuringShutdown, installRuntime } from '../observability';
 import { DEFAULT_WAREHOUSE_URL, loadConfig } from '../config';
 import { generate } from '../datagen/generate';
@@ -14,7 +12,7 @@ import { migrate } from '../warehouse/migrate';
 import { asWarehouseProblem, checkSource } from '../preflight';
 import { connectClient, connectWorker } from '../temporal';
 import { redactUrl } from '../warehouse/pool';
-import { createWarehousePool, createWorker } from '../worker';
+import { createWarehousePool, createWorker, monitorFreshness } from '../worker';
 import { main, parseCommandLine } from './args';
 
 const USAGE = `usage: npm start
@@ -146,14 +144,7 @@ main(USAGE, async () => {
       await watcher;
     });
 
-    // The freshness gauges (and FRESHNESS_SLA) as the worker process exports them.
-    const freshness = startFreshnessMonitor({
-      pool,
-      deployment: config.deployment,
-      meter: Runtime.instance().metricMeter,
-      log: logger,
-      ...(config.observability.freshnessSlaMs ? { slaMs: config.observability.freshnessSlaMs } : {}),
-    });
+    const freshness = monitorFreshness(config, pool, logger);
     stops.push(async () => freshness.stop());
 
     await worker.run(); // until SIGINT/SIGTERM

@@ -212,34 +212,32 @@ async function named<T>(step: string, budget: string, work: Promise<T>): Promise
   try {
     return await work;
   } catch (err) {
-    // A local activity's failure (checks, recordRun) arrives as the ApplicationFailure it threw.
-    if (err instanceof ApplicationFailure && !isCancellation(err)) {
-      throw new StepFailed(
-        step,
-        ApplicationFailure.create({
-          message: `${step}: ${err.message}`,
-          type: err.type ?? undefined,
-          nonRetryable: true,
-          cause: err,
-          details: [{ step }],
-        }),
-      );
+    if (isCancellation(err)) throw err;
+    let cause: string;
+    let type: string | undefined;
+    if (err instanceof ActivityFailure) {
+      cause = `${causeOf(err)}${retryNote(err, budget)}`;
+      type =
+        err.cause instanceof ApplicationFailure && err.cause.type
+          ? err.cause.type
+          : err.cause?.name || 'ActivityFailed';
+    } else if (err instanceof ApplicationFailure) {
+      // A local activity's failure (checks, recordRun) arrives as the ApplicationFailure it threw.
+      cause = err.message;
+      type = err.type ?? undefined;
+    } else {
+      throw err;
     }
-    if (err instanceof ActivityFailure && !isCancellation(err)) {
-      const cause = err.cause;
-      const type = cause instanceof ApplicationFailure && cause.type ? cause.type : cause?.name || 'ActivityFailed';
-      throw new StepFailed(
-        step,
-        ApplicationFailure.create({
-          message: `${step}: ${causeOf(err)}${retryNote(err, budget)}`,
-          type,
-          nonRetryable: true,
-          cause: err,
-          details: [{ step }],
-        }),
-      );
-    }
-    throw err;
+    throw new StepFailed(
+      step,
+      ApplicationFailure.create({
+        message: `${step}: ${cause}`,
+        type,
+        nonRetryable: true,
+        cause: err,
+        details: [{ step }],
+      }),
+    );
   }
 }
 
