@@ -68,6 +68,9 @@ export function alertBody(s: AlertSettings, e: AlertEvent): AlertBody {
   };
 }
 
+/** How long one POST may take; a slower receiver gets the alert again (same Idempotency-Key) at the next attempt. */
+export const ALERT_REQUEST_TIMEOUT_MS = 10_000;
+
 /** A receiver's answer that retrying cannot change (a 4xx other than 408 and 429). */
 export class AlertRejected extends Error {
   override name = 'AlertRejected';
@@ -77,14 +80,35 @@ export class AlertRejected extends Error {
  * POSTs the alert. A network error or a 5xx/408/429 throws a plain Error (the activity's retry policy
  * retries it); the idempotency key lets a receiver drop the copy a lost acknowledgement can cause.
  */
-export async function postAlert(s: AlertSettings, e: AlertEvent, timeoutMs = 10_000): Promise<void> {
+export async function postAlert(
+  s: AlertSettings,
+  e: AlertEvent,
+  timeoutMs = ALERT_REQUEST_TIMEOUT_MS,
+  stop?: AbortSignal,
+): Promise<void> {
   const body = alertBody(s, e);
-  const res = await fetch(s.webhookUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': `${e.runId}:${e.kind}` },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+  const timeout = AbortSignal.timeout(timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(s.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': `${e.runId}:${e.kind}` },
+      body: JSON.stringify(body),
+      signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
+    });
+  } catch (err) {
+    if (timeout.aborted) {
+      throw new Error(`the alert webhook (ALERT_WEBHOOK_URL) did not answer within ${timeoutMs / 1000} s`, {
+        cause: err,
+      });
+    }
+    if (stop?.aborted) throw new Error('the worker is stopping', { cause: err });
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(
+      `the alert webhook (ALERT_WEBHOOK_URL) could not be reached: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+      { cause: err },
+    );
+  }
   await res.text().catch(() => undefined);
   if (res.ok) return;
   const what = `the alert webhook (ALERT_WEBHOOK_URL) answered ${res.status} ${res.statusText}`;

@@ -53,6 +53,8 @@ export interface AppConfig {
     metricsAddress?: string;
     /** Where the failure webhook posts (ALERT_WEBHOOK_URL); no alerts when unset. */
     alertWebhookUrl?: string;
+    /** How long an alert the receiver did not take is tried again (ALERT_RETRY_FOR). */
+    alertRetryForMs: number;
     /** How far behind now the loaded hours may end before the worker reports a breach (FRESHNESS_SLA). */
     freshnessSlaMs?: number;
     /** The Web UI that alerts link to: SPARKIFY_UI_URL, else the local dev server's. */
@@ -214,7 +216,11 @@ export const SETTINGS = {
     doc: 'Prometheus endpoint `host:port` (`/metrics`)',
   },
   ALERT_WEBHOOK_URL: {
-    doc: 'the worker POSTs JSON here when a run fails (once per run) and when a failed hour later succeeds: Slack-compatible (`text`) with `hour`, `step`, `message`, `url` (docs/operations.md)',
+    doc: "the worker POSTs JSON here when a run fails (once per run) and when a failed hour later succeeds: Slack-compatible (`text`) with `hour`, `step`, `message`, `url`; queued with the run's record and sent by the worker process, never inside the run (docs/operations.md)",
+  },
+  ALERT_RETRY_FOR: {
+    default: '1h',
+    doc: 'how long the worker keeps trying to deliver an alert the receiver did not take (backoff 2 s doubling to 5 min) before it gives up with a logged line',
   },
   FRESHNESS_SLA: {
     doc: 'e.g. `2h`: the worker logs and counts (`sparkify_freshness_breaches_total`) when the loaded hours end further behind now than this',
@@ -431,6 +437,11 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   if (alertWebhookUrl && !/^https?:\/\/[^\s]+$/.test(alertWebhookUrl)) {
     problems.push('ALERT_WEBHOOK_URL must be an http:// or https:// URL');
   }
+  const alertRetryFor = get('ALERT_RETRY_FOR')!;
+  const alertRetryForMs = parseDuration(alertRetryFor);
+  if (alertRetryForMs === undefined || alertRetryForMs < 1000 || alertRetryForMs > 7 * 24 * 3_600_000) {
+    problems.push(`ALERT_RETRY_FOR=${alertRetryFor} must be a duration from 1s to 7d, such as 30m or 6h`);
+  }
   const freshnessSla = env.FRESHNESS_SLA || undefined;
   const freshnessSlaMs = freshnessSla === undefined ? undefined : parseDuration(freshnessSla);
   if (freshnessSla !== undefined && (freshnessSlaMs === undefined || freshnessSlaMs <= 0)) {
@@ -488,6 +499,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       logLevel: logLevel as AppConfig['observability']['logLevel'],
       ...(metricsAddress ? { metricsAddress } : {}),
       ...(alertWebhookUrl ? { alertWebhookUrl } : {}),
+      alertRetryForMs: alertRetryForMs ?? 3_600_000,
       ...(freshnessSlaMs ? { freshnessSlaMs } : {}),
       uiUrl: uiUrl ?? `http://localhost:${local.uiPort}`,
     },

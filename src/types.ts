@@ -206,6 +206,11 @@ export interface RecordRunInput {
   error?: string;
   /** The clean-up's own failure, kept beside the run's error instead of replacing it. */
   cleanupError?: string;
+  /**
+   * Queue the run's alert in the outbox with its etl_runs row (when the worker has ALERT_WEBHOOK_URL): failed,
+   * or recovered after a failed run of the hour. The worker process delivers it, outside the run.
+   */
+  queueAlert?: boolean;
 }
 
 /** What the failure webhook needs of a recorded run: names and the one-line cause, never rows or secrets. */

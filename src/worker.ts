@@ -1,6 +1,7 @@
 import { Runtime, Worker, type DefaultLogger, type NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
+import { startAlertDelivery, type AlertDelivery } from './alert-delivery';
 import type { AlertSettings } from './alerts';
 import { ConfigError, loadConfig, type AppConfig } from './config';
 import { helpCommand, helpOnly } from './cli/args';
@@ -49,7 +50,34 @@ export function alertSettings(config: AppConfig, namespace: string): AlertSettin
   };
 }
 
-export function createWorker(config: AppConfig, connection: NativeConnection, namespace: string, pool: Pool) {
+/**
+ * The worker's side of the failure webhook: delivers the alerts that runs queue in the outbox (src/alert-delivery.ts),
+ * outside every run. Undefined without ALERT_WEBHOOK_URL. Stop it before the pool ends.
+ */
+export function deliverAlerts(
+  config: AppConfig,
+  namespace: string,
+  pool: Pool,
+  logger: DefaultLogger,
+): AlertDelivery | undefined {
+  const settings = alertSettings(config, namespace);
+  if (!settings) return undefined;
+  return startAlertDelivery({
+    pool,
+    dialect: dialectFor(config.warehouse.dialect),
+    settings,
+    log: logger,
+    retryForMs: config.observability.alertRetryForMs,
+  });
+}
+
+export function createWorker(
+  config: AppConfig,
+  connection: NativeConnection,
+  namespace: string,
+  pool: Pool,
+  delivery?: AlertDelivery,
+) {
   const alerts = alertSettings(config, namespace);
   return Worker.create({
     connection,
@@ -66,6 +94,7 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
       checks: config.checks,
       ...(config.redshift ? { redshift: config.redshift } : {}),
       ...(alerts ? { alerts } : {}),
+      ...(delivery ? { onAlertQueued: delivery.nudge } : {}),
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
@@ -101,7 +130,11 @@ async function run(): Promise<void> {
   try {
     const unsure = await checkSearchAttributes(connection, namespace);
     if (unsure) logger.warn(unsure);
-    const worker = await createWorker(config, connection, namespace, pool);
+    const delivery = deliverAlerts(config, namespace, pool, logger);
+    const worker = await createWorker(config, connection, namespace, pool, delivery).catch(async (err: unknown) => {
+      await delivery?.stop();
+      throw err;
+    });
     logger.info(`worker polling task queue "${config.taskQueue}"`, {
       namespace,
       taskQueue: config.taskQueue,
@@ -114,6 +147,7 @@ async function run(): Promise<void> {
       await worker.run();
     } finally {
       freshness.stop();
+      await delivery?.stop();
     }
   } finally {
     await connection.close();

@@ -100,6 +100,7 @@ const EXAMPLES: Record<Exclude<SettingName, 'SPARKIFY_CONFIG'>, string> = {
   LOG_LEVEL: 'DEBUG',
   METRICS_ADDRESS: '0.0.0.0:9464',
   ALERT_WEBHOOK_URL: 'https://hooks.example/services/T0/B0/x',
+  ALERT_RETRY_FOR: '6h',
   FRESHNESS_SLA: '2h',
   SPARKIFY_DATA_DIR: path.join(dir, 'data'),
   SPARKIFY_TEMPORAL_PORT: '17233',

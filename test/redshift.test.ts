@@ -13,6 +13,7 @@ import { createActivities } from '../src/activities';
 import { codeOf } from '../src/activities/check-files';
 import { TABLES, allowedModes, type LoadMode } from '../src/types';
 import { postgres, redshift, type Dialect } from '../src/warehouse/dialect';
+import * as outbox from '../src/warehouse/alert-outbox';
 import * as rs from '../src/warehouse/redshift';
 import type { Statement } from '../src/warehouse/statements';
 import * as st from '../src/warehouse/statements';
@@ -338,5 +339,37 @@ describe('Redshift loads, run on PostgreSQL (no Redshift cluster here)', () => {
     } finally {
       await Promise.all([a.drop(), b.drop()]);
     }
+  });
+});
+
+describe('golden Redshift SQL of the alert outbox', () => {
+  test('its table, queueing with the run record, claiming and marking (the delivery runs them: alert-delivery.test.ts)', () => {
+    const ddl = readFileSync(path.join(redshift.migrationsDir, '007_alert_outbox.sql'), 'utf8');
+    expect(ddl).not.toMatch(/ON CONFLICT|UNLOGGED|jsonb|bigserial|SKIP LOCKED|CREATE INDEX/i);
+    const held = { runId: 'r1', kind: 'failed' as const, claim: 'c1' };
+    golden(
+      'alert-outbox',
+      render([
+        outbox.queueAlert({
+          workflowId: 'sparkify-etl-2018-11-15T14:00:00Z',
+          runId: 'r1',
+          startMs: hour.startMs,
+          endMs: hour.endMs,
+          status: 'failed',
+          step: 'stageEvents',
+          message: 'stageEvents: no such file',
+          now: '2018-11-15T14:01:02.003',
+        }),
+        ...redshift.claimAlerts({
+          claim: 'c1',
+          now: '2018-11-15T14:01:03.000',
+          until: '2018-11-15T14:01:43.000',
+          limit: 10,
+        }),
+        outbox.alertSent(held, '2018-11-15T14:01:04.000'),
+        outbox.alertRetryLater(held, '2018-11-15T14:01:06.000', 'answered 503'),
+        outbox.alertAbandoned(held, 'answered 404'),
+      ]),
+    );
   });
 });

@@ -6,6 +6,10 @@ import type { ActivityDeps } from './deps';
 import { log } from './progress';
 
 /**
+ * Kept for runs recorded before the alert outbox (patch 'alert-outbox'), which replay with this local activity
+ * and still call it if they are in flight at the deploy; new runs queue their alert in recordRun instead, and the
+ * worker process delivers it (src/alert-delivery.ts).
+ *
  * After a run is recorded: posts the failure webhook for a failed run, or "recovered" when this successful
  * run follows a failed one of the same hour (same workflow id). Keyed by the run: it completes once the
  * receiver has the alert, so the retries of a failed POST send it once (a lost acknowledgement can still

@@ -17,6 +17,8 @@ export interface ActivityDeps {
   songListingMaxAgeMs?: number;
   /** The failure webhook (ALERT_WEBHOOK_URL); no alerts when not given. */
   alerts?: AlertSettings;
+  /** Called when recordRun has queued an alert: the worker's delivery sends it now rather than at its next poll. */
+  onAlertQueued?: () => void;
 }
 
 export interface RedshiftCopySettings {

@@ -1,4 +1,6 @@
+import { mask } from '../alerts';
 import { toMs } from '../interval';
+import { queueAlert, sqlTime } from '../warehouse/alert-outbox';
 import { stagingKeyOf, type RecordRunInput, type StagingRef } from '../types';
 import { inTransaction, withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
@@ -8,20 +10,42 @@ import { dialectOf, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { whileHeartbeating, log } from './progress';
 
-/** Writes the run's row to the etl_runs audit table (idempotent per workflow run). */
+/**
+ * Writes the run's row to the etl_runs audit table (idempotent per workflow run) and, in the same transaction,
+ * queues its alert in the outbox when the run asks (queueAlert) and this worker sends alerts
+ * (ALERT_WEBHOOK_URL): either both are written or neither. The worker process delivers the alert.
+ */
 export function makeRecordRun(deps: ActivityDeps) {
   return async function recordRun(input: RecordRunInput): Promise<void> {
     const { startMs, endMs } = toMs(input.interval);
+    const alerts = input.queueAlert ? deps.alerts : undefined;
+    let queued = false;
     try {
       await whileHeartbeating({ recording: input.workflowId }, () =>
         withTransaction(deps.pool, async (client) => {
           for (const statement of dialectOf(deps).recordRun({ ...input, startMs, endMs }))
             await client.query(statement);
+          if (!alerts) return;
+          const failed = input.status !== 'succeeded';
+          const res = await client.query(
+            queueAlert({
+              workflowId: input.workflowId,
+              runId: input.runId,
+              startMs,
+              endMs,
+              status: input.status,
+              step: failed ? (input.failedStep ?? 'checks') : null,
+              message: failed ? mask(input.error ?? input.status, alerts.secrets) : null,
+              now: sqlTime(Date.now()),
+            }),
+          );
+          queued = (res.rowCount ?? 0) > 0;
         }),
       );
     } catch (err) {
       rethrowForActivity(err, 'recording the run in etl_runs');
     }
+    if (queued) deps.onAlertQueued?.();
     const failed = input.checks.filter((c) => !c.passed);
     for (const c of failed) metrics.checkFailures(1, { check: c.name });
     const wallMs = Date.now() - Date.parse(input.startedAt);

@@ -12,7 +12,7 @@ import { migrate } from '../warehouse/migrate';
 import { asWarehouseProblem, checkSource } from '../preflight';
 import { connectClient, connectWorker } from '../temporal';
 import { redactUrl } from '../warehouse/pool';
-import { createWarehousePool, createWorker, monitorFreshness } from '../worker';
+import { createWarehousePool, createWorker, deliverAlerts, monitorFreshness } from '../worker';
 import { main, parseCommandLine } from './args';
 
 const USAGE = `usage: npm start
@@ -102,7 +102,9 @@ main(USAGE, async () => {
 
     const { connection: nativeConnection, namespace } = await connectWorker(config.env);
     stops.push(() => nativeConnection.close());
-    const worker = await createWorker(config, nativeConnection, namespace, pool);
+    const delivery = deliverAlerts(config, namespace, pool, logger);
+    if (delivery) stops.push(() => delivery.stop());
+    const worker = await createWorker(config, nativeConnection, namespace, pool, delivery);
 
     const { client, connection } = await connectClient(config.env);
     stops.push(() => connection.close());

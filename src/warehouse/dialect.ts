@@ -8,6 +8,7 @@ import { escapeIdentifier } from 'pg';
 import type { LoadMode, StarTable } from '../types';
 import * as pg from './statements';
 import * as rs from './redshift';
+import { claimAlertsPostgres, claimAlertsRedshift, type Claim } from './alert-outbox';
 import type { LoadPlan, RunRecord, Statement } from './statements';
 
 export type DialectName = 'postgres' | 'redshift';
@@ -35,6 +36,8 @@ export interface Dialect {
   lockSongStaging: Statement;
   /** Makes the rest of the transaction run as `role` (a validated name): custom checks' read-only role. */
   runAsRole(role: string): Statement;
+  /** Claims due alerts of the outbox (alert-outbox.ts), in one transaction; the last statement returns them. */
+  claimAlerts(c: Claim): Statement[];
 }
 
 /** sql/ at the project root, from src/warehouse (tsx) or dist/src/warehouse (compiled). */
@@ -55,6 +58,7 @@ export const postgres: Dialect = {
   recordLoadErrors: (...args) => [pg.recordLoadErrors(...args)],
   lockSongStaging: pg.lockSongStaging,
   runAsRole: (role) => ({ text: `SET LOCAL ROLE ${escapeIdentifier(role)}` }),
+  claimAlerts: claimAlertsPostgres,
 };
 
 export const redshift: Dialect = {
@@ -71,6 +75,7 @@ export const redshift: Dialect = {
   lockSongStaging: rs.lockSongStaging,
   // Redshift has no SET ROLE; this needs the worker's user to be a superuser (see docs/security.md).
   runAsRole: (role) => ({ text: `SET LOCAL SESSION AUTHORIZATION ${escapeIdentifier(role)}` }),
+  claimAlerts: claimAlertsRedshift,
 };
 
 export function dialectFor(name: DialectName): Dialect {

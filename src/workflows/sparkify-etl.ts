@@ -126,8 +126,13 @@ const RUN_PRIVATE_STAGING = 'run-private-staging';
 /** At most this many input problems are named (each is short): enough to fix, small enough to record. */
 const MAX_PROBLEMS_SHOWN = 20;
 
-/** The failure webhook after the audit record (older runs replay without it). */
+/** The failure webhook after the audit record, in the run (runs recorded before the outbox replay with it). */
 const ALERT_WEBHOOK = 'alert-webhook';
+/**
+ * The failure webhook out of the run: recordRun queues the alert in the warehouse's outbox with the run's
+ * etl_runs row, and the worker process delivers it (src/alert-delivery.ts). The run no longer waits for it.
+ */
+const ALERT_OUTBOX = 'alert-outbox';
 /** The run's interval as search attributes (older runs replay without the upsert). */
 const DATA_INTERVAL_SEARCH_ATTRIBUTES = 'data-interval-search-attributes';
 
@@ -300,6 +305,10 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
   const stepsMs: Record<string, number> = {};
   const rows: Record<string, number> = {};
   let recorded = false;
+  // Decided once, where the run is first recorded: a run that recorded before the outbox existed replays
+  // without it and still sends its alert from the run (ALERT_WEBHOOK).
+  let outbox: boolean | undefined;
+  const alertsQueued = () => (outbox ??= patched(ALERT_OUTBOX));
 
   try {
     const [events, songs] = await allSettled([
@@ -355,8 +364,12 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     stepsMs.checks = checksMs;
     const failed = checks.filter((c: CheckResult) => !c.passed);
     const status: RunStatus = failed.length ? 'failed_checks' : 'succeeded';
+    const checksMessage =
+      `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
+      failed.map((c) => `${c.name} (${c.detail})`).join('; ');
     // The audit record and the clean-up are independent: both at once (one activation less per run).
     // Scheduled in this order, as before they ran in parallel, so runs in flight replay unchanged.
+    const queueAlert = alertsQueued();
     const recording = named(
       'recordRun',
       budget,
@@ -369,6 +382,7 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
         rows,
         checks,
         durationsMs: stepsMs,
+        ...(queueAlert ? { queueAlert, ...(failed.length ? { failedStep: 'checks', error: checksMessage } : {}) } : {}),
       }),
     );
     // The hour is loaded, checked and recorded: a clean-up that fails now is a warning (a later run's sweep
@@ -382,10 +396,7 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     await Promise.all([recording, cleaning]);
     recorded = true;
     runsCounter().add(1, { status, step: failed.length ? 'checks' : '' });
-    const checksMessage =
-      `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
-      failed.map((c) => `${c.name} (${c.detail})`).join('; ');
-    await alert(acts, {
+    await alert(acts, queueAlert, {
       workflowId: info.workflowId,
       runId: info.runId,
       interval,
@@ -422,6 +433,7 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
         (e: unknown) => `dropRunStaging: ${messageOf(e)}`,
       );
       if (cleanupError) log.warn('the clean-up failed too; the sweep of a later run drops the table', { cleanupError });
+      const queueAlert = alertsQueued();
       await CancellationScope.nonCancellable(() =>
         acts.bookkeepingAfterFailure.recordRun({
           workflowId: info.workflowId,
@@ -435,6 +447,7 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
           failedStep: step,
           error: failure.message,
           ...(cleanupError ? { cleanupError } : {}),
+          ...(queueAlert ? { queueAlert } : {}),
         }),
       ).catch((e: unknown) => {
         const error = messageOf(e);
@@ -442,7 +455,7 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
         unrecorded = error;
       });
       await CancellationScope.nonCancellable(() =>
-        alert(acts, {
+        alert(acts, queueAlert, {
           workflowId: info.workflowId,
           runId: info.runId,
           interval,
@@ -475,11 +488,12 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
 }
 
 /**
- * The failure webhook (and "recovered" after a failed run of the hour), once the run is recorded. Its own
- * failure is logged, never the run's: a receiver that is down does not fail a load.
+ * The failure webhook (and "recovered" after a failed run of the hour), once the run is recorded: nothing to
+ * do when recordRun queued it in the outbox. Runs recorded before the outbox send it from the run, as they
+ * did; its own failure is logged, never the run's.
  */
-async function alert(acts: ReturnType<typeof activitiesFor>, input: AlertRunInput): Promise<void> {
-  if (!patched(ALERT_WEBHOOK)) return;
+async function alert(acts: ReturnType<typeof activitiesFor>, queued: boolean, input: AlertRunInput): Promise<void> {
+  if (queued || !patched(ALERT_WEBHOOK)) return;
   await acts.alerting.alertRun(input).catch((e: unknown) =>
     log.warn('could not send the alert (ALERT_WEBHOOK_URL)', {
       error: e instanceof ActivityFailure ? causeOf(e) : String(e),
