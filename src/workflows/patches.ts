@@ -1,0 +1,23 @@
+/**
+ * The workflow's patch ids (`patched(id)`): each marks a change of the commands a run issues, so that runs
+ * recorded before it replay the way they ran (test/replay.test.ts replays the histories of every version).
+ * Never rename or remove one while runs recorded without it may still be in flight or replayed.
+ */
+
+/** Dropping the run's staging is an ordinary activity scheduled after the checks are recorded (it was local). */
+export const DROP_STAGING_AFTER_CHECKS_RECORDED = 'drop-staging-after-checks-recorded';
+/** Runs that fail before their checks get an etl_runs row too (older runs replay without it). */
+export const RECORD_FAILED_RUNS = 'record-failed-runs';
+/** A scheduled run between hours loads the last whole hour before its time. */
+export const SCHEDULED_HOUR_FLOORED = 'scheduled-hour-floored';
+/** Each run stages into its own table (run key + part of the run id). */
+export const RUN_PRIVATE_STAGING = 'run-private-staging';
+/** The failure webhook after the audit record, in the run (runs recorded before the outbox replay with it). */
+export const ALERT_WEBHOOK = 'alert-webhook';
+/**
+ * The failure webhook out of the run: recordRun queues the alert in the warehouse's outbox with the run's
+ * etl_runs row, and the worker process delivers it (src/alert-delivery.ts). The run no longer waits for it.
+ */
+export const ALERT_OUTBOX = 'alert-outbox';
+/** The run's interval as search attributes (older runs replay without the upsert). */
+export const DATA_INTERVAL_SEARCH_ATTRIBUTES = 'data-interval-search-attributes';
