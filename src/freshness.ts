@@ -14,7 +14,7 @@ export const FRESHNESS_WINDOW_HOURS = 7 * 24;
 export const FRESHNESS_CHECK_EVERY_MS = 60_000;
 
 export interface Freshness {
-  /** End of the hours loaded (or empty) without a gap from the first loaded hour in the window; undefined: none. */
+  /** End of the latest contiguous run of loaded (or empty) hours in the window (status.ts latestLoadedRun); undefined: none. */
   loadedThroughMs?: number;
   failedHours: number;
   /** now - loadedThrough (undefined when nothing is loaded). */
@@ -25,12 +25,7 @@ export async function measureFreshness(pool: Pool, deployment: string, nowMs: nu
   const endMs = floorToHour(nowMs);
   const range = fromMs({ startMs: endMs - FRESHNESS_WINDOW_HOURS * HOUR_MS, endMs });
   const status = combine(deployment, range, await finishedHours(pool, deployment, range), new Map());
-  const first = status.hours.findIndex((h) => h.state === 'loaded' || h.state === 'empty');
-  let loadedThroughMs: number | undefined;
-  for (const h of first < 0 ? [] : status.hours.slice(first)) {
-    if (h.state !== 'loaded' && h.state !== 'empty') break;
-    loadedThroughMs = Date.parse(h.end);
-  }
+  const loadedThroughMs = status.loadedThrough === null ? undefined : Date.parse(status.loadedThrough);
   return {
     ...(loadedThroughMs !== undefined ? { loadedThroughMs, lagMs: nowMs - loadedThroughMs } : {}),
     failedHours: status.totals.failed,
@@ -58,7 +53,7 @@ export function startFreshnessMonitor(opts: {
     'sparkify_loaded_through_seconds',
     'int',
     's',
-    'End (unix time) of the hours loaded without a gap, over the last 7 days; 0 when none',
+    'End (unix time) of the latest contiguous run of loaded hours, over the last 7 days; 0 when none',
   );
   const failedHours = opts.meter.createGauge(
     'sparkify_failed_hours',

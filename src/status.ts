@@ -35,8 +35,35 @@ export interface RangeStatus {
   to: string;
   hours: HourStatus[];
   totals: Record<HourState, number>;
-  /** End of the hours loaded (or empty) without a gap from the range's start; the start itself when none. */
-  loadedThrough: string;
+  /** End of the latest contiguous run of loaded hours (see latestLoadedRun); null when no hour is loaded. */
+  loadedThrough: string | null;
+  /** Start of that run: every hour from here to loadedThrough is loaded. */
+  loadedSince: string | null;
+}
+
+/** States that count as loaded for "loaded through": the hour's latest run succeeded, with events or none. */
+export const LOADED_STATES: ReadonlySet<HourState> = new Set<HourState>(['loaded', 'empty']);
+
+/**
+ * "Loaded through": the end of the latest contiguous run of loaded hours. Precisely, with the hours of a range
+ * in order and "loaded" meaning a state of LOADED_STATES (an hour whose run succeeded with no events counts):
+ * the run is the maximal sequence of consecutive loaded hours that ends with the latest loaded hour of the
+ * range; `through` is its end (the end of that latest loaded hour) and `since` its start. A failed, running or
+ * missing hour before it ends an earlier run, and does not hold back the later one: it is counted among the
+ * failed or missing hours instead. Undefined when no hour of the range is loaded.
+ */
+export function latestLoadedRun(hours: readonly Pick<HourStatus, 'start' | 'end' | 'state'>[]):
+  | {
+      since: string;
+      through: string;
+    }
+  | undefined {
+  let last = hours.length - 1;
+  while (last >= 0 && !LOADED_STATES.has(hours[last]!.state)) last--;
+  if (last < 0) return undefined;
+  let first = last;
+  while (first > 0 && LOADED_STATES.has(hours[first - 1]!.state)) first--;
+  return { since: hours[first]!.start, through: hours[last]!.end };
 }
 
 interface RunRow {
@@ -133,18 +160,15 @@ export function combine(
     totals[hour.state]++;
     return hour;
   });
-  let through = toMs(range).startMs;
-  for (const h of hours) {
-    if (h.state !== 'loaded' && h.state !== 'empty') break;
-    through = Date.parse(h.end);
-  }
+  const run = latestLoadedRun(hours);
   return {
     deployment,
     from: range.start,
     to: range.end,
     hours,
     totals,
-    loadedThrough: new Date(through).toISOString(),
+    loadedThrough: run?.through ?? null,
+    loadedSince: run?.since ?? null,
   };
 }
 
@@ -182,7 +206,9 @@ export function formatStatus(s: RangeStatus): string {
     `legend: # loaded  - empty (no events)  X failed  > running  . missing (no run yet)`,
     `        stale (source changed since the load) is not tracked yet: it needs the late-data watcher`,
     `totals: ${HOUR_STATES.map((st) => `${st} ${s.totals[st]}`).join('  ')}  (${s.hours.length} hours)`,
-    `loaded through ${s.loadedThrough.slice(0, 16)}Z`,
+    s.loadedThrough && s.loadedSince
+      ? `loaded through ${s.loadedThrough.slice(0, 16)}Z (every hour since ${s.loadedSince.slice(0, 16)}Z)`
+      : 'loaded through: no hour of the range is loaded',
   ];
   const failed = s.hours.filter((h) => h.state === 'failed');
   if (failed.length) {

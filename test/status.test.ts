@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { makeInterval, workflowIdFor } from '../src/interval';
+import { latestLoadedRun } from '../src/status';
 import { connectTestTemporal, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
 import { runCommand } from './support/processes';
 
@@ -29,6 +30,7 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
   const failedHour = hour('2018-11-01T03:00Z');
   const runningHour = hour('2018-11-01T04:00Z');
   const runningId = workflowIdFor(runningHour, deployment);
+  const lateHour = hour('2018-11-01T06:00Z');
   try {
     await withWorker(env, { taskQueue, pool: db.pool }, async () => {
       // 22:00 and 23:00 on Oct 31 have no event file in the sample (the run warns and loads nothing): empty
@@ -38,6 +40,12 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       });
       const outcomes = await runBackfill(env.client, plan, { taskQueue, concurrency: 5 });
       expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('completed'));
+      // an hour loaded after the failed, running and missing ones: "loaded through" is the end of the latest run
+      await env.client.workflow.execute('SparkifyEtl', {
+        taskQueue,
+        workflowId: workflowIdFor(lateHour, deployment),
+        args: [lateHour],
+      });
       await expect(
         env.client.workflow.execute('SparkifyEtl', {
           taskQueue,
@@ -54,22 +62,23 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       WAREHOUSE_URL: db.url,
       SPARKIFY_DEPLOYMENT: deployment,
     };
-    const args = ['run', '-s', 'status', '--', '--from', '2018-10-31T22:00Z', '--to', '2018-11-01T06:00Z'];
+    // from 21:00: a missing hour first, which does not hold "loaded through" back either
+    const args = ['run', '-s', 'status', '--', '--from', '2018-10-31T21:00Z', '--to', '2018-11-01T07:00Z'];
     const text = await runCommand('npm', args, cliEnv);
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
     const failedId = workflowIdFor(failedHour, deployment);
     expect(text.stdout.split('\n')).toEqual([
-      `${deployment}: hours 2018-10-31T22:00Z .. 2018-11-01T06:00Z (UTC, each cell the hour's data)`,
+      `${deployment}: hours 2018-10-31T21:00Z .. 2018-11-01T07:00Z (UTC, each cell the hour's data)`,
       '',
       'hour        00     06     12     18',
-      '2018-10-31                           --',
-      '2018-11-01  ###X>.',
+      '2018-10-31                          .--',
+      '2018-11-01  ###X>. #',
       '',
       'legend: # loaded  - empty (no events)  X failed  > running  . missing (no run yet)',
       '        stale (source changed since the load) is not tracked yet: it needs the late-data watcher',
-      'totals: loaded 3  empty 2  failed 1  running 1  missing 1  (8 hours)',
-      'loaded through 2018-11-01T03:00Z',
+      'totals: loaded 4  empty 2  failed 1  running 1  missing 2  (10 hours)',
+      'loaded through 2018-11-01T07:00Z (every hour since 2018-11-01T06:00Z)',
       '',
       'failed hours:',
       expect.stringMatching(new RegExp(`^ {2}2018-11-01T03h {2}${failedId} {2}stageEvents: .*/no/such/source/folder`)),
@@ -82,10 +91,13 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       hours: { start: string; state: string; workflowId?: string; events?: number; error?: string }[];
       totals: Record<string, number>;
       loadedThrough: string;
+      loadedSince: string;
     };
-    expect(status.totals).toEqual({ loaded: 3, empty: 2, failed: 1, running: 1, missing: 1 });
-    expect(status.loadedThrough).toBe('2018-11-01T03:00:00.000Z');
+    expect(status.totals).toEqual({ loaded: 4, empty: 2, failed: 1, running: 1, missing: 2 });
+    expect(status.loadedThrough).toBe('2018-11-01T07:00:00.000Z');
+    expect(status.loadedSince).toBe('2018-11-01T06:00:00.000Z');
     expect(status.hours.map((h) => [h.start.slice(0, 13), h.state])).toEqual([
+      ['2018-10-31T21', 'missing'],
       ['2018-10-31T22', 'empty'],
       ['2018-10-31T23', 'empty'],
       ['2018-11-01T00', 'loaded'],
@@ -94,15 +106,36 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       ['2018-11-01T03', 'failed'],
       ['2018-11-01T04', 'running'],
       ['2018-11-01T05', 'missing'],
+      ['2018-11-01T06', 'loaded'],
     ]);
-    expect(status.hours[0]).toMatchObject({ events: 0, workflowId: `${deployment}-2018-10-31T23:00:00Z` });
-    expect(status.hours[2]!.events).toBeGreaterThan(0);
-    expect(status.hours[5]).toMatchObject({ workflowId: failedId, error: expect.stringMatching(/^stageEvents: /) });
-    expect(status.hours[6]).toMatchObject({ workflowId: runningId });
+    expect(status.hours[1]).toMatchObject({ events: 0, workflowId: `${deployment}-2018-10-31T23:00:00Z` });
+    expect(status.hours[3]!.events).toBeGreaterThan(0);
+    expect(status.hours[6]).toMatchObject({ workflowId: failedId, error: expect.stringMatching(/^stageEvents: /) });
+    expect(status.hours[7]).toMatchObject({ workflowId: runningId });
   } finally {
     await env.client.workflow
       .getHandle(runningId)
       .terminate('test over')
       .catch(() => undefined);
   }
+});
+
+test('"loaded through" is the end of the latest contiguous run of loaded hours; empty hours count as loaded', () => {
+  const hours = (cells: string) =>
+    [...cells].map((c, i) => ({
+      start: new Date(Date.UTC(2018, 10, 1, i)).toISOString(),
+      end: new Date(Date.UTC(2018, 10, 1, i + 1)).toISOString(),
+      state: ({ '#': 'loaded', '-': 'empty', X: 'failed', '>': 'running', '.': 'missing' } as const)[c as '#']!,
+    }));
+  const run = (cells: string) => {
+    const r = latestLoadedRun(hours(cells));
+    return r && `${r.since.slice(11, 13)}..${r.through.slice(11, 13)}`;
+  };
+  expect(run('##-#')).toBe('00..04');
+  expect(run('.###')).toBe('01..04'); // a missing first hour holds nothing back
+  expect(run('##X##.')).toBe('03..05'); // nor a failed one; nor the missing hour after the run
+  expect(run('#.#--')).toBe('02..05'); // hours with no events are loaded
+  expect(run('##>')).toBe('00..02');
+  expect(run('X.>')).toBeUndefined();
+  expect(run('')).toBeUndefined();
 });
