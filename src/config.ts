@@ -177,9 +177,12 @@ export const SETTINGS = {
   },
   SPARKIFY_DEPLOYMENT: {
     default: DEFAULT_DEPLOYMENT,
-    doc: "name of this deployment (letters, digits, `_`, `-`): every run of an hour is `<name>-<end of the hour>`, and the schedule is `<name>-hourly`, so two deployments sharing a Temporal namespace never take each other's runs (one namespace per deployment is still recommended: docs/operations.md)",
+    doc: "name of this deployment (letters, digits, `_`, `-`): every run of an hour is `<name>-<end of the hour>`, the schedule is `<name>-hourly` and the task queue `<name>`, so two deployments sharing a Temporal namespace never take each other's runs (still: one namespace per deployment, docs/operations.md)",
   },
-  TASK_QUEUE: { default: 'sparkify-etl', doc: 'task queue of the worker and the runs' },
+  TASK_QUEUE: {
+    shown: '`<SPARKIFY_DEPLOYMENT>`',
+    doc: "task queue of the worker and the runs: by default the deployment's name, so that two deployments in one namespace never run each other's runs (a worker also refuses a run of another deployment: docs/operations.md)",
+  },
   WORKER_MAX_CONCURRENT_ACTIVITIES: { default: '20', doc: 'worker concurrency: activities' },
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: { default: '40', doc: 'worker concurrency: workflow tasks' },
   WORKFLOW_BUNDLE: {
@@ -387,15 +390,15 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     }
   }
 
-  const taskQueue = get('TASK_QUEUE')!;
-  if (!/^[\w.-]{1,200}$/.test(taskQueue)) problems.push(`TASK_QUEUE=${taskQueue} may only hold letters, digits, _ . -`);
-
   const deployment = get('SPARKIFY_DEPLOYMENT')!;
   if (!DEPLOYMENT_NAME.test(deployment)) {
     problems.push(
       `SPARKIFY_DEPLOYMENT=${deployment} must start with a letter and hold only letters, digits, _ and - (at most 63)`,
     );
   }
+  // A task queue per deployment unless told otherwise: the default deployment's is `sparkify-etl`, as it was.
+  const taskQueue = env.TASK_QUEUE || deployment;
+  if (!/^[\w.-]{1,200}$/.test(taskQueue)) problems.push(`TASK_QUEUE=${taskQueue} may only hold letters, digits, _ . -`);
   const scheduleId = env.SCHEDULE_ID || `${deployment}-hourly`;
   if (!/^[\w.-]{1,200}$/.test(scheduleId))
     problems.push(`SCHEDULE_ID=${scheduleId} may only hold letters, digits, _ . -`);

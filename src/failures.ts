@@ -7,6 +7,8 @@ export const BAD_CONFIG = 'BadConfig';
 export const BAD_INPUT = 'BadInput';
 export const SOURCE_FILE_MISSING = 'SourceFileMissing';
 export const CHECKS_FAILED = 'DataQualityChecksFailed';
+/** A worker refused a step of another deployment's run (the two share a task queue): nothing was written. */
+export const WRONG_DEPLOYMENT = 'WrongDeployment';
 /** Retryable: another run of an overlapping interval committed rows meanwhile; the next attempt replaces them. */
 export const CONCURRENT_LOAD = 'ConcurrentLoad';
 /** Retryable: the warehouse, the source or the network may heal. */
@@ -14,4 +16,10 @@ export const TRANSIENT = 'Transient';
 /** Retryable, but not known to heal: an error nobody classified (a bug, a condition not seen before). */
 export const UNEXPECTED = 'Unexpected';
 
-export const NON_RETRYABLE_TYPES: readonly string[] = [BAD_DATA, BAD_CONFIG, BAD_INPUT, SOURCE_FILE_MISSING];
+export const NON_RETRYABLE_TYPES: readonly string[] = [
+  BAD_DATA,
+  BAD_CONFIG,
+  BAD_INPUT,
+  SOURCE_FILE_MISSING,
+  WRONG_DEPLOYMENT,
+];

@@ -163,6 +163,17 @@ export function workflowIdFor(interval: Interval, deployment = DEFAULT_DEPLOYMEN
 const ID_TIME = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d{3})?Z';
 const ID_TAIL = new RegExp(`^(${ID_TIME})(?:--(${ID_TIME}))?$`);
 
+const ANY_DEPLOYMENT_ID = new RegExp(`^([A-Za-z][A-Za-z0-9_-]{0,62})-${ID_TIME}(?:--${ID_TIME})?$`);
+
+/**
+ * The deployment whose id convention `workflowId` follows (workflowIdFor), whichever it is; undefined for an
+ * id of no deployment (one given by hand, say). Unambiguous: a deployment name holds no `:`, a time does.
+ */
+export function deploymentOfWorkflowId(workflowId: string): string | undefined {
+  const deployment = ANY_DEPLOYMENT_ID.exec(workflowId)?.[1];
+  return deployment && intervalOfWorkflowId(workflowId, deployment) ? deployment : undefined;
+}
+
 /** The interval a workflow id of `deployment` names (the inverse of workflowIdFor); undefined for other ids. */
 export function intervalOfWorkflowId(workflowId: string, deployment = DEFAULT_DEPLOYMENT): Interval | undefined {
   if (!workflowId.startsWith(`${deployment}-`)) return undefined;

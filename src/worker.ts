@@ -4,6 +4,7 @@ import { createActivities } from './activities';
 import { startAlertDelivery, type AlertDelivery } from './alert-delivery';
 import type { AlertSettings } from './alerts';
 import { ConfigError, loadConfig, type AppConfig } from './config';
+import { deploymentGuard } from './deployment-guard';
 import { helpCommand, helpOnly } from './cli/args';
 import { startFreshnessMonitor } from './freshness';
 import { allChecks, checkSource, checkWarehouse } from './preflight';
@@ -96,6 +97,10 @@ export function createWorker(
       ...(alerts ? { alerts } : {}),
       ...(delivery ? { onAlertQueued: delivery.nudge } : {}),
     }),
+    // A step of another deployment's run (same task queue) is refused before it writes anything.
+    interceptors: {
+      activity: [deploymentGuard({ deployment: config.deployment, taskQueue: config.taskQueue, namespace })],
+    },
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     // The five parallel loads of a run can all start eagerly (servers with eager activity execution on).

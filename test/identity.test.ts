@@ -163,3 +163,51 @@ test('a worker refuses a namespace without the search attributes, naming the com
       `register them once with \`temporal operator search-attribute create --namespace ${namespace} --name DataIntervalStart --name DataIntervalEnd --type Datetime\``,
   );
 });
+
+test('two deployments in one namespace: a task queue each by default, and a worker refuses the other deployment’s run on a shared one', async () => {
+  const [a, b] = ['depa', 'depb'].map((d) => `${d}-${randomUUID().slice(0, 8)}`) as [string, string];
+  const hour = makeInterval('2018-11-05T03:00Z', '2018-11-05T04:00Z');
+  const { TASK_QUEUE: _unset, ...base } = process.env;
+  const common = {
+    ...base,
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    WAREHOUSE_URL: db.url,
+    SOURCE_URL: process.env.SPARKIFY_TEST_DATA,
+    WORKFLOW_BUNDLE: process.env.SPARKIFY_TEST_BUNDLE,
+  };
+  const idOfB = workflowIdFor(hour, b);
+  const worker = new Background('npm', ['run', '-s', 'worker'], { ...common, SPARKIFY_DEPLOYMENT: a });
+  try {
+    // No TASK_QUEUE: the deployment's name.
+    await worker.waitFor(new RegExp(`worker polling task queue \\\\"${a}\\\\"`));
+    const etlOfB = (extra: Record<string, string>, ...args: string[]) =>
+      runCommand('npm', ['run', '-s', 'etl', '--', '--from', hour.start, '--to', hour.end, ...args], {
+        ...common,
+        SPARKIFY_DEPLOYMENT: b,
+        ...extra,
+      });
+
+    // B's run goes to B's queue, which A's worker does not poll.
+    const queued = await etlOfB({}, '--no-wait');
+    expect(queued.stderr).toBe('');
+    expect(queued.stdout).toContain(`started ${idOfB} `);
+    expect(queued.stdout).toContain(`on task queue ${b}`);
+    const described = await env.client.workflow.getHandle(idOfB).describe();
+    expect(described.taskQueue).toBe(b);
+    await env.client.workflow.getHandle(idOfB).terminate('test: no worker of deployment b');
+
+    // Told to share A's queue, B's run is refused by A's worker at its first step: nothing in A's warehouse.
+    const refused = await etlOfB({ TASK_QUEUE: a });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `${idOfB} failed: stageEvents: refused by a worker of deployment "${a}": this run is deployment "${b}"'s, ` +
+        `and a step here would write to "${a}"'s warehouse. The two deployments share task queue "${a}" in ` +
+        'namespace "default": give each deployment its own namespace (TEMPORAL_NAMESPACE), or at least its own ' +
+        'TASK_QUEUE (by default the deployment name) (not recorded in etl_runs either, for the same reason)\n',
+    );
+    const audit = await db.pool.query('SELECT 1 FROM etl_runs WHERE workflow_id = $1', [idOfB]);
+    expect(audit.rowCount).toBe(0);
+  } finally {
+    await worker.stop('SIGINT');
+  }
+});

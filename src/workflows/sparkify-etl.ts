@@ -274,7 +274,10 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     // When etl_runs could not take the record (the warehouse is what failed, say), the failure says so itself.
     if (unrecorded !== undefined) {
       throw ApplicationFailure.create({
-        message: `${failure.message} (not recorded in etl_runs: ${unrecorded})`,
+        // the same cause twice (the warehouse down, a refused run) is said once
+        message: failure.message.includes(unrecorded)
+          ? `${failure.message} (not recorded in etl_runs either, for the same reason)`
+          : `${failure.message} (not recorded in etl_runs: ${unrecorded})`,
         type: failure.type ?? undefined,
         nonRetryable: true,
         cause: failure.cause,
