@@ -84,7 +84,8 @@ test('two workers share a backfill; one is killed; the backfill completes with t
   const db = await createTestDatabase();
   const reference = await createTestDatabase();
   const taskQueue = uniqueQueue('two-workers');
-  const envVars = workerEnv(db, taskQueue);
+  // the workers serve the deployment whose ids the backfill gives its runs (another's they would refuse)
+  const envVars = workerEnv(db, taskQueue, { SPARKIFY_DEPLOYMENT: `two-${taskQueue}` });
   const a = new Background('npm', ['run', '-s', 'worker'], envVars);
   const b = new Background('npm', ['run', '-s', 'worker'], envVars);
   try {

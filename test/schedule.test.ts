@@ -148,6 +148,50 @@ test('`temporal schedule backfill` through the real CLI runs the hours its sched
   }
 });
 
+test('`npm run schedule -- up` gives scheduled runs an input that says what they do; trigger starts one with it', async () => {
+  const deployment = `schedin-${randomUUID().slice(0, 8)}`;
+  const { TASK_QUEUE: _unset, SCHEDULE_START: _none, ...base } = process.env;
+  const cliEnv = {
+    ...base,
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    SPARKIFY_DEPLOYMENT: deployment,
+    LOAD_MODES: 'users=append',
+  };
+  const schedule = (...args: string[]) =>
+    runCommand('npm', ['run', '-s', 'schedule', '--', ...args, '--skip-checks'], cliEnv);
+  const expected = {
+    loadModes: { songplays: 'replace', users: 'append', songs: 'upsert', artists: 'upsert', time: 'upsert' },
+    retryBudget: '10m',
+    maxErrors: 0,
+    onMissingFile: 'warn',
+  };
+  try {
+    const up = await schedule('up');
+    expect(up.stderr).toBe('');
+    expect(up.stdout).toContain(`created schedule ${deployment}-hourly (task queue ${deployment})`);
+    const d = await env.client.schedule.getHandle(`${deployment}-hourly`).describe();
+    expect(d.action.type === 'startWorkflow' && d.action.args).toEqual([expected]);
+
+    // No worker on the deployment's queue: the triggered run waits, and its input is what the Web UI shows.
+    expect((await schedule('trigger')).code).toBe(0);
+    const run = await waitUntil('the triggered run', async () => {
+      for await (const w of env.client.workflow.list({ query: `WorkflowId STARTS_WITH '${deployment}-'` })) return w;
+      return undefined;
+    });
+    expect(run.taskQueue).toBe(deployment);
+    const history = await env.client.workflow.getHandle(run.workflowId).fetchHistory();
+    const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
+    const payload = started.input!.payloads![0]!;
+    expect(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).toEqual(expected);
+    await env.client.workflow.getHandle(run.workflowId).terminate('test over');
+  } finally {
+    await env.client.schedule
+      .getHandle(`${deployment}-hourly`)
+      .delete()
+      .catch(() => undefined);
+  }
+});
+
 describe('backfill command', () => {
   const from = '2018-11-03T00:00Z';
   const to = '2018-11-03T06:00Z';

@@ -8,6 +8,7 @@ import {
 } from '../backfill';
 import { loadConfig } from '../config';
 import { HOUR_MS, toMs } from '../interval';
+import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import { intervalOption, intOption, main, parseCommandLine, UsageError } from './args';
 
@@ -109,11 +110,7 @@ main(USAGE, async () => {
         taskQueue: config.taskQueue,
         concurrency,
         onReconnect,
-        input: {
-          loadModes: config.loadModes,
-          ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}),
-          ...(values.source ? { source: values.source } : {}),
-        },
+        input: { ...configuredRunInput(config), ...(values.source ? { source: values.source } : {}) },
       },
       (p) => {
         if (tty) process.stderr.write(`\r${bar(p)}`);

@@ -8,6 +8,7 @@ import { loadConfig } from '../config';
 import { DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
 import { workflowIdFor } from '../interval';
 import { inputDifferences, waitForOutcome, watchRetries } from '../outcome';
+import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import { parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
 import { intervalOption, intOption, main, parseCommandLine, RefusedError, UsageError } from './args';
@@ -55,11 +56,12 @@ main(USAGE, async () => {
   const config = loadConfig();
   const parsed = parseLoadModes(values.mode ?? []);
   if (parsed.problems.length) throw new UsageError(parsed.problems.map((p) => `--mode: ${p}`).join('\n       '));
-  const loadModes: LoadModes = { ...config.loadModes, ...parsed.modes };
+  const configured = configuredRunInput(config);
+  const loadModes: LoadModes = { ...configured.loadModes, ...parsed.modes };
   if (values.missing && values.missing !== 'fail' && values.missing !== 'warn') {
     throw new UsageError(`--missing must be fail or warn, got "${values.missing}"`);
   }
-  const retryBudget = values['retry-budget'] ?? config.retryBudget;
+  const retryBudget = values['retry-budget'] ?? configured.retryBudget;
   const checks = (values.check ?? []).map((name) => ({ name }));
   const input: SparkifyEtlInput = {
     start: interval.start,
@@ -67,8 +69,8 @@ main(USAGE, async () => {
     loadModes,
     maxErrors: intOption(values['max-errors'], 'max-errors', 0),
     ...(values.source ? { source: values.source } : {}),
-    ...(values.missing ? { onMissingFile: values.missing as 'fail' | 'warn' } : {}),
-    ...(retryBudget ? { retryBudget } : {}),
+    onMissingFile: (values.missing as 'fail' | 'warn' | undefined) ?? configured.onMissingFile,
+    retryBudget,
     ...(values['allow-incomplete'] ? { allowIncomplete: true } : {}),
     ...(checks.length ? { checks } : {}),
   };

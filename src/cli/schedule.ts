@@ -2,6 +2,7 @@ import { loadConfig } from '../config';
 import { parseInstant } from '../interval';
 import { catchUp, describeSchedule, upsertSchedule, type ScheduleSettings } from '../schedule';
 import { allChecks, checkSource, checkWarehouse } from '../preflight';
+import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import { dialectFor } from '../warehouse/dialect';
 import { main, parseCommandLine, UsageError } from './args';
@@ -54,11 +55,7 @@ main(USAGE, async () => {
     if (!Number.isInteger(m) || m < 0 || m > 59) throw new UsageError('--minute must be 0..59');
     settings.minute = m;
   }
-  settings.input = {
-    loadModes: config.loadModes,
-    ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}),
-    ...(values.source ? { source: values.source } : {}),
-  };
+  settings.input = { ...configuredRunInput(config), ...(values.source ? { source: values.source } : {}) };
 
   if ((command === 'up' || command === 'trigger') && !values['skip-checks']) {
     // Runs that could only fail are not scheduled: the warehouse and the source must answer first.

@@ -11,6 +11,7 @@ import { ensureDatabase } from '../warehouse/database';
 import { migrate } from '../warehouse/migrate';
 import { asWarehouseProblem, checkSource } from '../preflight';
 import { connectClient, connectWorker } from '../temporal';
+import { configuredRunInput } from '../run-input';
 import { redactUrl } from '../warehouse/pool';
 import { createWarehousePool, createWorker, deliverAlerts, monitorFreshness } from '../worker';
 import { main, parseCommandLine } from './args';
@@ -108,7 +109,7 @@ main(USAGE, async () => {
 
     const { client, connection } = await connectClient(config.env);
     stops.push(() => connection.close());
-    const input = { loadModes: config.loadModes, ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}) };
+    const input = configuredRunInput(config);
     const settings = { ...config.schedule, taskQueue: config.taskQueue, deployment: config.deployment, input };
     const outcome = await upsertSchedule(client, settings);
     const caught = outcome === 'created' ? await catchUp(client, settings, new Date()) : null;
