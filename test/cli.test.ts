@@ -268,7 +268,7 @@ test('the etl command refuses bad arguments in one line and starts nothing', asy
   );
   expect(backwards.code).toBe(2);
   expect(backwards.stderr).toContain(
-    'error: start (2018-11-02T14:00:00.000Z) must be before end (2018-11-02T13:00:00.000Z)',
+    'error: --from 2018-11-02T14:00Z (2018-11-02T14:00:00.000Z) must be before --to 2018-11-02T13:00Z (2018-11-02T13:00:00.000Z)',
   );
   const mode = await runCommand(
     'npm',

@@ -264,13 +264,13 @@ describe('backfill command', () => {
   });
 
   test.each([
-    [['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T05:00Z'], 'must be before end'],
+    [['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T05:00Z'], 'must be before --to 2018-11-03T05:00Z'],
     [
       ['--from', '2018-11-03T06:30Z', '--to', '2018-11-03T08:00Z'],
       'is not on a whole hour; did you mean 2018-11-03T06:00Z?',
     ],
     [['--from', '2018-01-01T00:00Z', '--to', '2020-01-01T00:00Z'], 'a backfill may span at most 8784'],
-    [['--from', 'soon', '--to', '2018-11-03T08:00Z'], 'start "soon" is not an ISO-8601 time'],
+    [['--from', 'soon', '--to', '2018-11-03T08:00Z'], '--from "soon" is not a time such as 2018-11-15T13:00Z'],
     [
       ['--from', '2018-11-03T06:00Z', '--to', '2018-11-03T08:00Z', '--reprocess', 'some'],
       '--reprocess must be one of none, failed, all',

@@ -139,3 +139,37 @@ test('"loaded through" is the end of the latest contiguous run of loaded hours; 
   expect(run('X.>')).toBeUndefined();
   expect(run('')).toBeUndefined();
 });
+
+test('a date as --to includes that day, in status and backfill alike', async () => {
+  const deployment = `status-days-${randomUUID().slice(0, 8)}`;
+  const cliEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    WAREHOUSE_URL: db.url,
+    SPARKIFY_DEPLOYMENT: deployment,
+  };
+  const status = await runCommand(
+    'npm',
+    ['run', '-s', 'status', '--', '--from', '2018-11-01', '--to', '2018-11-02', '--json'],
+    cliEnv,
+  );
+  expect(status.stderr).toBe('');
+  const grid = JSON.parse(status.stdout) as { from: string; to: string; hours: unknown[] };
+  expect([grid.from, grid.to, grid.hours.length]).toEqual(['2018-11-01T00:00:00.000Z', '2018-11-03T00:00:00.000Z', 48]);
+  const plan = await runCommand(
+    'npm',
+    ['run', '-s', 'backfill', '--', '--from', '2018-11-01', '--to', '2018-11-02', '--dry-run'],
+    cliEnv,
+  );
+  expect(plan.stderr).toBe('');
+  expect(plan.stdout.split('\n')[0]).toBe(
+    'backfill 2018-11-01T00:00:00.000Z .. 2018-11-03T00:00:00.000Z: 48 hour(s): 48 to run, 0 running (joined), 0 skipped (reprocess=failed)',
+  );
+  // one day: --from and --to the same date
+  const one = await runCommand(
+    'npm',
+    ['run', '-s', 'status', '--', '--from', '2018-11-01', '--to', '2018-11-01'],
+    cliEnv,
+  );
+  expect(one.stdout).toContain(`${deployment}: hours 2018-11-01T00:00Z .. 2018-11-02T00:00Z`);
+});

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
-import { IntervalError, makeInterval, type Interval } from '../interval';
+import { IntervalError, type Interval } from '../interval';
+import { intervalFromTimes } from './times';
 
 /** A request the command will not carry out as asked (it says why and what to do): exit code 2. */
 export class RefusedError extends Error {
@@ -70,11 +71,11 @@ export function intOption(value: string | undefined, name: string, fallback: num
   return n;
 }
 
-/** `--from` and `--to` as an interval; a missing or bad value is a usage error. */
-export function intervalOption(from: string | undefined, to: string | undefined): Interval {
+/** `--from` and `--to` as an interval (TIME: see times.ts); a missing or bad value is a usage error. */
+export function intervalOption(from: string | undefined, to: string | undefined, nowMs = Date.now()): Interval {
   if (!from || !to) throw new UsageError('--from and --to are required');
   try {
-    return makeInterval(from, to);
+    return intervalFromTimes(from, to, nowMs);
   } catch (err) {
     if (err instanceof IntervalError) throw new UsageError(err.message);
     throw err;

@@ -11,6 +11,7 @@ import { HOUR_MS, toMs } from '../interval';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import { intervalOption, intOption, main, parseCommandLine, UsageError } from './args';
+import { TIME_HELP } from './times';
 
 const USAGE = `usage: npm run backfill -- --from TIME --to TIME [options]
 
@@ -19,6 +20,7 @@ progress, prints a summary that lists each failed hour with its one-line cause, 
 (2 on a usage or configuration error). A lost connection to Temporal is reconnected and the runs' real
 outcomes are read; an hour whose outcome could not be read is reported as unknown. Safe to run again: each hour's workflow id
 is derived from the hour, so hours already completed are skipped and hours still running are joined.
+${TIME_HELP}. Example: npm run backfill -- --from yesterday --to yesterday (its 24 hours).
 
 options:
   --concurrency N       hours run at the same time (default 4); runs are isolated, so any N is correct
@@ -63,7 +65,7 @@ main(USAGE, async () => {
     const last = new Date(Math.floor(Date.now() / HOUR_MS) * HOUR_MS).toISOString().slice(0, 16) + 'Z';
     throw new UsageError(
       `--to ${new Date(endMs).toISOString()} is in the future: an hour is loaded once it is over ` +
-        `(the last complete hour ends at ${last}; the schedule loads each hour as it ends)`,
+        `(the last complete hour ends at ${last}: --to now; the schedule loads each hour as it ends)`,
     );
   }
   const hours = (endMs - startMs) / HOUR_MS;

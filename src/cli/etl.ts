@@ -12,12 +12,14 @@ import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import { parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
 import { intervalOption, intOption, main, parseCommandLine, RefusedError, UsageError } from './args';
+import { TIME_HELP } from './times';
 import { formatSummary } from './format';
 
 const USAGE = `usage: npm run etl -- --from TIME --to TIME [options]
 
 Runs SparkifyEtl for the interval [from, to) and waits for it, printing the summary.
-TIME is ISO-8601 UTC, e.g. 2018-11-15T13:00Z; one run loads at most ${MAX_RUN_HOURS} hours (longer: backfill).
+${TIME_HELP}.
+One run loads at most ${MAX_RUN_HOURS} hours (longer: backfill). Example: npm run etl -- --from yesterday --to yesterday+1h
 The workflow id is derived from the interval (an hour's is the id the schedule gives its run of that hour): if a
 run of the same interval is in progress, scheduled or not, the command attaches to it and says so, or refuses
 when that run's input differs from this one's (the difference is named). A finished run is run again.

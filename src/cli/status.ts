@@ -4,6 +4,7 @@ import { formatStatus, rangeStatus } from '../status';
 import { connectClient } from '../temporal';
 import { createPool } from '../warehouse/pool';
 import { intervalOption, main, parseCommandLine, UsageError } from './args';
+import { TIME_HELP } from './times';
 
 const MAX_STATUS_HOURS = 366 * 24;
 
@@ -12,9 +13,10 @@ const USAGE = `usage: npm run status -- --from TIME --to TIME [--json]
 Shows every hour of [from, to) (UTC, on whole hours, at most 366 days) as a grid: a row per day, a cell per
 hour, loaded (#), empty: no events (-), failed (X), running (>) or missing: no run yet (.), then a legend,
 totals, "loaded through" (the end of the latest run of hours loaded or empty without a gap, and where that run
-starts), and each failed hour with its one-line cause. It reads
-etl_runs in the warehouse (WAREHOUSE_URL) and the runs in progress from Temporal, for this deployment
-(SPARKIFY_DEPLOYMENT) only. Example: npm run status -- --from 2018-11-01 --to 2018-11-08
+starts), and each failed hour with its one-line cause. It reads etl_runs in the warehouse (WAREHOUSE_URL) and
+the runs in progress from Temporal, for this deployment (SPARKIFY_DEPLOYMENT) only.
+${TIME_HELP}. Examples: npm run status -- --from 2018-11-01 --to 2018-11-07 (seven days: the 1st to the 7th),
+npm run status -- --from today-2d --to now
 
 options:
   --json    the same as JSON, for scripts: { deployment, from, to, hours: [{ start, end, state, ... }], totals,

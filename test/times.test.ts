@@ -1,0 +1,73 @@
+/**
+ * TIME on the command line (src/cli/times.ts): dates name whole days, and the relative forms the README's
+ * examples use are read against the clock. The clock is a parameter here, so the examples are checked at
+ * every time of day, the hours just after midnight UTC included, whenever this test runs.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { intervalFromTimes, parseTime } from '../src/cli/times';
+import { DAY_MS, floorToHour, HOUR_MS, toIso } from '../src/interval';
+import { ROOT } from './support/processes';
+
+const NOW = Date.parse('2026-11-26T01:20:30Z');
+
+test('dates, instants and relative times', () => {
+  expect(parseTime('2018-11-15', '--to', NOW)).toEqual({ ms: Date.parse('2018-11-15T00:00Z'), day: true });
+  expect(parseTime('2018-11-15T13:00Z', '--to', NOW)).toEqual({ ms: Date.parse('2018-11-15T13:00Z'), day: false });
+  expect(toIso(parseTime('now', '--to', NOW).ms)).toBe('2026-11-26T01:00:00.000Z');
+  expect(toIso(parseTime('now-6h', '--to', NOW).ms)).toBe('2026-11-25T19:00:00.000Z');
+  expect(parseTime('today', '--from', NOW)).toEqual({ ms: Date.parse('2026-11-26T00:00Z'), day: true });
+  expect(parseTime('TODAY-2d', '--from', NOW)).toEqual({ ms: Date.parse('2026-11-24T00:00Z'), day: true });
+  expect(parseTime('yesterday+13h', '--from', NOW)).toEqual({ ms: Date.parse('2026-11-25T13:00Z'), day: false });
+  expect(() => parseTime('soon', '--from', NOW)).toThrow(
+    '--from "soon" is not a time such as 2018-11-15T13:00Z, a date such as 2018-11-15, or now, today, yesterday',
+  );
+  expect(() => parseTime('2018-02-30', '--to', NOW)).toThrow('--to "2018-02-30" is not a valid calendar time');
+});
+
+test('a date as --to is the end of that day: --from and --to the same date is one day', () => {
+  expect(intervalFromTimes('2018-11-01', '2018-11-07', NOW)).toEqual({
+    start: '2018-11-01T00:00:00.000Z',
+    end: '2018-11-08T00:00:00.000Z',
+  });
+  expect(intervalFromTimes('yesterday', 'yesterday', NOW)).toEqual({
+    start: '2026-11-25T00:00:00.000Z',
+    end: '2026-11-26T00:00:00.000Z',
+  });
+  expect(intervalFromTimes('2018-11-01T13:00Z', '2018-11-01T14:00Z', NOW).end).toBe('2018-11-01T14:00:00.000Z');
+  expect(() => intervalFromTimes('2018-11-02', '2018-11-01', NOW)).toThrow(
+    '--from 2018-11-02 (2018-11-02T00:00:00.000Z) must be before --to 2018-11-01 (2018-11-02T00:00:00.000Z, the end of that day)',
+  );
+});
+
+/** Every `npm run etl|backfill|status -- … --from X --to Y` in the README, with X and Y. */
+function readmeExamples(): { line: string; from: string; to: string }[] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const found: { line: string; from: string; to: string }[] = [];
+  for (const m of readme.matchAll(/npm run (?:etl|backfill|status) -- [^`\n#|]*/g)) {
+    const from = /--from (\S+)/.exec(m[0])?.[1];
+    const to = /--to (\S+)/.exec(m[0])?.[1];
+    if (from && to) found.push({ line: m[0].trim(), from, to });
+  }
+  return found;
+}
+
+test("the README's examples name complete hours of `npm start`'s sample at any time of day", () => {
+  const examples = readmeExamples();
+  expect(examples.length).toBeGreaterThanOrEqual(6);
+  const day = Date.parse('2026-11-26T00:00Z');
+  // every minute of a day, just after midnight UTC (when examples naming today's hours used to fail) included
+  for (let now = day; now < day + DAY_MS; now += 60_000) {
+    // npm start's sample: three days ending today (src/cli/start.ts)
+    const sampleStart = day - 2 * DAY_MS;
+    for (const e of examples.filter((x) => !/^\d{4}-/.test(x.from))) {
+      const { start, end } = intervalFromTimes(e.from, e.to, now);
+      const [s, t] = [Date.parse(start), Date.parse(end)];
+      const where = `${e.line} at ${toIso(now)}: ${start} .. ${end}`;
+      if (s < sampleStart) throw new Error(`before the sample: ${where}`);
+      // over by now: the hour that ends at `end` is complete (backfill and etl refuse anything later)
+      if (t > floorToHour(now)) throw new Error(`not over yet: ${where}`);
+      if (s % HOUR_MS !== 0 || t % HOUR_MS !== 0) throw new Error(`not on whole hours: ${where}`);
+    }
+  }
+});
