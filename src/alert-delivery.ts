@@ -142,13 +142,17 @@ export function startAlertDelivery(opts: AlertDeliveryOptions): AlertDelivery {
       return 0;
     }
     for (const row of rows) {
-      if (stopping.signal.aborted) {
-        await opts.pool.query(
-          alertRetryLater({ runId: row.run_id, kind: row.kind, claim: claimId }, sqlTime(now()), 'the worker stopped'),
-        );
-        continue;
-      }
-      await deliver(row, claimId).catch((err: unknown) =>
+      // A worker that stops hands what it claimed back at once rather than when the claim expires.
+      const work = stopping.signal.aborted
+        ? opts.pool.query(
+            alertRetryLater(
+              { runId: row.run_id, kind: row.kind, claim: claimId },
+              sqlTime(now()),
+              'the worker stopped',
+            ),
+          )
+        : deliver(row, claimId);
+      await work.catch((err: unknown) =>
         opts.log.warn('could not record an alert delivery in the outbox', { error: (err as Error).message }),
       );
     }

@@ -68,8 +68,13 @@ export function alertBody(s: AlertSettings, e: AlertEvent): AlertBody {
   };
 }
 
-/** How long one POST may take; a slower receiver gets the alert again (same Idempotency-Key) at the next attempt. */
-export const ALERT_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * How long one POST from the outbox may take. Generous: the delivery is no part of any run, and a receiver
+ * slower than this gets the alert again (same Idempotency-Key) at the next attempt.
+ */
+export const ALERT_REQUEST_TIMEOUT_MS = 30_000;
+/** The in-run webhook of runs recorded before the outbox: within its local activity's 30 s. */
+export const IN_RUN_ALERT_TIMEOUT_MS = 10_000;
 
 /** A receiver's answer that retrying cannot change (a 4xx other than 408 and 429). */
 export class AlertRejected extends Error {

@@ -1,4 +1,4 @@
-import { AlertRejected, postAlert, type AlertEvent } from '../alerts';
+import { AlertRejected, IN_RUN_ALERT_TIMEOUT_MS, postAlert, type AlertEvent } from '../alerts';
 import type { AlertRunInput } from '../types';
 import { previousRunStatus } from '../warehouse/statements';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
@@ -41,7 +41,7 @@ export function makeAlertRun(deps: ActivityDeps) {
       event = { kind: 'recovered', workflowId, runId, interval };
     }
     try {
-      await postAlert(settings, event);
+      await postAlert(settings, event, IN_RUN_ALERT_TIMEOUT_MS);
     } catch (err) {
       if (err instanceof AlertRejected) throw badConfig(err.message);
       throw err;
