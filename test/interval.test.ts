@@ -1,5 +1,6 @@
 import {
   daysTouched,
+  deploymentOfWorkflowId,
   hoursIn,
   intervalForScheduledTime,
   intervalKey,
@@ -68,4 +69,16 @@ test('workflow ids and staging tables are derived from the interval', () => {
   expect(intervalKey(hour)).toBe('20181121T1300_1h');
   expect(runStagingTable(intervalKey(hour))).toBe('"staging_events_20181121t1300_1h"');
   expect(() => runStagingTable('x"; drop table users; --')).toThrow('invalid run key');
+});
+
+test('the deployment whose id convention a workflow id follows, whichever it is', () => {
+  expect(deploymentOfWorkflowId('sparkify-etl-2018-11-15T14:00:00Z')).toBe('sparkify-etl');
+  expect(deploymentOfWorkflowId('prod-2-2018-11-15T00:00:00Z--2018-11-16T00:00:00Z')).toBe('prod-2');
+  expect(deploymentOfWorkflowId(workflowIdFor(makeInterval('2018-11-15T13:00Z', '2018-11-15T14:00Z'), 'a-2018'))).toBe(
+    'a-2018',
+  );
+  // ids of no deployment: given by hand, or not an interval
+  expect(deploymentOfWorkflowId('record-hour-succeeded-test-x')).toBeUndefined();
+  expect(deploymentOfWorkflowId('sparkify-etl-2018-11-15T14:00:00Z--2018-11-15T15:00:00Z')).toBeUndefined();
+  expect(deploymentOfWorkflowId('-2018-11-15T14:00:00Z')).toBeUndefined();
 });
