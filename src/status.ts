@@ -53,7 +53,7 @@ interface RunRow {
 const utc = (text: string) => Date.parse(`${text}Z`);
 
 /** The first string after every string that starts with `prefix`: `[prefix, prefixEnd)` is all of them. */
-function prefixEnd(prefix: string): string {
+export function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 

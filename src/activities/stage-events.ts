@@ -14,14 +14,19 @@ import { cancellationSignal, currentContext, elapsed, heartbeat, log } from './p
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { eventFilesFor } from './event-files';
+import { refreshSourceIndex } from './source-index';
+import { filesFeeding, recordRunReads } from '../warehouse/source-index';
 
 const CHUNK_BYTES = 64 * 1024;
 
 /**
  * Stages the events of one interval into the run's private table, in one transaction: the table is
- * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads only the day
- * files the interval touches, streams them through the event encoder (bytes in, COPY rows out) into
- * COPY FROM STDIN and keeps events whose `ts` falls in the interval.
+ * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads every file that
+ * can feed the interval: the day files it touches (a missing one is reported) and every other file the source
+ * index says holds lines of its hours (an event delivered into another day's file), streams them through the
+ * event encoder (bytes in, COPY rows out) into COPY FROM STDIN and keeps events whose `ts` falls in the
+ * interval. What it read, per hour, is recorded in the same transaction (run_hour_sources): the late-data
+ * watcher compares it with the index to find hours whose source changed since.
  */
 export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
@@ -31,7 +36,10 @@ export function makeStageEvents(deps: ActivityDeps) {
     const { startMs, endMs } = toMs(input.interval);
     const source = resolveSource(deps, input.source);
 
-    const { files, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
+    const { files: dayFiles, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
+    const files = await filesToRead(deps, source, dayFiles, startMs, endMs);
+    const workflowId = currentContext()?.info.workflowExecution?.workflowId ?? null;
+    const runId = currentContext()?.info.workflowExecution?.runId ?? null;
 
     const stats = { linesRead: 0, rowsStaged: 0, nextSongRows: 0 };
     const bad = new BadLines(input.maxErrors);
@@ -39,10 +47,7 @@ export function makeStageEvents(deps: ActivityDeps) {
       await withTransaction(deps.pool, async (client) => {
         const dialect = dialectOf(deps);
         await client.query(dialect.createRunStaging(stg).text);
-        for (const s of dialect.registerRunStaging(
-          stagingKeyOf(input),
-          currentContext()?.info.workflowExecution?.workflowId ?? null,
-        )) {
+        for (const s of dialect.registerRunStaging(stagingKeyOf(input), workflowId)) {
           await client.query(s);
         }
         const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
@@ -53,6 +58,19 @@ export function makeStageEvents(deps: ActivityDeps) {
           ...(signal ? [{ signal }] : []),
         );
         await bad.save(client, input.runKey, dialect);
+        if (runId) {
+          await client.query(
+            recordRunReads({
+              runId,
+              workflowId,
+              source: source.location,
+              startMs,
+              endMs,
+              paths: files.map((f) => f.key),
+              versions: files.map((f) => f.version),
+            }),
+          );
+        }
         // Fresh statistics, so the loads' joins are planned for the rows really staged.
         await client.query(analyzeRunStaging(stg));
       });
@@ -70,6 +88,31 @@ export function makeStageEvents(deps: ActivityDeps) {
       durationMs: elapsed(t0),
     };
   };
+}
+
+/**
+ * The day files the interval names (found) and every indexed file with lines in its hours, each once, in key
+ * order. The index is refreshed first: a file is read for it only when it is new or changed.
+ */
+async function filesToRead(
+  deps: ActivityDeps,
+  source: Source,
+  dayFiles: SourceFile[],
+  startMs: number,
+  endMs: number,
+): Promise<SourceFile[]> {
+  const byKey = new Map(dayFiles.map((f) => [f.key, f]));
+  try {
+    const { listed } = await refreshSourceIndex(deps.pool, source);
+    const feeding = await deps.pool.query<{ path: string }>(filesFeeding(source.location, startMs, endMs));
+    for (const { path } of feeding.rows) {
+      const f = listed.get(path);
+      if (f && !byKey.has(path)) byKey.set(path, f);
+    }
+  } catch (err) {
+    rethrowForActivity(err, 'indexing the event files');
+  }
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 async function* encodeEvents(
