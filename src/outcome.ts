@@ -126,7 +126,10 @@ export function watchRetries(
   };
 }
 
-/** What a run does, with every default filled in, so two inputs can be compared field by field. */
+/**
+ * What a run does, with every default filled in, so two inputs can be compared field by field. A `reason` (the
+ * late-data watcher's) changes nothing the run does: it is not compared.
+ */
 function effective(input: SparkifyEtlInput, taskQueue: string): Record<string, unknown> {
   return {
     'task queue': taskQueue,

@@ -220,6 +220,7 @@ const COMMANDS = [
   'start',
   'worker',
   'etl',
+  'late',
   'backfill',
   'status',
   'schedule',

@@ -10,9 +10,11 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generate } from '../src/datagen/generate';
 import { eventFileKey } from '../src/source';
+import { tableChecksums } from './support/checksum';
 import { expectedFor } from './support/expected';
 import {
   connectTestTemporal,
+  count,
   createTestDatabase,
   testTmp,
   uniqueQueue,
@@ -107,3 +109,166 @@ test("Must-show 1: a NextSong event of hour H in the previous day's file is load
   expect(reads.rows).toHaveLength(1);
   expect(Object.keys(reads.rows[0]!.sources).sort()).toEqual([eventFileKey('2019-03-04'), eventFileKey('2019-03-05')]);
 }, 240_000);
+
+interface Event {
+  ts: number;
+  page: string;
+  userId: string;
+  level: string;
+  sessionId: number;
+  itemInSession: number;
+  song: string | null;
+  firstName: string | null;
+}
+
+const at = (iso: string, plusMs = 0) => Date.parse(iso) + plusMs;
+const hourOf = (ms: number) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString().slice(0, 13);
+
+async function runCounts(pool: TestDatabase['pool'], deployment: string): Promise<Map<string, number>> {
+  const res = await pool.query<{ hour: string; n: number }>(
+    `SELECT to_char(interval_start, 'YYYY-MM-DD"T"HH24') AS hour, count(*)::int AS n FROM etl_runs
+      WHERE workflow_id LIKE $1 GROUP BY 1`,
+    [`${deployment}-%`],
+  );
+  return new Map(res.rows.map((r) => [r.hour, r.n]));
+}
+
+test('Must-show 2: appended and corrected files re-run exactly the hours they feed, in one watcher cycle; the star tables then equal a load from scratch', async () => {
+  const dir = await dataset('ms2', 1402);
+  const day4 = path.join(dir, eventFileKey('2019-03-04'));
+  const day5 = path.join(dir, eventFileKey('2019-03-05'));
+  const template = JSON.parse((await lines(dir, '2019-03-04')).find((l) => l.includes('"NextSong"'))!) as Event;
+  const play = (ts: number, changes: Partial<Event>) => JSON.stringify({ ...template, ts, ...changes });
+  // Before the first load, day 4 also holds: user 99999's only play (04T07), and user 99998's plays at 04T07 (paid)
+  // and 04T15 (free, the later one: it sets the user's level).
+  const extra = [
+    play(at('2019-03-04T07:10Z'), { userId: '99999', level: 'paid', sessionId: 90001, itemInSession: 0 }),
+    play(at('2019-03-04T07:20Z'), { userId: '99998', level: 'paid', sessionId: 90002, itemInSession: 0 }),
+    play(at('2019-03-04T15:20Z'), { userId: '99998', level: 'free', sessionId: 90002, itemInSession: 1 }),
+  ];
+  await appendFile(day4, extra.join('\n') + '\n');
+
+  const taskQueue = uniqueQueue('late-ms2');
+  const deployment = `late2-${randomUUID().slice(0, 8)}`;
+  const own = await createTestDatabase();
+  const scratch = await createTestDatabase();
+  const envFor = (db2: TestDatabase) => ({ ...cliEnv(taskQueue, deployment, dir), WAREHOUSE_URL: db2.url });
+  try {
+    await withWorker(env, { taskQueue, pool: own.pool, source: dir }, async () => {
+      const backfill = await runCommand(
+        'npm',
+        [
+          'run',
+          '-s',
+          'backfill',
+          '--',
+          '--from',
+          '2019-03-04T00:00Z',
+          '--to',
+          '2019-03-06T00:00Z',
+          '--concurrency',
+          '8',
+        ],
+        envFor(own),
+        300_000,
+      );
+      expect(backfill.code).toBe(0);
+      const nothing = await runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d'], envFor(own));
+      expect(nothing.stdout).toContain('nothing to re-run');
+      expect(nothing.code).toBe(0);
+
+      // 50 events appended to day 5's file: 30 of hours 05T03 and 05T04 (loaded), 20 of 06T10 (not loaded yet).
+      const appended = Array.from({ length: 50 }, (_, i) =>
+        play(
+          i < 15
+            ? at('2019-03-05T03:00Z', i * 1000)
+            : i < 30
+              ? at('2019-03-05T04:00Z', i * 1000)
+              : at('2019-03-06T10:00Z', i * 1000),
+          {
+            sessionId: 80000 + i,
+            itemInSession: 0,
+          },
+        ),
+      );
+      await appendFile(day5, appended.join('\n') + '\n');
+      // Day 4's file replaced by a corrected version: user 99999's play and user 99998's 04T15 play removed, and
+      // every play of hour 04T12 changed (its level flipped, its song renamed).
+      const corrected = (await lines(dir, '2019-03-04'))
+        .filter((l) => !l.includes('"99999"') && !(l.includes('"99998"') && l.includes('"free"')))
+        .map((l) => {
+          const e = JSON.parse(l) as Event;
+          if (hourOf(e.ts) !== '2019-03-04T12' || e.page !== 'NextSong') return l;
+          return JSON.stringify({ ...e, level: e.level === 'free' ? 'paid' : 'free', song: `${e.song} (remastered)` });
+        });
+      await writeFile(day4, corrected.join('\n') + '\n');
+      const affected = ['2019-03-04T07', '2019-03-04T12', '2019-03-04T15', '2019-03-05T03', '2019-03-05T04'];
+
+      const dry = await runCommand('npm', ['run', '-s', 'late', '--', '--dry-run', '--lookback', '5000d'], envFor(own));
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain(`dry run: would re-run ${affected.length} hour(s):`);
+      for (const h of affected)
+        expect(dry.stdout).toMatch(new RegExp(`  ${h}:00Z  ${deployment}-\\S+  \\(late data: `));
+      expect(dry.stdout).toContain(`(late data: ${eventFileKey('2019-03-04')} changed)`);
+      expect(dry.stdout).toContain(`(late data: ${eventFileKey('2019-03-05')} changed)`);
+      expect(await runCounts(own.pool, deployment)).toEqual(new Map(hoursOf48().map((h) => [h, 1])));
+
+      const cycle = await runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d'], envFor(own), 300_000);
+      expect(cycle.stderr).toBe('');
+      expect(cycle.code).toBe(0);
+      expect(cycle.stdout).toContain(`re-ran ${affected.length} hour(s):`);
+      expect(cycle.stdout.match(/ succeeded /g)).toHaveLength(affected.length);
+      // Exactly the affected hours ran again; every other hour once.
+      const counts = await runCounts(own.pool, deployment);
+      expect(counts).toEqual(new Map(hoursOf48().map((h) => [h, affected.includes(h) ? 2 : 1])));
+      // The reason is in the re-run's input (the Web UI shows it).
+      const history = await env.client.workflow.getHandle(`${deployment}-2019-03-04T08:00:00Z`).fetchHistory();
+      const startInput = JSON.stringify(history.events?.[0]?.workflowExecutionStartedEventAttributes?.input);
+      expect(Buffer.from(JSON.parse(startInput).payloads[0].data, 'base64').toString()).toContain(
+        `late data: ${eventFileKey('2019-03-04')} changed`,
+      );
+      // A second cycle finds nothing left.
+      const again = await runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d'], envFor(own));
+      expect(again.stdout).toContain('nothing to re-run');
+    });
+
+    // From scratch: a fresh warehouse loads the same two days from the source as it is now.
+    const fresh = `late2s-${randomUUID().slice(0, 8)}`;
+    await withWorker(env, { taskQueue, pool: scratch.pool, source: dir }, async () => {
+      const backfill = await runCommand(
+        'npm',
+        [
+          'run',
+          '-s',
+          'backfill',
+          '--',
+          '--from',
+          '2019-03-04T00:00Z',
+          '--to',
+          '2019-03-06T00:00Z',
+          '--concurrency',
+          '8',
+        ],
+        { ...envFor(scratch), SPARKIFY_DEPLOYMENT: fresh },
+        300_000,
+      );
+      expect(backfill.code).toBe(0);
+    });
+    expect(await tableChecksums(own.pool)).toEqual(await tableChecksums(scratch.pool));
+    // And what the files hold, read here: the plays of the two days, user 99999 gone, 99998 back to paid.
+    const expected = expectedFor(dir, '2019-03-04T00:00Z', '2019-03-06T00:00Z');
+    expect(await count(own.pool, 'SELECT count(*) FROM songplays')).toBe(expected.songplays);
+    expect(await count(own.pool, 'SELECT count(*) FROM users')).toBe(expected.users);
+    expect(await count(own.pool, 'SELECT count(*) FROM users WHERE user_id = 99999')).toBe(0);
+    const level = await own.pool.query<{ level: string }>('SELECT level FROM users WHERE user_id = 99998');
+    expect(level.rows[0]?.level).toBe('paid');
+    expect(expected.latestLevel.get(99998)).toBe('paid');
+  } finally {
+    await own.drop();
+    await scratch.drop();
+  }
+}, 600_000);
+
+function hoursOf48(): string[] {
+  return Array.from({ length: 48 }, (_, i) => hourOf(at('2019-03-04T00:00Z', i * 3_600_000)));
+}

@@ -10,6 +10,7 @@ import {
   SAVEPOINT_BEFORE_INSERT,
   type LoadPlan,
 } from '../warehouse/statements';
+import { usersFollowReloadedPlays } from '../warehouse/source-index';
 import { dialectOf, type ActivityDeps } from './deps';
 import { elapsed, whileHeartbeating, log } from './progress';
 import { metrics } from './metrics';
@@ -44,10 +45,20 @@ export function makeLoadTable(deps: ActivityDeps) {
     const plan = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
     try {
       const rowsWritten = await withTransaction(deps.pool, async (client) => {
-        for (const statement of plan.prepare) await client.query(statement);
+        let replaced = 0;
+        for (const statement of plan.prepare) {
+          const r = await client.query(statement);
+          if (statement.name === 'replace-songplays-delete') replaced = r.rowCount ?? 0;
+        }
         const res = await whileHeartbeating({ table: input.table, mode: input.mode }, () =>
           insert(client, plan, input.table),
         );
+        // A re-load of the interval (late or corrected data): users follow the plays (docs/data-semantics.md).
+        if (replaced > 0 && dialectOf(deps).name === 'postgres') {
+          for (const statement of usersFollowReloadedPlays(toMs(input.interval).startMs, toMs(input.interval).endMs)) {
+            await client.query(statement);
+          }
+        }
         return res.rowCount ?? 0;
       });
       metrics.rows('loaded', rowsWritten, { table: input.table, mode: input.mode });

@@ -163,3 +163,36 @@ export const staleHours = (r: {
           LIMIT $4::int`,
   values: [r.source, r.fromMs, r.toMs, r.limit, r.idPrefix, r.idPrefixEnd],
 });
+
+/**
+ * After a re-load of an interval's songplays (replace mode, when the interval held rows before): the users
+ * whose row an event of the interval set (level_ts in it) but that no play of the interval justifies any more
+ * (the event was removed, or its level changed) take their level from their latest play now, and a user left
+ * with no play at all is deleted, as a load from scratch would leave them. The users table is locked first
+ * (SHARE ROW EXCLUSIVE: users loads of other runs wait, readers do not), so the run's own users load, which
+ * runs beside this one, has committed before these rows are judged. First loads of an interval skip this.
+ */
+export const usersFollowReloadedPlays = (startMs: number, endMs: number): Statement[] => [
+  { text: `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE` },
+  {
+    name: 'users-follow-reloaded-plays',
+    text: `WITH unjustified AS (
+             SELECT u.user_id FROM users u
+              WHERE u.level_ts >= $1::bigint AND u.level_ts < $2::bigint
+                AND NOT EXISTS (SELECT 1 FROM songplays p
+                                 WHERE p.start_time = timestamp 'epoch' + u.level_ts * interval '1 millisecond'
+                                   AND p.user_id = u.user_id AND p.level IS NOT DISTINCT FROM u.level)
+           ), latest AS (
+             SELECT DISTINCT ON (p.user_id) p.user_id, p.level, p.start_time FROM songplays p
+              WHERE p.user_id IN (SELECT user_id FROM unjustified)
+              ORDER BY p.user_id, p.start_time DESC, p.level DESC
+           ), fixed AS (
+             UPDATE users u SET level = l.level, level_ts = (extract(epoch FROM l.start_time) * 1000)::bigint
+               FROM latest l WHERE u.user_id = l.user_id
+             RETURNING u.user_id
+           )
+           DELETE FROM users u
+            WHERE u.user_id IN (SELECT user_id FROM unjustified) AND u.user_id NOT IN (SELECT user_id FROM latest)`,
+    values: [startMs, endMs],
+  },
+];
