@@ -13,6 +13,7 @@ import { benchB } from './b-overhead';
 import { benchC } from './c-staging';
 import { benchD } from './d-backfill';
 import { benchE } from './e-scale';
+import { benchF } from './f-late-data';
 import { writeResults } from './report';
 import { startBench, type Bench, type Figures } from './support';
 
@@ -23,11 +24,12 @@ const BENCHMARKS: Record<string, (bench: Bench) => Promise<Figures>> = {
   b: benchB,
   d: benchD,
   e: benchE,
+  f: benchF,
 };
 
-const USAGE = `usage: npm run bench -- [a b c d e]
+const USAGE = `usage: npm run bench -- [a b c d e f]
 
-Runs the named benchmarks (a b c d when none is named) on this machine and writes bench/results/; each
+Runs the named benchmarks (a b c d f when none is named) on this machine and writes bench/results/; each
 prints its ratio against a baseline measured in the same run. See docs/benchmarks.md.`;
 
 async function main() {
@@ -36,7 +38,7 @@ async function main() {
   const unknown = asked.filter((name) => !(name in BENCHMARKS));
   if (unknown.length)
     throw new Error(`unknown benchmark(s) ${unknown.join(' ')}: use ${Object.keys(BENCHMARKS).sort().join(' ')}`);
-  const which = new Set(asked.length ? asked : ['a', 'b', 'c', 'd']);
+  const which = new Set(asked.length ? asked : ['a', 'b', 'c', 'd', 'f']);
   const bench = await startBench();
   const results: Figures = { machine: bench.machine };
   try {
