@@ -44,3 +44,8 @@ CREATE TABLE IF NOT EXISTS run_hour_sources (
   PRIMARY KEY (run_id, hour_start)
 );
 CREATE INDEX IF NOT EXISTS run_hour_sources_by_hour ON run_hour_sources (source, hour_start, read_at);
+
+-- Late songs re-match earlier plays: a play that matched no song keeps the hash of its match key (title, artist
+-- name, duration); staging new songs re-matches those plays by it in one UPDATE, and clears the key.
+ALTER TABLE songplays ADD COLUMN IF NOT EXISTS song_key text;
+CREATE INDEX IF NOT EXISTS songplays_song_key_idx ON songplays (song_key) WHERE song_key IS NOT NULL;

@@ -5,7 +5,7 @@
  * 2019-03-06 (no other test file uses those days), each test under its own deployment name.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generate } from '../src/datagen/generate';
@@ -272,3 +272,80 @@ test('Must-show 2: appended and corrected files re-run exactly the hours they fe
 function hoursOf48(): string[] {
   return Array.from({ length: 48 }, (_, i) => hourOf(at('2019-03-04T00:00Z', i * 3_600_000)));
 }
+
+test('Must-show 3: a song file that arrives after its plays were loaded: the next song staging matches them, and the tables equal a load from scratch', async () => {
+  const dir = await dataset('ms3', 1403);
+  const H = { start: '2019-03-06T09:00:00.000Z', end: '2019-03-06T10:00:00.000Z' };
+  const next = { start: '2019-03-06T10:00:00.000Z', end: '2019-03-06T11:00:00.000Z' };
+  // A song that plays of H match, and its file, set aside before H is loaded.
+  const songFiles = (await readdir(path.join(dir, 'song_data'), { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+  const songs = await Promise.all(
+    songFiles.map(async (f) => ({
+      file: f,
+      song: JSON.parse(await readFile(f, 'utf8')) as {
+        song_id: string;
+        title: string;
+        artist_name: string;
+        duration: number;
+      },
+    })),
+  );
+  const plays = (await lines(dir, '2019-03-06'))
+    .map((l) => JSON.parse(l) as Event & { artist: string; length: number })
+    .filter((e) => e.page === 'NextSong' && e.ts >= Date.parse(H.start) && e.ts < Date.parse(H.end));
+  const late = songs.find(({ song }) =>
+    plays.some((p) => p.song === song.title && p.artist === song.artist_name && p.length === song.duration),
+  )!;
+  expect(late).toBeDefined();
+  const aside = `${late.file}.aside`;
+  await rename(late.file, aside);
+
+  const taskQueue = uniqueQueue('late-ms3');
+  const deployment = `late3-${randomUUID().slice(0, 8)}`;
+  const own = await createTestDatabase();
+  const scratch = await createTestDatabase();
+  const etl = (db2: TestDatabase, deployment2: string, i: { start: string; end: string }) =>
+    runCommand('npm', ['run', '-s', 'etl', '--', '--from', i.start, '--to', i.end], {
+      ...cliEnv(taskQueue, deployment2, dir),
+      WAREHOUSE_URL: db2.url,
+    });
+  const matched = (db2: TestDatabase) =>
+    count(db2.pool, 'SELECT count(*) FROM songplays WHERE song_id = $1 AND song_key IS NULL', [late.song.song_id]);
+  try {
+    await withWorker(env, { taskQueue, pool: own.pool, source: dir, songListingMaxAgeMs: 0 }, async () => {
+      expect((await etl(own, deployment, H)).code).toBe(0);
+      expect(await matched(own)).toBe(0);
+      const waiting = await count(
+        own.pool,
+        'SELECT count(*) FROM songplays WHERE song_id IS NULL AND song_key IS NOT NULL',
+      );
+      expect(waiting).toBeGreaterThan(0);
+      // The song file arrives; the next run (of another hour) stages it, and the plays of H get their song.
+      await rename(aside, late.file);
+      expect((await etl(own, deployment, next)).code).toBe(0);
+      expect(await matched(own)).toBeGreaterThan(0);
+    });
+    await withWorker(env, { taskQueue, pool: scratch.pool, source: dir, songListingMaxAgeMs: 0 }, async () => {
+      const fresh = `late3s-${randomUUID().slice(0, 8)}`;
+      expect((await etl(scratch, fresh, H)).code).toBe(0);
+      expect((await etl(scratch, fresh, next)).code).toBe(0);
+    });
+    expect(await tableChecksums(own.pool)).toEqual(await tableChecksums(scratch.pool));
+    // And what the files say, read here: every play of H whose song is the late one is matched to it.
+    const expectedMatched = plays.filter(
+      (p) => p.song === late.song.title && p.artist === late.song.artist_name && p.length === late.song.duration,
+    ).length;
+    expect(
+      await count(
+        own.pool,
+        `SELECT count(*) FROM songplays WHERE song_id = $1 AND start_time >= $2::timestamptz AT TIME ZONE 'UTC' AND start_time < $3::timestamptz AT TIME ZONE 'UTC'`,
+        [late.song.song_id, H.start, H.end],
+      ),
+    ).toBe(expectedMatched);
+  } finally {
+    await own.drop();
+    await scratch.drop();
+  }
+}, 600_000);

@@ -10,7 +10,7 @@ import {
   SAVEPOINT_BEFORE_INSERT,
   type LoadPlan,
 } from '../warehouse/statements';
-import { usersFollowReloadedPlays } from '../warehouse/source-index';
+import { lockLateSongsShared, usersFollowReloadedPlays } from '../warehouse/source-index';
 import { dialectOf, type ActivityDeps } from './deps';
 import { elapsed, whileHeartbeating, log } from './progress';
 import { metrics } from './metrics';
@@ -45,6 +45,8 @@ export function makeLoadTable(deps: ActivityDeps) {
     const plan = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
     try {
       const rowsWritten = await withTransaction(deps.pool, async (client) => {
+        // Late songs: staging them re-matches plays committed before it (see lockLateSongsShared).
+        if (input.table === 'songplays' && dialectOf(deps).name === 'postgres') await client.query(lockLateSongsShared);
         let replaced = 0;
         for (const statement of plan.prepare) {
           const r = await client.query(statement);

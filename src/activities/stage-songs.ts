@@ -12,8 +12,10 @@ import {
   createSongStagingBatch,
   recordSongFiles,
   stagedSongFiles,
+  SONG_MATCH_KEY,
   upsertSongBatch,
 } from '../warehouse/statements';
+import { rematchLateSongs } from '../warehouse/source-index';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
 import { cancellationSignal, elapsed, heartbeat, log } from './progress';
@@ -74,6 +76,8 @@ export function makeStageSongs(deps: ActivityDeps) {
             ...(signal ? [{ signal }] : []),
           );
           await client.query(upsertSongBatch);
+          // Plays loaded before these songs arrived get them now (late songs), in this transaction.
+          for (const statement of rematchLateSongs(SONG_MATCH_KEY)) await client.query(statement);
           await client.query(
             recordSongFiles(
               todo.map((f) => f.key),

@@ -196,3 +196,35 @@ export const usersFollowReloadedPlays = (startMs: number, endMs: number): Statem
     values: [startMs, endMs],
   },
 ];
+
+/**
+ * Late songs and the plays waiting for them: a songplays load takes this lock shared before its insert, and song
+ * staging takes it exclusively before re-matching, so a load either sees the new songs or has committed its
+ * unmatched plays before the re-match looks for them (no play is left unmatched between the two).
+ */
+export const LATE_SONGS_LOCK = `hashtext('sparkify-etl:late-songs')`;
+export const lockLateSongsShared: Statement = {
+  name: 'lock-late-songs-shared',
+  text: `SELECT pg_advisory_xact_lock_shared(${LATE_SONGS_LOCK})`,
+};
+
+/**
+ * After new songs are staged (in the same transaction): plays whose match key one of the batch's songs has get
+ * its song_id and artist_id (the lowest song_id of those sharing the key, as the load's join chooses), and their
+ * key is cleared. Bounded by the batch: the plays are found by the key's partial index.
+ */
+export const rematchLateSongs = (songMatchKey: (t: string, a: string, d: string) => string): Statement[] => [
+  { text: `SELECT pg_advisory_xact_lock(${LATE_SONGS_LOCK})` },
+  {
+    name: 'rematch-late-songs',
+    text: `UPDATE songplays p SET song_id = m.song_id, artist_id = m.artist_id, song_key = NULL
+             FROM (SELECT DISTINCT ON (k) k, song_id, artist_id
+                     FROM (SELECT ${songMatchKey('s.title', 's.artist_name', 's.duration')} AS k, s.song_id, s.artist_id
+                             FROM staging_songs s
+                            WHERE (s.title, s.artist_name, s.duration) IN
+                                  (SELECT title, artist_name, duration FROM song_batch)) x
+                    WHERE k IS NOT NULL
+                    ORDER BY k, song_id) m
+            WHERE p.song_key = m.k`,
+  },
+];

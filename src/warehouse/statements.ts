@@ -178,6 +178,13 @@ export const clearLoadErrors = (runKey: string): Statement => ({
 export const SONGPLAY_TIEBREAK = 'level, song_id, artist_id, location, user_agent, user_id, session_id';
 
 /**
+ * The match key of a play that matched no song (songplays.song_key, migration 008): a late song file re-matches
+ * it by this key in one UPDATE (source-index.ts rematchLateSongs). NULL when title or artist is.
+ */
+export const SONG_MATCH_KEY = (title: string, artist: string, duration: string) =>
+  `md5(${title} || chr(31) || ${artist} || chr(31) || coalesce(${duration}::text, ''))`;
+
+/**
  * Songplays of the run: NextSong events joined to songs on title, artist name and duration. When several
  * songs share that triple the lowest song_id wins, so a play is never counted twice. songplay_id is derived
  * from the event (songplayKey), so a retry or a re-run writes identical rows.
@@ -186,7 +193,8 @@ const songplaysSelect = (stg: string) => `
   SELECT ${songplayKey('e')} AS songplay_id,
          ${tsFromMs('e.ts')} AS start_time,
          nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
-         e.sessionId AS session_id, e.location, e.userAgent AS user_agent
+         e.sessionId AS session_id, e.location, e.userAgent AS user_agent,
+         CASE WHEN s.song_id IS NULL THEN ${SONG_MATCH_KEY('e.song', 'e.artist', 'e.length')} END AS song_key
     FROM ${stg} e
     LEFT JOIN (SELECT DISTINCT ON (title, artist_name, duration) title, artist_name, duration, song_id, artist_id
                  FROM staging_songs ORDER BY title, artist_name, duration, song_id) s
@@ -199,7 +207,7 @@ const songplaysSelectDeduplicated = (stg: string) => `
    ORDER BY songplay_id, ${SONGPLAY_TIEBREAK}`;
 
 const SONGPLAY_COLUMNS =
-  'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent';
+  'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent, song_key';
 
 /**
  * One row per user: the latest NextSong event (ties: the higher level). Grouped by the integer id, so "7" and
