@@ -438,7 +438,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   }
 
   const lateEvery = get('LATE_DATA_EVERY')!.trim();
-  const lateOff = lateEvery === 'off' || parseDuration(lateEvery) === 0;
+  const lateOff = lateEvery === 'off' || lateEvery === '0' || parseDuration(lateEvery) === 0;
   if (!lateOff && !(/^\d+(s|m|h|d)$/.test(lateEvery) && (parseDuration(lateEvery) ?? 0) >= 60_000)) {
     problems.push(`LATE_DATA_EVERY=${lateEvery} must be a duration of at least 1m such as 5m or 1h, or 0 / off`);
   }

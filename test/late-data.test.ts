@@ -9,6 +9,8 @@ import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generate } from '../src/datagen/generate';
+import { inputProblems } from '../src/input';
+import type { SparkifyEtlResult } from '../src/types';
 import { eventFileKey } from '../src/source';
 import { tableChecksums } from './support/checksum';
 import { expectedFor } from './support/expected';
@@ -349,3 +351,71 @@ test('Must-show 3: a song file that arrives after its plays were loaded: the nex
     await scratch.drop();
   }
 }, 600_000);
+
+test('npm run schedule -- up makes the late-data watcher its own schedule; LATE_DATA_EVERY=0 turns it off', async () => {
+  const deployment = `late5-${randomUUID().slice(0, 8)}`;
+  const taskQueue = uniqueQueue('late-schedule');
+  const base = { ...cliEnv(taskQueue, deployment, testTmp()), SCHEDULE_START: '' };
+  try {
+    const up = await runCommand('npm', ['run', '-s', 'schedule', '--', 'up', '--skip-checks'], base);
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    expect(up.stdout).toContain(`created schedule ${deployment}-late-data (late-data watcher every 5m, lookback 30d)`);
+    const d = await env.client.schedule.getHandle(`${deployment}-late-data`).describe();
+    expect(d.spec.intervals?.map((i) => i.every)).toEqual([300_000]);
+    expect(d.policies.overlap).toBe('SKIP');
+    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'LateDataWatcher', taskQueue });
+    expect((d.action as { args?: unknown[] }).args?.[0]).toMatchObject({ deployment, lookback: '30d', concurrency: 4 });
+
+    const again = await runCommand('npm', ['run', '-s', 'schedule', '--', 'up', '--skip-checks'], {
+      ...base,
+      LATE_DATA_EVERY: '15m',
+      LATE_DATA_LOOKBACK: '48h',
+    });
+    expect(again.stdout).toContain(
+      `updated schedule ${deployment}-late-data (late-data watcher every 15m, lookback 48h)`,
+    );
+    const off = await runCommand('npm', ['run', '-s', 'schedule', '--', 'up', '--skip-checks'], {
+      ...base,
+      LATE_DATA_EVERY: '0',
+    });
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain(`late-data watcher off (LATE_DATA_EVERY=0): deleted schedule ${deployment}-late-data`);
+    await expect(env.client.schedule.getHandle(`${deployment}-late-data`).describe()).rejects.toThrow(/not found/i);
+  } finally {
+    await env.client.schedule
+      .getHandle(`${deployment}-hourly`)
+      .delete()
+      .catch(() => undefined);
+    await env.client.schedule
+      .getHandle(`${deployment}-late-data`)
+      .delete()
+      .catch(() => undefined);
+  }
+}, 240_000);
+
+test('a run refuses a reason that is not one bounded line of text, naming the field; a good reason changes nothing it loads', async () => {
+  expect(inputProblems({ reason: 'late data: log_data/2019/03/2019-03-04-events.json changed' })).toEqual([]);
+  expect(inputProblems({ reason: 42 })).toEqual(['reason: must be a string']);
+  expect(inputProblems({ reason: 'x'.repeat(501) })).toEqual(['reason: longer than 500 characters']);
+  expect(inputProblems({ reason: 'two\nlines' })).toEqual(['reason: must be one line of printable text']);
+  const taskQueue = uniqueQueue('late-reason');
+  const H = { start: '2019-03-04T20:00Z', end: '2019-03-04T21:00Z' };
+  const dir = await dataset('reason', 1405);
+  await withWorker(env, { taskQueue, pool: db.pool, source: dir }, async () => {
+    const bad = env.client.workflow.execute('SparkifyEtl', {
+      taskQueue,
+      workflowId: `late-reason-bad-${randomUUID().slice(0, 8)}`,
+      args: [{ ...H, reason: 'x'.repeat(600) }],
+    });
+    await expect(bad).rejects.toMatchObject({ cause: { message: 'input: reason: longer than 500 characters' } });
+    const good: SparkifyEtlResult = await env.client.workflow.execute('SparkifyEtl', {
+      taskQueue,
+      workflowId: `late-reason-good-${randomUUID().slice(0, 8)}`,
+      args: [{ ...H, reason: 'late data: a test' }],
+    });
+    expect(good.loads.find((l) => l.table === 'songplays')!.rowsWritten).toBe(
+      expectedFor(dir, H.start, H.end).songplays,
+    );
+  });
+}, 240_000);
