@@ -11,6 +11,7 @@ import type { LoadMode, StarTable } from '../types';
 import {
   runRecordValues,
   songplayKey,
+  SONG_MATCH_KEY,
   SONGPLAY_TIEBREAK,
   START_TIME_IN_INTERVAL,
   tsFromMs,
@@ -193,15 +194,16 @@ export const staleRunStaging = (olderThanHours: number): Statement => ({
 const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: string) => string }> = {
   songplays: {
     key: 'songplay_id',
-    columns: 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent',
+    columns: 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent, song_key',
     // a repeated event (one songplay_id) is one row, the same one as PostgreSQL's DISTINCT ON keeps
     select: (stg) => `
-      SELECT songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent FROM (
+      SELECT songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent, song_key FROM (
         SELECT p.*, row_number() OVER (PARTITION BY songplay_id ORDER BY ${SONGPLAY_TIEBREAK}) AS dup FROM (
           SELECT ${songplayKey('e')} AS songplay_id,
                  ${tsFromMs('e.ts')} AS start_time,
                  nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
-                 e.sessionId AS session_id, e.location, e.userAgent AS user_agent
+                 e.sessionId AS session_id, e.location, e.userAgent AS user_agent,
+                 CASE WHEN s.song_id IS NULL THEN ${SONG_MATCH_KEY('e.song', 'e.artist', 'e.length')} END AS song_key
             FROM ${stg} e
             LEFT JOIN (SELECT title, artist_name, duration, song_id, artist_id,
                               row_number() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS rn
