@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { HOUR_MS, hoursIn, intervalOfWorkflowId, toMs, type Interval } from './interval';
-import { runsOverlapping } from './warehouse/statements';
+import { runsOverlapping } from './warehouse/sql/base';
 
 /**
  * The state of every hour of a range, Airflow's grid view: from etl_runs (what finished, one query) and

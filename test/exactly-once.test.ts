@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { generate } from '../src/datagen/generate';
 import { makeInterval, toMs } from '../src/interval';
-import { loadStatements } from '../src/warehouse/statements';
+import { loadStatements } from '../src/warehouse/sql/postgres';
 import { TABLES, type LoadModes, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
 import { migrate } from '../src/warehouse/migrate';
 import { KEYS, tableChecksums } from './support/checksum';

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { floorToHour, fromMs, HOUR_MS, workflowIdFor } from '../src/interval';
-import { recordRun } from '../src/warehouse/statements';
+import { recordRun } from '../src/warehouse/sql/postgres';
 import { createTestDatabase, need, testData, uniqueQueue, type TestDatabase } from './support/helpers';
 import { metric } from './support/metrics';
 import { Background, freePort } from './support/processes';

@@ -13,10 +13,10 @@ import { createActivities } from '../src/activities';
 import { codeOf } from '../src/activities/check-files';
 import { TABLES, allowedModes, type LoadMode } from '../src/types';
 import { postgres, redshift, type Dialect } from '../src/warehouse/dialect';
-import * as rs from '../src/warehouse/redshift';
-import type { Statement } from '../src/warehouse/statements';
-import * as st from '../src/warehouse/statements';
-import { runStagingTable } from '../src/warehouse/statements';
+import type { Statement } from '../src/warehouse/sql/base';
+import * as st from '../src/warehouse/sql/base';
+import * as rs from '../src/warehouse/sql/redshift';
+import { quoteTableName, runStagingTable } from '../src/warehouse/tables';
 import { tableChecksums } from './support/checksum';
 import {
   connectTestTemporal,
@@ -148,7 +148,7 @@ describe('golden Redshift SQL', () => {
         st.countNextSongStaged(stg),
         st.countDistinctNextSongStaged(stg),
         ...TABLES.flatMap((t) => [st.countNullKeys(t), st.countDuplicateKeys(t, hour)]),
-        st.countRows(st.quoteTableName('public.staging_events')),
+        st.countRows(quoteTableName('public.staging_events')),
       ]),
     );
   });

@@ -1,6 +1,6 @@
 import { AlertRejected, postAlert, type AlertEvent } from '../alerts';
 import type { AlertRunInput } from '../types';
-import { previousRunStatus } from '../warehouse/statements';
+import { previousRunStatus } from '../warehouse/sql/base';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
 import type { ActivityDeps } from './deps';
 import { log } from './progress';

@@ -11,11 +11,9 @@ import {
   countNullKeys,
   countRows,
   countSongplaysInInterval,
-  duplicatesCheckedInInterval,
-  quoteTableName,
-  runStagingTable,
   type Statement,
-} from '../warehouse/statements';
+} from '../warehouse/sql/base';
+import { duplicatesCheckedInInterval, quoteTableName, runStagingTable } from '../warehouse/tables';
 import type { CheckDefinition } from './check-files';
 import { couldNotRun, runCustomCheck, selectedDefinitions, type CustomCheckSettings } from './custom-checks';
 import { dialectOf, type ActivityDeps } from './deps';

@@ -13,7 +13,7 @@ import { checkSelectionProblems } from '../check-selection';
 import type { CheckResult, CheckSpec, CompareOp } from '../types';
 import type { Dialect } from '../warehouse/dialect';
 import { BAD_CONFIG, classify } from '../warehouse/errors';
-import { setLocalStatementTimeout } from '../warehouse/statements';
+import { setLocalStatementTimeout } from '../warehouse/sql/base';
 import { loadCheckFiles, type CheckDefinition } from './check-files';
 import { inReadOnlyTransaction } from '../warehouse/pool';
 

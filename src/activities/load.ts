@@ -4,12 +4,9 @@ import { toMs } from '../interval';
 import { stagingKeyOf, loadModeProblem, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { BAD_INPUT, CONCURRENT_LOAD, rethrowForActivity } from '../warehouse/errors';
-import {
-  ROLLBACK_TO_BEFORE_INSERT,
-  runStagingTable,
-  SAVEPOINT_BEFORE_INSERT,
-  type LoadPlan,
-} from '../warehouse/statements';
+import type { LoadPlan } from '../warehouse/sql/base';
+import { ROLLBACK_TO_BEFORE_INSERT, SAVEPOINT_BEFORE_INSERT } from '../warehouse/sql/postgres';
+import { runStagingTable } from '../warehouse/tables';
 import { dialectOf, type ActivityDeps } from './deps';
 import { elapsed, whileHeartbeating, log } from './progress';
 import { metrics } from './metrics';

@@ -13,8 +13,9 @@ import {
 import { BAD_DATA, badConfig, rethrowForActivity } from '../warehouse/errors';
 import type { Dialect } from '../warehouse/dialect';
 import { inTransaction, withClient } from '../warehouse/pool';
-import * as rs from '../warehouse/redshift';
-import { countNextSongStaged, runStagingTable, STAGING_PREFIX, stagedSongFiles } from '../warehouse/statements';
+import { countNextSongStaged, stagedSongFiles } from '../warehouse/sql/base';
+import * as rs from '../warehouse/sql/redshift';
+import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
 import { currentContext, elapsed, heartbeat, whileHeartbeating } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { eventFilesFor } from './event-files';

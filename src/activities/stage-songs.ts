@@ -7,13 +7,13 @@ import { parseSongFile, RecordError, toCopyRow } from '../source/records';
 import type { StageSongsInput, StageSongsResult } from '../types';
 import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
+import { stagedSongFiles } from '../warehouse/sql/base';
 import {
   copySongsIntoBatch,
   createSongStagingBatch,
   recordSongFiles,
-  stagedSongFiles,
   upsertSongBatch,
-} from '../warehouse/statements';
+} from '../warehouse/sql/postgres';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
 import { cancellationSignal, elapsed, heartbeat, log } from './progress';

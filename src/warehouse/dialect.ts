@@ -1,14 +1,15 @@
 /**
- * A warehouse dialect: the statements that differ between PostgreSQL and Redshift. Everything else
- * (checks, counts, the staging table name) is shared and lives in statements.ts.
+ * A warehouse dialect: the statements that differ between PostgreSQL and Redshift (sql/postgres.ts,
+ * sql/redshift.ts). What both share lives in sql/base.ts.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { escapeIdentifier } from 'pg';
 import type { LoadMode, StarTable } from '../types';
-import * as pg from './statements';
-import * as rs from './redshift';
-import type { LoadPlan, RunRecord, Statement } from './statements';
+import type { LoadPlan, RunRecord, Statement } from './sql/base';
+import * as pg from './sql/postgres';
+import * as rs from './sql/redshift';
+import { STAGING_PREFIX } from './tables';
 
 export type DialectName = 'postgres' | 'redshift';
 
@@ -63,7 +64,7 @@ export const redshift: Dialect = {
   migrationLock: { text: `LOCK etl_migrations` },
   createRunStaging: rs.createRunStaging,
   registerRunStaging: (runKey, workflowId) =>
-    rs.registerRunStaging(pg.STAGING_PREFIX + runKey.toLowerCase(), runKey, workflowId),
+    rs.registerRunStaging(STAGING_PREFIX + runKey.toLowerCase(), runKey, workflowId),
   staleRunStaging: rs.staleRunStaging,
   loadStatements: rs.loadStatements,
   recordRun: rs.recordRun,

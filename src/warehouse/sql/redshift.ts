@@ -1,5 +1,5 @@
 /**
- * The Redshift dialect of the statements that differ from PostgreSQL's (statements.ts has the rest).
+ * The Redshift dialect's statements (base.ts has those both dialects share).
  * Redshift has no ON CONFLICT, no DISTINCT ON, no unnest, no advisory locks, no COPY FROM STDIN, and its
  * TRUNCATE commits at once; keys are not enforced. So: batches are de-duplicated with ROW_NUMBER(), upserts
  * are DELETE + INSERT of the batch's keys in one transaction, truncate-insert is DELETE + INSERT, and
@@ -7,7 +7,7 @@
  * IAM role, the region) are validated and quoted with escapeLiteral.
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import type { LoadMode, StarTable } from '../types';
+import type { LoadMode, StarTable } from '../../types';
 import {
   runRecordValues,
   songplayKey,
@@ -17,7 +17,7 @@ import {
   type LoadPlan,
   type RunRecord,
   type Statement,
-} from './statements';
+} from './base';
 
 // ---------------------------------------------------------------- staging
 
