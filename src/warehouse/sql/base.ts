@@ -5,7 +5,7 @@
  */
 import { escapeIdentifier } from 'pg';
 import type { StarTable } from '../../types';
-import { duplicatesCheckedInInterval, STAGING_PREFIX, TABLE_KEYS } from '../tables';
+import { duplicatesCheckedInInterval, quoteTableName, STAGING_PREFIX, TABLE_KEYS } from '../tables';
 
 export interface Statement {
   name?: string;
@@ -36,6 +36,22 @@ export const songplayKey = (e: string) =>
  */
 export const SONGPLAY_TIEBREAK = 'level, song_id, artist_id, location, user_agent, user_id, session_id';
 
+// ---------------------------------------------------------------- migrations (db:init)
+
+export const createMigrationsTable: Statement = {
+  text: `CREATE TABLE IF NOT EXISTS etl_migrations (name varchar(256) NOT NULL PRIMARY KEY, applied_at timestamp)`,
+};
+
+export const migrationApplied = (file: string): Statement => ({
+  text: `SELECT 1 FROM etl_migrations WHERE name = $1::varchar`,
+  values: [file],
+});
+
+export const recordMigration = (file: string, appliedAt: Date): Statement => ({
+  text: `INSERT INTO etl_migrations (name, applied_at) VALUES ($1::varchar, $2::timestamp)`,
+  values: [file, appliedAt],
+});
+
 // ---------------------------------------------------------------- staging
 
 export const dropRunStaging = (stg: string): Statement => ({ text: `DROP TABLE IF EXISTS ${stg}` });
@@ -50,13 +66,6 @@ export const stagedSongFiles: Statement = {
   name: 'staged-song-files',
   text: `SELECT path, size, version FROM staged_song_files`,
 };
-
-/** A run's bad-line rows. Staging no longer clears them (they are the source's record); kept for Redshift. */
-export const clearLoadErrors = (runKey: string): Statement => ({
-  name: 'clear-load-errors',
-  text: `DELETE FROM load_errors WHERE run_key = $1::text`,
-  values: [runKey],
-});
 
 // ---------------------------------------------------------------- loads
 
@@ -119,8 +128,9 @@ export const countDuplicateKeys = (table: StarTable, interval: { startMs: number
     : { text: from };
 };
 
-export const countRows = (quotedTable: string): Statement => ({
-  text: `SELECT count(*)::bigint AS n FROM ${quotedTable}`,
+/** Rows of a table named in a check (`name` or `schema.name`, validated here). */
+export const countRows = (table: string): Statement => ({
+  text: `SELECT count(*)::bigint AS n FROM ${quoteTableName(table)}`,
 });
 
 /** A custom check's time limit, for the rest of its transaction (SET takes no bound values: a checked integer). */
@@ -194,3 +204,22 @@ export const previousRunStatus = (workflowId: string, runId: string): Statement 
           ORDER BY finished_at DESC LIMIT 1`,
   values: [workflowId, runId],
 });
+
+/** The statements both dialects run with the same text: each dialect in ../dialect.ts takes them all. */
+export const shared = {
+  createMigrationsTable,
+  migrationApplied,
+  recordMigration,
+  dropRunStaging,
+  unregisterRunStaging,
+  stagedSongFiles,
+  countSongplaysInInterval,
+  countNextSongStaged,
+  countDistinctNextSongStaged,
+  countNullKeys,
+  countDuplicateKeys,
+  countRows,
+  setLocalStatementTimeout,
+  runsOverlapping,
+  previousRunStatus,
+};

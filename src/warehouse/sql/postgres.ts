@@ -16,6 +16,14 @@ import {
   type Statement,
 } from './base';
 
+// ---------------------------------------------------------------- migrations and roles
+
+/** Serialises concurrent migrations (inside the migration's transaction, after etl_migrations exists). */
+export const migrationLock: Statement = { text: `SELECT pg_advisory_xact_lock(hashtext('sparkify-etl:migrate'))` };
+
+/** Makes the rest of the transaction run as `role` (a validated name): custom checks' read-only role. */
+export const runAsRole = (role: string): Statement => ({ text: `SET LOCAL ROLE ${escapeIdentifier(role)}` });
+
 // ---------------------------------------------------------------- staging
 
 export const createRunStaging = (stg: string): Statement => ({
@@ -38,23 +46,28 @@ export const staleRunStaging = (olderThanHours: number): Statement => ({
   values: [olderThanHours],
 });
 
-export const copyEventsIntoRunStaging = (stg: string): string =>
-  `COPY ${stg} (artist, auth, firstName, gender, itemInSession, lastName, length, level, location, method, page,
-     registration, sessionId, song, status, ts, userAgent, userId) FROM STDIN WITH (FREEZE)`;
+export const copyEventsIntoRunStaging = (stg: string): Statement => ({
+  text: `COPY ${stg} (artist, auth, firstName, gender, itemInSession, lastName, length, level, location, method, page,
+     registration, sessionId, song, status, ts, userAgent, userId) FROM STDIN WITH (FREEZE)`,
+});
 
 /**
  * Fresh statistics, so the loads' joins are planned for the rows really staged. A small sample (3,000
  * rows instead of 30,000) is plenty for that and takes ~30 ms instead of ~400 ms on a million rows.
  */
-export const analyzeRunStaging = (stg: string): string => `SET LOCAL default_statistics_target = 10; ANALYZE ${stg}`;
+export const analyzeRunStaging = (stg: string): Statement => ({
+  text: `SET LOCAL default_statistics_target = 10; ANALYZE ${stg}`,
+});
 
 export const createSongStagingBatch: Statement = {
   text: `CREATE TEMP TABLE song_batch (LIKE staging_songs INCLUDING DEFAULTS) ON COMMIT DROP;
          ALTER TABLE song_batch ALTER COLUMN artist_id DROP NOT NULL`,
 };
 
-export const copySongsIntoBatch = `COPY song_batch (num_songs, artist_id, artist_latitude, artist_longitude,
-  artist_location, artist_name, song_id, title, duration, year) FROM STDIN`;
+export const copySongsIntoBatch: Statement = {
+  text: `COPY song_batch (num_songs, artist_id, artist_latitude, artist_longitude,
+  artist_location, artist_name, song_id, title, duration, year) FROM STDIN`,
+};
 
 /** Only one song staging at a time: concurrent runs would otherwise stage the same new files twice. */
 export const lockSongStaging: Statement = {
@@ -307,10 +320,6 @@ export function loadStatements(
         : { prepare: [LOAD_MEMORY], insert: onConflict(shape.onConflictUpdate) };
   }
 }
-
-export const countTable = (table: StarTable): Statement => ({
-  text: `SELECT count(*)::bigint AS n FROM ${escapeIdentifier(table)}`,
-});
 
 export const recordRun = (r: RunRecord): Statement => ({
   name: 'record-run',

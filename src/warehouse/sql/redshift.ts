@@ -18,6 +18,17 @@ import {
   type RunRecord,
   type Statement,
 } from './base';
+import { STAGING_PREFIX } from '../tables';
+
+// ---------------------------------------------------------------- migrations and roles
+
+/** No advisory locks on Redshift: a table lock serialises concurrent migrations (released at commit). */
+export const migrationLock: Statement = { text: `LOCK etl_migrations` };
+
+/** Redshift has no SET ROLE; this needs the worker's user to be a superuser (see docs/security.md). */
+export const runAsRole = (role: string): Statement => ({
+  text: `SET LOCAL SESSION AUTHORIZATION ${escapeIdentifier(role)}`,
+});
 
 // ---------------------------------------------------------------- staging
 
@@ -98,8 +109,6 @@ export function copySongsFromManifest(manifestUrl: string, auth: CopyAuth, maxEr
 /** No advisory locks on Redshift: a table lock serialises song staging (released at commit). */
 export const lockSongStaging: Statement = { text: `LOCK staged_song_files` };
 
-export const stagedSongFiles: Statement = { text: `SELECT path, size, version FROM staged_song_files` };
-
 const SONG_COLUMNS =
   'num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title, duration, year';
 
@@ -174,13 +183,16 @@ export function recordLoadErrors(
   ];
 }
 
-export const registerRunStaging = (table: string, runKey: string, workflowId: string | null): Statement[] => [
-  { text: `DELETE FROM run_staging WHERE table_name = $1`, values: [table] },
-  {
-    text: `INSERT INTO run_staging (table_name, run_key, workflow_id) VALUES ($1, $2, $3)`,
-    values: [table, runKey, workflowId],
-  },
-];
+export const registerRunStaging = (runKey: string, workflowId: string | null): Statement[] => {
+  const table = STAGING_PREFIX + runKey.toLowerCase();
+  return [
+    { text: `DELETE FROM run_staging WHERE table_name = $1`, values: [table] },
+    {
+      text: `INSERT INTO run_staging (table_name, run_key, workflow_id) VALUES ($1, $2, $3)`,
+      values: [table, runKey, workflowId],
+    },
+  ];
+};
 
 export const staleRunStaging = (olderThanHours: number): Statement => ({
   text: `SELECT run_key FROM run_staging WHERE created_at < dateadd(hour, -$1::int, getdate()) ORDER BY created_at`,
