@@ -133,8 +133,8 @@ describe('golden Redshift SQL', () => {
   test.each(TABLES.flatMap((t) => allowedModes(t).map((m) => [t, m] as [string, LoadMode])))(
     'load %s (%s)',
     (table, mode) => {
-      const { prepare, insert } = redshift.loadStatements(table as (typeof TABLES)[number], mode, stg, hour);
-      const sql = render([...prepare, insert]);
+      const { steps } = redshift.loadPlan(table as (typeof TABLES)[number], mode, stg, hour);
+      const sql = render(steps.map((s) => s.statement));
       golden(`load-${table}-${mode}`, sql);
       expect(sql).not.toMatch(/ON CONFLICT|DISTINCT ON|TRUNCATE|unnest/i);
     },

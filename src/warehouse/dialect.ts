@@ -12,7 +12,7 @@ import { shared, type LoadPlan, type RunRecord, type Statement } from './sql/bas
 import * as pg from './sql/postgres';
 import * as rs from './sql/redshift';
 
-export type { LoadPlan, RunRecord, Statement } from './sql/base';
+export type { LoadPlan, LoadStep, RunRecord, Statement } from './sql/base';
 export type { CopyAuth } from './sql/redshift';
 
 export type DialectName = 'postgres' | 'redshift';
@@ -95,7 +95,8 @@ export interface Dialect {
   ): Statement[];
 
   // ---- loads
-  loadStatements(table: StarTable, mode: LoadMode, stg: string, interval: { startMs: number; endMs: number }): LoadPlan;
+  /** What one load runs, as named steps (test/golden/<dialect>/load-plans.txt lists them all). */
+  loadPlan(table: StarTable, mode: LoadMode, stg: string, interval: { startMs: number; endMs: number }): LoadPlan;
 
   // ---- checks
   countSongplaysInInterval(startMs: number, endMs: number): Statement;
@@ -144,7 +145,7 @@ export const postgres: Dialect = {
   },
   lockSongStaging: pg.lockSongStaging,
   recordLoadErrors: (...args) => [pg.recordLoadErrors(...args)],
-  loadStatements: pg.loadStatements,
+  loadPlan: pg.loadPlan,
   runAsRole: pg.runAsRole,
   recordRun: (r) => [pg.recordRun(r)],
 };
@@ -172,7 +173,7 @@ export const redshift: Dialect = {
   },
   lockSongStaging: rs.lockSongStaging,
   recordLoadErrors: rs.recordLoadErrors,
-  loadStatements: rs.loadStatements,
+  loadPlan: rs.loadPlan,
   runAsRole: rs.runAsRole,
   recordRun: rs.recordRun,
 };

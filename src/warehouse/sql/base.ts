@@ -69,23 +69,28 @@ export const stagedSongFiles: Statement = {
 
 // ---------------------------------------------------------------- loads
 
-/** One load, to run in one transaction: `prepare` in order, then `insert`, whose row count is the rows written. */
-export interface LoadPlan {
-  prepare: Statement[];
-  insert: Statement;
+/** One statement of a load, and what it does in words ("delete songplays of the interval"). */
+export interface LoadStep {
+  name: string;
+  statement: Statement;
   /**
-   * Where `insert` is a plain INSERT that a key can make fail (a key already in the table, or repeated in the
-   * batch by an event staged twice): what to run instead when it does, after rolling back to
-   * SAVEPOINT_BEFORE_INSERT, taken before `insert`. The plain INSERT is the fast path, taken by every first
-   * load of an interval: no sort to take each key once and no speculative insertion as ON CONFLICT does
-   * (together ~30% of a large songplays load, ~15% of a large time load).
+   * What runs instead when this statement fails on a unique key (SQLSTATE 23505), in order; it begins by
+   * rolling back to a savepoint that an earlier step of the plan took.
    */
-  onUniqueViolation?: Statement;
+  onUniqueViolation?: LoadStep[];
+}
+
+/**
+ * One load: its steps run in order in one transaction; the row count of the last statement run is the rows
+ * the load wrote. test/golden/<dialect>/load-plans.txt lists every plan's steps by name.
+ */
+export interface LoadPlan {
+  steps: LoadStep[];
   /**
    * The plan empties the interval first (replace; time's upsert): a key that still conflicts was committed
    * meanwhile by another run of an overlapping interval, and the next attempt replaces it.
    */
-  replacesInterval?: boolean;
+  replacesInterval: boolean;
 }
 
 // ---------------------------------------------------------------- checks
