@@ -18,6 +18,15 @@ describe.each([postgres, redshift])('golden SQL of the $name dialect', (dialect)
     expect(cases.unrendered).toEqual([]);
   });
 
+  test('every bound parameter is typed ($n::type)', () => {
+    const untyped = [...cases.files]
+      .filter(([file]) => file.endsWith('.sql'))
+      .flatMap(([file, sql]) => [...sql.matchAll(/\$\d+(?!\d|::)/g)].map((m) => `${file}: ${m[0]}`));
+    // etl_runs' JSON columns take their column's type (varchar on Redshift; jsonb in the tests' PostgreSQL)
+    const json = dialect.name === 'redshift' ? ['record-run.sql: $6', 'record-run.sql: $7', 'record-run.sql: $8'] : [];
+    expect(untyped).toEqual(json);
+  });
+
   test(`no golden file is left that no case produces (${UPDATE_COMMAND} removes them)`, () => {
     expect(staleGoldenFiles(dialect, cases)).toEqual([]);
   });

@@ -144,7 +144,7 @@ export function recordSongFiles(
   const values = paths.flatMap((p, i) => [p, sizes[i], versions[i], songs[i], rejected[i]]);
   return [
     {
-      text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}`).join(', ')})`,
+      text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}::varchar`).join(', ')})`,
       values: paths,
     },
     {
@@ -173,7 +173,7 @@ export function recordLoadErrors(
   return [
     {
       text: `DELETE FROM load_errors
-             WHERE ${keys.map((_, i) => `(file = $${3 * i + 1} AND version = $${3 * i + 2} AND line = $${3 * i + 3}::int)`).join('\n                OR ')}`,
+             WHERE ${keys.map((_, i) => `(file = $${3 * i + 1}::varchar AND version = $${3 * i + 2}::varchar AND line = $${3 * i + 3}::int)`).join('\n                OR ')}`,
       values: keys.flat(),
     },
     {
@@ -187,9 +187,9 @@ export function recordLoadErrors(
 export const registerRunStaging = (runKey: string, workflowId: string | null): Statement[] => {
   const table = STAGING_PREFIX + runKey.toLowerCase();
   return [
-    { text: `DELETE FROM run_staging WHERE table_name = $1`, values: [table] },
+    { text: `DELETE FROM run_staging WHERE table_name = $1::varchar`, values: [table] },
     {
-      text: `INSERT INTO run_staging (table_name, run_key, workflow_id) VALUES ($1, $2, $3)`,
+      text: `INSERT INTO run_staging (table_name, run_key, workflow_id) VALUES ($1::varchar, $2::varchar, $3::varchar)`,
       values: [table, runKey, workflowId],
     },
   ];
@@ -339,12 +339,20 @@ export function loadPlan(
   }
 }
 
+/**
+ * The JSON columns' values ($6..$8: rows, checks, durations) are left untyped so that each takes its column's
+ * type: varchar on Redshift, jsonb where the tests run these statements on PostgreSQL.
+ */
 export const recordRun = (r: RunRecord): Statement[] => [
-  { text: `DELETE FROM etl_runs WHERE workflow_id = $1 AND run_id = $2`, values: [r.workflowId, r.runId] },
+  {
+    text: `DELETE FROM etl_runs WHERE workflow_id = $1::varchar AND run_id = $2::varchar`,
+    values: [r.workflowId, r.runId],
+  },
   {
     text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms,
                              failed_step, error, cleanup_error)
-           VALUES ($1, $2, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5, $6, $7, $8, $9, $10, $11)`,
+           VALUES ($1::varchar, $2::varchar, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5::varchar,
+                   $6, $7, $8, $9::varchar, $10::varchar, $11::varchar)`,
     values: runRecordValues(r),
   },
 ];
