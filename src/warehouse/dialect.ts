@@ -17,6 +17,15 @@ export type { CopyAuth } from './sql/redshift';
 
 export type DialectName = 'postgres' | 'redshift';
 
+/** Records song files read, with version and song count (and whether rejected): read again only when changed. */
+type RecordSongFiles<R> = (
+  paths: string[],
+  sizes: number[],
+  versions: string[],
+  songs: number[],
+  rejected?: boolean[],
+) => R;
+
 /** How rows get into PostgreSQL: the worker streams them with COPY FROM STDIN. */
 export interface CopyFromStdin {
   kind: 'copy-from-stdin';
@@ -26,13 +35,7 @@ export interface CopyFromStdin {
   createSongStagingBatch: Statement;
   copySongsIntoBatch: Statement;
   upsertSongBatch: Statement;
-  recordSongFiles(
-    paths: string[],
-    sizes: number[],
-    versions: string[],
-    songs: number[],
-    rejected?: boolean[],
-  ): Statement;
+  recordSongFiles: RecordSongFiles<Statement>;
 }
 
 /** How rows get into Redshift: it has no COPY FROM STDIN, so COPY reads the files from S3 itself. */
@@ -49,13 +52,7 @@ export interface CopyFromS3 {
   songManifest(urls: string[]): string;
   copySongsFromManifest(manifestUrl: string, auth: rs.CopyAuth, maxErrors: number): Statement;
   upsertSongBatch: Statement[];
-  recordSongFiles(
-    paths: string[],
-    sizes: number[],
-    versions: string[],
-    songs: number[],
-    rejected?: boolean[],
-  ): Statement[];
+  recordSongFiles: RecordSongFiles<Statement[]>;
 }
 
 export interface Dialect {
