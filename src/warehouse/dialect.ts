@@ -64,6 +64,8 @@ export interface Dialect {
   createMigrationsTable: Statement;
   /** Serialises concurrent migrations (inside the migration's transaction, after etl_migrations exists). */
   migrationLock: Statement;
+  /** Every migration applied (the preflight compares them with sql/). */
+  appliedMigrations: Statement;
   migrationApplied(file: string): Statement;
   recordMigration(file: string, appliedAt: Date): Statement;
 

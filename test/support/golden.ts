@@ -151,6 +151,7 @@ function casesOf(d: Dialect): Record<string, string> {
     ]),
     migrations: render([
       d.createMigrationsTable,
+      d.appliedMigrations,
       d.migrationLock,
       d.migrationApplied('001_schema.sql'),
       d.recordMigration('001_schema.sql', new Date(hour.startMs)),

@@ -42,6 +42,9 @@ export const createMigrationsTable: Statement = {
   text: `CREATE TABLE IF NOT EXISTS etl_migrations (name varchar(256) NOT NULL PRIMARY KEY, applied_at timestamp)`,
 };
 
+/** Every migration applied (the preflight compares them with sql/). */
+export const appliedMigrations: Statement = { text: `SELECT name FROM etl_migrations` };
+
 export const migrationApplied = (file: string): Statement => ({
   text: `SELECT 1 FROM etl_migrations WHERE name = $1::varchar`,
   values: [file],
@@ -213,6 +216,7 @@ export const previousRunStatus = (workflowId: string, runId: string): Statement 
 /** The statements both dialects run with the same text: each dialect in ../dialect.ts takes them all. */
 export const shared = {
   createMigrationsTable,
+  appliedMigrations,
   migrationApplied,
   recordMigration,
   dropRunStaging,

@@ -1,5 +1,7 @@
 CREATE TABLE IF NOT EXISTS etl_migrations (name varchar(256) NOT NULL PRIMARY KEY, applied_at timestamp);
 
+SELECT name FROM etl_migrations;
+
 LOCK etl_migrations;
 
 SELECT 1 FROM etl_migrations WHERE name = $1::varchar;
