@@ -7,7 +7,7 @@ import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
 import { stagingKeyOf, type StageEventsInput, type StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import { analyzeRunStaging, copyEventsIntoRunStaging, runStagingTable, STAGING_PREFIX } from '../warehouse/statements';
+import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
 import { cancellationSignal, currentContext, elapsed, heartbeat, log } from './progress';
@@ -25,7 +25,9 @@ const CHUNK_BYTES = 64 * 1024;
  */
 export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
-    if (dialectOf(deps).name === 'redshift') return stageEventsRedshift(deps, input);
+    const dialect = dialectOf(deps);
+    if (dialect.staging.kind === 'copy-from-s3') return stageEventsRedshift(deps, input, dialect.staging);
+    const copy = dialect.staging;
     const t0 = performance.now();
     const stg = runStagingTable(stagingKeyOf(input));
     const { startMs, endMs } = toMs(input.interval);
@@ -37,7 +39,6 @@ export function makeStageEvents(deps: ActivityDeps) {
     const bad = new BadLines(input.maxErrors);
     try {
       await withTransaction(deps.pool, async (client) => {
-        const dialect = dialectOf(deps);
         await client.query(dialect.createRunStaging(stg).text);
         for (const s of dialect.registerRunStaging(
           stagingKeyOf(input),
@@ -49,12 +50,12 @@ export function makeStageEvents(deps: ActivityDeps) {
         const signal = cancellationSignal();
         await pipeline(
           Readable.from(rows),
-          client.query(copyFrom(copyEventsIntoRunStaging(stg))),
+          client.query(copyFrom(copy.copyEventsIntoRunStaging(stg).text)),
           ...(signal ? [{ signal }] : []),
         );
         await bad.save(client, input.runKey, dialect);
         // Fresh statistics, so the loads' joins are planned for the rows really staged.
-        await client.query(analyzeRunStaging(stg));
+        await client.query(copy.analyzeRunStaging(stg));
       });
     } catch (err) {
       rethrowForActivity(err);
