@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { DAY_MS, fromMs, workflowIdFor } from '../src/interval';
 import { openSource } from '../src/source';
-import { recordRunReads } from '../src/warehouse/source-index';
+import { postgres } from '../src/warehouse/dialect';
 import type { LateDataWatcherResult } from '../src/workflows/late-data-watcher';
 import { dataset, freshDb, median, round, type Bench, type Figures } from './support';
 
@@ -45,7 +45,7 @@ export async function benchF(bench: Bench): Promise<Figures> {
       const key = `log_data/${interval.start.slice(0, 4)}/${interval.start.slice(5, 7)}/${interval.start.slice(0, 10)}-events.json`;
       const version = (await source.stat(key))!.version;
       await db.pool.query(
-        recordRunReads({
+        postgres.sourceIndex!.recordRunReads({
           runId,
           workflowId: null,
           source: source.location,

@@ -2,7 +2,7 @@ import { intervalOfWorkflowId, HOUR_MS, toIso } from '../interval';
 import { MAX_REASON_LENGTH } from '../input';
 import { prefixEnd } from '../status';
 import { withClient } from '../warehouse/pool';
-import { staleHours } from '../warehouse/source-index';
+import type { SourceIndex } from '../warehouse/dialect';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { elapsed, log } from './progress';
@@ -41,22 +41,25 @@ export interface StaleHour {
 
 const NAMED = 20;
 
-function requirePostgres(deps: ActivityDeps): void {
-  if (dialectOf(deps).name !== 'postgres') {
+/** The warehouse's source index; a warehouse that keeps none (Redshift, for now) cannot run the watcher. */
+function sourceIndexOf(deps: ActivityDeps): SourceIndex {
+  const index = dialectOf(deps).sourceIndex;
+  if (!index) {
     throw badConfig(
       'the late-data watcher needs the source index, kept in PostgreSQL warehouses only (docs/redshift.md)',
     );
   }
+  return index;
 }
 
 /** Brings the source index up to date (only new or changed files are read); the watcher's first step. */
 export function makeRefreshSourceIndex(deps: ActivityDeps) {
   return async function refreshSourceIndexActivity(input: RefreshIndexInput): Promise<RefreshIndexResult> {
-    requirePostgres(deps);
+    const index = sourceIndexOf(deps);
     const t0 = performance.now();
     const source = resolveSource(deps, input.source);
     await source.check().catch((err) => rethrowForActivity(err, 'opening the source'));
-    const r = await refreshSourceIndex(deps.pool, source).catch((err) =>
+    const r = await refreshSourceIndex(deps.pool, index, source).catch((err) =>
       rethrowForActivity(err, 'indexing the event files'),
     );
     const changed = [...r.indexed.map((k) => `${k} (read)`), ...r.removed.map((k) => `${k} (gone)`)];
@@ -90,7 +93,7 @@ export function reasonFor(read: Record<string, string>, now: Record<string, stri
  */
 export function makeFindStaleHours(deps: ActivityDeps) {
   return async function findStaleHours(input: FindStaleHoursInput): Promise<StaleHour[]> {
-    requirePostgres(deps);
+    const index = sourceIndexOf(deps);
     const source = resolveSource(deps, input.source);
     const idPrefix = `${input.deployment}-`;
     try {
@@ -101,7 +104,7 @@ export function makeFindStaleHours(deps: ActivityDeps) {
           read: Record<string, string>;
           now: Record<string, string>;
         }>(
-          staleHours({
+          index.staleHours({
             source: source.location,
             fromMs: input.fromMs,
             toMs: input.toMs,

@@ -3,14 +3,7 @@ import type { Source, SourceFile } from '../source';
 import { digestEventLines } from '../source/hour-digest';
 import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import {
-  deleteFileHours,
-  deleteIndexedFiles,
-  indexedFiles,
-  insertFileHours,
-  tryLockSourceIndex,
-  upsertIndexedFile,
-} from '../warehouse/source-index';
+import type { SourceIndex } from '../warehouse/dialect';
 import { cancellationSignal, heartbeat } from './progress';
 
 export interface IndexRefresh {
@@ -30,7 +23,7 @@ const LOCK_POLL_MS = 200;
  * changed it is one listing and one query, and takes no lock. Changes are written under a transaction-level
  * advisory lock, after comparing again, so concurrent runs and the watcher never index a file twice or race.
  */
-export async function refreshSourceIndex(pool: Pool, source: Source): Promise<IndexRefresh> {
+export async function refreshSourceIndex(pool: Pool, index: SourceIndex, source: Source): Promise<IndexRefresh> {
   const listed = new Map<string, SourceFile>();
   try {
     for await (const f of source.listEventFiles()) listed.set(f.key, f);
@@ -43,7 +36,7 @@ export async function refreshSourceIndex(pool: Pool, source: Source): Promise<In
     removed: [...known.keys()].filter((k) => !listed.has(k)),
   });
   const readKnown = async (client: Pool | PoolClient) => {
-    const rows = (await client.query<{ path: string; version: string }>(indexedFiles(location))).rows;
+    const rows = (await client.query<{ path: string; version: string }>(index.indexedFiles(location))).rows;
     return new Map(rows.map((r) => [r.path, r.version]));
   };
   const first = todo(await withClient(pool, readKnown));
@@ -53,7 +46,7 @@ export async function refreshSourceIndex(pool: Pool, source: Source): Promise<In
   await withTransaction(pool, async (client) => {
     // Waits for another refresh without blocking in the server, so the activity keeps heartbeating.
     for (;;) {
-      const { rows } = await client.query<{ locked: boolean }>(tryLockSourceIndex);
+      const { rows } = await client.query<{ locked: boolean }>(index.tryLock);
       if (rows[0]?.locked) break;
       cancellationSignal()?.throwIfAborted();
       heartbeat({ waitingFor: 'the source index lock' });
@@ -64,7 +57,7 @@ export async function refreshSourceIndex(pool: Pool, source: Source): Promise<In
       cancellationSignal()?.throwIfAborted();
       const d = await digestEventLines(source.openStream(f.key), (lines) => heartbeat({ indexing: f.key, lines }));
       await client.query(
-        upsertIndexedFile(location, {
+        index.upsertIndexedFile(location, {
           path: f.key,
           version: f.version,
           size: f.size,
@@ -75,10 +68,10 @@ export async function refreshSourceIndex(pool: Pool, source: Source): Promise<In
           unhouredDigest: d.unhouredDigest,
         }),
       );
-      await client.query(deleteFileHours(location, f.key));
+      await client.query(index.deleteFileHours(location, f.key));
       if (d.hours.length > 0) {
         await client.query(
-          insertFileHours(
+          index.insertFileHours(
             location,
             f.key,
             d.hours.map((h) => h.hourStartMs),
@@ -89,7 +82,7 @@ export async function refreshSourceIndex(pool: Pool, source: Source): Promise<In
       }
       done.indexed.push(f.key);
     }
-    if (removed.length > 0) await client.query(deleteIndexedFiles(location, removed));
+    if (removed.length > 0) await client.query(index.deleteIndexedFiles(location, removed));
     done.removed = removed;
   });
   return done;

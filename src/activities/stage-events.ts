@@ -7,7 +7,7 @@ import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
 import { stagingKeyOf, type StageEventsInput, type StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import { analyzeRunStaging, copyEventsIntoRunStaging, runStagingTable, STAGING_PREFIX } from '../warehouse/statements';
+import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
 import { cancellationSignal, currentContext, elapsed, heartbeat, log } from './progress';
@@ -15,7 +15,7 @@ import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { eventFilesFor } from './event-files';
 import { refreshSourceIndex } from './source-index';
-import { filesFeeding, recordRunReads } from '../warehouse/source-index';
+import type { SourceIndex } from '../warehouse/dialect';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -30,14 +30,17 @@ const CHUNK_BYTES = 64 * 1024;
  */
 export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
-    if (dialectOf(deps).name === 'redshift') return stageEventsRedshift(deps, input);
+    const dialect = dialectOf(deps);
+    if (dialect.staging.kind === 'copy-from-s3') return stageEventsRedshift(deps, input, dialect.staging);
+    const copy = dialect.staging;
     const t0 = performance.now();
     const stg = runStagingTable(stagingKeyOf(input));
     const { startMs, endMs } = toMs(input.interval);
     const source = resolveSource(deps, input.source);
 
     const { files: dayFiles, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
-    const files = await filesToRead(deps, source, dayFiles, startMs, endMs);
+    const index = dialect.sourceIndex;
+    const files = index ? await filesToRead(deps, index, source, dayFiles, startMs, endMs) : dayFiles;
     const workflowId = currentContext()?.info.workflowExecution?.workflowId ?? null;
     const runId = currentContext()?.info.workflowExecution?.runId ?? null;
 
@@ -45,7 +48,6 @@ export function makeStageEvents(deps: ActivityDeps) {
     const bad = new BadLines(input.maxErrors);
     try {
       await withTransaction(deps.pool, async (client) => {
-        const dialect = dialectOf(deps);
         await client.query(dialect.createRunStaging(stg).text);
         for (const s of dialect.registerRunStaging(stagingKeyOf(input), workflowId)) {
           await client.query(s);
@@ -54,13 +56,13 @@ export function makeStageEvents(deps: ActivityDeps) {
         const signal = cancellationSignal();
         await pipeline(
           Readable.from(rows),
-          client.query(copyFrom(copyEventsIntoRunStaging(stg))),
+          client.query(copyFrom(copy.copyEventsIntoRunStaging(stg).text)),
           ...(signal ? [{ signal }] : []),
         );
         await bad.save(client, input.runKey, dialect);
-        if (runId) {
+        if (index && runId) {
           await client.query(
-            recordRunReads({
+            index.recordRunReads({
               runId,
               workflowId,
               source: source.location,
@@ -72,7 +74,7 @@ export function makeStageEvents(deps: ActivityDeps) {
           );
         }
         // Fresh statistics, so the loads' joins are planned for the rows really staged.
-        await client.query(analyzeRunStaging(stg));
+        await client.query(copy.analyzeRunStaging(stg));
       });
     } catch (err) {
       rethrowForActivity(err);
@@ -96,6 +98,7 @@ export function makeStageEvents(deps: ActivityDeps) {
  */
 async function filesToRead(
   deps: ActivityDeps,
+  index: SourceIndex,
   source: Source,
   dayFiles: SourceFile[],
   startMs: number,
@@ -103,8 +106,8 @@ async function filesToRead(
 ): Promise<SourceFile[]> {
   const byKey = new Map(dayFiles.map((f) => [f.key, f]));
   try {
-    const { listed } = await refreshSourceIndex(deps.pool, source);
-    const feeding = await deps.pool.query<{ path: string }>(filesFeeding(source.location, startMs, endMs));
+    const { listed } = await refreshSourceIndex(deps.pool, index, source);
+    const feeding = await deps.pool.query<{ path: string }>(index.filesFeeding(source.location, startMs, endMs));
     for (const { path } of feeding.rows) {
       const f = listed.get(path);
       if (f && !byKey.has(path)) byKey.set(path, f);

@@ -107,8 +107,8 @@ export async function withWorker<T>(
  */
 export const redshiftLoadsOnPostgres: Dialect = {
   ...redshift,
-  name: 'postgres',
   migrationsDir: postgres.migrationsDir,
+  staging: postgres.staging,
   staleRunStaging: postgres.staleRunStaging,
 };
 

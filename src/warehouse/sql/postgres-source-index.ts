@@ -1,9 +1,10 @@
 /**
- * The source index's statements (sql/008_source_index.sql; PostgreSQL only): the event files of a source with
- * their version and per-hour digests, what each run read for each hour, and the hours whose source changed
- * since (stale). Values always bound; no identifier is spliced in.
+ * The source index's statements (sql/008_source_index.sql), PostgreSQL only: the event files of a source with
+ * their version and per-hour digests, what each run read for each hour, and the hours whose source changed since
+ * (stale). Redshift keeps no source index yet (docs/redshift.md): its dialect has none. Reached through the
+ * Dialect (`dialect.sourceIndex`). Values always bound; no identifier is spliced in.
  */
-import type { Statement } from './statements';
+import { tsFromMs, type Statement } from './base';
 
 /** Only one refresh of the index at a time: concurrent runs and the watcher would index the same files twice. */
 export const tryLockSourceIndex: Statement = {
@@ -16,6 +17,27 @@ export const indexedFiles = (source: string): Statement => ({
   text: `SELECT path, version FROM source_files WHERE source = $1::text`,
   values: [source],
 });
+
+/** What one run read: each file's key and version (run_hour_sources gets a row per whole hour of the interval). */
+export interface RunReads {
+  runId: string;
+  workflowId: string | null;
+  source: string;
+  startMs: number;
+  endMs: number;
+  paths: string[];
+  versions: string[];
+}
+
+/** The hours looked at, `[fromMs, toMs)`, of the deployment whose workflow ids are `[idPrefix, idPrefixEnd)`. */
+export interface StaleHoursQuery {
+  source: string;
+  fromMs: number;
+  toMs: number;
+  limit: number;
+  idPrefix: string;
+  idPrefixEnd: string;
+}
 
 export interface IndexedFile {
   path: string;
@@ -55,7 +77,7 @@ export const insertFileHours = (
 ): Statement => ({
   name: 'insert-file-hours',
   text: `INSERT INTO source_file_hours (source, path, hour_start, lines, digest)
-         SELECT $1::text, $2::text, timestamp 'epoch' + h * interval '1 millisecond', n, d
+         SELECT $1::text, $2::text, ${tsFromMs('h')}, n, d
            FROM unnest($3::bigint[], $4::int[], $5::text[]) AS u(h, n, d)`,
   values: [source, path, hourStartsMs, lines, digests],
 });
@@ -72,8 +94,8 @@ export const filesFeeding = (source: string, startMs: number, endMs: number): St
   name: 'files-feeding',
   text: `SELECT DISTINCT path FROM source_file_hours
           WHERE source = $1::text
-            AND hour_start >= date_trunc('hour', timestamp 'epoch' + $2::bigint * interval '1 millisecond')
-            AND hour_start < timestamp 'epoch' + $3::bigint * interval '1 millisecond'
+            AND hour_start >= date_trunc('hour', ${tsFromMs('$2::bigint')})
+            AND hour_start < ${tsFromMs('$3::bigint')}
           ORDER BY path`,
   values: [source, startMs, endMs],
 });
@@ -90,15 +112,7 @@ const FEED_DIGEST = (hourDigest: string, file: string) =>
  * it, or is the hour's day file), with the digest of what the index says that file holds for the hour. A file
  * read at another version than the index holds is recorded as `unindexed`: the hour is then stale, and re-run.
  */
-export const recordRunReads = (r: {
-  runId: string;
-  workflowId: string | null;
-  source: string;
-  startMs: number;
-  endMs: number;
-  paths: string[];
-  versions: string[];
-}): Statement => ({
+export const recordRunReads = (r: RunReads): Statement => ({
   name: 'record-run-reads',
   text: `INSERT INTO run_hour_sources (run_id, workflow_id, source, hour_start, sources)
          SELECT $1::text, $2::text, $3::text, h.hour_start,
@@ -110,8 +124,8 @@ export const recordRunReads = (r: {
                                    ON fh.source = $3::text AND fh.path = r.path AND fh.hour_start = h.hour_start
                            WHERE fh.path IS NOT NULL OR r.path = ${DAY_FILE('h.hour_start')}), '{}'::jsonb)
            FROM generate_series(
-                  date_trunc('hour', timestamp 'epoch' + ($6::bigint + 3599999) * interval '1 millisecond'),
-                  timestamp 'epoch' + $7::bigint * interval '1 millisecond' - interval '1 hour',
+                  date_trunc('hour', ${tsFromMs('($6::bigint + 3599999)')}),
+                  ${tsFromMs('$7::bigint')} - interval '1 hour',
                   interval '1 hour') AS h(hour_start)
          ON CONFLICT (run_id, hour_start) DO UPDATE SET sources = excluded.sources, source = excluded.source,
            read_at = clock_timestamp() AT TIME ZONE 'UTC'`,
@@ -123,28 +137,21 @@ export const recordRunReads = (r: {
  * judged) read something else than the index now says feeds the hour: a file changed, was added or removed.
  * Returns what was read and what is there now, per hour, for the reason. Bounded by `limit`.
  */
-export const staleHours = (r: {
-  source: string;
-  fromMs: number;
-  toMs: number;
-  limit: number;
-  idPrefix: string;
-  idPrefixEnd: string;
-}): Statement => ({
+export const staleHours = (r: StaleHoursQuery): Statement => ({
   name: 'stale-hours',
   text: `WITH latest AS (
            SELECT DISTINCT ON (s.hour_start) s.hour_start, s.run_id, e.workflow_id, s.sources
              FROM run_hour_sources s JOIN etl_runs e ON e.run_id = s.run_id
             WHERE s.source = $1::text
-              AND s.hour_start >= timestamp 'epoch' + $2::bigint * interval '1 millisecond'
-              AND s.hour_start < timestamp 'epoch' + $3::bigint * interval '1 millisecond'
+              AND s.hour_start >= ${tsFromMs('$2::bigint')}
+              AND s.hour_start < ${tsFromMs('$3::bigint')}
               AND e.workflow_id >= $5::text AND e.workflow_id < $6::text
             ORDER BY s.hour_start, s.read_at DESC
          ), feeding AS (
            SELECT fh.hour_start, fh.path FROM source_file_hours fh
             WHERE fh.source = $1::text
-              AND fh.hour_start >= timestamp 'epoch' + $2::bigint * interval '1 millisecond'
-              AND fh.hour_start < timestamp 'epoch' + $3::bigint * interval '1 millisecond'
+              AND fh.hour_start >= ${tsFromMs('$2::bigint')}
+              AND fh.hour_start < ${tsFromMs('$3::bigint')}
            UNION
            SELECT l.hour_start, f.path FROM latest l
              JOIN source_files f ON f.source = $1::text AND f.path = ${DAY_FILE('l.hour_start')}
@@ -163,68 +170,3 @@ export const staleHours = (r: {
           LIMIT $4::int`,
   values: [r.source, r.fromMs, r.toMs, r.limit, r.idPrefix, r.idPrefixEnd],
 });
-
-/**
- * After a re-load of an interval's songplays (replace mode, when the interval held rows before): the users
- * whose row an event of the interval set (level_ts in it) but that no play of the interval justifies any more
- * (the event was removed, or its level changed) take their level from their latest play now, and a user left
- * with no play at all is deleted, as a load from scratch would leave them. The users table is locked first
- * (SHARE ROW EXCLUSIVE: users loads of other runs wait, readers do not), so the run's own users load, which
- * runs beside this one, has committed before these rows are judged. First loads of an interval skip this.
- */
-export const usersFollowReloadedPlays = (startMs: number, endMs: number): Statement[] => [
-  { text: `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE` },
-  {
-    name: 'users-follow-reloaded-plays',
-    text: `WITH unjustified AS (
-             SELECT u.user_id FROM users u
-              WHERE u.level_ts >= $1::bigint AND u.level_ts < $2::bigint
-                AND NOT EXISTS (SELECT 1 FROM songplays p
-                                 WHERE p.start_time = timestamp 'epoch' + u.level_ts * interval '1 millisecond'
-                                   AND p.user_id = u.user_id AND p.level IS NOT DISTINCT FROM u.level)
-           ), latest AS (
-             SELECT DISTINCT ON (p.user_id) p.user_id, p.level, p.start_time FROM songplays p
-              WHERE p.user_id IN (SELECT user_id FROM unjustified)
-              ORDER BY p.user_id, p.start_time DESC, p.level DESC
-           ), fixed AS (
-             UPDATE users u SET level = l.level, level_ts = (extract(epoch FROM l.start_time) * 1000)::bigint
-               FROM latest l WHERE u.user_id = l.user_id
-             RETURNING u.user_id
-           )
-           DELETE FROM users u
-            WHERE u.user_id IN (SELECT user_id FROM unjustified) AND u.user_id NOT IN (SELECT user_id FROM latest)`,
-    values: [startMs, endMs],
-  },
-];
-
-/**
- * Late songs and the plays waiting for them: a songplays load takes this lock shared before its insert, and song
- * staging takes it exclusively before re-matching, so a load either sees the new songs or has committed its
- * unmatched plays before the re-match looks for them (no play is left unmatched between the two).
- */
-export const LATE_SONGS_LOCK = `hashtext('sparkify-etl:late-songs')`;
-export const lockLateSongsShared: Statement = {
-  name: 'lock-late-songs-shared',
-  text: `SELECT pg_advisory_xact_lock_shared(${LATE_SONGS_LOCK})`,
-};
-
-/**
- * After new songs are staged (in the same transaction): plays whose match key one of the batch's songs has get
- * its song_id and artist_id (the lowest song_id of those sharing the key, as the load's join chooses), and their
- * key is cleared. Bounded by the batch: the plays are found by the key's partial index.
- */
-export const rematchLateSongs = (songMatchKey: (t: string, a: string, d: string) => string): Statement[] => [
-  { text: `SELECT pg_advisory_xact_lock(${LATE_SONGS_LOCK})` },
-  {
-    name: 'rematch-late-songs',
-    text: `UPDATE songplays p SET song_id = m.song_id, artist_id = m.artist_id, song_key = NULL
-             FROM (SELECT DISTINCT ON (k) k, song_id, artist_id
-                     FROM (SELECT ${songMatchKey('s.title', 's.artist_name', 's.duration')} AS k, s.song_id, s.artist_id
-                             FROM staging_songs s
-                            WHERE (s.title, s.artist_name, s.duration) IN
-                                  (SELECT title, artist_name, duration FROM song_batch)) x
-                    WHERE k IS NOT NULL
-                    ORDER BY k, song_id) m
-            WHERE p.song_key = m.k`,
-  },
-];
