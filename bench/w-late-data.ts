@@ -1,5 +1,5 @@
 /**
- * f. The late-data watcher's cost per cycle with nothing changed: an index of 365 day files, the last 30 days'
+ * w. The late-data watcher's cost per cycle with nothing changed: an index of 365 day files, the last 30 days'
  * hours loaded (720 hours with what their runs read, as each run records it), one LateDataWatcher cycle after
  * another through the server. Baseline, measured in the same run: listing the 365 files alone (what no cycle can
  * skip). Also the first cycle, which builds the index by reading every file once.
@@ -12,12 +12,12 @@ import type { LateDataWatcherResult } from '../src/workflows/late-data-watcher';
 import { dataset, freshDb, median, round, type Bench, type Figures } from './support';
 
 const YEAR = { days: 365, eventsPerDay: 300, songs: 200, seed: 23 };
-const CYCLES = Number(process.env.BENCH_F_CYCLES || 20);
+const CYCLES = Number(process.env.BENCH_W_CYCLES || 20);
 
-export async function benchF(bench: Bench): Promise<Figures> {
+export async function benchW(bench: Bench): Promise<Figures> {
   const sample = await dataset('year365', YEAR);
-  const db = await freshDb('bench_f');
-  const deployment = `bench-f-${randomUUID().slice(0, 8)}`;
+  const db = await freshDb('bench_w');
+  const deployment = `bench-w-${randomUUID().slice(0, 8)}`;
   const source = openSource(sample);
   const listing: number[] = [];
   const cycles: number[] = [];
@@ -72,7 +72,7 @@ export async function benchF(bench: Bench): Promise<Figures> {
     }
   });
   await db.pool.end();
-  const f_late_data_watcher = {
+  const w_late_data_watcher = {
     files,
     loadedHours: 720,
     cycles: CYCLES,
@@ -83,6 +83,6 @@ export async function benchF(bench: Bench): Promise<Figures> {
     filesReread: reread,
     target: '< 1000 ms per cycle, no file re-read',
   };
-  console.log('f. late-data watcher, nothing changed', f_late_data_watcher);
-  return { f_late_data_watcher };
+  console.log('w. late-data watcher, nothing changed', w_late_data_watcher);
+  return { w_late_data_watcher };
 }
