@@ -213,7 +213,7 @@ export const SETTINGS = {
   },
   LATE_DATA_EVERY: {
     default: '5m',
-    doc: 'how often the late-data watcher (its own schedule, `<SPARKIFY_DEPLOYMENT>-late-data`, made by `npm run schedule -- up`) looks for loaded hours whose source files changed and re-runs them; `0` or `off` turns it off (`up` then deletes that schedule)',
+    doc: 'how often the late-data watcher (its own schedule, `<SPARKIFY_DEPLOYMENT>-late-data`, made by `npm run schedule -- up` and `npm start`) looks for loaded hours whose source files changed and re-runs them; `0` or `off` turns it off (`up` then deletes that schedule)',
   },
   LATE_DATA_LOOKBACK: {
     default: '30d',

@@ -120,6 +120,13 @@ export async function upsertLateDataSchedule(
   return 'created';
 }
 
+/** What `npm run schedule -- up` and `npm start` print about the late-data watcher's schedule. */
+export function lateDataScheduleLine(late: LateDataConfig, outcome: 'created' | 'updated' | 'deleted' | 'off'): string {
+  return outcome === 'created' || outcome === 'updated'
+    ? `${outcome} schedule ${late.scheduleId} (late-data watcher every ${late.every}, lookback ${late.lookback})`
+    : `late-data watcher off (LATE_DATA_EVERY=0)${outcome === 'deleted' ? `: deleted schedule ${late.scheduleId}` : ''}`;
+}
+
 /**
  * Airflow's catchup=True: runs every scheduled time in [from, to] (default: from the first scheduled time up to
  * now, or the last scheduled time if earlier). Returns the range asked for and the number of runs in it.

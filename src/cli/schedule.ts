@@ -3,6 +3,7 @@ import { parseInstant } from '../interval';
 import {
   catchUp,
   describeSchedule,
+  lateDataScheduleLine,
   lateDataWatcherInput,
   upsertLateDataSchedule,
   upsertSchedule,
@@ -90,11 +91,7 @@ main(USAGE, async () => {
           settings.taskQueue,
           lateDataWatcherInput(late, config.deployment, settings.input),
         );
-        console.log(
-          watcher === 'created' || watcher === 'updated'
-            ? `${watcher} schedule ${late.scheduleId} (late-data watcher every ${late.every}, lookback ${late.lookback})`
-            : `late-data watcher off (LATE_DATA_EVERY=0)${watcher === 'deleted' ? `: deleted schedule ${late.scheduleId}` : ''}`,
-        );
+        console.log(lateDataScheduleLine(late, watcher));
         if (outcome === 'created' || values.catchup) {
           if (!settings.startAt) {
             console.log('no SCHEDULE_START: nothing to catch up; runs start at the next hour');
