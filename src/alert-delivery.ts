@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { AlertRejected, postAlert, type AlertEvent, type AlertSettings, ALERT_REQUEST_TIMEOUT_MS } from './alerts';
 import { durationText } from './schedule';
-import { alertAbandoned, alertRetryLater, alertSent, sqlTime, type ClaimedAlertRow } from './warehouse/alert-outbox';
-import type { Dialect } from './warehouse/dialect';
+import type { ClaimedAlertRow, Dialect } from './warehouse/dialect';
 import { withTransaction } from './warehouse/pool';
 
 /**
@@ -88,19 +87,19 @@ export function startAlertDelivery(opts: AlertDeliveryOptions): AlertDelivery {
     const about = { workflowId: row.workflow_id, hour: event.interval.start, attempt: row.attempts };
     try {
       await postAlert(opts.settings, event, timeoutMs, stopping.signal);
-      await opts.pool.query(alertSent(held, sqlTime(now())));
+      await opts.pool.query(opts.dialect.alertSent(held, now()));
       opts.log.info(`alert sent: ${row.kind}`, about);
       return;
     } catch (err) {
       const error = (err as Error).message;
       if (stopping.signal.aborted) {
-        await opts.pool.query(alertRetryLater(held, sqlTime(now()), error));
+        await opts.pool.query(opts.dialect.alertRetryLater(held, now(), error));
         return;
       }
       const queuedFor = now() - utc(row.created_at);
       const next = now() + alertBackoffMs(row.attempts);
       if (err instanceof AlertRejected || next - utc(row.created_at) > opts.retryForMs) {
-        await opts.pool.query(alertAbandoned(held, error));
+        await opts.pool.query(opts.dialect.alertAbandoned(held, error));
         opts.log.warn(
           `gave up on the ${row.kind} alert of ${row.workflow_id} after ${row.attempts} attempt(s) in ` +
             `${durationText(Math.max(1000, Math.round(queuedFor / 1000) * 1000))}: ${error}` +
@@ -109,7 +108,7 @@ export function startAlertDelivery(opts: AlertDeliveryOptions): AlertDelivery {
         );
         return;
       }
-      await opts.pool.query(alertRetryLater(held, sqlTime(next), error));
+      await opts.pool.query(opts.dialect.alertRetryLater(held, next, error));
       opts.log.warn(
         `could not send the ${row.kind} alert; trying again at ${new Date(next).toISOString()}: ${error}`,
         about,
@@ -126,8 +125,8 @@ export function startAlertDelivery(opts: AlertDeliveryOptions): AlertDelivery {
         let claimed: ClaimedAlertRow[] = [];
         for (const s of opts.dialect.claimAlerts({
           claim: claimId,
-          now: sqlTime(t),
-          until: sqlTime(t + timeoutMs + CLAIM_MARGIN_MS),
+          nowMs: t,
+          untilMs: t + timeoutMs + CLAIM_MARGIN_MS,
           limit: CLAIM_LIMIT,
         }))
           claimed = (await client.query<ClaimedAlertRow>(s)).rows;
@@ -145,9 +144,9 @@ export function startAlertDelivery(opts: AlertDeliveryOptions): AlertDelivery {
       // A worker that stops hands what it claimed back at once rather than when the claim expires.
       const work = stopping.signal.aborted
         ? opts.pool.query(
-            alertRetryLater(
+            opts.dialect.alertRetryLater(
               { runId: row.run_id, kind: row.kind, claim: claimId },
-              sqlTime(now()),
+              now(),
               'the worker stopped',
             ),
           )

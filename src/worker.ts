@@ -113,6 +113,7 @@ export function createWorker(
 export function monitorFreshness(config: AppConfig, pool: Pool, logger: DefaultLogger) {
   return startFreshnessMonitor({
     pool,
+    dialect: dialectFor(config.warehouse.dialect),
     deployment: config.deployment,
     meter: Runtime.instance().metricMeter,
     log: logger,

@@ -7,7 +7,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { alertBackoffMs, startAlertDelivery } from '../src/alert-delivery';
-import { queueAlert, sqlTime } from '../src/warehouse/alert-outbox';
 import { postgres, redshift, type Dialect } from '../src/warehouse/dialect';
 import { createTestDatabase, type TestDatabase } from './support/helpers';
 
@@ -44,7 +43,7 @@ async function queue(n: number, label: string): Promise<string[]> {
     runIds.push(runId);
     const startMs = Date.UTC(2018, 10, 4, 0) + i * 3_600_000;
     await db.pool.query(
-      queueAlert({
+      postgres.queueAlert({
         workflowId: `alerts-unit-${label}-${i}`,
         runId,
         startMs,
@@ -52,7 +51,7 @@ async function queue(n: number, label: string): Promise<string[]> {
         status: 'failed',
         step: 'stageEvents',
         message: `stageEvents: hour ${i} failed`,
-        now: sqlTime(Date.now()),
+        nowMs: Date.now(),
       }),
     );
   }
@@ -100,9 +99,9 @@ test.each([
 
 test('queueing is once per run and kind; "recovered" only after a failed run of the hour', async () => {
   const hour = { startMs: Date.UTC(2018, 10, 4, 12), endMs: Date.UTC(2018, 10, 4, 13) };
-  const base = { workflowId: 'alerts-unit-recovery', ...hour, step: null, message: null, now: sqlTime(Date.now()) };
+  const base = { workflowId: 'alerts-unit-recovery', ...hour, step: null, message: null, nowMs: Date.now() };
   const queued = async (runId: string, status: string) =>
-    (await db.pool.query(queueAlert({ ...base, runId, status }))).rowCount;
+    (await db.pool.query(postgres.queueAlert({ ...base, runId, status }))).rowCount;
   const record = (runId: string, status: string, finished: string) =>
     db.pool.query(
       `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms, finished_at)

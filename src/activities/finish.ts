@@ -1,18 +1,18 @@
 import { mask } from '../alerts';
 import { toMs } from '../interval';
-import { queueAlert, sqlTime } from '../warehouse/alert-outbox';
 import { stagingKeyOf, type RecordRunInput, type StagingRef } from '../types';
 import { inTransaction, withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
-import { dropRunStaging as dropStatement, runStagingTable, unregisterRunStaging } from '../warehouse/statements';
+import type { Dialect } from '../warehouse/dialect';
+import { runStagingTable } from '../warehouse/tables';
 import { dialectOf, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { whileHeartbeating, log } from './progress';
 
 /**
  * Writes the run's row to the etl_runs audit table (idempotent per workflow run) and, in the same transaction,
- * queues its alert in the outbox when the run asks (queueAlert) and this worker sends alerts
+ * queues its alert in the outbox when the run asks (input.queueAlert) and this worker sends alerts
  * (ALERT_WEBHOOK_URL): either both are written or neither. The worker process delivers the alert.
  */
 export function makeRecordRun(deps: ActivityDeps) {
@@ -28,7 +28,7 @@ export function makeRecordRun(deps: ActivityDeps) {
           if (!alerts) return;
           const failed = input.status !== 'succeeded';
           const res = await client.query(
-            queueAlert({
+            dialectOf(deps).queueAlert({
               workflowId: input.workflowId,
               runId: input.runId,
               startMs,
@@ -36,7 +36,7 @@ export function makeRecordRun(deps: ActivityDeps) {
               status: input.status,
               step: failed ? (input.failedStep ?? 'checks') : null,
               message: failed ? mask(input.error ?? input.status, alerts.secrets) : null,
-              now: sqlTime(Date.now()),
+              nowMs: Date.now(),
             }),
           );
           queued = (res.rowCount ?? 0) > 0;
@@ -61,10 +61,10 @@ export function makeRecordRun(deps: ActivityDeps) {
   };
 }
 
-async function dropStaging(client: PoolClient, runKey: string): Promise<void> {
+async function dropStaging(client: PoolClient, dialect: Dialect, runKey: string): Promise<void> {
   await inTransaction(client, async () => {
-    await client.query(dropStatement(runStagingTable(runKey)));
-    await client.query(unregisterRunStaging(runKey));
+    await client.query(dialect.dropRunStaging(runStagingTable(runKey)));
+    await client.query(dialect.unregisterRunStaging(runKey));
   });
 }
 
@@ -78,11 +78,10 @@ export function makeDropRunStaging(deps: ActivityDeps) {
     try {
       return await whileHeartbeating({ dropping: stagingKeyOf(input) }, () =>
         withClient(deps.pool, async (client) => {
-          await dropStaging(client, stagingKeyOf(input));
-          const stale = await client.query<{ run_key: string }>(
-            dialectOf(deps).staleRunStaging(input.sweepAfterHours ?? 6),
-          );
-          for (const { run_key } of stale.rows) await dropStaging(client, run_key);
+          const dialect = dialectOf(deps);
+          await dropStaging(client, dialect, stagingKeyOf(input));
+          const stale = await client.query<{ run_key: string }>(dialect.staleRunStaging(input.sweepAfterHours ?? 6));
+          for (const { run_key } of stale.rows) await dropStaging(client, dialect, run_key);
           return stale.rowCount ?? 0;
         }),
       );

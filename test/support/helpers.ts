@@ -74,7 +74,14 @@ export function uniqueQueue(label: string): string {
 /** Runs `fn` while an in-process worker with the real activities serves `taskQueue`. */
 export async function withWorker<T>(
   env: TestWorkflowEnvironment,
-  opts: { taskQueue: string; pool: Pool; source?: string; dialect?: Dialect; checks?: RunChecksDeps['checks'] },
+  opts: {
+    taskQueue: string;
+    pool: Pool;
+    source?: string;
+    dialect?: Dialect;
+    checks?: RunChecksDeps['checks'];
+    songListingMaxAgeMs?: number;
+  },
   fn: () => Promise<T>,
 ): Promise<T> {
   const worker = await Worker.create({
@@ -87,6 +94,7 @@ export async function withWorker<T>(
       defaultSource: opts.source ?? testData(),
       dialect: opts.dialect,
       ...(opts.checks ? { checks: opts.checks } : {}),
+      ...(opts.songListingMaxAgeMs !== undefined ? { songListingMaxAgeMs: opts.songListingMaxAgeMs } : {}),
     }),
   });
   return worker.runUntil(fn());
@@ -99,8 +107,8 @@ export async function withWorker<T>(
  */
 export const redshiftLoadsOnPostgres: Dialect = {
   ...redshift,
-  name: 'postgres',
   migrationsDir: postgres.migrationsDir,
+  staging: postgres.staging,
   staleRunStaging: postgres.staleRunStaging,
 };
 
