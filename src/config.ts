@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_RETRY_BUDGET_MS, parseDuration } from './input';
-import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME, parseInstant } from './interval';
+import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME, lateDataScheduleId, parseInstant } from './interval';
 import { parseLoadModes, type LoadModes } from './types';
 
 type Env = Record<string, string | undefined>;
@@ -524,7 +524,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       overlap: overlap as OverlapPolicy,
     },
     lateData: {
-      scheduleId: `${deployment}-late-data`,
+      scheduleId: lateDataScheduleId(deployment),
       ...(lateOff ? {} : { every: lateEvery }),
       lookback: lateLookback,
       concurrency: int('LATE_DATA_CONCURRENCY', 1, 100),

@@ -1,17 +1,23 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { WRONG_DEPLOYMENT } from './failures';
-import { deploymentOfWorkflowId } from './interval';
+import { deploymentOfWatcherId, deploymentOfWorkflowId } from './interval';
+
+/** The deployment whose id convention a workflow follows: an hour's run, or a late-data watcher's cycle. */
+export function ownerOf(workflow: { id: string; type: string }): string | undefined {
+  return workflow.type === 'LateDataWatcher' ? deploymentOfWatcherId(workflow.id) : deploymentOfWorkflowId(workflow.id);
+}
 
 /**
- * Why a worker of `deployment` must not run a step of `workflowId`, or undefined when it may: the id follows
- * another deployment's convention (`<other>-<time>`). Ids of no deployment (given by hand) are run.
+ * Why a worker of `deployment` must not run a step of `workflow`, or undefined when it may: its id follows
+ * another deployment's convention (`<other>-<time>`, `<other>-late-data-<time>`). Ids of no deployment (given by
+ * hand) are run.
  */
 export function foreignRunProblem(
-  workflowId: string,
+  workflow: { id: string; type: string },
   worker: { deployment: string; taskQueue: string; namespace: string },
 ): string | undefined {
-  const owner = deploymentOfWorkflowId(workflowId);
+  const owner = ownerOf(workflow);
   if (owner === undefined || owner === worker.deployment) return undefined;
   return (
     `refused by a worker of deployment "${worker.deployment}": this run is deployment "${owner}"'s, and a step ` +
@@ -34,8 +40,9 @@ export function deploymentGuard(worker: {
   return (ctx) => ({
     inbound: {
       async execute(input, next) {
-        const workflowId = ctx.info.workflowExecution?.workflowId;
-        const problem = workflowId === undefined ? undefined : foreignRunProblem(workflowId, worker);
+        const id = ctx.info.workflowExecution?.workflowId;
+        const problem =
+          id === undefined ? undefined : foreignRunProblem({ id, type: ctx.info.workflowType ?? '' }, worker);
         if (problem) throw ApplicationFailure.nonRetryable(problem, WRONG_DEPLOYMENT);
         return next(input);
       },

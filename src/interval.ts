@@ -174,6 +174,19 @@ export function deploymentOfWorkflowId(workflowId: string): string | undefined {
   return deployment && intervalOfWorkflowId(workflowId, deployment) ? deployment : undefined;
 }
 
+/** The late-data watcher's schedule id (its cycles: `<id>-<scheduled time>`, and `<id>-now-<time>` by `npm run late`). */
+export const lateDataScheduleId = (deployment: string): string => `${deployment}-late-data`;
+
+const WATCHER_ID = new RegExp(`^([A-Za-z][A-Za-z0-9_-]{0,62})-late-data(?:-now)?-${ID_TIME}$`);
+
+/**
+ * The deployment of a late-data watcher's cycle, from its id; undefined for other ids. (Read as an hour's id, a
+ * cycle's `<deployment>-late-data-<time>` would name deployment `<deployment>-late-data`: ask by workflow type.)
+ */
+export function deploymentOfWatcherId(workflowId: string): string | undefined {
+  return WATCHER_ID.exec(workflowId)?.[1];
+}
+
 /** The interval a workflow id of `deployment` names (the inverse of workflowIdFor); undefined for other ids. */
 export function intervalOfWorkflowId(workflowId: string, deployment = DEFAULT_DEPLOYMENT): Interval | undefined {
   if (!workflowId.startsWith(`${deployment}-`)) return undefined;

@@ -4,11 +4,22 @@
  * PostgreSQL, the real commands as child processes.
  */
 import { randomUUID } from 'node:crypto';
+import { appendFile, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { generate } from '../src/datagen/generate';
 import { hoursIn, makeInterval, workflowIdFor } from '../src/interval';
 import { catchUp, upsertSchedule } from '../src/schedule';
 import { DATA_INTERVAL_END, DATA_INTERVAL_START } from '../src/search-attributes';
-import { connectTestTemporal, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import { eventFileKey } from '../src/source';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  testTmp,
+  uniqueQueue,
+  withWorker,
+  type TestDatabase,
+} from './support/helpers';
 import { Background, runCommand } from './support/processes';
 
 let env: TestWorkflowEnvironment;
@@ -207,6 +218,83 @@ test('two deployments in one namespace: a task queue each by default, and a work
     );
     const audit = await db.pool.query('SELECT 1 FROM etl_runs WHERE workflow_id = $1', [idOfB]);
     expect(audit.rowCount).toBe(0);
+  } finally {
+    await worker.stop('SIGINT');
+  }
+});
+
+test("the late-data watcher on the deployment's own worker: its cycle passes the deployment guard, and its re-run carries the configured run input on the deployment's queue", async () => {
+  // A data set of its own (this file's day 2019-05-14): one file of it changes after its hour is loaded.
+  const dir = path.join(testTmp(), `identity-late-${process.pid}`);
+  await generate({ out: dir, start: '2019-05-14', days: 1, eventsPerDay: 400, songs: 40, seed: 514 });
+  const deployment = `idlate-${randomUUID().slice(0, 8)}`;
+  const hour = makeInterval('2019-05-14T10:00Z', '2019-05-14T11:00Z');
+  const id = workflowIdFor(hour, deployment);
+  const { TASK_QUEUE: _unset, ...base } = process.env;
+  const common = {
+    ...base,
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    WAREHOUSE_URL: db.url,
+    SOURCE_URL: dir,
+    WORKFLOW_BUNDLE: process.env.SPARKIFY_TEST_BUNDLE,
+    SPARKIFY_DEPLOYMENT: deployment,
+    LOAD_MODES: 'users=append',
+    RETRY_BUDGET: '7m',
+  };
+  const configured = {
+    loadModes: { songplays: 'replace', users: 'append', songs: 'upsert', artists: 'upsert', time: 'upsert' },
+    retryBudget: '7m',
+    maxErrors: 0,
+    onMissingFile: 'warn',
+  };
+  const worker = new Background('npm', ['run', '-s', 'worker'], common);
+  try {
+    await worker.waitFor(new RegExp(`worker polling task queue \\\\"${deployment}\\\\"`));
+    const etl = await runCommand('npm', ['run', '-s', 'etl', '--', '--from', hour.start, '--to', hour.end], common);
+    expect(etl.stderr).toBe('');
+    expect(etl.code).toBe(0);
+
+    // A late NextSong event of the loaded hour, appended to its day's file.
+    const file = path.join(dir, eventFileKey('2019-05-14'));
+    const play = (await readFile(file, 'utf8')).split('\n').find((l) => l.includes('"NextSong"'))!;
+    const late = { ...JSON.parse(play), ts: Date.parse('2019-05-14T10:59:00Z'), sessionId: 95141, itemInSession: 0 };
+    await appendFile(file, JSON.stringify(late) + '\n');
+
+    const cycle = await runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d'], common, 180_000);
+    expect(cycle.stderr).toBe('');
+    expect(cycle.stdout).toContain('re-ran 1 hour(s):');
+    expect(cycle.stdout).toContain(
+      `  2019-05-14T10:00Z  ${id}  succeeded  (late data: ${eventFileKey('2019-05-14')} changed)`,
+    );
+    expect(cycle.code).toBe(0);
+    expect(worker.output).not.toContain('refused by a worker of deployment');
+
+    // The re-run: the hour's own id, the deployment's queue, and what the configuration says runs do.
+    const rerun = env.client.workflow.getHandle(id);
+    expect((await rerun.describe()).taskQueue).toBe(deployment);
+    const started = (await rerun.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+    expect(JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString('utf8'))).toEqual({
+      ...configured,
+      start: hour.start,
+      end: hour.end,
+      reason: `late data: ${eventFileKey('2019-05-14')} changed`,
+    });
+
+    // Another deployment's cycle sent to this deployment's queue is refused at its first step, and says so.
+    const other = `${deployment}-other`;
+    const refused = await runCommand(
+      'npm',
+      ['run', '-s', 'late', '--', '--lookback', '5000d'],
+      { ...common, SPARKIFY_DEPLOYMENT: other, TASK_QUEUE: deployment },
+      180_000,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^late-data cycle ${other}-late-data-now-\\S+ failed: refreshSourceIndex: refused by a worker of deployment ` +
+          `"${deployment}": this run is deployment "${other}"'s, and a step here would write to "${deployment}"'s warehouse`,
+      ),
+    );
   } finally {
     await worker.stop('SIGINT');
   }

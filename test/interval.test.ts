@@ -1,6 +1,8 @@
 import {
   daysTouched,
+  deploymentOfWatcherId,
   deploymentOfWorkflowId,
+  lateDataScheduleId,
   hoursIn,
   intervalForScheduledTime,
   intervalKey,
@@ -81,4 +83,14 @@ test('the deployment whose id convention a workflow id follows, whichever it is'
   expect(deploymentOfWorkflowId('record-hour-succeeded-test-x')).toBeUndefined();
   expect(deploymentOfWorkflowId('sparkify-etl-2018-11-15T14:00:00Z--2018-11-15T15:00:00Z')).toBeUndefined();
   expect(deploymentOfWorkflowId('-2018-11-15T14:00:00Z')).toBeUndefined();
+});
+
+test("a late-data watcher cycle's deployment: from its schedule's ids and npm run late's, not read as an hour's", () => {
+  const scheduled = `${lateDataScheduleId('sparkify-etl')}-2018-11-15T14:05:00Z`;
+  expect(deploymentOfWatcherId(scheduled)).toBe('sparkify-etl');
+  expect(deploymentOfWatcherId(`${lateDataScheduleId('prod')}-now-2018-11-15T14:05:12.345Z`)).toBe('prod');
+  // As an hour's id, the cycle would belong to a deployment "sparkify-etl-late-data": hence ask by workflow type.
+  expect(deploymentOfWorkflowId(scheduled)).toBe('sparkify-etl-late-data');
+  expect(deploymentOfWatcherId('sparkify-etl-2018-11-15T14:00:00Z')).toBeUndefined();
+  expect(deploymentOfWatcherId('sparkify-etl-late-data')).toBeUndefined();
 });

@@ -171,11 +171,19 @@ test('`npm run schedule -- up` gives scheduled runs an input that says what they
     expect(up.stdout).toContain(`created schedule ${deployment}-hourly (task queue ${deployment})`);
     const d = await env.client.schedule.getHandle(`${deployment}-hourly`).describe();
     expect(d.action.type === 'startWorkflow' && d.action.args).toEqual([expected]);
+    // The late-data watcher's schedule: on the same queue, its re-runs given the same input.
+    const w = await env.client.schedule.getHandle(`${deployment}-late-data`).describe();
+    expect(w.action).toMatchObject({ type: 'startWorkflow', workflowType: 'LateDataWatcher', taskQueue: deployment });
+    expect(w.action.type === 'startWorkflow' && w.action.args).toEqual([
+      expect.objectContaining({ deployment, runInput: expected }),
+    ]);
 
     // No worker on the deployment's queue: the triggered run waits, and its input is what the Web UI shows.
     expect((await schedule('trigger')).code).toBe(0);
     const run = await waitUntil('the triggered run', async () => {
-      for await (const w of env.client.workflow.list({ query: `WorkflowId STARTS_WITH '${deployment}-'` })) return w;
+      // (the hourly run, not a cycle of the watcher's schedule, should one fall due meanwhile)
+      const query = `WorkflowId STARTS_WITH '${deployment}-' AND WorkflowType = 'SparkifyEtl'`;
+      for await (const w of env.client.workflow.list({ query })) return w;
       return undefined;
     });
     expect(run.taskQueue).toBe(deployment);
@@ -185,10 +193,11 @@ test('`npm run schedule -- up` gives scheduled runs an input that says what they
     expect(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).toEqual(expected);
     await env.client.workflow.getHandle(run.workflowId).terminate('test over');
   } finally {
-    await env.client.schedule
-      .getHandle(`${deployment}-hourly`)
-      .delete()
-      .catch(() => undefined);
+    for (const id of [`${deployment}-hourly`, `${deployment}-late-data`])
+      await env.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
   }
 });
 

@@ -1,6 +1,7 @@
-import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { parseDuration } from '../input';
+import { configuredRunInput } from '../run-input';
 import { lateDataWatcherInput } from '../schedule';
 import { connectClient } from '../temporal';
 import type { LateDataWatcherResult } from '../workflows/late-data-watcher';
@@ -59,9 +60,9 @@ main(USAGE, async () => {
   const concurrency = intOption(values.concurrency, '--concurrency', config.lateData.concurrency, 1);
   if (concurrency > 100) throw new UsageError('--concurrency must be at most 100');
   const input = {
+    // The re-runs do what the hourly runs do (the schedule's input): the configured load modes, retry budget, ...
     ...lateDataWatcherInput(config.lateData, config.deployment, {
-      loadModes: config.loadModes,
-      ...(config.retryBudget ? { retryBudget: config.retryBudget } : {}),
+      ...configuredRunInput(config),
       ...(values.source ? { source: values.source } : {}),
     }),
     lookback: lookback.trim(),
@@ -80,7 +81,12 @@ main(USAGE, async () => {
       });
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
-        console.error(`late-data cycle ${workflowId} failed: ${err.cause?.message ?? err.message}`);
+        // A step's failure arrives wrapped ("Activity task failed"): print the step and its cause.
+        const cause =
+          err.cause instanceof ActivityFailure
+            ? `${err.cause.activityType}: ${err.cause.cause?.message ?? err.cause.message}`
+            : (err.cause?.message ?? err.message);
+        console.error(`late-data cycle ${workflowId} failed: ${cause}`);
         return 1;
       }
       throw err;
