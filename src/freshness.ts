@@ -1,15 +1,14 @@
 import type { MetricMeter } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { floorToHour, HOUR_MS, fromMs } from './interval';
-import { combine, finishedHours } from './status';
+import { combine, finishedHours, staleHours } from './status';
 import type { Dialect } from './warehouse/dialect';
 
 /**
- * Freshness, exported with the worker's metrics: how far the data is complete, and how many hours failed,
- * over the last FRESHNESS_WINDOW_HOURS, from etl_runs (one query a check). With FRESHNESS_SLA, a data lag
- * beyond it is a breach: logged once when it starts (and when it ends) and counted.
- * Stale hours (source changed since the load) have no signal yet: no gauge is exported for them until the
- * late-data watcher provides one.
+ * Freshness, exported with the worker's metrics: how far the data is complete, and how many hours failed or
+ * are stale (their source changed since the load, as the source index knows it), over the last
+ * FRESHNESS_WINDOW_HOURS, from etl_runs and the index (two queries a check, no file read). With FRESHNESS_SLA, a
+ * data lag beyond it is a breach: logged once when it starts (and when it ends) and counted.
  */
 export const FRESHNESS_WINDOW_HOURS = 7 * 24;
 export const FRESHNESS_CHECK_EVERY_MS = 60_000;
@@ -18,6 +17,8 @@ export interface Freshness {
   /** End of the latest contiguous run of loaded (or empty) hours in the window (status.ts latestLoadedRun); undefined: none. */
   loadedThroughMs?: number;
   failedHours: number;
+  /** Loaded hours whose source changed since (the late-data watcher re-runs them). */
+  staleHours: number;
   /** now - loadedThrough (undefined when nothing is loaded). */
   lagMs?: number;
 }
@@ -26,15 +27,21 @@ export async function measureFreshness(
   pool: Pool,
   dialect: Dialect,
   deployment: string,
+  sourceLocation: string,
   nowMs: number,
 ): Promise<Freshness> {
   const endMs = floorToHour(nowMs);
   const range = fromMs({ startMs: endMs - FRESHNESS_WINDOW_HOURS * HOUR_MS, endMs });
-  const status = combine(deployment, range, await finishedHours(pool, dialect, deployment, range), new Map());
+  const [finished, stale] = await Promise.all([
+    finishedHours(pool, dialect, deployment, range),
+    staleHours(pool, dialect, deployment, sourceLocation, range),
+  ]);
+  const status = combine(deployment, range, finished, new Map(), stale);
   const loadedThroughMs = status.loadedThrough === null ? undefined : Date.parse(status.loadedThrough);
   return {
     ...(loadedThroughMs !== undefined ? { loadedThroughMs, lagMs: nowMs - loadedThroughMs } : {}),
     failedHours: status.totals.failed,
+    staleHours: status.totals.stale,
   };
 }
 
@@ -48,6 +55,8 @@ export function startFreshnessMonitor(opts: {
   pool: Pool;
   dialect: Dialect;
   deployment: string;
+  /** The source's location as the index keys it (Source.location of SOURCE_URL). */
+  sourceLocation: string;
   meter: MetricMeter;
   log: {
     warn(message: string, meta?: Record<string, unknown>): void;
@@ -68,6 +77,12 @@ export function startFreshnessMonitor(opts: {
     'hours',
     'Hours of the last 7 days whose latest run failed',
   );
+  const staleHours = opts.meter.createGauge(
+    'sparkify_stale_hours',
+    'int',
+    'hours',
+    'Loaded hours of the last 7 days whose source changed since their latest run (the late-data watcher re-runs them)',
+  );
   const lag = opts.meter.createGauge('sparkify_freshness_lag_seconds', 'int', 's', 'now - loaded through');
   const sla = opts.meter.createGauge('sparkify_freshness_sla_seconds', 'int', 's', 'FRESHNESS_SLA (0: none)');
   const breaches = opts.meter.createCounter(
@@ -80,13 +95,14 @@ export function startFreshnessMonitor(opts: {
   const check = async (): Promise<Freshness | undefined> => {
     let f: Freshness;
     try {
-      f = await measureFreshness(opts.pool, opts.dialect, opts.deployment, Date.now());
+      f = await measureFreshness(opts.pool, opts.dialect, opts.deployment, opts.sourceLocation, Date.now());
     } catch (err) {
       opts.log.warn('could not measure freshness from etl_runs', { error: (err as Error).message });
       return undefined;
     }
     loadedThrough.set(Math.round((f.loadedThroughMs ?? 0) / 1000));
     failedHours.set(f.failedHours);
+    staleHours.set(f.staleHours);
     if (f.lagMs !== undefined) lag.set(Math.round(f.lagMs / 1000));
     if (opts.slaMs !== undefined) {
       const behind = f.lagMs === undefined || f.lagMs > opts.slaMs;

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { MAX_REASON_LENGTH } from './input';
 import { HOUR_MS, hoursIn, intervalOfWorkflowId, toMs, type Interval } from './interval';
 import type { Dialect } from './warehouse/dialect';
 
@@ -11,12 +12,13 @@ import type { Dialect } from './warehouse/dialect';
  * - empty: it succeeded with no events in the hour;
  * - failed: it failed (a step, or its checks), with its one-line cause;
  * - running: a run of the hour is in progress (it wins over what an earlier run left);
+ * - stale: loaded (or empty), but the source index now holds other lines for the hour than its latest run read
+ *   (a late, changed, added or removed event file; docs/data-semantics.md): the late-data watcher re-runs it.
+ *   As of the index's last refresh (each run's staging and each watcher cycle refresh it): status reads no file;
  * - missing: no run of the hour has finished or is running.
- * `stale` (the source changed since the load) needs a signal this project does not have yet (the late-data
- * watcher): it is never shown until that lands, rather than guessed.
  */
-export type HourState = 'loaded' | 'empty' | 'failed' | 'running' | 'missing';
-export const HOUR_STATES: readonly HourState[] = ['loaded', 'empty', 'failed', 'running', 'missing'];
+export type HourState = 'loaded' | 'empty' | 'stale' | 'failed' | 'running' | 'missing';
+export const HOUR_STATES: readonly HourState[] = ['loaded', 'empty', 'stale', 'failed', 'running', 'missing'];
 
 export interface HourStatus {
   start: string;
@@ -27,6 +29,8 @@ export interface HourStatus {
   events?: number;
   failedStep?: string;
   error?: string;
+  /** Why a stale hour is stale: `late data: log_data/2018/11/2018-11-05-events.json changed`. */
+  reason?: string;
 }
 
 export interface RangeStatus {
@@ -41,8 +45,11 @@ export interface RangeStatus {
   loadedSince: string | null;
 }
 
-/** States that count as loaded for "loaded through": the hour's latest run succeeded, with events or none. */
-export const LOADED_STATES: ReadonlySet<HourState> = new Set<HourState>(['loaded', 'empty']);
+/**
+ * States that count as loaded for "loaded through": the hour's latest run succeeded, with events or none. A
+ * stale hour counts: its rows are there, and the stale hours are counted (and alerted on) by themselves.
+ */
+export const LOADED_STATES: ReadonlySet<HourState> = new Set<HourState>(['loaded', 'empty', 'stale']);
 
 /**
  * "Loaded through": the end of the latest contiguous run of loaded hours. Precisely, with the hours of a range
@@ -135,11 +142,63 @@ export async function finishedHours(
   return latest;
 }
 
+/** What changed between what a run read and what the index says now: a stale hour's reason, a re-run's. */
+export function staleReason(read: Record<string, string>, now: Record<string, string>): string {
+  const parts: string[] = [];
+  for (const path of [...new Set([...Object.keys(read), ...Object.keys(now)])].sort()) {
+    if (!(path in read)) parts.push(`${path} added`);
+    else if (!(path in now)) parts.push(`${path} removed`);
+    else if (read[path] !== now[path]) parts.push(`${path} changed`);
+  }
+  const text = `late data: ${parts.join(', ')}`;
+  return text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH - 3)}...`;
+}
+
+export interface StaleRow {
+  hour_start_ms: string;
+  workflow_id: string;
+  read: Record<string, string>;
+  now: Record<string, string>;
+}
+
+/**
+ * The stale hours of `range` by the hour (ms) with their reasons, from the source index (one query; no file is
+ * read). Empty where the warehouse keeps no index (Redshift, for now).
+ */
+export async function staleHours(
+  pool: Pool,
+  dialect: Dialect,
+  deployment: string,
+  sourceLocation: string,
+  range: Interval,
+  limit = Number.MAX_SAFE_INTEGER,
+): Promise<Map<number, string>> {
+  const stale = new Map<number, string>();
+  if (!dialect.sourceIndex) return stale;
+  const { startMs, endMs } = toMs(range);
+  const idPrefix = `${deployment}-`;
+  const res = await pool.query<StaleRow>(
+    dialect.sourceIndex.staleHours({
+      source: sourceLocation,
+      fromMs: startMs,
+      toMs: endMs,
+      limit: Math.min(limit, Math.ceil((endMs - startMs) / HOUR_MS)),
+      idPrefix,
+      idPrefixEnd: prefixEnd(idPrefix),
+    }),
+  );
+  for (const r of res.rows) {
+    if (intervalOfWorkflowId(r.workflow_id, deployment)) stale.set(Number(r.hour_start_ms), staleReason(r.read, r.now));
+  }
+  return stale;
+}
+
 export function combine(
   deployment: string,
   range: Interval,
   finished: Map<number, RunRow>,
   running: Map<number, string>,
+  stale: Map<number, string> = new Map(),
 ): RangeStatus {
   const totals = Object.fromEntries(HOUR_STATES.map((s) => [s, 0])) as Record<HourState, number>;
   const hours: HourStatus[] = hoursIn(range).map((h) => {
@@ -151,7 +210,10 @@ export function combine(
     if (live) hour = { ...h, state: 'running', workflowId: live };
     else if (!run) hour = { ...h, state: 'missing' };
     else if (run.status === 'succeeded') {
-      hour = { ...h, state: events === 0 ? 'empty' : 'loaded', workflowId: run.workflow_id };
+      const reason = stale.get(t);
+      hour = reason
+        ? { ...h, state: 'stale', workflowId: run.workflow_id, reason }
+        : { ...h, state: events === 0 ? 'empty' : 'loaded', workflowId: run.workflow_id };
     } else {
       hour = {
         ...h,
@@ -182,16 +244,25 @@ export async function rangeStatus(
   pool: Pool,
   dialect: Dialect,
   deployment: string,
+  sourceLocation: string,
   range: Interval,
 ): Promise<RangeStatus> {
-  const [finished, running] = await Promise.all([
+  const [finished, running, stale] = await Promise.all([
     finishedHours(pool, dialect, deployment, range),
     runningHours(client, deployment, range),
+    staleHours(pool, dialect, deployment, sourceLocation, range),
   ]);
-  return combine(deployment, range, finished, running);
+  return combine(deployment, range, finished, running, stale);
 }
 
-const SYMBOL: Record<HourState, string> = { loaded: '#', empty: '-', failed: 'X', running: '>', missing: '.' };
+const SYMBOL: Record<HourState, string> = {
+  loaded: '#',
+  empty: '-',
+  stale: '~',
+  failed: 'X',
+  running: '>',
+  missing: '.',
+};
 
 /** The grid: a row per UTC day, a cell per hour (in groups of six), then the legend, totals and failures. */
 export function formatStatus(s: RangeStatus): string {
@@ -209,8 +280,8 @@ export function formatStatus(s: RangeStatus): string {
     `${'hour'.padEnd(10)}  00     06     12     18`,
     ...[...byDay].map(([day, cells]) => `${day}  ${group(cells)}`.trimEnd()),
     '',
-    `legend: # loaded  - empty (no events)  X failed  > running  . missing (no run yet)`,
-    `        stale (source changed since the load) is not tracked yet: it needs the late-data watcher`,
+    `legend: # loaded  - empty (no events)  ~ stale (source changed since the load)  X failed  > running` +
+      `  . missing (no run yet)`,
     `totals: ${HOUR_STATES.map((st) => `${st} ${s.totals[st]}`).join('  ')}  (${s.hours.length} hours)`,
     s.loadedThrough && s.loadedSince
       ? `loaded through ${s.loadedThrough.slice(0, 16)}Z (every hour since ${s.loadedSince.slice(0, 16)}Z)`
@@ -220,6 +291,11 @@ export function formatStatus(s: RangeStatus): string {
   if (failed.length) {
     lines.push('', 'failed hours:');
     for (const h of failed) lines.push(`  ${h.start.slice(0, 13)}h  ${h.workflowId}  ${h.error}`);
+  }
+  const stale = s.hours.filter((h) => h.state === 'stale');
+  if (stale.length) {
+    lines.push('', 'stale hours (the late-data watcher re-runs them; npm run late -- --dry-run shows the same):');
+    for (const h of stale) lines.push(`  ${h.start.slice(0, 13)}h  ${h.workflowId}  ${h.reason}`);
   }
   return lines.join('\n');
 }

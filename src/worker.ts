@@ -9,6 +9,7 @@ import { helpCommand, helpOnly } from './cli/args';
 import { startFreshnessMonitor } from './freshness';
 import { allChecks, checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
+import { openSource } from './source';
 import { dialectFor } from './warehouse/dialect';
 import { checkSearchAttributes, connectWorker } from './temporal';
 import { createPool, redactUrl } from './warehouse/pool';
@@ -115,6 +116,7 @@ export function monitorFreshness(config: AppConfig, pool: Pool, logger: DefaultL
     pool,
     dialect: dialectFor(config.warehouse.dialect),
     deployment: config.deployment,
+    sourceLocation: openSource(config.sourceUrl).location,
     meter: Runtime.instance().metricMeter,
     log: logger,
     ...(config.observability.freshnessSlaMs ? { slaMs: config.observability.freshnessSlaMs } : {}),

@@ -3,6 +3,7 @@
  * real PostgreSQL whose etl_runs holds recent hours loaded, failed and missing.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { floorToHour, fromMs, HOUR_MS, workflowIdFor } from '../src/interval';
 import { postgres } from '../src/warehouse/dialect';
 import { createTestDatabase, need, testData, uniqueQueue, type TestDatabase } from './support/helpers';
@@ -17,7 +18,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-test('the worker exports loaded-through and failed hours, and logs and counts a FRESHNESS_SLA breach', async () => {
+test('the worker exports loaded-through, failed and stale hours, and logs and counts a FRESHNESS_SLA breach', async () => {
   const deployment = `fresh-${randomUUID().slice(0, 8)}`;
   const now = floorToHour(Date.now());
   // hours starting 6..2 hours ago: loaded, loaded, failed, loaded, empty (no events), then the last one missing;
@@ -39,6 +40,23 @@ test('the worker exports loaded-through and failed hours, and logs and counts a 
       await db.pool.query(statement);
     }
   }
+  // The hour 5 hours ago is stale: the source index holds other lines for it than its run read.
+  const staleStart = new Date(now - 5 * HOUR_MS).toISOString().slice(0, 19);
+  const location = path.resolve(testData());
+  const late = 'log_data/late-delivery.json';
+  await db.pool.query(
+    `INSERT INTO run_hour_sources (run_id, workflow_id, source, hour_start, sources)
+     SELECT run_id, workflow_id, $1, $2::timestamp, '{}'::jsonb FROM etl_runs WHERE interval_start = $2::timestamp`,
+    [location, staleStart],
+  );
+  await db.pool.query(`INSERT INTO source_files (source, path, version, size, lines) VALUES ($1, $2, 'v1', 10, 1)`, [
+    location,
+    late,
+  ]);
+  await db.pool.query(
+    `INSERT INTO source_file_hours (source, path, hour_start, lines, digest) VALUES ($1, $2, $3::timestamp, 1, 'd')`,
+    [location, late, staleStart],
+  );
   const port = await freePort();
   const worker = new Background('npm', ['run', '-s', 'worker'], {
     ...process.env,
@@ -68,6 +86,8 @@ test('the worker exports loaded-through and failed hours, and logs and counts a 
     }
     expect(metric(text, 'sparkify_loaded_through_seconds')).toBe((now - HOUR_MS) / 1000);
     expect(metric(text, 'sparkify_failed_hours')).toBe(1);
+    // a stale hour is still loaded (loaded through is unchanged), and counted by itself
+    expect(metric(text, 'sparkify_stale_hours')).toBe(1);
     expect(metric(text, 'sparkify_freshness_sla_seconds')).toBe(1800);
     expect(metric(text, 'sparkify_freshness_lag_seconds')).toBeGreaterThanOrEqual(3600);
     expect(metric(text, 'sparkify_freshness_breaches_total')).toBe(1);

@@ -214,6 +214,23 @@ test('Must-show 2: appended and corrected files re-run exactly the hours they fe
       expect(dry.stdout).toContain(`(late data: ${eventFileKey('2019-03-04')} changed)`);
       expect(dry.stdout).toContain(`(late data: ${eventFileKey('2019-03-05')} changed)`);
       expect(await runCounts(own.pool, deployment)).toEqual(new Map(hoursOf48().map((h) => [h, 1])));
+      // npm run status shows the same hours as stale (the dry run refreshed the index), each with what changed.
+      const statusArgs = ['run', '-s', 'status', '--', '--from', '2019-03-04', '--to', '2019-03-05'];
+      const grid = await runCommand('npm', statusArgs, envFor(own));
+      expect(grid.code).toBe(0);
+      expect(grid.stdout).toMatch(/^2019-03-04 {2}[#-]{6} [#-]~[#-]{4} ~[#-]{2}~[#-]{2} [#-]{6}$/m);
+      expect(grid.stdout).toMatch(/^2019-03-05 {2}[#-]{3}~~[#-] [#-]{6} [#-]{6} [#-]{6}$/m);
+      expect(grid.stdout).toMatch(/ {2}stale 5 {2}failed 0 {2}running 0 {2}missing 0 {2}\(48 hours\)/);
+      expect(grid.stdout).toContain(
+        `  2019-03-04T07h  ${deployment}-2019-03-04T08:00:00Z  late data: ${eventFileKey('2019-03-04')} changed`,
+      );
+      const json = JSON.parse((await runCommand('npm', [...statusArgs, '--json'], envFor(own))).stdout) as {
+        hours: { start: string; state: string; reason?: string }[];
+      };
+      expect(json.hours.filter((h) => h.state === 'stale').map((h) => h.start.slice(0, 13))).toEqual(affected);
+      expect(json.hours.find((h) => h.start.startsWith('2019-03-05T03'))?.reason).toBe(
+        `late data: ${eventFileKey('2019-03-05')} changed`,
+      );
 
       const cycle = await runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d'], envFor(own), 300_000);
       expect(cycle.stderr).toBe('');
@@ -232,6 +249,12 @@ test('Must-show 2: appended and corrected files re-run exactly the hours they fe
       // A second cycle finds nothing left.
       const again = await runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d'], envFor(own));
       expect(again.stdout).toContain('nothing to re-run');
+      const after = await runCommand('npm', [...statusArgs, '--json'], envFor(own));
+      expect((JSON.parse(after.stdout) as { totals: Record<string, number> }).totals).toMatchObject({
+        stale: 0,
+        failed: 0,
+        missing: 0,
+      });
     });
 
     // From scratch: a fresh warehouse loads the same two days from the source as it is now.

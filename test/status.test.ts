@@ -75,9 +75,8 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       '2018-10-31                          .--',
       '2018-11-01  ###X>. #',
       '',
-      'legend: # loaded  - empty (no events)  X failed  > running  . missing (no run yet)',
-      '        stale (source changed since the load) is not tracked yet: it needs the late-data watcher',
-      'totals: loaded 4  empty 2  failed 1  running 1  missing 2  (10 hours)',
+      'legend: # loaded  - empty (no events)  ~ stale (source changed since the load)  X failed  > running  . missing (no run yet)',
+      'totals: loaded 4  empty 2  stale 0  failed 1  running 1  missing 2  (10 hours)',
       'loaded through 2018-11-01T07:00Z (every hour since 2018-11-01T06:00Z)',
       '',
       'failed hours:',
@@ -93,7 +92,7 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       loadedThrough: string;
       loadedSince: string;
     };
-    expect(status.totals).toEqual({ loaded: 4, empty: 2, failed: 1, running: 1, missing: 2 });
+    expect(status.totals).toEqual({ loaded: 4, empty: 2, stale: 0, failed: 1, running: 1, missing: 2 });
     expect(status.loadedThrough).toBe('2018-11-01T07:00:00.000Z');
     expect(status.loadedSince).toBe('2018-11-01T06:00:00.000Z');
     expect(status.hours.map((h) => [h.start.slice(0, 13), h.state])).toEqual([

@@ -1,7 +1,5 @@
-import { intervalOfWorkflowId, HOUR_MS, toIso } from '../interval';
-import { MAX_REASON_LENGTH } from '../input';
-import { prefixEnd } from '../status';
-import { withClient } from '../warehouse/pool';
+import { fromMs, HOUR_MS, toIso } from '../interval';
+import { staleHours } from '../status';
 import type { SourceIndex } from '../warehouse/dialect';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
@@ -75,51 +73,19 @@ export function makeRefreshSourceIndex(deps: ActivityDeps) {
   };
 }
 
-/** What changed between what a run read and what the index says now, as the re-run's reason. */
-export function reasonFor(read: Record<string, string>, now: Record<string, string>): string {
-  const parts: string[] = [];
-  for (const path of [...new Set([...Object.keys(read), ...Object.keys(now)])].sort()) {
-    if (!(path in read)) parts.push(`${path} added`);
-    else if (!(path in now)) parts.push(`${path} removed`);
-    else if (read[path] !== now[path]) parts.push(`${path} changed`);
-  }
-  const text = `late data: ${parts.join(', ')}`;
-  return text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH - 3)}...`;
-}
-
 /**
  * The loaded hours of a deployment whose feeding files changed, were added or were removed since the latest
  * finished run of the hour read them, within [fromMs, toMs), at most `limit` of them, oldest first.
  */
 export function makeFindStaleHours(deps: ActivityDeps) {
   return async function findStaleHours(input: FindStaleHoursInput): Promise<StaleHour[]> {
-    const index = sourceIndexOf(deps);
+    const dialect = dialectOf(deps);
+    sourceIndexOf(deps);
     const source = resolveSource(deps, input.source);
-    const idPrefix = `${input.deployment}-`;
     try {
-      const rows = await withClient(deps.pool, (client) =>
-        client.query<{
-          hour_start_ms: string;
-          workflow_id: string;
-          read: Record<string, string>;
-          now: Record<string, string>;
-        }>(
-          index.staleHours({
-            source: source.location,
-            fromMs: input.fromMs,
-            toMs: input.toMs,
-            limit: input.limit,
-            idPrefix,
-            idPrefixEnd: prefixEnd(idPrefix),
-          }),
-        ),
-      );
-      return rows.rows
-        .filter((r) => intervalOfWorkflowId(r.workflow_id, input.deployment))
-        .map((r) => {
-          const startMs = Number(r.hour_start_ms);
-          return { start: toIso(startMs), end: toIso(startMs + HOUR_MS), reason: reasonFor(r.read, r.now) };
-        });
+      const range = fromMs({ startMs: input.fromMs, endMs: input.toMs });
+      const stale = await staleHours(deps.pool, dialect, input.deployment, source.location, range, input.limit);
+      return [...stale].map(([startMs, reason]) => ({ start: toIso(startMs), end: toIso(startMs + HOUR_MS), reason }));
     } catch (err) {
       rethrowForActivity(err, 'finding stale hours');
     }

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config';
 import { HOUR_MS, toMs } from '../interval';
+import { openSource } from '../source';
 import { formatStatus, rangeStatus } from '../status';
 import { connectClient } from '../temporal';
 import { dialectFor } from '../warehouse/dialect';
@@ -12,10 +13,11 @@ const MAX_STATUS_HOURS = 366 * 24;
 const USAGE = `usage: npm run status -- --from TIME --to TIME [--json]
 
 Shows every hour of [from, to) (UTC, on whole hours, at most 366 days) as a grid: a row per day, a cell per
-hour, loaded (#), empty: no events (-), failed (X), running (>) or missing: no run yet (.), then a legend,
-totals, "loaded through" (the end of the latest run of hours loaded or empty without a gap, and where that run
-starts), and each failed hour with its one-line cause. It reads etl_runs in the warehouse (WAREHOUSE_URL) and
-the runs in progress from Temporal, for this deployment (SPARKIFY_DEPLOYMENT) only.
+hour, loaded (#), empty: no events (-), stale: the source changed since the load (~), failed (X), running (>)
+or missing: no run yet (.), then a legend, totals, "loaded through" (the end of the latest run of hours loaded or empty without a gap, and where that run
+starts), each failed hour with its one-line cause and each stale hour with what changed. It reads etl_runs and
+the source index in the warehouse (WAREHOUSE_URL; stale as of the index's last refresh for SOURCE_URL: no
+file is read) and the runs in progress from Temporal, for this deployment (SPARKIFY_DEPLOYMENT) only.
 ${TIME_HELP}. Examples: npm run status -- --from 2018-11-01 --to 2018-11-07 (seven days: the 1st to the 7th),
 npm run status -- --from today-2d --to now
 
@@ -43,7 +45,9 @@ main(USAGE, async () => {
   try {
     const { client, connection } = await connectClient(config.env);
     try {
-      const status = await rangeStatus(client, pool, dialectFor(config.warehouse.dialect), config.deployment, range);
+      const dialect = dialectFor(config.warehouse.dialect);
+      const location = openSource(config.sourceUrl).location;
+      const status = await rangeStatus(client, pool, dialect, config.deployment, location, range);
       console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
       return 0;
     } finally {
