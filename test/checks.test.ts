@@ -21,6 +21,7 @@ import type { CheckResult, SparkifyEtlInput, SparkifyEtlResult } from '../src/ty
 import { postgres } from '../src/warehouse/dialect';
 import { classify } from '../src/warehouse/errors';
 import { withClient } from '../src/warehouse/pool';
+import { inActivityContext } from './support/activities';
 import { tableChecksums } from './support/checksum';
 import { historyText } from './support/history';
 import {
@@ -141,7 +142,7 @@ async function runEtl(input: SparkifyEtlInput, label: string, checks?: RunChecks
 
 /** The activity itself, as the workflow calls it, without a workflow around it. */
 function activities(checks: RunChecksDeps['checks']) {
-  return createActivities({ pool: db.pool, defaultSource: testData(), checks });
+  return inActivityContext(createActivities({ pool: db.pool, defaultSource: testData(), checks }));
 }
 
 describe('what a run may ask for (check-selection.ts, also used by the workflow)', () => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createActivities, type RunChecksDeps } from '../src/activities';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
+import { inActivityContext } from './support/activities';
 import { expectedFor, readEvents } from './support/expected';
 import { historyText } from './support/history';
 import {
@@ -242,7 +243,7 @@ describe('data-quality checks', () => {
   test('the built-in checks find keys a warehouse without enforced keys lets through (Redshift; here the PostgreSQL constraints are dropped)', async () => {
     const own = await createTestDatabase();
     try {
-      const acts = createActivities({ pool: own.pool, defaultSource: testData() });
+      const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
       const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
       const runKey = intervalKey(interval);
       await acts.stageEvents({ runKey, interval, source: '', maxErrors: 0, onMissingFile: 'warn' });

@@ -16,6 +16,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { portOpen } from '../src/local/stack';
 import { s3Client } from '../src/source/s3';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
+import { inActivityContext } from './support/activities';
 import { tableChecksums } from './support/checksum';
 import { historyText } from './support/history';
 import { expectedFor } from './support/expected';
@@ -203,12 +204,9 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
 
   test('COPYs the day files the interval touches, and the new song files through a manifest on S3', async () => {
     const fake = recordingRedshift();
-    const acts = createActivities({
-      pool: fake.pool,
-      dialect: redshift,
-      redshift: settings,
-      defaultSource: `s3://${BUCKET}/raw`,
-    });
+    const acts = inActivityContext(
+      createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` }),
+    );
     const events = await acts.stageEvents({
       runKey: '20181101T2300_20181102T0100',
       interval: { start: '2018-11-01T23:00:00.000Z', end: '2018-11-02T01:00:00.000Z' },
@@ -245,12 +243,9 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
 
   test('every line a COPY rejects under maxErrors is kept in load_errors, past the first page; song files too', async () => {
     const fake = recordingRedshift({ rejectedLines: 2345 });
-    const acts = createActivities({
-      pool: fake.pool,
-      dialect: redshift,
-      redshift: settings,
-      defaultSource: `s3://${BUCKET}/raw`,
-    });
+    const acts = inActivityContext(
+      createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` }),
+    );
     const kept = () =>
       fake.statements
         .filter((s) => s.text.trim().startsWith('INSERT INTO load_errors'))
@@ -279,12 +274,9 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
 
   test('a COPY that fails is reported with the file, line and reason from stl_load_errors', async () => {
     const fake = recordingRedshift({ failCopyOf: 'log_data/2018/11/2018-11-02-events.json' });
-    const acts = createActivities({
-      pool: fake.pool,
-      dialect: redshift,
-      redshift: settings,
-      defaultSource: `s3://${BUCKET}/raw`,
-    });
+    const acts = inActivityContext(
+      createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` }),
+    );
     const err = await acts
       .stageEvents({
         runKey: '20181102T0300_1h',

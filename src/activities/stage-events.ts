@@ -10,7 +10,7 @@ import { rethrowForActivity } from '../warehouse/errors';
 import { analyzeRunStaging, copyEventsIntoRunStaging, runStagingTable, STAGING_PREFIX } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
-import { cancellationSignal, currentContext, elapsed, heartbeat, log } from './progress';
+import { cancellationSignal, elapsed, heartbeat, log, workflowIdOfAttempt } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { eventFilesFor } from './event-files';
@@ -39,19 +39,13 @@ export function makeStageEvents(deps: ActivityDeps) {
       await withTransaction(deps.pool, async (client) => {
         const dialect = dialectOf(deps);
         await client.query(dialect.createRunStaging(stg).text);
-        for (const s of dialect.registerRunStaging(
-          stagingKeyOf(input),
-          currentContext()?.info.workflowExecution?.workflowId ?? null,
-        )) {
+        for (const s of dialect.registerRunStaging(stagingKeyOf(input), workflowIdOfAttempt())) {
           await client.query(s);
         }
         const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
-        const signal = cancellationSignal();
-        await pipeline(
-          Readable.from(rows),
-          client.query(copyFrom(copyEventsIntoRunStaging(stg))),
-          ...(signal ? [{ signal }] : []),
-        );
+        await pipeline(Readable.from(rows), client.query(copyFrom(copyEventsIntoRunStaging(stg))), {
+          signal: cancellationSignal(),
+        });
         await bad.save(client, input.runKey, dialect);
         // Fresh statistics, so the loads' joins are planned for the rows really staged.
         await client.query(analyzeRunStaging(stg));

@@ -15,7 +15,7 @@ import type { Dialect } from '../warehouse/dialect';
 import { inTransaction, withClient } from '../warehouse/pool';
 import * as rs from '../warehouse/redshift';
 import { countNextSongStaged, runStagingTable, STAGING_PREFIX, stagedSongFiles } from '../warehouse/statements';
-import { currentContext, elapsed, heartbeat, whileHeartbeating } from './progress';
+import { elapsed, heartbeat, whileHeartbeating, workflowIdOfAttempt } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { eventFilesFor } from './event-files';
 
@@ -128,10 +128,7 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
     return await withClient(deps.pool, (client) =>
       copyTransaction(client, `staging events of ${input.interval.start} .. ${input.interval.end}`, async () => {
         await client.query(dialect.createRunStaging(stg));
-        for (const s of dialect.registerRunStaging(
-          stagingKeyOf(input),
-          currentContext()?.info.workflowExecution?.workflowId ?? null,
-        )) {
+        for (const s of dialect.registerRunStaging(stagingKeyOf(input), workflowIdOfAttempt())) {
           await client.query(s);
         }
         await client.query(rs.createRawEvents);

@@ -67,11 +67,10 @@ export function makeStageSongs(deps: ActivityDeps) {
           await client.query(createSongStagingBatch.text);
           const songsPerFile: number[] = new Array<number>(todo.length).fill(0);
           const rejected: boolean[] = new Array<boolean>(todo.length).fill(false);
-          const signal = cancellationSignal();
           await pipeline(
             Readable.from(encodeSongs(source, todo, songsPerFile, rejected, bad, result)),
             client.query(copyFrom(copySongsIntoBatch)),
-            ...(signal ? [{ signal }] : []),
+            { signal: cancellationSignal() },
           );
           await client.query(upsertSongBatch);
           await client.query(
