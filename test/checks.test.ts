@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { Client as PgClient } from 'pg';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities, type RunChecksDeps } from '../src/activities';
 import { parseCheckFile } from '../src/activities/check-files';
 import { couldNotRun, runCustomCheck } from '../src/activities/custom-checks';
@@ -25,16 +24,15 @@ import { inActivityContext } from './support/activities';
 import { tableChecksums } from './support/checksum';
 import { historyText } from './support/history';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
+  useTestDatabase,
   count,
-  createTestDatabase,
   need,
   testData,
   testTmp,
   uniqueQueue,
   untilBackend,
   withWorker,
-  type TestDatabase,
 } from './support/helpers';
 import { Background, ROOT, runCommand } from './support/processes';
 
@@ -82,8 +80,8 @@ function hostileFiles(): [string, string][] {
   });
 }
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
+const env = useTemporalEnv();
+const db = useTestDatabase();
 let secret: string;
 let dir: string;
 
@@ -100,8 +98,6 @@ async function admin<T>(fn: (c: PgClient) => Promise<T>, database?: string): Pro
 }
 
 beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
   await admin(async (c) => {
     await c.query(`CREATE ROLE ${VICTIM} LOGIN PASSWORD 'victim-${suffix}'`);
     await c.query(`CREATE ROLE ${READER} NOLOGIN`);
@@ -119,8 +115,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await env?.teardown();
-  await db?.drop();
   await admin(async (c) => {
     await c.query(`DROP ROLE IF EXISTS ${VICTIM}`);
     await c.query(`DROP ROLE IF EXISTS ${READER}`);

@@ -10,15 +10,14 @@
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
 import { intervalKey, makeInterval, type Interval } from '../src/interval';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput } from '../src/types';
 import { inActivityContext } from './support/activities';
 import { tableChecksums } from './support/checksum';
 import {
-  connectTestTemporal,
-  createTestDatabase,
+  useTemporalEnv,
+  useTestDatabase,
   testTmp,
   uniqueQueue,
   withWorker,
@@ -475,17 +474,13 @@ function expectNamed(err: unknown, fileLine: string): void {
 
 // ------------------------------------------------------------------ the property
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
+const env = useTemporalEnv();
+const db = useTestDatabase();
 let root: string;
 beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
   root = path.join(testTmp(), `damage-${process.pid}`);
 });
 afterAll(async () => {
-  await db?.drop();
-  await env?.teardown();
   await rm(root, { recursive: true, force: true });
 });
 

@@ -3,7 +3,6 @@
  * (3 days, 9,000 events). Every expected number is computed from the JSON files by the test itself.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +13,8 @@ import { inActivityContext } from './support/activities';
 import { expectedFor, readEvents } from './support/expected';
 import { historyText } from './support/history';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
+  useTestDatabase,
   count,
   createTestDatabase,
   testData,
@@ -24,13 +24,7 @@ import {
   type TestDatabase,
 } from './support/helpers';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const env = useTemporalEnv();
 
 async function runEtl(
   db: TestDatabase,
@@ -63,16 +57,12 @@ describe.each([
   ['one hour', '2018-11-02T13:00:00.000Z', '2018-11-02T14:00:00.000Z'],
   ['a whole day', '2018-11-02T00:00:00.000Z', '2018-11-03T00:00:00.000Z'],
 ])('SparkifyEtl over %s', (label, start, end) => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
   let result: SparkifyEtlResult;
   const expected = expectedFor(testData(), start, end);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     result = await runEtl(db, { start, end }, label.replace(/\W/g, '-'));
-  });
-  afterAll(async () => {
-    await db?.drop();
   });
 
   test('the sample is big enough to mean something', () => {
@@ -169,7 +159,7 @@ test("the run's staging is dropped only after the checks' result is in the histo
 });
 
 describe('data-quality checks', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
   // the operator's check files of these tests
   const checksDir = mkdtempSync(path.join(testTmp(), 'checks-'));
   writeFileSync(
@@ -180,12 +170,6 @@ describe('data-quality checks', () => {
     path.join(checksDir, 'typo.sql'),
     '-- name: typo\n-- expected: 0\nSELECT count(*) FROM no_such_table;\n',
   );
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
 
   test('a failing check fails the run with a message that names it, and is audited', async () => {
     const start = '2018-11-01T10:00:00.000Z';

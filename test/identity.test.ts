@@ -4,23 +4,14 @@
  * PostgreSQL, the real commands as child processes.
  */
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { hoursIn, makeInterval, workflowIdFor } from '../src/interval';
 import { catchUp, upsertSchedule } from '../src/schedule';
 import { DATA_INTERVAL_END, DATA_INTERVAL_START } from '../src/search-attributes';
-import { connectTestTemporal, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import { useTemporalEnv, useTestDatabase, uniqueQueue, withWorker } from './support/helpers';
 import { Background, runCommand } from './support/processes';
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-  await env?.teardown();
-});
+const env = useTemporalEnv();
+const db = useTestDatabase();
 
 async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

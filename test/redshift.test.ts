@@ -7,9 +7,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities';
 import { codeOf } from '../src/activities/check-files';
 import { TABLES, allowedModes, type LoadMode } from '../src/types';
 import { postgres, redshift, type Dialect } from '../src/warehouse/dialect';
@@ -19,12 +16,12 @@ import * as st from '../src/warehouse/statements';
 import { runStagingTable } from '../src/warehouse/statements';
 import { tableChecksums } from './support/checksum';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
   createTestDatabase,
   redshiftLoadsOnPostgres,
-  testData,
   uniqueQueue,
   type TestDatabase,
+  withWorker,
 } from './support/helpers';
 
 const GOLDEN = path.join(__dirname, 'golden', 'redshift');
@@ -293,23 +290,11 @@ describe('no PostgreSQL-only syntax in any statement Redshift runs', () => {
 });
 
 describe('Redshift loads, run on PostgreSQL (no Redshift cluster here)', () => {
-  let env: TestWorkflowEnvironment;
-  beforeAll(async () => {
-    env = await connectTestTemporal();
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  const env = useTemporalEnv();
 
   async function backfill(db: TestDatabase, dialect: Dialect, modes: Record<string, LoadMode>) {
     const taskQueue = uniqueQueue(`rs-${dialect.name}`);
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: process.env.SPARKIFY_TEST_BUNDLE! },
-      activities: createActivities({ pool: db.pool, defaultSource: testData(), dialect }),
-    });
-    await worker.runUntil(async () => {
+    await withWorker(env, { taskQueue, pool: db.pool, dialect }, async () => {
       // hours out of order, one twice: upserts and replaces must still converge
       for (const h of ['2018-11-02T10', '2018-11-01T22', '2018-11-02T03', '2018-11-02T10', '2018-11-01T05']) {
         const start = `${h}:00:00.000Z`;

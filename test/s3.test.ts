@@ -12,7 +12,6 @@ import { createActivities } from '../src/activities';
 import { redshift } from '../src/warehouse/dialect';
 import { WorkflowFailedError, type ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { portOpen } from '../src/local/stack';
 import { s3Client } from '../src/source/s3';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
@@ -21,7 +20,7 @@ import { tableChecksums } from './support/checksum';
 import { historyText } from './support/history';
 import { expectedFor } from './support/expected';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
   createTestDatabase,
   testData,
   uniqueQueue,
@@ -32,7 +31,7 @@ import { Background, ROOT, freePort } from './support/processes';
 
 const BUCKET = 'sparkify-test';
 const SECRET = `secret-${randomUUID()}`;
-let env: TestWorkflowEnvironment;
+const env = useTemporalEnv();
 let moto: Background;
 
 async function upload(dir: string, prefix: string): Promise<number> {
@@ -50,7 +49,6 @@ async function upload(dir: string, prefix: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  env = await connectTestTemporal();
   const motoServer = execFileSync('bash', [path.join(ROOT, 'scripts/provision-moto.sh')], { encoding: 'utf8' }).trim();
   const port = await freePort();
   moto = new Background(motoServer, ['-H', '127.0.0.1', '-p', String(port)], process.env);
@@ -72,7 +70,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await moto?.stop('SIGTERM');
-  await env?.teardown();
 });
 
 async function run(db: TestDatabase, input: SparkifyEtlInput): Promise<{ result: SparkifyEtlResult; history: string }> {

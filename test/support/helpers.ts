@@ -61,22 +61,85 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** A connection to the run's dev server (started in global setup). */
-export async function connectTestTemporal(): Promise<TestWorkflowEnvironment> {
-  quietRuntime();
-  return TestWorkflowEnvironment.createFromExistingServer({ address: need('SPARKIFY_TEST_TEMPORAL_ADDRESS') });
+/** What tests use of a Temporal environment: its client, and the connection and namespace workers poll with. */
+export type TemporalEnv = Pick<TestWorkflowEnvironment, 'client' | 'nativeConnection' | 'namespace'>;
+
+/**
+ * The test file's Temporal environment: a connection to the run's dev server (jest's global setup starts it),
+ * made in beforeAll and torn down in afterAll. Call it at the top of a file or describe block, before the hooks
+ * that use it; read its properties in those hooks and in tests. Workers: withWorker.
+ */
+export function useTemporalEnv(): TemporalEnv {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    quietRuntime();
+    env = await TestWorkflowEnvironment.createFromExistingServer({ address: need('SPARKIFY_TEST_TEMPORAL_ADDRESS') });
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  const current = () => env ?? notYet('useTemporalEnv()');
+  return {
+    get client() {
+      return current().client;
+    },
+    get nativeConnection() {
+      return current().nativeConnection;
+    },
+    get namespace() {
+      return current().namespace;
+    },
+  };
+}
+
+/**
+ * The test file's database (createTestDatabase), created in beforeAll and dropped in afterAll; called like
+ * useTemporalEnv.
+ */
+export function useTestDatabase(): TestDatabase {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  const current = () => db ?? notYet('useTestDatabase()');
+  return {
+    get name() {
+      return current().name;
+    },
+    get url() {
+      return current().url;
+    },
+    get pool() {
+      return current().pool;
+    },
+    drop: () => current().drop(),
+  };
+}
+
+function notYet(what: string): never {
+  throw new Error(`${what} is set up in beforeAll: read it in a hook declared after it, or in a test`);
 }
 
 export function uniqueQueue(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Runs `fn` while an in-process worker with the real activities serves `taskQueue`. */
-export async function withWorker<T>(
-  env: TestWorkflowEnvironment,
-  opts: { taskQueue: string; pool: Pool; source?: string; dialect?: Dialect; checks?: RunChecksDeps['checks'] },
-  fn: () => Promise<T>,
-): Promise<T> {
+/** What an in-process worker of a test runs with: the real activities over these dependencies. */
+export interface TestWorkerOptions {
+  taskQueue: string;
+  pool: Pool;
+  /** The worker's SOURCE_URL (default: the run's sample data). */
+  source?: string;
+  dialect?: Dialect;
+  checks?: RunChecksDeps['checks'];
+  songListingMaxAgeMs?: number;
+}
+
+/** Runs `fn` while an in-process worker with the real activities serves `opts.taskQueue`. */
+export async function withWorker<T>(env: TemporalEnv, opts: TestWorkerOptions, fn: () => Promise<T>): Promise<T> {
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
@@ -87,6 +150,7 @@ export async function withWorker<T>(
       defaultSource: opts.source ?? testData(),
       dialect: opts.dialect,
       ...(opts.checks ? { checks: opts.checks } : {}),
+      songListingMaxAgeMs: opts.songListingMaxAgeMs,
     }),
   });
   return worker.runUntil(fn());
