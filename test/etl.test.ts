@@ -5,11 +5,15 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { AsyncResource } from 'node:async_hooks';
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import { createActivities, type RunChecksDeps } from '../src/activities';
+import { inThisAttempt } from '../src/activities/progress';
+import { generate } from '../src/datagen/generate';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
-import { inActivityContext } from './support/activities';
+import { activityEnvironment, inActivityContext, runActivity } from './support/activities';
 import { expectedFor, readEvents } from './support/expected';
 import { historyText } from './support/history';
 import {
@@ -276,5 +280,59 @@ describe('data-quality checks', () => {
     expect((err as WorkflowFailedError).cause?.message).toMatch(
       /typo \(could not run: relation "…" does not exist \[42P01\]\)/,
     );
+  });
+});
+
+describe('stageEvents in an activity context (MockActivityEnvironment, as a worker runs it)', () => {
+  const db = useTestDatabase();
+  const interval = makeInterval('2018-11-02T00:00Z', '2018-11-03T00:00Z');
+  const input = { runKey: intervalKey(interval), interval, source: '', maxErrors: 0, onMissingFile: 'warn' as const };
+  const dayFile = 'log_data/2018/11/2018-11-02-events.json';
+  // a day bigger than what the connection's buffers hold, so that the COPY waits for them to drain
+  let source: string;
+  beforeAll(async () => {
+    source = path.join(testTmp(), `busy-day-${process.pid}`);
+    await generate({ out: source, start: '2018-11-02', days: 1, eventsPerDay: 40_000, songs: 50, seed: 21 });
+  });
+  const stageEvents = () => createActivities({ pool: db.pool, defaultSource: source }).stageEvents;
+
+  test('heartbeats what it lists, then the file, the line and the rows staged so far', async () => {
+    // A connection opened outside any activity, as the worker's freshness gauges open one: the COPY's stream
+    // resumes the rows' generator from its callbacks, in whatever context that connection was opened.
+    await db.pool.query('SELECT 1');
+    const env = activityEnvironment();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const result = await runActivity(stageEvents(), [input], env);
+    expect(result.rowsStaged).toBe(40_000);
+    expect(beats[0]).toEqual({ listing: '2018-11-02' });
+    expect(beats.at(-1)).toEqual({ file: dayFile, line: 40_000, rowsStaged: 40_000 });
+    await runActivity(createActivities({ pool: db.pool }).dropRunStaging, [{ runKey: input.runKey }]);
+  });
+
+  test("the rows a COPY reads are made in the attempt's context, wherever its stream resumes them", async () => {
+    // a callback of something opened outside any activity, as the socket of a pool connection can be
+    const outside = new AsyncResource('opened outside any activity');
+    async function* rows() {
+      yield Context.current().info.activityId;
+    }
+    const readFirst = async (it: AsyncIterable<string>) =>
+      outside.runInAsyncScope(() => it[Symbol.asyncIterator]().next());
+    await expect(runActivity(() => readFirst(rows()), [])).rejects.toThrow('Activity context not initialized');
+    await expect(runActivity(() => readFirst(inThisAttempt(rows())), [])).resolves.toEqual({
+      value: 'test',
+      done: false,
+    });
+  });
+
+  test('cancelled while it copies, it stops and leaves nothing staged', async () => {
+    const env = activityEnvironment();
+    env.on('heartbeat', (details: Record<string, unknown>) => {
+      if ('file' in details) env.cancel();
+    });
+    const err = await runActivity(stageEvents(), [input], env).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toMatch(/aborted/);
+    expect(await count(db.pool, 'SELECT count(*) FROM run_staging')).toBe(0);
+    expect(await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging_events_%'`)).toBe(0);
   });
 });

@@ -3,6 +3,7 @@
  * the activity logger, and elapsed time. Every function here runs inside an activity (a worker's, or a test's
  * MockActivityEnvironment); outside one, Context.current() throws.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { Context } from '@temporalio/activity';
 
 /** The activity logger (it adds workflow and activity ids). */
@@ -40,6 +41,21 @@ export function cancellationSignal(): AbortSignal {
 /** The workflow that runs this attempt, as run_staging records it (none for a standalone activity). */
 export function workflowIdOfAttempt(): string | null {
   return Context.current().info.workflowExecution?.workflowId ?? null;
+}
+
+/**
+ * `rows`, a generator that a stream reads (the source of a COPY), running in this attempt's context. A stream
+ * resumes its source from its own callbacks, such as the connection's socket draining, and those run in the
+ * context the connection was opened in: another attempt's, or none (a pool connection opened outside any
+ * activity). Context.current() there would find the wrong attempt, or throw.
+ */
+export function inThisAttempt<T>(rows: AsyncGenerator<T>): AsyncIterable<T> {
+  const iterator: AsyncIterator<T> = {
+    next: AsyncResource.bind(() => rows.next()),
+    return: AsyncResource.bind((value?: unknown) => rows.return(value as T)),
+    throw: AsyncResource.bind((err?: unknown) => rows.throw(err)),
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 /**

@@ -10,7 +10,7 @@ import { rethrowForActivity } from '../warehouse/errors';
 import { analyzeRunStaging, copyEventsIntoRunStaging, runStagingTable, STAGING_PREFIX } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
-import { cancellationSignal, elapsed, heartbeat, log, workflowIdOfAttempt } from './progress';
+import { cancellationSignal, elapsed, heartbeat, inThisAttempt, log, workflowIdOfAttempt } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { eventFilesFor } from './event-files';
@@ -43,7 +43,7 @@ export function makeStageEvents(deps: ActivityDeps) {
           await client.query(s);
         }
         const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
-        await pipeline(Readable.from(rows), client.query(copyFrom(copyEventsIntoRunStaging(stg))), {
+        await pipeline(Readable.from(inThisAttempt(rows)), client.query(copyFrom(copyEventsIntoRunStaging(stg))), {
           signal: cancellationSignal(),
         });
         await bad.save(client, input.runKey, dialect);

@@ -16,7 +16,7 @@ import {
 } from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
-import { cancellationSignal, elapsed, heartbeat, log } from './progress';
+import { cancellationSignal, elapsed, heartbeat, inThisAttempt, log } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 
@@ -68,7 +68,7 @@ export function makeStageSongs(deps: ActivityDeps) {
           const songsPerFile: number[] = new Array<number>(todo.length).fill(0);
           const rejected: boolean[] = new Array<boolean>(todo.length).fill(false);
           await pipeline(
-            Readable.from(encodeSongs(source, todo, songsPerFile, rejected, bad, result)),
+            Readable.from(inThisAttempt(encodeSongs(source, todo, songsPerFile, rejected, bad, result))),
             client.query(copyFrom(copySongsIntoBatch)),
             { signal: cancellationSignal() },
           );

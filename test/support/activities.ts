@@ -13,17 +13,18 @@ export function activityEnvironment(): MockActivityEnvironment {
   return new MockActivityEnvironment(undefined, { logger: QUIET });
 }
 
-/** Runs one activity call in a fresh activity context. */
-export function runActivity<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return activityEnvironment().run(fn, ...args);
+/** Runs one activity call in `env` (a fresh activity context when not given), typed as the activity is. */
+export function runActivity<A extends unknown[], R>(
+  fn: (...args: A) => Promise<R>,
+  args: A,
+  env = activityEnvironment(),
+): Promise<R> {
+  return env.run(fn, ...args);
 }
 
-/** The same activities, each call of which runs in a fresh activity context (see runActivity). */
+/** The same activities, each call of which runs in a fresh activity context. */
 export function inActivityContext<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
   return Object.fromEntries(
-    Object.entries(activities).map(([name, fn]) => [
-      name,
-      (...args: Parameters<typeof fn>) => activityEnvironment().run(fn, ...args),
-    ]),
+    Object.entries(activities).map(([name, fn]) => [name, (...args: Parameters<typeof fn>) => runActivity(fn, args)]),
   ) as T;
 }
