@@ -70,24 +70,23 @@ export type TemporalEnv = Pick<TestWorkflowEnvironment, 'client' | 'nativeConnec
  * that use it; read its properties in those hooks and in tests. Workers: withWorker.
  */
 export function useTemporalEnv(): TemporalEnv {
-  let env: TestWorkflowEnvironment | undefined;
-  beforeAll(async () => {
-    quietRuntime();
-    env = await TestWorkflowEnvironment.createFromExistingServer({ address: need('SPARKIFY_TEST_TEMPORAL_ADDRESS') });
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
-  const current = () => env ?? notYet('useTemporalEnv()');
+  const env = inBeforeAll(
+    'useTemporalEnv()',
+    () => {
+      quietRuntime();
+      return TestWorkflowEnvironment.createFromExistingServer({ address: need('SPARKIFY_TEST_TEMPORAL_ADDRESS') });
+    },
+    (e) => e.teardown(),
+  );
   return {
     get client() {
-      return current().client;
+      return env().client;
     },
     get nativeConnection() {
-      return current().nativeConnection;
+      return env().nativeConnection;
     },
     get namespace() {
-      return current().namespace;
+      return env().namespace;
     },
   };
 }
@@ -97,30 +96,35 @@ export function useTemporalEnv(): TemporalEnv {
  * useTemporalEnv.
  */
 export function useTestDatabase(): TestDatabase {
-  let db: TestDatabase | undefined;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-  const current = () => db ?? notYet('useTestDatabase()');
+  const db = inBeforeAll('useTestDatabase()', createTestDatabase, (d) => d.drop());
   return {
     get name() {
-      return current().name;
+      return db().name;
     },
     get url() {
-      return current().url;
+      return db().url;
     },
     get pool() {
-      return current().pool;
+      return db().pool;
     },
-    drop: () => current().drop(),
+    drop: () => db().drop(),
   };
 }
 
-function notYet(what: string): never {
-  throw new Error(`${what} is set up in beforeAll: read it in a hook declared after it, or in a test`);
+/** Something made in beforeAll and ended in afterAll; the function returned reads it. */
+function inBeforeAll<T>(what: string, make: () => Promise<T>, end: (value: T) => Promise<void>): () => T {
+  let value: T | undefined;
+  beforeAll(async () => {
+    value = await make();
+  });
+  afterAll(async () => {
+    if (value !== undefined) await end(value);
+  });
+  return () => {
+    if (value === undefined)
+      throw new Error(`${what} is set up in beforeAll: read it in a hook declared after it, or in a test`);
+    return value;
+  };
 }
 
 export function uniqueQueue(label: string): string {
