@@ -97,6 +97,27 @@ export default tseslint.config(
     },
   },
   {
+    // One path to SQL: statements are reached through the Dialect (src/warehouse/dialect.ts), never imported.
+    // Before the workflow rules below, which replace this one for workflow code (they ban src/warehouse/** too).
+    files: ['src/**/*.ts'],
+    ignores: ['src/warehouse/dialect.ts', 'src/warehouse/sql/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/warehouse/sql', '**/warehouse/sql/**', './sql', './sql/*'],
+              allowTypeImports: true,
+              message:
+                'Reach statements through the Dialect: dialectOf(deps).statement(...) (src/warehouse/dialect.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: [
       'src/workflows/**/*.ts',
       'src/interval.ts',
@@ -117,8 +138,8 @@ export default tseslint.config(
       'jest/no-disabled-tests': 'error',
       'jest/no-identical-title': 'error',
       'jest/valid-expect': 'error',
-      // A test that asserts nothing is a defect. Helpers named expect… and golden() (test/redshift.test.ts) assert.
-      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', '**.expect*', 'golden'] }],
+      // A test that asserts nothing is a defect. Helpers named expect… (expectGolden: test/support/golden.ts) assert.
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', '**.expect*'] }],
     },
   },
   {

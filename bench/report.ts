@@ -51,6 +51,11 @@ export async function writeResults(results: Figures): Promise<void> {
     md.push(
       `| e. 10M-event day | ${e.runs['10000000'].ms} ms, peak RSS ${e.runs['10000000'].peakRssMb} MB | 1M: ${e.runs['1000000'].ms} ms, ${e.runs['1000000'].peakRssMb} MB | 10M/1M time ${e.timeRatio10mTo1m} | ${e.target} |`,
     );
+  const w = merged.w_late_data_watcher;
+  if (w)
+    md.push(
+      `| w. late-data watcher cycle, nothing changed (${w.files} day files, ${w.loadedHours} loaded hours) | median ${w.cycleMedianMs} ms, ${w.filesReread} file(s) re-read in ${w.cycles} cycles | listing the files alone: ${w.listingMedianMs} ms | ${w.cycleToListing} x; first cycle (builds the index) ${w.firstCycleMs} ms | ${w.target} |`,
+    );
   if (a)
     md.push(
       '',

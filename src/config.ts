@@ -44,6 +44,8 @@ export interface AppConfig {
     workflowBundle?: string;
   };
   schedule: ScheduleConfig;
+  /** The late-data watcher's schedule (docs/data-semantics.md, "Late and corrected data"). */
+  lateData: LateDataConfig;
   /** Custom data-quality checks: SQL files the operator reviews; runs select them by name. */
   checks: { dir: string; role?: string; statementTimeoutMs: number };
   observability: {
@@ -92,6 +94,16 @@ export interface ScheduleConfig {
   /** How far back missed runs are caught up after an outage, e.g. "7d". Set explicitly, never the server's default. */
   catchupWindow: string;
   overlap: OverlapPolicy;
+}
+
+/** The late-data watcher: its own schedule, how far back it may re-run hours, and how many at once. */
+export interface LateDataConfig {
+  /** `<SPARKIFY_DEPLOYMENT>-late-data`. */
+  scheduleId: string;
+  /** How often a cycle runs (LATE_DATA_EVERY), e.g. `5m`; undefined when the watcher is off (`0` or `off`). */
+  every?: string;
+  lookback: string;
+  concurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -199,6 +211,15 @@ export const SETTINGS = {
     default: '7d',
     doc: 'how far back runs missed during an outage are made up (set explicitly, never the server default)',
   },
+  LATE_DATA_EVERY: {
+    default: '5m',
+    doc: 'how often the late-data watcher (its own schedule, `<SPARKIFY_DEPLOYMENT>-late-data`, made by `npm run schedule -- up` and `npm start`) looks for loaded hours whose source files changed and re-runs them; `0` or `off` turns it off (`up` then deletes that schedule)',
+  },
+  LATE_DATA_LOOKBACK: {
+    default: '30d',
+    doc: 'how far back the late-data watcher may re-run hours (older hours are never touched by it)',
+  },
+  LATE_DATA_CONCURRENCY: { default: '4', doc: 're-runs of the late-data watcher at once' },
   SCHEDULE_OVERLAP: {
     default: 'BUFFER_ALL',
     doc: 'when a run is due while another runs: `SKIP`, `BUFFER_ONE`, `BUFFER_ALL`, `CANCEL_OTHER`, `TERMINATE_OTHER` or `ALLOW_ALL` (side by side; runs are isolated)',
@@ -416,6 +437,16 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     problems.push(`SCHEDULE_OVERLAP=${overlap} must be one of ${OVERLAP_POLICIES.join(', ')}`);
   }
 
+  const lateEvery = get('LATE_DATA_EVERY')!.trim();
+  const lateOff = lateEvery === 'off' || lateEvery === '0' || parseDuration(lateEvery) === 0;
+  if (!lateOff && !(/^\d+(s|m|h|d)$/.test(lateEvery) && (parseDuration(lateEvery) ?? 0) >= 60_000)) {
+    problems.push(`LATE_DATA_EVERY=${lateEvery} must be a duration of at least 1m such as 5m or 1h, or 0 / off`);
+  }
+  const lateLookback = get('LATE_DATA_LOOKBACK')!.trim();
+  if (!/^\d+(m|h|d)$/.test(lateLookback) || !((parseDuration(lateLookback) ?? 0) >= 3_600_000)) {
+    problems.push(`LATE_DATA_LOOKBACK=${lateLookback} must be a duration of at least 1h such as 48h or 30d`);
+  }
+
   const logFormat = get('LOG_FORMAT');
   if (logFormat !== 'json' && logFormat !== 'pretty') problems.push(`LOG_FORMAT=${logFormat} must be json or pretty`);
   const logLevel = get('LOG_LEVEL')!.toUpperCase();
@@ -477,6 +508,12 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       ...(endAt ? { endAt } : {}),
       catchupWindow,
       overlap: overlap as OverlapPolicy,
+    },
+    lateData: {
+      scheduleId: `${deployment}-late-data`,
+      ...(lateOff ? {} : { every: lateEvery }),
+      lookback: lateLookback,
+      concurrency: int('LATE_DATA_CONCURRENCY', 1, 100),
     },
     checks: {
       dir: path.resolve(get('CHECKS_DIR')!),

@@ -2,6 +2,7 @@ import type { MetricMeter } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { floorToHour, HOUR_MS, fromMs } from './interval';
 import { combine, finishedHours } from './status';
+import type { Dialect } from './warehouse/dialect';
 
 /**
  * Freshness, exported with the worker's metrics: how far the data is complete, and how many hours failed,
@@ -21,10 +22,15 @@ export interface Freshness {
   lagMs?: number;
 }
 
-export async function measureFreshness(pool: Pool, deployment: string, nowMs: number): Promise<Freshness> {
+export async function measureFreshness(
+  pool: Pool,
+  dialect: Dialect,
+  deployment: string,
+  nowMs: number,
+): Promise<Freshness> {
   const endMs = floorToHour(nowMs);
   const range = fromMs({ startMs: endMs - FRESHNESS_WINDOW_HOURS * HOUR_MS, endMs });
-  const status = combine(deployment, range, await finishedHours(pool, deployment, range), new Map());
+  const status = combine(deployment, range, await finishedHours(pool, dialect, deployment, range), new Map());
   const first = status.hours.findIndex((h) => h.state === 'loaded' || h.state === 'empty');
   let loadedThroughMs: number | undefined;
   for (const h of first < 0 ? [] : status.hours.slice(first)) {
@@ -45,6 +51,7 @@ export interface FreshnessMonitor {
 
 export function startFreshnessMonitor(opts: {
   pool: Pool;
+  dialect: Dialect;
   deployment: string;
   meter: MetricMeter;
   log: {
@@ -78,7 +85,7 @@ export function startFreshnessMonitor(opts: {
   const check = async (): Promise<Freshness | undefined> => {
     let f: Freshness;
     try {
-      f = await measureFreshness(opts.pool, opts.deployment, Date.now());
+      f = await measureFreshness(opts.pool, opts.dialect, opts.deployment, Date.now());
     } catch (err) {
       opts.log.warn('could not measure freshness from etl_runs', { error: (err as Error).message });
       return undefined;

@@ -30,7 +30,11 @@ const KNOWN_FIELDS = new Set([
   'heartbeatTimeout',
   'retryBudget',
   'allowIncomplete',
+  'reason',
 ]);
+
+/** A run's reason (the late-data watcher's `late data: log_data/… changed`) is at most this long. */
+export const MAX_REASON_LENGTH = 500;
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: HOUR_MS, d: 24 * HOUR_MS };
@@ -108,6 +112,14 @@ export function inputProblems(input: unknown, ctx: InputContext = {}): string[] 
   if (i.checks !== undefined) problems.push(...checkSelectionProblems(i.checks));
   if (i.builtinChecks !== undefined && typeof i.builtinChecks !== 'boolean') {
     problems.push('builtinChecks: must be true or false');
+  }
+  if (i.reason !== undefined) {
+    if (typeof i.reason !== 'string') problems.push('reason: must be a string');
+    else if (i.reason.length > MAX_REASON_LENGTH) {
+      problems.push(`reason: longer than ${MAX_REASON_LENGTH} characters`);
+    } else if ([...i.reason].some((c) => c < ' ' || c === '\u007f')) {
+      problems.push('reason: must be one line of printable text');
+    }
   }
   if (i.allowIncomplete !== undefined && typeof i.allowIncomplete !== 'boolean') {
     problems.push('allowIncomplete: must be true or false');

@@ -83,6 +83,7 @@ export function watchRetries(
   idleAfterMs = 10_000,
 ): () => void {
   const seen = new Set<string>();
+  const steps = new Map<string, string>();
   let stopped = false;
   let warnedIdle = false;
   const look = async () => {
@@ -96,8 +97,10 @@ export function watchRetries(
           seen.add(key);
           const of = p.maximumAttempts ? ` of ${p.maximumAttempts}` : '';
           const next = timeOf(p.nextAttemptScheduleTime);
+          if (p.activityId && !steps.has(p.activityId)) await readStepNames(client, workflowId, runId, steps);
+          const step = (p.activityId && steps.get(p.activityId)) || p.activityType?.name || 'a step';
           say(
-            `${p.activityType?.name ?? 'a step'}: attempt ${attempt - 1} failed: ${p.lastFailure.message.split('\n')[0]}` +
+            `${step}: attempt ${attempt - 1} failed: ${p.lastFailure.message.split('\n')[0]}` +
               `; retrying${next ? ` at ${next}` : ''} (attempt ${attempt}${of})`,
           );
         }
@@ -126,7 +129,36 @@ export function watchRetries(
   };
 }
 
-/** What a run does, with every default filled in, so two inputs can be compared field by field. */
+/**
+ * The run's steps by activity id, named as its failure names them (`load songplays`, not `loadTable`): read
+ * from the scheduled events in the run's history, whose input says which table a load is for.
+ */
+async function readStepNames(
+  client: Client,
+  workflowId: string,
+  runId: string | undefined,
+  into: Map<string, string>,
+): Promise<void> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  for (const e of history.events ?? []) {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (!a?.activityId) continue;
+    const type = a.activityType?.name ?? 'a step';
+    let table: unknown;
+    try {
+      const first = a.input?.payloads?.[0];
+      table = first ? (defaultPayloadConverter.fromPayload(first) as { table?: unknown } | null)?.table : undefined;
+    } catch {
+      table = undefined; // an input this view cannot read: the activity's type names the step
+    }
+    into.set(a.activityId, type === 'loadTable' && typeof table === 'string' ? `load ${table}` : type);
+  }
+}
+
+/**
+ * What a run does, with every default filled in, so two inputs can be compared field by field. A `reason` (the
+ * late-data watcher's) changes nothing the run does: it is not compared.
+ */
 function effective(input: SparkifyEtlInput, taskQueue: string): Record<string, unknown> {
   return {
     'task queue': taskQueue,

@@ -68,7 +68,7 @@ export async function checkWarehouse(
     const wanted = await expectedMigrations(dialect);
     let applied: string[];
     try {
-      applied = (await client.query<{ name: string }>('SELECT name FROM etl_migrations')).rows.map((r) => r.name);
+      applied = (await client.query<{ name: string }>(dialect.appliedMigrations)).rows.map((r) => r.name);
     } catch (err) {
       if ((err as { code?: unknown }).code === '42P01') applied = [];
       else throw new PreflightError(`${where(url)}: ${describeError(err)}`);

@@ -1,8 +1,9 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type { ScheduleConfig } from './config';
+import type { LateDataConfig, ScheduleConfig } from './config';
 import { DEFAULT_DEPLOYMENT, HOUR_MS } from './interval';
 import type { SparkifyEtlInput } from './types';
+import type { LateDataWatcherInput } from './workflows/late-data-watcher';
 
 /**
  * The hourly Temporal Schedule that replaces Airflow's `schedule_interval='@hourly'`.
@@ -66,6 +67,64 @@ export async function upsertSchedule(client: Client, s: ScheduleSettings): Promi
   }
   await client.schedule.create({ scheduleId: s.id, ...options, state: { note: 'created by sparkify-etl' } });
   return 'created';
+}
+
+/** What the late-data watcher's schedule starts: a LateDataWatcher cycle with the hourly runs' input. */
+export function lateDataWatcherInput(
+  late: LateDataConfig,
+  deployment: string,
+  runInput: LateDataWatcherInput['runInput'] = {},
+): LateDataWatcherInput {
+  return { deployment, lookback: late.lookback, concurrency: late.concurrency, runInput };
+}
+
+/**
+ * The late-data watcher's own schedule (`<deployment>-late-data`, every LATE_DATA_EVERY): created or updated
+ * to the settings, or deleted when LATE_DATA_EVERY is 0 / off. A cycle due while the last one still runs is
+ * skipped, and none is made up after an outage (the next cycle looks at the whole lookback anyway).
+ */
+export async function upsertLateDataSchedule(
+  client: Client,
+  late: LateDataConfig,
+  taskQueue: string,
+  input: LateDataWatcherInput,
+): Promise<'created' | 'updated' | 'deleted' | 'off'> {
+  const handle = client.schedule.getHandle(late.scheduleId);
+  if (!late.every) {
+    try {
+      await handle.delete();
+      return 'deleted';
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) return 'off';
+      throw err;
+    }
+  }
+  const options: Omit<ScheduleOptions, 'scheduleId' | 'state'> = {
+    spec: { intervals: [{ every: late.every as Duration }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'LateDataWatcher',
+      workflowId: late.scheduleId,
+      taskQueue,
+      args: [input],
+    },
+    policies: { overlap: 'SKIP', catchupWindow: '1m' },
+  };
+  try {
+    await handle.update((previous) => ({ ...previous, ...options, state: previous.state }));
+    return 'updated';
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  await client.schedule.create({ scheduleId: late.scheduleId, ...options, state: { note: 'created by sparkify-etl' } });
+  return 'created';
+}
+
+/** What `npm run schedule -- up` and `npm start` print about the late-data watcher's schedule. */
+export function lateDataScheduleLine(late: LateDataConfig, outcome: 'created' | 'updated' | 'deleted' | 'off'): string {
+  return outcome === 'created' || outcome === 'updated'
+    ? `${outcome} schedule ${late.scheduleId} (late-data watcher every ${late.every}, lookback ${late.lookback})`
+    : `late-data watcher off (LATE_DATA_EVERY=0)${outcome === 'deleted' ? `: deleted schedule ${late.scheduleId}` : ''}`;
 }
 
 /**

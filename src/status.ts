@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { HOUR_MS, hoursIn, intervalOfWorkflowId, toMs, type Interval } from './interval';
-import { runsOverlapping } from './warehouse/statements';
+import type { Dialect } from './warehouse/dialect';
 
 /**
  * The state of every hour of a range, Airflow's grid view: from etl_runs (what finished, one query) and
@@ -53,7 +53,7 @@ interface RunRow {
 const utc = (text: string) => Date.parse(`${text}Z`);
 
 /** The first string after every string that starts with `prefix`: `[prefix, prefixEnd)` is all of them. */
-function prefixEnd(prefix: string): string {
+export function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
@@ -82,12 +82,17 @@ export async function runningHours(client: Client, deployment: string, range: In
 }
 
 /** The latest finished run of each hour of `range`, from etl_runs. */
-export async function finishedHours(pool: Pool, deployment: string, range: Interval): Promise<Map<number, RunRow>> {
+export async function finishedHours(
+  pool: Pool,
+  dialect: Dialect,
+  deployment: string,
+  range: Interval,
+): Promise<Map<number, RunRow>> {
   const { startMs, endMs } = toMs(range);
   const bare = (ms: number) => new Date(ms).toISOString().slice(0, 19);
   const idPrefix = `${deployment}-`;
   const res = await pool.query<RunRow>(
-    runsOverlapping({ start: bare(startMs), end: bare(endMs), idPrefix, idPrefixEnd: prefixEnd(idPrefix) }),
+    dialect.runsOverlapping({ start: bare(startMs), end: bare(endMs), idPrefix, idPrefixEnd: prefixEnd(idPrefix) }),
   );
   const latest = new Map<number, RunRow>();
   for (const row of res.rows) {
@@ -151,11 +156,12 @@ export function combine(
 export async function rangeStatus(
   client: Client,
   pool: Pool,
+  dialect: Dialect,
   deployment: string,
   range: Interval,
 ): Promise<RangeStatus> {
   const [finished, running] = await Promise.all([
-    finishedHours(pool, deployment, range),
+    finishedHours(pool, dialect, deployment, range),
     runningHours(client, deployment, range),
   ]);
   return combine(deployment, range, finished, running);

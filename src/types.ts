@@ -117,6 +117,11 @@ export interface SparkifyEtlInput {
   retryBudget?: string;
   /** Load an interval that ends after the run started (a partial hour); refused otherwise. */
   allowIncomplete?: boolean;
+  /**
+   * Why this run was started, when not by the schedule or a person: the late-data watcher's
+   * `late data: log_data/… changed`. Shown in the Web UI's input; changes nothing the run does.
+   */
+  reason?: string;
 }
 
 /**

@@ -79,6 +79,7 @@ export function createWorker(config: AppConfig, connection: NativeConnection, na
 export function monitorFreshness(config: AppConfig, pool: Pool, logger: DefaultLogger) {
   return startFreshnessMonitor({
     pool,
+    dialect: dialectFor(config.warehouse.dialect),
     deployment: config.deployment,
     meter: Runtime.instance().metricMeter,
     log: logger,

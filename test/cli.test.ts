@@ -220,6 +220,7 @@ const COMMANDS = [
   'start',
   'worker',
   'etl',
+  'late',
   'backfill',
   'status',
   'schedule',
@@ -233,7 +234,7 @@ test('every command is in the list below (a new command needs --help too)', () =
   const scripts = Object.keys(
     (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts,
   );
-  const tools = ['setup', 'build', 'typecheck', 'test', 'lint', 'format', 'bench', 'worker:js'];
+  const tools = ['setup', 'build', 'typecheck', 'test', 'lint', 'format', 'bench', 'worker:js', 'golden:update'];
   expect(scripts.filter((s) => !tools.includes(s)).sort()).toEqual([...COMMANDS].sort());
 });
 

@@ -96,6 +96,9 @@ const EXAMPLES: Record<Exclude<SettingName, 'SPARKIFY_CONFIG'>, string> = {
   SCHEDULE_MINUTE: '5',
   SCHEDULE_CATCHUP_WINDOW: '1d',
   SCHEDULE_OVERLAP: 'ALLOW_ALL',
+  LATE_DATA_EVERY: '15m',
+  LATE_DATA_LOOKBACK: '7d',
+  LATE_DATA_CONCURRENCY: '2',
   LOG_FORMAT: 'pretty',
   LOG_LEVEL: 'DEBUG',
   METRICS_ADDRESS: '0.0.0.0:9464',
@@ -193,5 +196,19 @@ test('custom checks: a folder (checks/ by default), an optional role checked as 
   ).toEqual({ dir, role: 'sparkify_checks', statementTimeoutMs: 500 });
   expect(() => loadConfig({ CHECKS_ROLE: 'x"; RESET ROLE; --' })).toThrow(
     'CHECKS_ROLE=x"; RESET ROLE; -- must be a lower-case role name (letters, digits, _ and $)',
+  );
+});
+
+test('the late-data watcher: every 5m over 30 days by default, off with 0 or off, bad values named', () => {
+  expect(loadConfig({}).lateData).toEqual({
+    scheduleId: 'sparkify-etl-late-data',
+    every: '5m',
+    lookback: '30d',
+    concurrency: 4,
+  });
+  expect(loadConfig({ LATE_DATA_EVERY: 'off' }).lateData.every).toBeUndefined();
+  expect(loadConfig({ LATE_DATA_EVERY: '0' }).lateData.every).toBeUndefined();
+  expect(() => loadConfig({ LATE_DATA_EVERY: '10s', LATE_DATA_LOOKBACK: '5m' })).toThrow(
+    /LATE_DATA_EVERY=10s must be a duration of at least 1m[^\n]*\n.*LATE_DATA_LOOKBACK=5m must be a duration of at least 1h/,
   );
 });

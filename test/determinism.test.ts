@@ -43,26 +43,35 @@ const AS = [
   'src/cli/etl.ts',
 ];
 
+/** A statement imported instead of reached through the Dialect; the type import is allowed. */
+const SQL_IMPORT = `
+import { recordRun } from '../warehouse/sql/postgres';
+import type { Statement } from '../warehouse/sql/base';
+export const x: Statement[] = [recordRun({} as never)];
+`;
+const SQL_IMPORT_AS = ['src/activities/alert.ts', 'src/cli/status.ts'];
+
 /**
  * One ESLint process, as `npm run lint` runs it (ESLint's API cannot import the ESM config inside jest
  * without its experimental VM modules): it lints SANDBOXED as they are, and BROKEN in place of each file of
  * AS (the type-aware rules only know files that exist).
  */
-function runEslint(): { files: LintResult[]; broken: LintResult[] } {
+function runEslint(): { files: LintResult[]; broken: LintResult[]; sql: LintResult[] } {
   const script = `
     import { ESLint } from 'eslint';
-    const { files, text, as } = JSON.parse(process.argv[1]);
+    const { files, text, as, sqlText, sqlAs } = JSON.parse(process.argv[1]);
     const eslint = new ESLint();
-    const out = { files: await eslint.lintFiles(files), broken: [] };
+    const out = { files: await eslint.lintFiles(files), broken: [], sql: [] };
     for (const filePath of as) out.broken.push(...(await eslint.lintText(text, { filePath })));
+    for (const filePath of sqlAs) out.sql.push(...(await eslint.lintText(sqlText, { filePath })));
     process.stdout.write(JSON.stringify(out));`;
-  const run = spawnSync(
-    process.execPath,
-    ['--input-type=module', '-e', script, JSON.stringify({ files: SANDBOXED, text: BROKEN, as: AS })],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
+  const input = { files: SANDBOXED, text: BROKEN, as: AS, sqlText: SQL_IMPORT, sqlAs: SQL_IMPORT_AS };
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(input)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (run.status !== 0) throw new Error(`eslint failed (exit ${run.status}): ${run.stderr}`);
-  return JSON.parse(run.stdout) as { files: LintResult[]; broken: LintResult[] };
+  return JSON.parse(run.stdout) as { files: LintResult[]; broken: LintResult[]; sql: LintResult[] };
 }
 
 let lint: ReturnType<typeof runEslint>;
@@ -116,4 +125,16 @@ test('the pure modules are held to the same rules', () => {
 test('the sandbox rules apply to workflow code only: activities and commands may do I/O', () => {
   expect(workflowRuleHits('src/activities/load.ts')).toEqual([]);
   expect(workflowRuleHits('src/cli/etl.ts')).toEqual([]);
+});
+
+test('statements are reached through the Dialect: importing one from src/warehouse/sql is caught, a type is not', () => {
+  for (const file of SQL_IMPORT_AS) {
+    const result = lint.sql.find((r) => r.filePath === path.join(ROOT, file))!;
+    const restricted = result.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports');
+    expect(restricted.map((m) => `${m.line}: ${m.message}`)).toEqual([
+      expect.stringMatching(
+        /^2: '\.\.\/warehouse\/sql\/postgres' import is restricted.*Reach statements through the Dialect/,
+      ),
+    ]);
+  }
 });

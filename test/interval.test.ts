@@ -8,7 +8,7 @@ import {
   workflowIdFor,
   intervalOfWorkflowId,
 } from '../src/interval';
-import { runStagingTable } from '../src/warehouse/statements';
+import { runStagingTable } from '../src/warehouse/tables';
 
 test('parses the time formats people type, as UTC unless an offset is given', () => {
   expect(parseInstant('2018-11-15')).toBe(Date.UTC(2018, 10, 15));

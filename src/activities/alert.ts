@@ -1,8 +1,7 @@
 import { AlertRejected, postAlert, type AlertEvent } from '../alerts';
 import type { AlertRunInput } from '../types';
-import { previousRunStatus } from '../warehouse/statements';
 import { badConfig, rethrowForActivity } from '../warehouse/errors';
-import type { ActivityDeps } from './deps';
+import { dialectOf, type ActivityDeps } from './deps';
 import { log } from './progress';
 
 /**
@@ -29,7 +28,8 @@ export function makeAlertRun(deps: ActivityDeps) {
     } else {
       let previous: string | undefined;
       try {
-        previous = (await deps.pool.query<{ status: string }>(previousRunStatus(workflowId, runId))).rows[0]?.status;
+        previous = (await deps.pool.query<{ status: string }>(dialectOf(deps).previousRunStatus(workflowId, runId)))
+          .rows[0]?.status;
       } catch (err) {
         rethrowForActivity(err, 'reading the previous run of the hour from etl_runs');
       }

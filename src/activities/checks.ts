@@ -4,18 +4,8 @@ import { toMs } from '../interval';
 import { stagingKeyOf, TABLES, type CheckResult, type CheckSpec, type ChecksInput, type ChecksResult } from '../types';
 import { inReadOnlyTransaction, withClient } from '../warehouse/pool';
 import { classify, rethrowForActivity } from '../warehouse/errors';
-import {
-  countDistinctNextSongStaged,
-  countDuplicateKeys,
-  countNextSongStaged,
-  countNullKeys,
-  countRows,
-  countSongplaysInInterval,
-  duplicatesCheckedInInterval,
-  quoteTableName,
-  runStagingTable,
-  type Statement,
-} from '../warehouse/statements';
+import type { Statement } from '../warehouse/dialect';
+import { duplicatesCheckedInInterval, runStagingTable } from '../warehouse/tables';
 import type { CheckDefinition } from './check-files';
 import { couldNotRun, runCustomCheck, selectedDefinitions, type CustomCheckSettings } from './custom-checks';
 import { dialectOf, type ActivityDeps } from './deps';
@@ -49,6 +39,7 @@ export function makeRunChecks(deps: RunChecksDeps) {
     dialect: dialectOf(deps),
     ...(deps.checks?.role ? { role: deps.checks.role } : {}),
   };
+  const sql = settings.dialect;
   return async function runChecks(input: ChecksInput): Promise<ChecksResult> {
     const t0 = performance.now();
     const definitions = await selectedDefinitions(input.checks, settings.dir);
@@ -59,10 +50,10 @@ export function makeRunChecks(deps: RunChecksDeps) {
         whileHeartbeating({ checks: input.checks.length }, async () => {
           const results: CheckResult[] = [];
           if (input.builtin) {
-            const played = await scalar(client, countSongplaysInInterval(interval.startMs, interval.endMs));
-            const staged = await scalar(client, countNextSongStaged(stg));
+            const played = await scalar(client, sql.countSongplaysInInterval(interval.startMs, interval.endMs));
+            const staged = await scalar(client, sql.countNextSongStaged(stg));
             // A repeated event is loaded once; counted only when the plain counts differ (it costs a sort).
-            const distinct = played === staged ? staged : await scalar(client, countDistinctNextSongStaged(stg));
+            const distinct = played === staged ? staged : await scalar(client, sql.countDistinctNextSongStaged(stg));
             const repeats = staged !== null && distinct !== null ? staged - distinct : 0;
             results.push({
               name: 'songplays_match_staged_nextsong',
@@ -76,7 +67,7 @@ export function makeRunChecks(deps: RunChecksDeps) {
                   : ''),
             });
             for (const table of TABLES) {
-              const nulls = await scalar(client, countNullKeys(table));
+              const nulls = await scalar(client, sql.countNullKeys(table));
               results.push({
                 name: `${table}_no_null_keys`,
                 passed: nulls === 0,
@@ -84,7 +75,7 @@ export function makeRunChecks(deps: RunChecksDeps) {
                 expected: '0',
                 detail: `${nulls} row(s) of ${table} with a NULL key`,
               });
-              const dups = await scalar(client, countDuplicateKeys(table, interval));
+              const dups = await scalar(client, sql.countDuplicateKeys(table, interval));
               results.push({
                 name: `${table}_no_duplicate_keys`,
                 passed: dups === 0,
@@ -116,7 +107,7 @@ async function runUserCheck(
 ): Promise<CheckResult> {
   if ('table' in check) {
     try {
-      const n = await scalar(client, countRows(quoteTableName(check.table)));
+      const n = await scalar(client, settings.dialect.countRows(check.table));
       return {
         name: check.name,
         passed: n !== null && n >= check.minRows,

@@ -13,7 +13,6 @@ import { checkSelectionProblems } from '../check-selection';
 import type { CheckResult, CheckSpec, CompareOp } from '../types';
 import type { Dialect } from '../warehouse/dialect';
 import { BAD_CONFIG, classify } from '../warehouse/errors';
-import { setLocalStatementTimeout } from '../warehouse/statements';
 import { loadCheckFiles, type CheckDefinition } from './check-files';
 import { inReadOnlyTransaction } from '../warehouse/pool';
 
@@ -153,7 +152,7 @@ function extended(definition: CheckDefinition, interval: { startMs: number; endM
 /** Runs `fn` in a READ ONLY transaction with the checks' timeout and role, and always rolls it back. */
 async function readOnly<T>(client: PoolClient, settings: CustomCheckSettings, fn: () => Promise<T>): Promise<T> {
   return inReadOnlyTransaction(client, async () => {
-    await client.query(setLocalStatementTimeout(settings.statementTimeoutMs));
+    await client.query(settings.dialect.setLocalStatementTimeout(settings.statementTimeoutMs));
     if (settings.role) await client.query(settings.dialect.runAsRole(settings.role));
     return fn();
   });

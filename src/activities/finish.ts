@@ -3,7 +3,8 @@ import { stagingKeyOf, type RecordRunInput, type StagingRef } from '../types';
 import { inTransaction, withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
-import { dropRunStaging as dropStatement, runStagingTable, unregisterRunStaging } from '../warehouse/statements';
+import type { Dialect } from '../warehouse/dialect';
+import { runStagingTable } from '../warehouse/tables';
 import { dialectOf, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { whileHeartbeating, log } from './progress';
@@ -37,10 +38,10 @@ export function makeRecordRun(deps: ActivityDeps) {
   };
 }
 
-async function dropStaging(client: PoolClient, runKey: string): Promise<void> {
+async function dropStaging(client: PoolClient, dialect: Dialect, runKey: string): Promise<void> {
   await inTransaction(client, async () => {
-    await client.query(dropStatement(runStagingTable(runKey)));
-    await client.query(unregisterRunStaging(runKey));
+    await client.query(dialect.dropRunStaging(runStagingTable(runKey)));
+    await client.query(dialect.unregisterRunStaging(runKey));
   });
 }
 
@@ -54,11 +55,10 @@ export function makeDropRunStaging(deps: ActivityDeps) {
     try {
       return await whileHeartbeating({ dropping: stagingKeyOf(input) }, () =>
         withClient(deps.pool, async (client) => {
-          await dropStaging(client, stagingKeyOf(input));
-          const stale = await client.query<{ run_key: string }>(
-            dialectOf(deps).staleRunStaging(input.sweepAfterHours ?? 6),
-          );
-          for (const { run_key } of stale.rows) await dropStaging(client, run_key);
+          const dialect = dialectOf(deps);
+          await dropStaging(client, dialect, stagingKeyOf(input));
+          const stale = await client.query<{ run_key: string }>(dialect.staleRunStaging(input.sweepAfterHours ?? 6));
+          for (const { run_key } of stale.rows) await dropStaging(client, dialect, run_key);
           return stale.rowCount ?? 0;
         }),
       );

@@ -1,6 +1,7 @@
 import { makeAlertRun } from './alert';
 import { makeRunChecks, type RunChecksDeps } from './checks';
 import { makeDropRunStaging, makeRecordRun } from './finish';
+import { makeFindStaleHours, makeRefreshSourceIndex } from './late-data';
 import { makeLoadTable } from './load';
 import { makeStageEvents } from './stage-events';
 import { makeStageSongs } from './stage-songs';
@@ -18,6 +19,8 @@ export function createActivities(deps: RunChecksDeps) {
     recordRun: makeRecordRun(deps),
     dropRunStaging: makeDropRunStaging(deps),
     alertRun: makeAlertRun(deps),
+    refreshSourceIndex: makeRefreshSourceIndex(deps),
+    findStaleHours: makeFindStaleHours(deps),
   };
 }
 

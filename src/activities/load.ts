@@ -4,29 +4,24 @@ import { toMs } from '../interval';
 import { stagingKeyOf, loadModeProblem, type LoadInput, type LoadResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { BAD_INPUT, CONCURRENT_LOAD, rethrowForActivity } from '../warehouse/errors';
-import {
-  ROLLBACK_TO_BEFORE_INSERT,
-  runStagingTable,
-  SAVEPOINT_BEFORE_INSERT,
-  type LoadPlan,
-} from '../warehouse/statements';
+import type { LoadStep } from '../warehouse/dialect';
+import { runStagingTable } from '../warehouse/tables';
 import { dialectOf, type ActivityDeps } from './deps';
 import { elapsed, whileHeartbeating, log } from './progress';
 import { metrics } from './metrics';
 
 const UNIQUE_VIOLATION = '23505';
 
-/** The plan's insert; if a key makes it fail and the plan says what to do then, that instead. */
-async function insert(client: PoolClient, plan: LoadPlan, table: string): Promise<QueryResult> {
-  if (!plan.onUniqueViolation) return client.query(plan.insert);
-  await client.query(SAVEPOINT_BEFORE_INSERT);
+/** One step of a load plan; if a key makes it fail and the step says what to do then, that instead. */
+async function runStep(client: PoolClient, step: LoadStep, table: string): Promise<QueryResult> {
   try {
-    return await client.query(plan.insert);
+    return await client.query(step.statement);
   } catch (err) {
-    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
-    await client.query(ROLLBACK_TO_BEFORE_INSERT);
+    if (!step.onUniqueViolation || (err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
     log.info(`${table}: a key is already loaded or repeats in the batch; loading each new key once`, { table });
-    return client.query(plan.onUniqueViolation);
+    let res: QueryResult | undefined;
+    for (const instead of step.onUniqueViolation) res = await client.query(instead.statement);
+    return res!;
   }
 }
 
@@ -41,15 +36,21 @@ export function makeLoadTable(deps: ActivityDeps) {
     const problem = loadModeProblem(input.table, input.mode);
     if (problem) throw ApplicationFailure.nonRetryable(problem, BAD_INPUT);
     const stg = runStagingTable(stagingKeyOf(input));
-    const plan = dialectOf(deps).loadStatements(input.table, input.mode, stg, toMs(input.interval));
+    const plan = dialectOf(deps).loadPlan(input.table, input.mode, stg, toMs(input.interval));
     try {
-      const rowsWritten = await withTransaction(deps.pool, async (client) => {
-        for (const statement of plan.prepare) await client.query(statement);
-        const res = await whileHeartbeating({ table: input.table, mode: input.mode }, () =>
-          insert(client, plan, input.table),
-        );
-        return res.rowCount ?? 0;
-      });
+      // The row count of the last step is the rows written; the steps after a re-load (if any) do not count.
+      const rowsWritten = await withTransaction(deps.pool, (client) =>
+        whileHeartbeating({ table: input.table, mode: input.mode }, async () => {
+          let last: QueryResult | undefined;
+          let reloaded = false;
+          for (const step of plan.steps) {
+            last = await runStep(client, step, input.table);
+            if (step.detectsReload && (last.rowCount ?? 0) > 0) reloaded = true;
+          }
+          if (reloaded) for (const step of plan.afterReload ?? []) await runStep(client, step, input.table);
+          return last?.rowCount ?? 0;
+        }),
+      );
       metrics.rows('loaded', rowsWritten, { table: input.table, mode: input.mode });
       log.info(`loaded ${input.table}`, {
         interval: input.interval,

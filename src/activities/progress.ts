@@ -43,6 +43,11 @@ export function workflowIdOfAttempt(): string | null {
   return Context.current().info.workflowExecution?.workflowId ?? null;
 }
 
+/** That workflow's run, as run_hour_sources records what it read (none for a standalone activity). */
+export function runIdOfAttempt(): string | null {
+  return Context.current().info.workflowExecution?.runId ?? null;
+}
+
 /**
  * `rows`, a generator that a stream reads (the source of a COPY), running in this attempt's context. A stream
  * resumes its source from its own callbacks, such as the connection's socket draining, and those run in the

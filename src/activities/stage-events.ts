@@ -7,48 +7,81 @@ import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
 import { stagingKeyOf, type StageEventsInput, type StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import { analyzeRunStaging, copyEventsIntoRunStaging, runStagingTable, STAGING_PREFIX } from '../warehouse/statements';
+import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
-import { cancellationSignal, elapsed, heartbeat, inThisAttempt, log, workflowIdOfAttempt } from './progress';
+import {
+  cancellationSignal,
+  elapsed,
+  heartbeat,
+  inThisAttempt,
+  log,
+  runIdOfAttempt,
+  workflowIdOfAttempt,
+} from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { eventFilesFor } from './event-files';
+import { refreshSourceIndex } from './source-index';
+import type { SourceIndex } from '../warehouse/dialect';
 
 const CHUNK_BYTES = 64 * 1024;
 
 /**
  * Stages the events of one interval into the run's private table, in one transaction: the table is
- * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads only the day
- * files the interval touches, streams them through the event encoder (bytes in, COPY rows out) into
- * COPY FROM STDIN and keeps events whose `ts` falls in the interval.
+ * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads every file that
+ * can feed the interval: the day files it touches (a missing one is reported) and every other file the source
+ * index says holds lines of its hours (an event delivered into another day's file), streams them through the
+ * event encoder (bytes in, COPY rows out) into COPY FROM STDIN and keeps events whose `ts` falls in the
+ * interval. What it read, per hour, is recorded in the same transaction (run_hour_sources): the late-data
+ * watcher compares it with the index to find hours whose source changed since.
  */
 export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
-    if (dialectOf(deps).name === 'redshift') return stageEventsRedshift(deps, input);
+    const dialect = dialectOf(deps);
+    if (dialect.staging.kind === 'copy-from-s3') return stageEventsRedshift(deps, input, dialect.staging);
+    const copy = dialect.staging;
     const t0 = performance.now();
     const stg = runStagingTable(stagingKeyOf(input));
     const { startMs, endMs } = toMs(input.interval);
     const source = resolveSource(deps, input.source);
 
-    const { files, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
+    const { files: dayFiles, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
+    const index = dialect.sourceIndex;
+    const files = index ? await filesToRead(deps, index, source, dayFiles, startMs, endMs) : dayFiles;
+    const workflowId = workflowIdOfAttempt();
+    const runId = runIdOfAttempt();
 
     const stats = { linesRead: 0, rowsStaged: 0, nextSongRows: 0 };
     const bad = new BadLines(input.maxErrors);
     try {
       await withTransaction(deps.pool, async (client) => {
-        const dialect = dialectOf(deps);
         await client.query(dialect.createRunStaging(stg).text);
-        for (const s of dialect.registerRunStaging(stagingKeyOf(input), workflowIdOfAttempt())) {
+        for (const s of dialect.registerRunStaging(stagingKeyOf(input), workflowId)) {
           await client.query(s);
         }
         const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
-        await pipeline(Readable.from(inThisAttempt(rows)), client.query(copyFrom(copyEventsIntoRunStaging(stg))), {
-          signal: cancellationSignal(),
-        });
+        await pipeline(
+          Readable.from(inThisAttempt(rows)),
+          client.query(copyFrom(copy.copyEventsIntoRunStaging(stg).text)),
+          { signal: cancellationSignal() },
+        );
         await bad.save(client, input.runKey, dialect);
+        if (index && runId) {
+          await client.query(
+            index.recordRunReads({
+              runId,
+              workflowId,
+              source: source.location,
+              startMs,
+              endMs,
+              paths: files.map((f) => f.key),
+              versions: files.map((f) => f.version),
+            }),
+          );
+        }
         // Fresh statistics, so the loads' joins are planned for the rows really staged.
-        await client.query(analyzeRunStaging(stg));
+        await client.query(copy.analyzeRunStaging(stg));
       });
     } catch (err) {
       rethrowForActivity(err);
@@ -64,6 +97,32 @@ export function makeStageEvents(deps: ActivityDeps) {
       durationMs: elapsed(t0),
     };
   };
+}
+
+/**
+ * The day files the interval names (found) and every indexed file with lines in its hours, each once, in key
+ * order. The index is refreshed first: a file is read for it only when it is new or changed.
+ */
+async function filesToRead(
+  deps: ActivityDeps,
+  index: SourceIndex,
+  source: Source,
+  dayFiles: SourceFile[],
+  startMs: number,
+  endMs: number,
+): Promise<SourceFile[]> {
+  const byKey = new Map(dayFiles.map((f) => [f.key, f]));
+  try {
+    const { listed } = await refreshSourceIndex(deps.pool, index, source);
+    const feeding = await deps.pool.query<{ path: string }>(index.filesFeeding(source.location, startMs, endMs));
+    for (const { path } of feeding.rows) {
+      const f = listed.get(path);
+      if (f && !byKey.has(path)) byKey.set(path, f);
+    }
+  } catch (err) {
+    rethrowForActivity(err, 'indexing the event files');
+  }
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 async function* encodeEvents(

@@ -11,10 +11,9 @@ import {
   type StageSongsResult,
 } from '../types';
 import { BAD_DATA, badConfig, rethrowForActivity } from '../warehouse/errors';
-import type { Dialect } from '../warehouse/dialect';
+import type { CopyFromS3, Dialect } from '../warehouse/dialect';
 import { inTransaction, withClient } from '../warehouse/pool';
-import * as rs from '../warehouse/redshift';
-import { countNextSongStaged, runStagingTable, STAGING_PREFIX, stagedSongFiles } from '../warehouse/statements';
+import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
 import { elapsed, heartbeat, whileHeartbeating, workflowIdOfAttempt } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { eventFilesFor } from './event-files';
@@ -55,13 +54,14 @@ interface CopyError {
 async function recordCopyErrors(
   client: PoolClient,
   dialect: Dialect,
+  copy: CopyFromS3,
   runKey: string,
   versionOf: (file: string) => string,
 ): Promise<{ lines: number; files: number; rejected: Set<string> }> {
   const files = new Set<string>();
   let lines = 0;
   for (;;) {
-    const page = (await client.query<CopyError>(rs.copyErrorsPage(lines))).rows;
+    const page = (await client.query<CopyError>(copy.copyErrorsPage(lines))).rows;
     if (page.length > 0) {
       for (const statement of dialect.recordLoadErrors(
         runKey,
@@ -76,7 +76,7 @@ async function recordCopyErrors(
     }
     for (const e of page) files.add(e.file);
     lines += page.length;
-    if (page.length < rs.COPY_ERRORS_PAGE) return { lines, files: files.size, rejected: files };
+    if (page.length < copy.copyErrorsPageSize) return { lines, files: files.size, rejected: files };
   }
 }
 
@@ -91,7 +91,12 @@ function versionsOf(source: { url(key: string): string }, files: SourceFile[]): 
 }
 
 /** Runs one transaction; when a COPY in it fails, the failure names the file, line and reason Redshift gives. */
-async function copyTransaction<T>(client: PoolClient, what: string, fn: () => Promise<T>): Promise<T> {
+async function copyTransaction<T>(
+  client: PoolClient,
+  copy: CopyFromS3,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
     return await inTransaction(client, fn);
   } catch (err) {
@@ -100,7 +105,7 @@ async function copyTransaction<T>(client: PoolClient, what: string, fn: () => Pr
       /Load into table .* failed/i.test((err as Error).message ?? '')
     ) {
       const errors = await client
-        .query<CopyError>(rs.copyErrorsPage(0))
+        .query<CopyError>(copy.copyErrorsPage(0))
         .then((res) => res.rows)
         .catch(() => [] as CopyError[]);
       const first = errors[0];
@@ -116,7 +121,11 @@ async function copyTransaction<T>(client: PoolClient, what: string, fn: () => Pr
   }
 }
 
-export async function stageEventsRedshift(deps: ActivityDeps, input: StageEventsInput): Promise<StageEventsResult> {
+export async function stageEventsRedshift(
+  deps: ActivityDeps,
+  input: StageEventsInput,
+  copy: CopyFromS3,
+): Promise<StageEventsResult> {
   const t0 = performance.now();
   const source = s3SourceOf(deps, input.source);
   const auth = copySettings(deps);
@@ -126,25 +135,25 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
   const dialect = dialectOf(deps);
   try {
     return await withClient(deps.pool, (client) =>
-      copyTransaction(client, `staging events of ${input.interval.start} .. ${input.interval.end}`, async () => {
+      copyTransaction(client, copy, `staging events of ${input.interval.start} .. ${input.interval.end}`, async () => {
         await client.query(dialect.createRunStaging(stg));
         for (const s of dialect.registerRunStaging(stagingKeyOf(input), workflowIdOfAttempt())) {
           await client.query(s);
         }
-        await client.query(rs.createRawEvents);
+        await client.query(copy.createRawEvents);
         let linesLoaded = 0;
         let badLines = 0;
         for (const file of files) {
           const res = await whileHeartbeating({ file: file.key }, () =>
-            client.query(rs.copyEventsFromS3(source.url(file.key), auth.logJsonPath, auth, input.maxErrors)),
+            client.query(copy.copyEventsFromS3(source.url(file.key), auth.logJsonPath, auth, input.maxErrors)),
           );
           linesLoaded += res.rowCount ?? 0;
           if (input.maxErrors > 0) {
-            badLines += (await recordCopyErrors(client, dialect, input.runKey, versionsOf(source, files))).lines;
+            badLines += (await recordCopyErrors(client, dialect, copy, input.runKey, versionsOf(source, files))).lines;
           }
         }
-        const staged = await client.query(rs.filterRawEventsIntoRun(stg, startMs, endMs));
-        const nextSong = await client.query<{ n: string }>(countNextSongStaged(stg));
+        const staged = await client.query(copy.filterRawEventsIntoRun(stg, startMs, endMs));
+        const nextSong = await client.query<{ n: string }>(dialect.countNextSongStaged(stg));
         return {
           table: STAGING_PREFIX + stagingKeyOf(input).toLowerCase(),
           files: files.length,
@@ -164,7 +173,11 @@ export async function stageEventsRedshift(deps: ActivityDeps, input: StageEvents
 
 const MANIFEST_FILES_PER_STATEMENT = 500;
 
-export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsInput): Promise<StageSongsResult> {
+export async function stageSongsRedshift(
+  deps: ActivityDeps,
+  input: StageSongsInput,
+  copy: CopyFromS3,
+): Promise<StageSongsResult> {
   const t0 = performance.now();
   const source = s3SourceOf(deps, input.source);
   const auth = copySettings(deps);
@@ -172,10 +185,10 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
   const dialect = dialectOf(deps);
   try {
     return await withClient(deps.pool, (client) =>
-      copyTransaction(client, `staging songs from ${source.location}`, async () => {
+      copyTransaction(client, copy, `staging songs from ${source.location}`, async () => {
         await client.query(dialect.lockSongStaging);
         const manifest = new Map<string, string>();
-        for (const r of (await client.query<{ path: string; version: string }>(stagedSongFiles)).rows)
+        for (const r of (await client.query<{ path: string; version: string }>(dialect.stagedSongFiles)).rows)
           manifest.set(r.path, r.version);
         const todo: SourceFile[] = [];
         let filesSeen = 0;
@@ -189,21 +202,21 @@ export async function stageSongsRedshift(deps: ActivityDeps, input: StageSongsIn
         // COPY reads exactly the new files through a manifest written next to the data.
         const manifestUrl = await source.putText(
           `_sparkify/manifests/songs-${input.runKey.toLowerCase()}-${todo.length}.json`,
-          rs.songManifest(todo.map((f) => source.url(f.key))),
+          copy.songManifest(todo.map((f) => source.url(f.key))),
         );
-        await client.query(rs.createSongStagingBatch);
+        await client.query(copy.createSongStagingBatch);
         const copied = await whileHeartbeating({ files: todo.length }, () =>
-          client.query(rs.copySongsFromManifest(manifestUrl, auth, input.maxErrors)),
+          client.query(copy.copySongsFromManifest(manifestUrl, auth, input.maxErrors)),
         );
         // what COPY rejected, kept as the PostgreSQL path keeps it (read before any other COPY of the session)
         const rejected =
           input.maxErrors > 0
-            ? await recordCopyErrors(client, dialect, input.runKey, versionsOf(source, todo))
+            ? await recordCopyErrors(client, dialect, copy, input.runKey, versionsOf(source, todo))
             : { files: 0, rejected: new Set<string>() };
-        for (const s of rs.upsertSongBatch) await client.query(s);
+        for (const s of copy.upsertSongBatch) await client.query(s);
         for (let i = 0; i < todo.length; i += MANIFEST_FILES_PER_STATEMENT) {
           const chunk = todo.slice(i, i + MANIFEST_FILES_PER_STATEMENT);
-          const statements = rs.recordSongFiles(
+          const statements = copy.recordSongFiles(
             chunk.map((f) => f.key),
             chunk.map((f) => f.size),
             chunk.map((f) => f.version),

@@ -7,13 +7,6 @@ import { parseSongFile, RecordError, toCopyRow } from '../source/records';
 import type { StageSongsInput, StageSongsResult } from '../types';
 import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import {
-  copySongsIntoBatch,
-  createSongStagingBatch,
-  recordSongFiles,
-  stagedSongFiles,
-  upsertSongBatch,
-} from '../warehouse/statements';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
 import { cancellationSignal, elapsed, heartbeat, inThisAttempt, log } from './progress';
@@ -29,7 +22,9 @@ const READ_CONCURRENCY = 32;
  */
 export function makeStageSongs(deps: ActivityDeps) {
   return async function stageSongs(input: StageSongsInput): Promise<StageSongsResult> {
-    if (dialectOf(deps).name === 'redshift') return stageSongsRedshift(deps, input);
+    const dialect = dialectOf(deps);
+    if (dialect.staging.kind === 'copy-from-s3') return stageSongsRedshift(deps, input, dialect.staging);
+    const copy = dialect.staging;
     const t0 = performance.now();
     const source = resolveSource(deps, input.source);
     const bad = new BadLines(input.maxErrors);
@@ -37,7 +32,7 @@ export function makeStageSongs(deps: ActivityDeps) {
     const result = { filesSeen: 0, filesStaged: 0, songsStaged: 0 };
     const readManifest = async (client: PoolClient) => {
       const manifest = new Map<string, string>();
-      for (const row of (await client.query<{ path: string; version: string }>(stagedSongFiles)).rows) {
+      for (const row of (await client.query<{ path: string; version: string }>(dialect.stagedSongFiles)).rows) {
         manifest.set(row.path, row.version);
       }
       return manifest;
@@ -57,24 +52,26 @@ export function makeStageSongs(deps: ActivityDeps) {
         heartbeat({ filesSeen: result.filesSeen, filesToStage: 0 });
       } else {
         await withTransaction(deps.pool, async (client) => {
-          await client.query(dialectOf(deps).lockSongStaging);
+          await client.query(dialect.lockSongStaging);
           // under the lock, again: another run may have staged them meanwhile
           const manifest = await readManifest(client);
           const todo = listed.filter((f) => manifest.get(f.key) !== f.version);
           heartbeat({ filesSeen: result.filesSeen, filesToStage: todo.length });
           if (todo.length === 0) return;
 
-          await client.query(createSongStagingBatch.text);
+          await client.query(copy.createSongStagingBatch.text);
           const songsPerFile: number[] = new Array<number>(todo.length).fill(0);
           const rejected: boolean[] = new Array<boolean>(todo.length).fill(false);
           await pipeline(
             Readable.from(inThisAttempt(encodeSongs(source, todo, songsPerFile, rejected, bad, result))),
-            client.query(copyFrom(copySongsIntoBatch)),
+            client.query(copyFrom(copy.copySongsIntoBatch.text)),
             { signal: cancellationSignal() },
           );
-          await client.query(upsertSongBatch);
+          await client.query(copy.upsertSongBatch);
+          // Plays loaded before these songs arrived get them now (late songs), in this transaction.
+          for (const statement of copy.rematchLateSongs) await client.query(statement);
           await client.query(
-            recordSongFiles(
+            copy.recordSongFiles(
               todo.map((f) => f.key),
               todo.map((f) => f.size),
               todo.map((f) => f.version),
@@ -82,7 +79,7 @@ export function makeStageSongs(deps: ActivityDeps) {
               rejected,
             ),
           );
-          await bad.save(client, input.runKey, dialectOf(deps));
+          await bad.save(client, input.runKey, dialect);
           result.filesStaged = todo.length;
         });
       }

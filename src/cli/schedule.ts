@@ -1,6 +1,14 @@
 import { loadConfig } from '../config';
 import { parseInstant } from '../interval';
-import { catchUp, describeSchedule, upsertSchedule, type ScheduleSettings } from '../schedule';
+import {
+  catchUp,
+  describeSchedule,
+  lateDataScheduleLine,
+  lateDataWatcherInput,
+  upsertLateDataSchedule,
+  upsertSchedule,
+  type ScheduleSettings,
+} from '../schedule';
 import { allChecks, checkSource, checkWarehouse } from '../preflight';
 import { connectClient } from '../temporal';
 import { dialectFor } from '../warehouse/dialect';
@@ -10,7 +18,9 @@ const USAGE = `usage: npm run schedule -- COMMAND [options]
 
 commands:
   up [--catchup]   create the hourly schedule, or update it to the current settings; --catchup (always on
-                   creation) runs every hour from SCHEDULE_START to now, like Airflow's catchup=True
+                   creation) runs every hour from SCHEDULE_START to now, like Airflow's catchup=True. Also
+                   creates or updates the late-data watcher's schedule (<deployment>-late-data, every
+                   LATE_DATA_EVERY), or deletes it when LATE_DATA_EVERY is 0 or off
   pause [--note T] stop starting runs        unpause   start again
   trigger          start one run now (it loads the hour that ends at the current scheduled time)
   describe         show spec, policies, recent and next runs
@@ -74,6 +84,14 @@ main(USAGE, async () => {
       case 'up': {
         const outcome = await upsertSchedule(client, settings);
         console.log(`${outcome} schedule ${settings.id} (task queue ${settings.taskQueue})`);
+        const late = config.lateData;
+        const watcher = await upsertLateDataSchedule(
+          client,
+          late,
+          settings.taskQueue,
+          lateDataWatcherInput(late, config.deployment, settings.input),
+        );
+        console.log(lateDataScheduleLine(late, watcher));
         if (outcome === 'created' || values.catchup) {
           if (!settings.startAt) {
             console.log('no SCHEDULE_START: nothing to catch up; runs start at the next hour');

@@ -6,7 +6,13 @@ import { DEFAULT_WAREHOUSE_URL, loadConfig } from '../config';
 import { generate } from '../datagen/generate';
 import { DAY_MS, toIso } from '../interval';
 import { startTemporalDevServer, startWarehouse } from '../local/stack';
-import { catchUp, upsertSchedule } from '../schedule';
+import {
+  catchUp,
+  lateDataScheduleLine,
+  lateDataWatcherInput,
+  upsertLateDataSchedule,
+  upsertSchedule,
+} from '../schedule';
 import { ensureDatabase } from '../warehouse/database';
 import { migrate } from '../warehouse/migrate';
 import { asWarehouseProblem, checkSource } from '../preflight';
@@ -19,8 +25,9 @@ const USAGE = `usage: npm start
 
 Runs the whole pipeline locally: a Temporal dev server (Web UI on :8233, history kept in .data/), the
 warehouse (WAREHOUSE_URL, else PostgreSQL on 127.0.0.1:5432, else an embedded PostgreSQL in .data/),
-sample data (unless SOURCE_URL is set), the schema, a worker, and the hourly schedule, caught up from the
-first day of the data. Ctrl-C stops everything it started; starting again resumes where it was.`;
+sample data (unless SOURCE_URL is set), the schema, a worker, the hourly schedule, caught up from the
+first day of the data, and the late-data watcher's schedule (every LATE_DATA_EVERY; 0 or off: none).
+Ctrl-C stops everything it started; starting again resumes where it was.`;
 
 const SAMPLE_MARKER = '.sparkify-sample.json';
 
@@ -114,6 +121,10 @@ main(USAGE, async () => {
       `${outcome} schedule ${settings.id}` +
         (caught ? `; catching up ${caught.runs} hourly run(s) since ${caught.from.toISOString()}` : ''),
     );
+    // As `npm run schedule -- up`: the watcher's schedule follows the settings (made, updated, or deleted when off).
+    const late = config.lateData;
+    const watcherInput = lateDataWatcherInput(late, config.deployment, input);
+    console.log(lateDataScheduleLine(late, await upsertLateDataSchedule(client, late, config.taskQueue, watcherInput)));
     console.log(`\nTemporal Web UI: ${uiUrl ?? '(see your Temporal server)'}/namespaces/${namespace}/workflows`);
     console.log(`metrics for Prometheus: http://${metricsAddress}/metrics`);
     console.log(`worker running on task queue ${config.taskQueue}; Ctrl-C stops everything.\n`);

@@ -2,6 +2,7 @@ import { loadConfig } from '../config';
 import { HOUR_MS, toMs } from '../interval';
 import { formatStatus, rangeStatus } from '../status';
 import { connectClient } from '../temporal';
+import { dialectFor } from '../warehouse/dialect';
 import { createPool } from '../warehouse/pool';
 import { intervalOption, main, parseCommandLine, UsageError } from './args';
 
@@ -39,7 +40,7 @@ main(USAGE, async () => {
   try {
     const { client, connection } = await connectClient(config.env);
     try {
-      const status = await rangeStatus(client, pool, config.deployment, range);
+      const status = await rangeStatus(client, pool, dialectFor(config.warehouse.dialect), config.deployment, range);
       console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
       return 0;
     } finally {

@@ -25,6 +25,8 @@ export interface Source {
   check(): Promise<void>;
   stat(key: string): Promise<SourceFile | null>;
   listSongFiles(): AsyncIterable<SourceFile>;
+  /** Every event file under log_data/ (any name ending in .json), in key order: what the source index covers. */
+  listEventFiles(): AsyncIterable<SourceFile>;
   /** The object's bytes (cut into whole lines by wholeLines). */
   openStream(key: string): Readable;
   readText(key: string): Promise<string>;
@@ -109,6 +111,17 @@ class LocalSource implements Source {
     } catch {
       throw new SourceConfigError(`no song_data folder under ${this.root}: is SOURCE_URL right?`);
     }
+    yield* this.listJson(base);
+  }
+
+  async *listEventFiles(): AsyncIterable<SourceFile> {
+    const base = path.join(this.root, 'log_data');
+    // No log_data folder yet is an empty index: every hour's day file is then reported missing.
+    if (!(await stat(base).catch(() => null))?.isDirectory()) return;
+    yield* this.listJson(base);
+  }
+
+  private async *listJson(base: string): AsyncIterable<SourceFile> {
     const entries = await readdir(base, { recursive: true, withFileTypes: true });
     const files = entries
       .filter((e) => e.isFile() && e.name.endsWith('.json'))

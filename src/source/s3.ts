@@ -116,6 +116,20 @@ export class S3Source implements Source {
     if (!any) throw new SourceConfigError(`no song files under ${this.location}song_data/: is SOURCE_URL right?`);
   }
 
+  async *listEventFiles(): AsyncIterable<SourceFile> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}log_data/`, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (!o.Key?.endsWith('.json')) continue;
+        yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, version: o.ETag ?? `${o.Size}` };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
   openStream(key: string): Readable {
     const out = new PassThrough();
     this.client

@@ -21,17 +21,15 @@ export async function migrate(pool: Pool, dialect: Dialect = postgres): Promise<
   for (const file of files) {
     const sql = await readFile(path.join(dir, file), 'utf8');
     await withTransaction(pool, async (client) => {
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS etl_migrations (name varchar(256) NOT NULL PRIMARY KEY, applied_at timestamp)`,
-      );
+      await client.query(dialect.createMigrationsTable);
       await client.query(dialect.migrationLock);
-      const done = await client.query('SELECT 1 FROM etl_migrations WHERE name = $1', [file]);
+      const done = await client.query(dialect.migrationApplied(file));
       if (done.rowCount) {
         report.alreadyApplied.push(file);
         return;
       }
       await client.query(sql);
-      await client.query('INSERT INTO etl_migrations (name, applied_at) VALUES ($1, $2)', [file, new Date()]);
+      await client.query(dialect.recordMigration(file, new Date()));
       report.applied.push(file);
     });
   }

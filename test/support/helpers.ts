@@ -167,8 +167,8 @@ export async function withWorker<T>(env: TemporalEnv, opts: TestWorkerOptions, f
  */
 export const redshiftLoadsOnPostgres: Dialect = {
   ...redshift,
-  name: 'postgres',
   migrationsDir: postgres.migrationsDir,
+  staging: postgres.staging,
   staleRunStaging: postgres.staleRunStaging,
 };
 

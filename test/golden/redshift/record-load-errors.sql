@@ -1,5 +1,5 @@
 DELETE FROM load_errors
-             WHERE (file = $1 AND version = $2 AND line = $3::int);
+             WHERE (file = $1::varchar AND version = $2::varchar AND line = $3::int);
 -- values: ["log_data/x.json","\"e7\"",7]
 
 INSERT INTO load_errors (run_key, file, version, line, reason, raw)

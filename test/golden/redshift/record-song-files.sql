@@ -1,4 +1,4 @@
-DELETE FROM staged_song_files WHERE path IN ($1, $2);
+DELETE FROM staged_song_files WHERE path IN ($1::varchar, $2::varchar);
 -- values: ["song_data/A/B/C/TRABC.json","song_data/A/B/D/TRABD.json"]
 
 INSERT INTO staged_song_files (path, size, version, songs, rejected)

@@ -4,9 +4,6 @@ SET LOCAL statement_timeout = 60000;
 
 SET LOCAL SESSION AUTHORIZATION "sparkify_checks";
 
-DELETE FROM load_errors WHERE run_key = $1::text;
--- values: ["20181115T1300_1h"]
-
 SELECT path, size, version FROM staged_song_files;
 
 DROP TABLE IF EXISTS "staging_events_20181115t1300_1h";

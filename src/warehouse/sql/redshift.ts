@@ -1,5 +1,5 @@
 /**
- * The Redshift dialect of the statements that differ from PostgreSQL's (statements.ts has the rest).
+ * The Redshift dialect's statements (base.ts has those both dialects share).
  * Redshift has no ON CONFLICT, no DISTINCT ON, no unnest, no advisory locks, no COPY FROM STDIN, and its
  * TRUNCATE commits at once; keys are not enforced. So: batches are de-duplicated with ROW_NUMBER(), upserts
  * are DELETE + INSERT of the batch's keys in one transaction, truncate-insert is DELETE + INSERT, and
@@ -7,17 +7,30 @@
  * IAM role, the region) are validated and quoted with escapeLiteral.
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import type { LoadMode, StarTable } from '../types';
+import type { LoadMode, StarTable } from '../../types';
 import {
   runRecordValues,
   songplayKey,
+  songMatchKey,
   SONGPLAY_TIEBREAK,
   START_TIME_IN_INTERVAL,
   tsFromMs,
   type LoadPlan,
+  type LoadStep,
   type RunRecord,
   type Statement,
-} from './statements';
+} from './base';
+import { STAGING_PREFIX, TABLE_KEYS } from '../tables';
+
+// ---------------------------------------------------------------- migrations and roles
+
+/** No advisory locks on Redshift: a table lock serialises concurrent migrations (released at commit). */
+export const migrationLock: Statement = { text: `LOCK etl_migrations` };
+
+/** Redshift has no SET ROLE; this needs the worker's user to be a superuser (see docs/security.md). */
+export const runAsRole = (role: string): Statement => ({
+  text: `SET LOCAL SESSION AUTHORIZATION ${escapeIdentifier(role)}`,
+});
 
 // ---------------------------------------------------------------- staging
 
@@ -98,8 +111,6 @@ export function copySongsFromManifest(manifestUrl: string, auth: CopyAuth, maxEr
 /** No advisory locks on Redshift: a table lock serialises song staging (released at commit). */
 export const lockSongStaging: Statement = { text: `LOCK staged_song_files` };
 
-export const stagedSongFiles: Statement = { text: `SELECT path, size, version FROM staged_song_files` };
-
 const SONG_COLUMNS =
   'num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title, duration, year';
 
@@ -134,7 +145,7 @@ export function recordSongFiles(
   const values = paths.flatMap((p, i) => [p, sizes[i], versions[i], songs[i], rejected[i]]);
   return [
     {
-      text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}`).join(', ')})`,
+      text: `DELETE FROM staged_song_files WHERE path IN (${paths.map((_, i) => `$${i + 1}::varchar`).join(', ')})`,
       values: paths,
     },
     {
@@ -163,7 +174,7 @@ export function recordLoadErrors(
   return [
     {
       text: `DELETE FROM load_errors
-             WHERE ${keys.map((_, i) => `(file = $${3 * i + 1} AND version = $${3 * i + 2} AND line = $${3 * i + 3}::int)`).join('\n                OR ')}`,
+             WHERE ${keys.map((_, i) => `(file = $${3 * i + 1}::varchar AND version = $${3 * i + 2}::varchar AND line = $${3 * i + 3}::int)`).join('\n                OR ')}`,
       values: keys.flat(),
     },
     {
@@ -174,13 +185,16 @@ export function recordLoadErrors(
   ];
 }
 
-export const registerRunStaging = (table: string, runKey: string, workflowId: string | null): Statement[] => [
-  { text: `DELETE FROM run_staging WHERE table_name = $1`, values: [table] },
-  {
-    text: `INSERT INTO run_staging (table_name, run_key, workflow_id) VALUES ($1, $2, $3)`,
-    values: [table, runKey, workflowId],
-  },
-];
+export const registerRunStaging = (runKey: string, workflowId: string | null): Statement[] => {
+  const table = STAGING_PREFIX + runKey.toLowerCase();
+  return [
+    { text: `DELETE FROM run_staging WHERE table_name = $1::varchar`, values: [table] },
+    {
+      text: `INSERT INTO run_staging (table_name, run_key, workflow_id) VALUES ($1::varchar, $2::varchar, $3::varchar)`,
+      values: [table, runKey, workflowId],
+    },
+  ];
+};
 
 export const staleRunStaging = (olderThanHours: number): Statement => ({
   text: `SELECT run_key FROM run_staging WHERE created_at < dateadd(hour, -$1::int, getdate()) ORDER BY created_at`,
@@ -189,19 +203,39 @@ export const staleRunStaging = (olderThanHours: number): Statement => ({
 
 // ---------------------------------------------------------------- loads
 
-/** The rows one load writes, de-duplicated by key with ROW_NUMBER() (Redshift has no DISTINCT ON). */
-const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: string) => string }> = {
+/**
+ * A user only changes for a newer event, so the order in which hours are loaded does not matter: before an
+ * upsert replaces the batch's users, the batch rows not newer than the table's are dropped.
+ */
+const DROP_OLDER_USERS: LoadStep = {
+  name: "drop the batch's users that are not newer than the table's",
+  statement: {
+    text: `DELETE FROM load_batch USING users t WHERE t.user_id = load_batch.user_id AND t.level_ts >= load_batch.level_ts`,
+  },
+};
+
+interface Batch {
+  columns: string;
+  /** The rows one load writes, de-duplicated by key with ROW_NUMBER() (Redshift has no DISTINCT ON). */
+  select: (stg: string) => string;
+  /** What upsert does: replace the interval (time), or replace the rows whose keys are in the batch. */
+  upsert: 'replace the interval' | 'replace the batch keys';
+  /** Batch rows an upsert must not write, dropped first (users: those not newer than the table's). */
+  dropBeforeUpsert?: LoadStep;
+}
+
+const BATCH: Record<StarTable, Batch> = {
   songplays: {
-    key: 'songplay_id',
-    columns: 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent',
+    columns: 'songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent, song_key',
     // a repeated event (one songplay_id) is one row, the same one as PostgreSQL's DISTINCT ON keeps
     select: (stg) => `
-      SELECT songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent FROM (
+      SELECT songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent, song_key FROM (
         SELECT p.*, row_number() OVER (PARTITION BY songplay_id ORDER BY ${SONGPLAY_TIEBREAK}) AS dup FROM (
           SELECT ${songplayKey('e')} AS songplay_id,
                  ${tsFromMs('e.ts')} AS start_time,
                  nullif(e.userId, '')::integer AS user_id, e.level, s.song_id, s.artist_id,
-                 e.sessionId AS session_id, e.location, e.userAgent AS user_agent
+                 e.sessionId AS session_id, e.location, e.userAgent AS user_agent,
+                 CASE WHEN s.song_id IS NULL THEN ${songMatchKey('e.song', 'e.artist', 'e.length')} END AS song_key
             FROM ${stg} e
             LEFT JOIN (SELECT title, artist_name, duration, song_id, artist_id,
                               row_number() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS rn
@@ -209,9 +243,9 @@ const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: str
               ON s.rn = 1 AND e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
            WHERE e.page = 'NextSong') p) d
        WHERE dup = 1`,
+    upsert: 'replace the batch keys', // not a mode of the fact table (types.ts FACT_MODES)
   },
   users: {
-    key: 'user_id',
     columns: 'user_id, first_name, last_name, gender, level, level_ts',
     select: (stg) => `
       SELECT user_id, firstName AS first_name, lastName AS last_name, gender, level, ts AS level_ts FROM (
@@ -219,98 +253,108 @@ const BATCH: Record<StarTable, { key: string; columns: string; select: (stg: str
                row_number() OVER (PARTITION BY userId::integer ORDER BY ts DESC, level DESC) AS rn
           FROM ${stg} WHERE page = 'NextSong' AND userId <> '') u
        WHERE rn = 1`,
+    upsert: 'replace the batch keys',
+    dropBeforeUpsert: DROP_OLDER_USERS,
   },
   songs: {
-    key: 'song_id',
     columns: 'song_id, title, artist_id, year, duration',
     select: () => `SELECT song_id, title, artist_id, year, duration FROM staging_songs`,
+    upsert: 'replace the batch keys',
   },
   artists: {
-    key: 'artist_id',
     columns: 'artist_id, name, location, latitude, longitude',
     select: () => `
       SELECT artist_id, artist_name AS name, artist_location AS location, artist_latitude AS latitude,
              artist_longitude AS longitude FROM (
         SELECT *, row_number() OVER (PARTITION BY artist_id ORDER BY song_id) AS rn FROM staging_songs) a
        WHERE rn = 1`,
+    upsert: 'replace the batch keys',
   },
   time: {
-    key: 'start_time',
     columns: 'start_time, hour, day, week, month, year, weekday',
     select: (stg) => `
       SELECT t.start_time, extract(hour FROM t.start_time)::int AS hour, extract(day FROM t.start_time)::int AS day,
              extract(week FROM t.start_time)::int AS week, extract(month FROM t.start_time)::int AS month,
              extract(year FROM t.start_time)::int AS year, extract(dow FROM t.start_time)::int AS weekday
         FROM (SELECT DISTINCT ${tsFromMs('ts')} AS start_time FROM ${stg} WHERE page = 'NextSong') t`,
+    // The interval's own rows are replaced, so an event removed from the source takes its row with it.
+    upsert: 'replace the interval',
   },
 };
 
 /**
- * One load, as statements to run in order in one transaction. The batch goes to a temp table first so that
- * DELETE and INSERT see the same rows. The last statement's row count is the rows written.
+ * The plan of one load, run in one transaction. The batch goes to a temp table first so that DELETE and
+ * INSERT see the same rows. Redshift enforces no keys: no step can fail on one.
  */
-export function loadStatements(
+export function loadPlan(
   table: StarTable,
   mode: LoadMode,
   stg: string,
   interval: { startMs: number; endMs: number },
 ): LoadPlan {
   const b = BATCH[table];
+  const { key } = TABLE_KEYS[table];
   const target = escapeIdentifier(table);
   // Temp tables live as long as the session, and pooled sessions outlive a load: drop any earlier one.
-  const batch: Statement = {
-    text: `DROP TABLE IF EXISTS load_batch; CREATE TEMP TABLE load_batch AS ${b.select(stg)}`,
+  const batch: LoadStep = {
+    name: `select the batch: the ${table} rows to write, each ${key} once (load_batch)`,
+    statement: { text: `DROP TABLE IF EXISTS load_batch; CREATE TEMP TABLE load_batch AS ${b.select(stg)}` },
   };
-  const insertAll: Statement = { text: `INSERT INTO ${target} (${b.columns}) SELECT * FROM load_batch` };
-  const insertNew: Statement = {
-    text: `INSERT INTO ${target} (${b.columns}) SELECT n.* FROM load_batch n
-           WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE t.${b.key} = n.${b.key})`,
+  const deleteInterval: LoadStep = {
+    name: `delete ${table} of the interval`,
+    statement: {
+      text: `DELETE FROM ${target} WHERE ${START_TIME_IN_INTERVAL}`,
+      values: [interval.startMs, interval.endMs],
+    },
   };
+  // DELETE, not TRUNCATE: Redshift's TRUNCATE commits the transaction at once.
+  const emptyTable: LoadStep = { name: `empty ${table}`, statement: { text: `DELETE FROM ${target}` } };
+  const deleteBatchKeys: LoadStep = {
+    name: `delete the ${table} rows whose ${key} is in the batch`,
+    statement: { text: `DELETE FROM ${target} USING load_batch n WHERE ${target}.${key} = n.${key}` },
+  };
+  const insertBatch: LoadStep = {
+    name: 'insert the batch',
+    statement: { text: `INSERT INTO ${target} (${b.columns}) SELECT * FROM load_batch` },
+  };
+  const insertNewKeys: LoadStep = {
+    name: `insert the batch's ${key}s not in ${table}`,
+    statement: {
+      text: `INSERT INTO ${target} (${b.columns}) SELECT n.* FROM load_batch n
+           WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE t.${key} = n.${key})`,
+    },
+  };
+
   switch (mode) {
     case 'replace':
-      return {
-        prepare: [
-          batch,
-          {
-            text: `DELETE FROM ${target} WHERE ${START_TIME_IN_INTERVAL}`,
-            values: [interval.startMs, interval.endMs],
-          },
-        ],
-        insert: insertNew,
-      };
+      return { replacesInterval: true, steps: [batch, deleteInterval, insertNewKeys] };
     case 'truncate-insert':
-      // DELETE, not TRUNCATE: Redshift's TRUNCATE commits the transaction at once.
-      return { prepare: [batch, { text: `DELETE FROM ${target}` }], insert: insertAll };
+      return { replacesInterval: false, steps: [batch, emptyTable, insertBatch] };
     case 'append':
-      return { prepare: [batch], insert: insertNew };
+      return { replacesInterval: false, steps: [batch, insertNewKeys] };
     case 'upsert':
-      // The interval's own rows (time) are replaced, so an event removed from the source takes its row with it.
-      if (table === 'time') return loadStatements(table, 'replace', stg, interval);
-      // Replace the keys present in the batch. A user only changes for a newer event, so the order in
-      // which hours are loaded does not matter: batch rows not newer than the table's are dropped first.
-      return {
-        prepare: [
-          batch,
-          ...(table === 'users'
-            ? [
-                {
-                  text: `DELETE FROM load_batch USING users t WHERE t.user_id = load_batch.user_id AND t.level_ts >= load_batch.level_ts`,
-                },
-              ]
-            : []),
-          { text: `DELETE FROM ${target} USING load_batch n WHERE ${target}.${b.key} = n.${b.key}` },
-        ],
-        insert: insertAll,
-      };
+      if (b.upsert === 'replace the interval') return loadPlan(table, 'replace', stg, interval);
+      if (b.dropBeforeUpsert) {
+        return { replacesInterval: false, steps: [batch, b.dropBeforeUpsert, deleteBatchKeys, insertBatch] };
+      }
+      return { replacesInterval: false, steps: [batch, deleteBatchKeys, insertBatch] };
   }
 }
 
+/**
+ * The JSON columns' values ($6..$8: rows, checks, durations) are left untyped so that each takes its column's
+ * type: varchar on Redshift, jsonb where the tests run these statements on PostgreSQL.
+ */
 export const recordRun = (r: RunRecord): Statement[] => [
-  { text: `DELETE FROM etl_runs WHERE workflow_id = $1 AND run_id = $2`, values: [r.workflowId, r.runId] },
+  {
+    text: `DELETE FROM etl_runs WHERE workflow_id = $1::varchar AND run_id = $2::varchar`,
+    values: [r.workflowId, r.runId],
+  },
   {
     text: `INSERT INTO etl_runs (workflow_id, run_id, interval_start, interval_end, status, rows, checks, durations_ms,
                              failed_step, error, cleanup_error)
-           VALUES ($1, $2, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5, $6, $7, $8, $9, $10, $11)`,
+           VALUES ($1::varchar, $2::varchar, ${tsFromMs('$3::bigint')}, ${tsFromMs('$4::bigint')}, $5::varchar,
+                   $6, $7, $8, $9::varchar, $10::varchar, $11::varchar)`,
     values: runRecordValues(r),
   },
 ];

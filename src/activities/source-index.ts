@@ -1,0 +1,89 @@
+import type { Pool, PoolClient } from 'pg';
+import type { Source, SourceFile } from '../source';
+import { digestEventLines } from '../source/hour-digest';
+import { withClient, withTransaction } from '../warehouse/pool';
+import { rethrowForActivity } from '../warehouse/errors';
+import type { SourceIndex } from '../warehouse/dialect';
+import { cancellationSignal, heartbeat } from './progress';
+
+export interface IndexRefresh {
+  /** Every event file the listing found, by key. */
+  listed: Map<string, SourceFile>;
+  /** Keys read for the index this time: new or changed files. */
+  indexed: string[];
+  /** Keys gone from the source, dropped from the index. */
+  removed: string[];
+}
+
+const LOCK_POLL_MS = 200;
+
+/**
+ * Brings the source index up to date: lists log_data/ and compares each file's version with the index; only
+ * files that are new or changed are read (and digested by hour), and files gone are dropped. With nothing
+ * changed it is one listing and one query, and takes no lock. Changes are written under a transaction-level
+ * advisory lock, after comparing again, so concurrent runs and the watcher never index a file twice or race.
+ */
+export async function refreshSourceIndex(pool: Pool, index: SourceIndex, source: Source): Promise<IndexRefresh> {
+  const listed = new Map<string, SourceFile>();
+  try {
+    for await (const f of source.listEventFiles()) listed.set(f.key, f);
+  } catch (err) {
+    rethrowForActivity(err, 'listing the event files');
+  }
+  const location = source.location;
+  const todo = (known: Map<string, string>) => ({
+    changed: [...listed.values()].filter((f) => known.get(f.key) !== f.version),
+    removed: [...known.keys()].filter((k) => !listed.has(k)),
+  });
+  const readKnown = async (client: Pool | PoolClient) => {
+    const rows = (await client.query<{ path: string; version: string }>(index.indexedFiles(location))).rows;
+    return new Map(rows.map((r) => [r.path, r.version]));
+  };
+  const first = todo(await withClient(pool, readKnown));
+  if (first.changed.length === 0 && first.removed.length === 0) return { listed, indexed: [], removed: [] };
+
+  const done: IndexRefresh = { listed, indexed: [], removed: [] };
+  await withTransaction(pool, async (client) => {
+    // Waits for another refresh without blocking in the server, so the activity keeps heartbeating.
+    for (;;) {
+      const { rows } = await client.query<{ locked: boolean }>(index.tryLock);
+      if (rows[0]?.locked) break;
+      cancellationSignal().throwIfAborted();
+      heartbeat({ waitingFor: 'the source index lock' });
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    }
+    const { changed, removed } = todo(await readKnown(client));
+    for (const f of changed) {
+      cancellationSignal().throwIfAborted();
+      const d = await digestEventLines(source.openStream(f.key), (lines) => heartbeat({ indexing: f.key, lines }));
+      await client.query(
+        index.upsertIndexedFile(location, {
+          path: f.key,
+          version: f.version,
+          size: f.size,
+          lines: d.lines,
+          minTs: d.minTs,
+          maxTs: d.maxTs,
+          unhouredLines: d.unhouredLines,
+          unhouredDigest: d.unhouredDigest,
+        }),
+      );
+      await client.query(index.deleteFileHours(location, f.key));
+      if (d.hours.length > 0) {
+        await client.query(
+          index.insertFileHours(
+            location,
+            f.key,
+            d.hours.map((h) => h.hourStartMs),
+            d.hours.map((h) => h.lines),
+            d.hours.map((h) => h.digest),
+          ),
+        );
+      }
+      done.indexed.push(f.key);
+    }
+    if (removed.length > 0) await client.query(index.deleteIndexedFiles(location, removed));
+    done.removed = removed;
+  });
+  return done;
+}

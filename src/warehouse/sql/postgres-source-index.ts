@@ -1,0 +1,172 @@
+/**
+ * The source index's statements (sql/008_source_index.sql), PostgreSQL only: the event files of a source with
+ * their version and per-hour digests, what each run read for each hour, and the hours whose source changed since
+ * (stale). Redshift keeps no source index yet (docs/redshift.md): its dialect has none. Reached through the
+ * Dialect (`dialect.sourceIndex`). Values always bound; no identifier is spliced in.
+ */
+import { tsFromMs, type Statement } from './base';
+
+/** Only one refresh of the index at a time: concurrent runs and the watcher would index the same files twice. */
+export const tryLockSourceIndex: Statement = {
+  name: 'try-lock-source-index',
+  text: `SELECT pg_try_advisory_xact_lock(hashtext('sparkify-etl:source-index')) AS locked`,
+};
+
+export const indexedFiles = (source: string): Statement => ({
+  name: 'indexed-files',
+  text: `SELECT path, version FROM source_files WHERE source = $1::text`,
+  values: [source],
+});
+
+/** What one run read: each file's key and version (run_hour_sources gets a row per whole hour of the interval). */
+export interface RunReads {
+  runId: string;
+  workflowId: string | null;
+  source: string;
+  startMs: number;
+  endMs: number;
+  paths: string[];
+  versions: string[];
+}
+
+/** The hours looked at, `[fromMs, toMs)`, of the deployment whose workflow ids are `[idPrefix, idPrefixEnd)`. */
+export interface StaleHoursQuery {
+  source: string;
+  fromMs: number;
+  toMs: number;
+  limit: number;
+  idPrefix: string;
+  idPrefixEnd: string;
+}
+
+export interface IndexedFile {
+  path: string;
+  version: string;
+  size: number;
+  lines: number;
+  minTs: number | null;
+  maxTs: number | null;
+  unhouredLines: number;
+  unhouredDigest: string | null;
+}
+
+/** A file new or changed: its row (first_seen kept, last_changed now) and its hours replaced. */
+export const upsertIndexedFile = (source: string, f: IndexedFile): Statement => ({
+  name: 'upsert-indexed-file',
+  text: `INSERT INTO source_files (source, path, version, size, lines, min_ts, max_ts, unhoured_lines, unhoured_digest)
+         VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::int, $6::bigint, $7::bigint, $8::int, $9::text)
+         ON CONFLICT (source, path) DO UPDATE SET version = excluded.version, size = excluded.size,
+           lines = excluded.lines, min_ts = excluded.min_ts, max_ts = excluded.max_ts,
+           unhoured_lines = excluded.unhoured_lines, unhoured_digest = excluded.unhoured_digest,
+           last_changed = now() AT TIME ZONE 'UTC', indexed_at = now() AT TIME ZONE 'UTC'`,
+  values: [source, f.path, f.version, f.size, f.lines, f.minTs, f.maxTs, f.unhouredLines, f.unhouredDigest],
+});
+
+export const deleteFileHours = (source: string, path: string): Statement => ({
+  name: 'delete-file-hours',
+  text: `DELETE FROM source_file_hours WHERE source = $1::text AND path = $2::text`,
+  values: [source, path],
+});
+
+export const insertFileHours = (
+  source: string,
+  path: string,
+  hourStartsMs: number[],
+  lines: number[],
+  digests: string[],
+): Statement => ({
+  name: 'insert-file-hours',
+  text: `INSERT INTO source_file_hours (source, path, hour_start, lines, digest)
+         SELECT $1::text, $2::text, ${tsFromMs('h')}, n, d
+           FROM unnest($3::bigint[], $4::int[], $5::text[]) AS u(h, n, d)`,
+  values: [source, path, hourStartsMs, lines, digests],
+});
+
+/** Files gone from the source (their hours go with them). */
+export const deleteIndexedFiles = (source: string, paths: string[]): Statement => ({
+  name: 'delete-indexed-files',
+  text: `DELETE FROM source_files WHERE source = $1::text AND path = ANY($2::text[])`,
+  values: [source, paths],
+});
+
+/** The files that hold lines of the interval's hours, by the index. */
+export const filesFeeding = (source: string, startMs: number, endMs: number): Statement => ({
+  name: 'files-feeding',
+  text: `SELECT DISTINCT path FROM source_file_hours
+          WHERE source = $1::text
+            AND hour_start >= date_trunc('hour', ${tsFromMs('$2::bigint')})
+            AND hour_start < ${tsFromMs('$3::bigint')}
+          ORDER BY path`,
+  values: [source, startMs, endMs],
+});
+
+/** The day file an hour's name points to (src/source eventFileKey), in SQL. */
+const DAY_FILE = (hour: string) => `'log_data/' || to_char(${hour}, 'YYYY/MM/YYYY-MM-DD') || '-events.json'`;
+
+/** What a file holds for an hour, as one digest: its lines of the hour and its lines of no hour. */
+const FEED_DIGEST = (hourDigest: string, file: string) =>
+  `md5(coalesce(${hourDigest}, '') || '/' || coalesce(${file}.unhoured_digest, ''))`;
+
+/**
+ * What a run read, for each whole hour of its interval: each file it read that feeds the hour (holds lines of
+ * it, or is the hour's day file), with the digest of what the index says that file holds for the hour. A file
+ * read at another version than the index holds is recorded as `unindexed`: the hour is then stale, and re-run.
+ */
+export const recordRunReads = (r: RunReads): Statement => ({
+  name: 'record-run-reads',
+  text: `INSERT INTO run_hour_sources (run_id, workflow_id, source, hour_start, sources)
+         SELECT $1::text, $2::text, $3::text, h.hour_start,
+                coalesce((SELECT jsonb_object_agg(r.path,
+                                   CASE WHEN f.version = r.version THEN ${FEED_DIGEST('fh.digest', 'f')} ELSE 'unindexed' END)
+                            FROM unnest($4::text[], $5::text[]) AS r(path, version)
+                            LEFT JOIN source_files f ON f.source = $3::text AND f.path = r.path
+                            LEFT JOIN source_file_hours fh
+                                   ON fh.source = $3::text AND fh.path = r.path AND fh.hour_start = h.hour_start
+                           WHERE fh.path IS NOT NULL OR r.path = ${DAY_FILE('h.hour_start')}), '{}'::jsonb)
+           FROM generate_series(
+                  date_trunc('hour', ${tsFromMs('($6::bigint + 3599999)')}),
+                  ${tsFromMs('$7::bigint')} - interval '1 hour',
+                  interval '1 hour') AS h(hour_start)
+         ON CONFLICT (run_id, hour_start) DO UPDATE SET sources = excluded.sources, source = excluded.source,
+           read_at = clock_timestamp() AT TIME ZONE 'UTC'`,
+  values: [r.runId, r.workflowId, r.source, r.paths, r.versions, r.startMs, r.endMs],
+});
+
+/**
+ * Hours of `[fromMs, toMs)` whose latest finished run (one with an etl_runs row: a run still going is not
+ * judged) read something else than the index now says feeds the hour: a file changed, was added or removed.
+ * Returns what was read and what is there now, per hour, for the reason. Bounded by `limit`.
+ */
+export const staleHours = (r: StaleHoursQuery): Statement => ({
+  name: 'stale-hours',
+  text: `WITH latest AS (
+           SELECT DISTINCT ON (s.hour_start) s.hour_start, s.run_id, e.workflow_id, s.sources
+             FROM run_hour_sources s JOIN etl_runs e ON e.run_id = s.run_id
+            WHERE s.source = $1::text
+              AND s.hour_start >= ${tsFromMs('$2::bigint')}
+              AND s.hour_start < ${tsFromMs('$3::bigint')}
+              AND e.workflow_id >= $5::text AND e.workflow_id < $6::text
+            ORDER BY s.hour_start, s.read_at DESC
+         ), feeding AS (
+           SELECT fh.hour_start, fh.path FROM source_file_hours fh
+            WHERE fh.source = $1::text
+              AND fh.hour_start >= ${tsFromMs('$2::bigint')}
+              AND fh.hour_start < ${tsFromMs('$3::bigint')}
+           UNION
+           SELECT l.hour_start, f.path FROM latest l
+             JOIN source_files f ON f.source = $1::text AND f.path = ${DAY_FILE('l.hour_start')}
+         ), now AS (
+           SELECT g.hour_start, jsonb_object_agg(g.path, ${FEED_DIGEST('fh.digest', 'f')}) AS sources
+             FROM feeding g
+             JOIN source_files f ON f.source = $1::text AND f.path = g.path
+             LEFT JOIN source_file_hours fh ON fh.source = $1::text AND fh.path = g.path AND fh.hour_start = g.hour_start
+            GROUP BY g.hour_start
+         )
+         SELECT (extract(epoch FROM l.hour_start) * 1000)::bigint AS hour_start_ms, l.workflow_id,
+                l.sources AS read, coalesce(n.sources, '{}'::jsonb) AS now
+           FROM latest l LEFT JOIN now n ON n.hour_start = l.hour_start
+          WHERE l.sources <> coalesce(n.sources, '{}'::jsonb)
+          ORDER BY l.hour_start
+          LIMIT $4::int`,
+  values: [r.source, r.fromMs, r.toMs, r.limit, r.idPrefix, r.idPrefixEnd],
+});

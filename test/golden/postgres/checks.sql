@@ -1,0 +1,31 @@
+SELECT count(*)::bigint AS n FROM songplays
+          WHERE start_time >= timestamp 'epoch' + $1::bigint * interval '1 millisecond' AND start_time < timestamp 'epoch' + $2::bigint * interval '1 millisecond';
+-- values: [1542286800000,1542290400000]
+
+SELECT count(*)::bigint AS n FROM "staging_events_20181115t1300_1h" WHERE page = 'NextSong';
+
+SELECT count(DISTINCT lpad(to_hex(e.ts), 12, '0') || left(md5(coalesce(e.userId, '') || '|' || e.sessionId || '|' || e.itemInSession || '|' || e.ts), 20))::bigint AS n FROM "staging_events_20181115t1300_1h" e WHERE e.page = 'NextSong';
+
+SELECT count(*)::bigint AS n FROM "songplays" WHERE songplay_id IS NULL;
+
+SELECT (count(songplay_id) - count(DISTINCT songplay_id))::bigint AS n FROM "songplays" WHERE start_time >= timestamp 'epoch' + $1::bigint * interval '1 millisecond' AND start_time < timestamp 'epoch' + $2::bigint * interval '1 millisecond';
+-- values: [1542286800000,1542290400000]
+
+SELECT count(*)::bigint AS n FROM "users" WHERE user_id IS NULL;
+
+SELECT (count(user_id) - count(DISTINCT user_id))::bigint AS n FROM "users";
+
+SELECT count(*)::bigint AS n FROM "songs" WHERE song_id IS NULL;
+
+SELECT (count(song_id) - count(DISTINCT song_id))::bigint AS n FROM "songs";
+
+SELECT count(*)::bigint AS n FROM "artists" WHERE artist_id IS NULL;
+
+SELECT (count(artist_id) - count(DISTINCT artist_id))::bigint AS n FROM "artists";
+
+SELECT count(*)::bigint AS n FROM "time" WHERE start_time IS NULL;
+
+SELECT (count(start_time) - count(DISTINCT start_time))::bigint AS n FROM "time" WHERE start_time >= timestamp 'epoch' + $1::bigint * interval '1 millisecond' AND start_time < timestamp 'epoch' + $2::bigint * interval '1 millisecond';
+-- values: [1542286800000,1542290400000]
+
+SELECT count(*)::bigint AS n FROM "public"."staging_events";

@@ -1,0 +1,11 @@
+SET LOCAL work_mem = '64MB';
+
+INSERT INTO "songs" AS target (song_id, title, artist_id, year, duration)
+  SELECT s.song_id, s.title, s.artist_id, s.year, s.duration
+    FROM staging_songs s LEFT JOIN songs t ON t.song_id = s.song_id
+   WHERE t.song_id IS NULL
+      OR (t.title, t.artist_id, t.year, t.duration) IS DISTINCT FROM (s.title, s.artist_id, s.year, s.duration)
+   ORDER BY s.song_id ON CONFLICT (song_id) DO UPDATE SET title = excluded.title, artist_id = excluded.artist_id, year = excluded.year,
+      duration = excluded.duration
+      WHERE (target.title, target.artist_id, target.year, target.duration)
+            IS DISTINCT FROM (excluded.title, excluded.artist_id, excluded.year, excluded.duration);

@@ -1,0 +1,47 @@
+INSERT INTO run_hour_sources (run_id, workflow_id, source, hour_start, sources)
+         SELECT $1::text, $2::text, $3::text, h.hour_start,
+                coalesce((SELECT jsonb_object_agg(r.path,
+                                   CASE WHEN f.version = r.version THEN md5(coalesce(fh.digest, '') || '/' || coalesce(f.unhoured_digest, '')) ELSE 'unindexed' END)
+                            FROM unnest($4::text[], $5::text[]) AS r(path, version)
+                            LEFT JOIN source_files f ON f.source = $3::text AND f.path = r.path
+                            LEFT JOIN source_file_hours fh
+                                   ON fh.source = $3::text AND fh.path = r.path AND fh.hour_start = h.hour_start
+                           WHERE fh.path IS NOT NULL OR r.path = 'log_data/' || to_char(h.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'), '{}'::jsonb)
+           FROM generate_series(
+                  date_trunc('hour', timestamp 'epoch' + ($6::bigint + 3599999) * interval '1 millisecond'),
+                  timestamp 'epoch' + $7::bigint * interval '1 millisecond' - interval '1 hour',
+                  interval '1 hour') AS h(hour_start)
+         ON CONFLICT (run_id, hour_start) DO UPDATE SET sources = excluded.sources, source = excluded.source,
+           read_at = clock_timestamp() AT TIME ZONE 'UTC';
+-- values: ["run","wf","s3://udacity-dend/",["log_data/2018/11/2018-11-15-events.json"],["\"e15\""],1542286800000,1542290400000]
+
+WITH latest AS (
+           SELECT DISTINCT ON (s.hour_start) s.hour_start, s.run_id, e.workflow_id, s.sources
+             FROM run_hour_sources s JOIN etl_runs e ON e.run_id = s.run_id
+            WHERE s.source = $1::text
+              AND s.hour_start >= timestamp 'epoch' + $2::bigint * interval '1 millisecond'
+              AND s.hour_start < timestamp 'epoch' + $3::bigint * interval '1 millisecond'
+              AND e.workflow_id >= $5::text AND e.workflow_id < $6::text
+            ORDER BY s.hour_start, s.read_at DESC
+         ), feeding AS (
+           SELECT fh.hour_start, fh.path FROM source_file_hours fh
+            WHERE fh.source = $1::text
+              AND fh.hour_start >= timestamp 'epoch' + $2::bigint * interval '1 millisecond'
+              AND fh.hour_start < timestamp 'epoch' + $3::bigint * interval '1 millisecond'
+           UNION
+           SELECT l.hour_start, f.path FROM latest l
+             JOIN source_files f ON f.source = $1::text AND f.path = 'log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'
+         ), now AS (
+           SELECT g.hour_start, jsonb_object_agg(g.path, md5(coalesce(fh.digest, '') || '/' || coalesce(f.unhoured_digest, ''))) AS sources
+             FROM feeding g
+             JOIN source_files f ON f.source = $1::text AND f.path = g.path
+             LEFT JOIN source_file_hours fh ON fh.source = $1::text AND fh.path = g.path AND fh.hour_start = g.hour_start
+            GROUP BY g.hour_start
+         )
+         SELECT (extract(epoch FROM l.hour_start) * 1000)::bigint AS hour_start_ms, l.workflow_id,
+                l.sources AS read, coalesce(n.sources, '{}'::jsonb) AS now
+           FROM latest l LEFT JOIN now n ON n.hour_start = l.hour_start
+          WHERE l.sources <> coalesce(n.sources, '{}'::jsonb)
+          ORDER BY l.hour_start
+          LIMIT $4::int;
+-- values: ["s3://udacity-dend/",1539694800000,1542290400000,100,"sparkify-","sparkify."]
