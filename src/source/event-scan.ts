@@ -275,6 +275,19 @@ function timeOfLine(b: Buffer, start: number, end: number, lo: number, hi: numbe
   return undefined;
 }
 
+/**
+ * lineTime when it is a time an interval can hold (the ts field's range, records.ts): the line belongs to it.
+ * Otherwise (none, or out of that range) the line is parsed to decide (event-encoder.ts, timeOfEventLine).
+ */
+export function scannedTime(b: Buffer, start: number, end: number): number | undefined {
+  const ts = lineTime(b, start, end);
+  return ts !== undefined && isEventTime(ts) ? ts : undefined;
+}
+
+function isEventTime(ts: number): boolean {
+  return ts >= INT_MIN[TS]! && ts <= INT_MAX[TS]!;
+}
+
 /** Where the last `"ts"` starting at or before `from` (and at or after `start`) is, or -1. */
 function lastTsKey(b: Buffer, start: number, from: number): number {
   // a plain loop: for a key a hundred bytes from the end it is several times cheaper than Buffer.lastIndexOf
@@ -379,7 +392,7 @@ export class EventScanner {
    */
   ofAnotherInterval(b: Buffer, start: number, end: number): boolean {
     const ts = timeOfLine(b, start, end, this.startMs, this.endMs);
-    return ts !== undefined && (ts < this.startMs || ts >= this.endMs) && ts >= INT_MIN[TS]! && ts <= INT_MAX[TS]!;
+    return ts !== undefined && (ts < this.startMs || ts >= this.endMs) && isEventTime(ts);
   }
 
   /**
