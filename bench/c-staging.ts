@@ -10,6 +10,7 @@ import { createActivities } from '../src/activities';
 import { intervalKey, makeInterval } from '../src/interval';
 import { wholeLines } from '../src/source';
 import { parseEventLine } from '../src/source/records';
+import { inActivityContext } from '../test/support/activities';
 import { DAY, dataset, freshDb, median, ONE_MILLION, round, type Figures } from './support';
 
 /** The day's events as CSV rows, as `psql \copy` reads them (written once, next to the data set). */
@@ -41,7 +42,7 @@ export async function benchC(): Promise<Figures> {
   const db = await freshDb('bench_c');
   const ours: number[] = [];
   const psql: number[] = [];
-  const acts = createActivities({ pool: db.pool, defaultSource: big });
+  const acts = inActivityContext(createActivities({ pool: db.pool, defaultSource: big }));
   try {
     for (let i = 0; i < 5; i++) {
       await db.pool.query('DROP TABLE IF EXISTS bcopy; CREATE UNLOGGED TABLE bcopy (LIKE staging_events)');

@@ -5,12 +5,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError, ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { postgres } from '../src/warehouse/dialect';
 import { classify } from '../src/warehouse/errors';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
+  useTestDatabase,
   sampleWithEditedFile,
   count,
   createTestDatabase,
@@ -18,27 +18,20 @@ import {
   uniqueQueue,
   withWorker,
   redshiftLoadsOnPostgres,
-  type TestDatabase,
 } from './support/helpers';
 import { SAMPLE_EVENT } from './support/sample';
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
+const env = useTemporalEnv();
+const db = useTestDatabase();
 let badSource: string;
 const DAY_FILE = 'log_data/2018/11/2018-11-02-events.json';
 
 beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
   // A copy of the sample whose 2018-11-02 log has a malformed line 7 and a wrong type on line 12.
   badSource = await sampleWithEditedFile('bad-source', DAY_FILE, (lines) => {
     lines[6] = '{"artist": "Broken", "ts": 1541';
     lines[11] = lines[11]!.replace(/"itemInSession":\d+/, '"itemInSession":"seven"');
   });
-});
-afterAll(async () => {
-  await db?.drop();
-  await env?.teardown();
 });
 
 async function run(input: SparkifyEtlInput, label: string) {

@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { Client as PgClient } from 'pg';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities, type RunChecksDeps } from '../src/activities';
 import { parseCheckFile } from '../src/activities/check-files';
 import { couldNotRun, runCustomCheck } from '../src/activities/custom-checks';
@@ -21,19 +20,19 @@ import type { CheckResult, SparkifyEtlInput, SparkifyEtlResult } from '../src/ty
 import { postgres } from '../src/warehouse/dialect';
 import { classify } from '../src/warehouse/errors';
 import { withClient } from '../src/warehouse/pool';
+import { inActivityContext } from './support/activities';
 import { tableChecksums } from './support/checksum';
 import { historyText } from './support/history';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
+  useTestDatabase,
   count,
-  createTestDatabase,
   need,
   testData,
   testTmp,
   uniqueQueue,
   untilBackend,
   withWorker,
-  type TestDatabase,
 } from './support/helpers';
 import { Background, ROOT, runCommand } from './support/processes';
 
@@ -81,8 +80,8 @@ function hostileFiles(): [string, string][] {
   });
 }
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
+const env = useTemporalEnv();
+const db = useTestDatabase();
 let secret: string;
 let dir: string;
 
@@ -99,8 +98,6 @@ async function admin<T>(fn: (c: PgClient) => Promise<T>, database?: string): Pro
 }
 
 beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
   await admin(async (c) => {
     await c.query(`CREATE ROLE ${VICTIM} LOGIN PASSWORD 'victim-${suffix}'`);
     await c.query(`CREATE ROLE ${READER} NOLOGIN`);
@@ -118,8 +115,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await env?.teardown();
-  await db?.drop();
   await admin(async (c) => {
     await c.query(`DROP ROLE IF EXISTS ${VICTIM}`);
     await c.query(`DROP ROLE IF EXISTS ${READER}`);
@@ -141,7 +136,7 @@ async function runEtl(input: SparkifyEtlInput, label: string, checks?: RunChecks
 
 /** The activity itself, as the workflow calls it, without a workflow around it. */
 function activities(checks: RunChecksDeps['checks']) {
-  return createActivities({ pool: db.pool, defaultSource: testData(), checks });
+  return inActivityContext(createActivities({ pool: db.pool, defaultSource: testData(), checks }));
 }
 
 describe('what a run may ask for (check-selection.ts, also used by the workflow)', () => {

@@ -4,21 +4,20 @@
  * file and line with every star table unchanged, or, within maxErrors, loads exactly what the reference
  * below computes from the bytes and records every rejected line in load_errors.
  *
- * The cases call the activities directly (MockActivityEnvironment) on one database, each with its own day,
+ * The cases call the activities directly (in an activity context: support/activities.ts) on one database, each with its own day,
  * ids and source folder, so that 500 of them run in about a minute; a few also run through a real workflow.
  * DAMAGE_SEED replays a run (the seed is printed); DAMAGE_CASES changes how many cases run.
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../src/activities';
 import { intervalKey, makeInterval, type Interval } from '../src/interval';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput } from '../src/types';
+import { inActivityContext } from './support/activities';
 import { tableChecksums } from './support/checksum';
 import {
-  connectTestTemporal,
-  createTestDatabase,
+  useTemporalEnv,
+  useTestDatabase,
   testTmp,
   uniqueQueue,
   withWorker,
@@ -29,7 +28,6 @@ import { SAMPLE_EVENT } from './support/sample';
 const SEED = Number(process.env.DAMAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CASES = Number(process.env.DAMAGE_CASES ?? 500);
 const WORKFLOW_CASES = 4;
-const QUIET = new DefaultLogger('ERROR');
 
 // ------------------------------------------------------------------ the reference
 
@@ -476,17 +474,13 @@ function expectNamed(err: unknown, fileLine: string): void {
 
 // ------------------------------------------------------------------ the property
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
+const env = useTemporalEnv();
+const db = useTestDatabase();
 let root: string;
 beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
   root = path.join(testTmp(), `damage-${process.pid}`);
 });
 afterAll(async () => {
-  await db?.drop();
-  await env?.teardown();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -506,26 +500,19 @@ async function runCase(c: Case, through: 'activities' | 'workflow', tally: Tally
   const runKey = intervalKey(c.interval);
   const errors: { step: string; err: unknown }[] = [];
   if (through === 'activities') {
-    const acts = createActivities({ pool: db.pool, defaultSource: c.dir, songListingMaxAgeMs: 0 });
-    const mock = new MockActivityEnvironment(undefined, { logger: QUIET });
-    await mock
-      .run(acts.stageSongs, { source: c.dir, maxErrors: c.maxErrors, runKey })
+    const acts = inActivityContext(createActivities({ pool: db.pool, defaultSource: c.dir, songListingMaxAgeMs: 0 }));
+    await acts
+      .stageSongs({ source: c.dir, maxErrors: c.maxErrors, runKey })
       .catch((err: unknown) => errors.push({ step: 'songs', err }));
-    await mock
-      .run(acts.stageEvents, {
-        runKey,
-        interval: c.interval,
-        source: c.dir,
-        maxErrors: c.maxErrors,
-        onMissingFile: 'fail' as const,
-      })
+    await acts
+      .stageEvents({ runKey, interval: c.interval, source: c.dir, maxErrors: c.maxErrors, onMissingFile: 'fail' })
       .catch((err: unknown) => errors.push({ step: 'events', err }));
     if (errors.length === 0) {
       for (const table of TABLES) {
-        await mock.run(acts.loadTable, { runKey, interval: c.interval, table, mode: DEFAULT_LOAD_MODES[table] });
+        await acts.loadTable({ runKey, interval: c.interval, table, mode: DEFAULT_LOAD_MODES[table] });
       }
     }
-    await mock.run(acts.dropRunStaging, { runKey });
+    await acts.dropRunStaging({ runKey });
   } else {
     const taskQueue = uniqueQueue('damage');
     const input: SparkifyEtlInput = { ...c.interval, source: c.dir, maxErrors: c.maxErrors };

@@ -3,17 +3,22 @@
  * (3 days, 9,000 events). Every expected number is computed from the JSON files by the test itself.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { AsyncResource } from 'node:async_hooks';
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import { createActivities, type RunChecksDeps } from '../src/activities';
+import { inThisAttempt } from '../src/activities/progress';
+import { generate } from '../src/datagen/generate';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
+import { activityEnvironment, inActivityContext, runActivity } from './support/activities';
 import { expectedFor, readEvents } from './support/expected';
 import { historyText } from './support/history';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
+  useTestDatabase,
   count,
   createTestDatabase,
   testData,
@@ -23,13 +28,7 @@ import {
   type TestDatabase,
 } from './support/helpers';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const env = useTemporalEnv();
 
 async function runEtl(
   db: TestDatabase,
@@ -62,16 +61,12 @@ describe.each([
   ['one hour', '2018-11-02T13:00:00.000Z', '2018-11-02T14:00:00.000Z'],
   ['a whole day', '2018-11-02T00:00:00.000Z', '2018-11-03T00:00:00.000Z'],
 ])('SparkifyEtl over %s', (label, start, end) => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
   let result: SparkifyEtlResult;
   const expected = expectedFor(testData(), start, end);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     result = await runEtl(db, { start, end }, label.replace(/\W/g, '-'));
-  });
-  afterAll(async () => {
-    await db?.drop();
   });
 
   test('the sample is big enough to mean something', () => {
@@ -168,7 +163,7 @@ test("the run's staging is dropped only after the checks' result is in the histo
 });
 
 describe('data-quality checks', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
   // the operator's check files of these tests
   const checksDir = mkdtempSync(path.join(testTmp(), 'checks-'));
   writeFileSync(
@@ -179,12 +174,6 @@ describe('data-quality checks', () => {
     path.join(checksDir, 'typo.sql'),
     '-- name: typo\n-- expected: 0\nSELECT count(*) FROM no_such_table;\n',
   );
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
 
   test('a failing check fails the run with a message that names it, and is audited', async () => {
     const start = '2018-11-01T10:00:00.000Z';
@@ -242,7 +231,7 @@ describe('data-quality checks', () => {
   test('the built-in checks find keys a warehouse without enforced keys lets through (Redshift; here the PostgreSQL constraints are dropped)', async () => {
     const own = await createTestDatabase();
     try {
-      const acts = createActivities({ pool: own.pool, defaultSource: testData() });
+      const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
       const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
       const runKey = intervalKey(interval);
       await acts.stageEvents({ runKey, interval, source: '', maxErrors: 0, onMissingFile: 'warn' });
@@ -291,5 +280,59 @@ describe('data-quality checks', () => {
     expect((err as WorkflowFailedError).cause?.message).toMatch(
       /typo \(could not run: relation "…" does not exist \[42P01\]\)/,
     );
+  });
+});
+
+describe('stageEvents in an activity context (MockActivityEnvironment, as a worker runs it)', () => {
+  const db = useTestDatabase();
+  const interval = makeInterval('2018-11-02T00:00Z', '2018-11-03T00:00Z');
+  const input = { runKey: intervalKey(interval), interval, source: '', maxErrors: 0, onMissingFile: 'warn' as const };
+  const dayFile = 'log_data/2018/11/2018-11-02-events.json';
+  // a day bigger than what the connection's buffers hold, so that the COPY waits for them to drain
+  let source: string;
+  beforeAll(async () => {
+    source = path.join(testTmp(), `busy-day-${process.pid}`);
+    await generate({ out: source, start: '2018-11-02', days: 1, eventsPerDay: 40_000, songs: 50, seed: 21 });
+  });
+  const stageEvents = () => createActivities({ pool: db.pool, defaultSource: source }).stageEvents;
+
+  test('heartbeats what it lists, then the file, the line and the rows staged so far', async () => {
+    // A connection opened outside any activity, as the worker's freshness gauges open one: the COPY's stream
+    // resumes the rows' generator from its callbacks, in whatever context that connection was opened.
+    await db.pool.query('SELECT 1');
+    const env = activityEnvironment();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const result = await runActivity(stageEvents(), [input], env);
+    expect(result.rowsStaged).toBe(40_000);
+    expect(beats[0]).toEqual({ listing: '2018-11-02' });
+    expect(beats.at(-1)).toEqual({ file: dayFile, line: 40_000, rowsStaged: 40_000 });
+    await runActivity(createActivities({ pool: db.pool }).dropRunStaging, [{ runKey: input.runKey }]);
+  });
+
+  test("the rows a COPY reads are made in the attempt's context, wherever its stream resumes them", async () => {
+    // a callback of something opened outside any activity, as the socket of a pool connection can be
+    const outside = new AsyncResource('opened outside any activity');
+    async function* rows() {
+      yield Context.current().info.activityId;
+    }
+    const readFirst = async (it: AsyncIterable<string>) =>
+      outside.runInAsyncScope(() => it[Symbol.asyncIterator]().next());
+    await expect(runActivity(() => readFirst(rows()), [])).rejects.toThrow('Activity context not initialized');
+    await expect(runActivity(() => readFirst(inThisAttempt(rows())), [])).resolves.toEqual({
+      value: 'test',
+      done: false,
+    });
+  });
+
+  test('cancelled while it copies, it stops and leaves nothing staged', async () => {
+    const env = activityEnvironment();
+    env.on('heartbeat', (details: Record<string, unknown>) => {
+      if ('file' in details) env.cancel();
+    });
+    const err = await runActivity(stageEvents(), [input], env).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toMatch(/aborted/);
+    expect(await count(db.pool, 'SELECT count(*) FROM run_staging')).toBe(0);
+    expect(await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging_events_%'`)).toBe(0);
   });
 });

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from '../src/datagen/generate';
-import { EventCopyEncoder, lineTime } from '../src/source/event-encoder';
+import { EventCopyEncoder, lineTime, timeOfEventLine } from '../src/source/event-encoder';
+import { digestEventLines } from '../src/source/hour-digest';
 import { decodeUtf8, encodeEventLine, eventTimeOf, EVENT_FIELDS, RecordError } from '../src/source/records';
 import { testTmp } from './support/helpers';
 import { SAMPLE_EVENT as base } from './support/sample';
@@ -309,7 +310,8 @@ test('the time a line is skipped by is the one JSON.parse reads, even with escap
   }
 });
 
-test('randomly damaged lines: the fast path never accepts what JSON.parse rejects, nor differs in a row', () => {
+/** 4000 lines of Sparkify events damaged at random (a fixed seed): a mix of good lines, bad lines and odd times. */
+function damagedLines(): Buffer {
   let seed = 12345;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -369,7 +371,7 @@ test('randomly damaged lines: the fast path never accepts what JSON.parse reject
     }
     damaged.push(s.replace(/\n/g, ' '));
   }
-  const input = Buffer.concat(
+  return Buffer.concat(
     damaged.map((d) =>
       Buffer.concat([
         ...d
@@ -380,10 +382,68 @@ test('randomly damaged lines: the fast path never accepts what JSON.parse reject
       ]),
     ),
   );
+}
+
+test('randomly damaged lines: the fast path never accepts what JSON.parse rejects, nor differs in a row', () => {
+  const input = damagedLines();
   const got = expectSame(input);
   // the damage produced a real mix of good and bad lines, through both paths
   expect(got.rows.length).toBeGreaterThan(500);
   expect(got.bad.length).toBeGreaterThan(500);
   expect(got.general).toBeGreaterThan(500);
   expect(got.rows.length + got.bad.length).toBeLessThanOrEqual(4000);
+});
+
+test('one rule: the run of an interval stages or reports exactly the lines timeOfEventLine puts in it (every run those it puts in none), and the source index digests them by it', async () => {
+  const hour = 3_600_000;
+  const own = Math.floor(base.ts / hour) * hour;
+  const other = base.ts - hour;
+  const head = json({ ...base, ts: other }).slice(0, -1);
+  const input = Buffer.concat([
+    damagedLines(),
+    lines(
+      json(base),
+      json({ ...base, ts: other, userId: 'bob' }),
+      // cut short after a nested "ts" of another hour: the top-level one decides, for every run
+      `${head},"meta":{"ts":${base.ts}},"itemInSe`,
+      `${head},"meta":{"ts":${base.ts}}}`,
+      `{"page": "Home", "sessionId": 1, "itemInSe`,
+      json({ ...base, ts: 9e15 }),
+      '   ',
+    ),
+  ]);
+  const intervals: [number, number][] = [[own, own + hour], [own - hour, own], [0, 6], ALL_TIME];
+  const wrong: string[] = [];
+  let n = 0;
+  for (let from = 0; from < input.length;) {
+    const nl = input.indexOf(10, from);
+    const line = input.subarray(from, nl + 1);
+    from = nl + 1;
+    n++;
+    const time = timeOfEventLine(line, 0, line.length - 1);
+    for (const interval of intervals) {
+      const got = viaEncoder(line, interval);
+      const taken = got.rows.length + got.bad.length;
+      const belongs = time !== null && (time === undefined || (time >= interval[0] && time < interval[1]));
+      if (taken !== (belongs ? 1 : 0)) wrong.push(`line ${n} in [${interval.join(', ')}): ${line.toString()}`);
+    }
+  }
+  expect(wrong).toEqual([]);
+  expect(n).toBe(4007);
+
+  // The index's hours, for the same bytes: what the run of each hour stages or reports, counted by the encoder.
+  const digest = await digestEventLines(
+    (async function* () {
+      yield input;
+    })(),
+  );
+  expect(digest.hours.length).toBeGreaterThan(1);
+  expect(digest.unhouredLines).toBeGreaterThan(0);
+  for (const h of digest.hours) {
+    const got = viaEncoder(input, [h.hourStartMs, h.hourStartMs + hour]);
+    expect({ hour: h.hourStartMs, lines: got.rows.length + got.bad.length }).toEqual({
+      hour: h.hourStartMs,
+      lines: h.lines + digest.unhouredLines,
+    });
+  }
 });

@@ -5,7 +5,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { generate } from '../src/datagen/generate';
 import { makeInterval, toMs } from '../src/interval';
@@ -16,7 +15,7 @@ import { KEYS, tableChecksums } from './support/checksum';
 import { expectedFor, readEvents } from './support/expected';
 import { historyText } from './support/history';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
   count,
   createTestDatabase,
   testData,
@@ -28,13 +27,7 @@ import {
 } from './support/helpers';
 import { Background } from './support/processes';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const env = useTemporalEnv();
 
 async function duplicateKeys(db: TestDatabase): Promise<Record<string, number>> {
   const out: Record<string, number> = {};

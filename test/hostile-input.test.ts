@@ -7,31 +7,23 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities';
 import { workflowIdFor } from '../src/interval';
 import { classify } from '../src/warehouse/errors';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import { tableChecksums } from './support/checksum';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
   count,
   createTestDatabase,
   testTmp,
   uniqueQueue,
   type TestDatabase,
+  withWorker,
 } from './support/helpers';
 import { Background, runCommand } from './support/processes';
 import { SAMPLE_EVENT } from './support/sample';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const env = useTemporalEnv();
 
 const DAY_FILE = 'log_data/2018/11/2018-11-10-events.json';
 const HOUR = { start: '2018-11-10T10:00:00.000Z', end: '2018-11-10T11:00:00.000Z' };
@@ -108,14 +100,7 @@ async function versionOf(root: string, key: string): Promise<string> {
 /** Runs one interval through a real workflow on an in-process worker that lists song files afresh each run. */
 async function run(db: TestDatabase, source: string, input: SparkifyEtlInput): Promise<SparkifyEtlResult> {
   const taskQueue = uniqueQueue('hostile');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: { codePath: process.env.SPARKIFY_TEST_BUNDLE! },
-    activities: createActivities({ pool: db.pool, defaultSource: source, songListingMaxAgeMs: 0 }),
-  });
-  return worker.runUntil(
+  return withWorker(env, { taskQueue, pool: db.pool, source, songListingMaxAgeMs: 0 }, () =>
     env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId: `hostile-${taskQueue}`, args: [input] }),
   );
 }

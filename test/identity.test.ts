@@ -6,32 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generate } from '../src/datagen/generate';
 import { hoursIn, makeInterval, workflowIdFor } from '../src/interval';
 import { catchUp, upsertSchedule } from '../src/schedule';
 import { DATA_INTERVAL_END, DATA_INTERVAL_START } from '../src/search-attributes';
 import { eventFileKey } from '../src/source';
-import {
-  connectTestTemporal,
-  createTestDatabase,
-  testTmp,
-  uniqueQueue,
-  withWorker,
-  type TestDatabase,
-} from './support/helpers';
+import { testTmp, useTemporalEnv, useTestDatabase, uniqueQueue, withWorker } from './support/helpers';
 import { Background, runCommand } from './support/processes';
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-  await env?.teardown();
-});
+const env = useTemporalEnv();
+const db = useTestDatabase();
 
 async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

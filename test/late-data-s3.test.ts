@@ -9,31 +9,20 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generate } from '../src/datagen/generate';
 import { portOpen } from '../src/local/stack';
 import { eventFileKey } from '../src/source';
 import { s3Client } from '../src/source/s3';
 import { expectedFor } from './support/expected';
-import {
-  connectTestTemporal,
-  count,
-  createTestDatabase,
-  testTmp,
-  uniqueQueue,
-  withWorker,
-  type TestDatabase,
-} from './support/helpers';
+import { count, testTmp, uniqueQueue, useTemporalEnv, useTestDatabase, withWorker } from './support/helpers';
 import { Background, ROOT, freePort, runCommand } from './support/processes';
 
 const BUCKET = 'sparkify-late';
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
+const env = useTemporalEnv();
+const db = useTestDatabase();
 let moto: Background;
 
 beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
   const motoServer = execFileSync('bash', [path.join(ROOT, 'scripts/provision-moto.sh')], { encoding: 'utf8' }).trim();
   const port = await freePort();
   moto = new Background(motoServer, ['-H', '127.0.0.1', '-p', String(port)], process.env);
@@ -53,8 +42,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await moto?.stop('SIGTERM');
-  await db?.drop();
-  await env?.teardown();
 });
 
 async function put(key: string, body: Buffer | string): Promise<void> {

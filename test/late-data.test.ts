@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generate } from '../src/datagen/generate';
 import { inputProblems } from '../src/input';
 import type { SparkifyEtlResult } from '../src/types';
@@ -15,26 +14,19 @@ import { eventFileKey } from '../src/source';
 import { tableChecksums } from './support/checksum';
 import { expectedFor } from './support/expected';
 import {
-  connectTestTemporal,
   count,
   createTestDatabase,
   testTmp,
   uniqueQueue,
+  useTemporalEnv,
+  useTestDatabase,
   withWorker,
   type TestDatabase,
 } from './support/helpers';
 import { runCommand } from './support/processes';
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-  await env?.teardown();
-});
+const env = useTemporalEnv();
+const db = useTestDatabase();
 
 const DAYS = { start: '2019-03-04', days: 3, eventsPerDay: 1200, songs: 120 };
 

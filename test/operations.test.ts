@@ -1,13 +1,12 @@
 /**
  * Operating the pipeline: metrics for Prometheus, and several worker processes sharing the work.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { makeInterval } from '../src/interval';
 import { tableChecksums } from './support/checksum';
 import { expectedFor } from './support/expected';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
   createTestDatabase,
   testData,
   uniqueQueue,
@@ -17,13 +16,7 @@ import {
 import { metric } from './support/metrics';
 import { Background, freePort } from './support/processes';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const env = useTemporalEnv();
 
 function workerEnv(db: TestDatabase, taskQueue: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {

@@ -9,21 +9,12 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DAY_MS, toIso } from '../src/interval';
-import { connectTestTemporal, createTestDatabase, need, type TestDatabase } from './support/helpers';
+import { need, useTemporalEnv, useTestDatabase } from './support/helpers';
 import { Background, freePort, ROOT, runCommand } from './support/processes';
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-  await env?.teardown();
-});
+const env = useTemporalEnv();
+const db = useTestDatabase();
 
 /** The commands of the README's block that follows "After `npm start`", without their comments. */
 function examplesAfterStart(): string[] {

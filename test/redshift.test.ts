@@ -8,21 +8,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities';
 import { codeOf } from '../src/activities/check-files';
 import { TABLES, type LoadMode } from '../src/types';
 import { postgres, redshift, type CopyFromS3, type Dialect } from '../src/warehouse/dialect';
 import { tableChecksums } from './support/checksum';
 import { goldenDir } from './support/golden';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
   createTestDatabase,
   redshiftLoadsOnPostgres,
-  testData,
   uniqueQueue,
   type TestDatabase,
+  withWorker,
 } from './support/helpers';
 
 const GOLDEN = goldenDir(redshift);
@@ -163,23 +160,11 @@ describe('no PostgreSQL-only syntax in any statement Redshift runs', () => {
 });
 
 describe('Redshift loads, run on PostgreSQL (no Redshift cluster here)', () => {
-  let env: TestWorkflowEnvironment;
-  beforeAll(async () => {
-    env = await connectTestTemporal();
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  const env = useTemporalEnv();
 
   async function backfill(db: TestDatabase, dialect: Dialect, modes: Record<string, LoadMode>) {
     const taskQueue = uniqueQueue(`rs-${dialect.name}`);
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: process.env.SPARKIFY_TEST_BUNDLE! },
-      activities: createActivities({ pool: db.pool, defaultSource: testData(), dialect }),
-    });
-    await worker.runUntil(async () => {
+    await withWorker(env, { taskQueue, pool: db.pool, dialect }, async () => {
       // hours out of order, one twice: upserts and replaces must still converge
       for (const h of ['2018-11-02T10', '2018-11-01T22', '2018-11-02T03', '2018-11-02T10', '2018-11-01T05']) {
         const start = `${h}:00:00.000Z`;

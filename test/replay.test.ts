@@ -12,9 +12,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { connectTestTemporal, createTestDatabase, need, uniqueQueue, withWorker } from './support/helpers';
+import { useTemporalEnv, useTestDatabase, need, uniqueQueue, withWorker } from './support/helpers';
 import { ROOT } from './support/processes';
 
 const DIR = path.join(ROOT, 'test/histories');
@@ -47,44 +46,39 @@ const RUNS: { name: string; input: Record<string, unknown>; fails?: boolean }[] 
 ];
 
 if (process.env.RECORD_HISTORIES) {
+  const env = useTemporalEnv();
+  const db = useTestDatabase();
   test('record the histories of this version', async () => {
-    const env: TestWorkflowEnvironment = await connectTestTemporal();
-    const db = await createTestDatabase();
     const day = new Date().toISOString().slice(0, 10);
     await mkdir(DIR, { recursive: true });
-    try {
-      for (const run of RUNS) {
-        // RECORD_HISTORIES=<label> tells apart two versions recorded on one day
-        const label = process.env.RECORD_HISTORIES === '1' ? '' : `${process.env.RECORD_HISTORIES}-`;
-        const file = path.join(DIR, `${day}-${label}${run.name}.json`);
-        if (existsSync(file)) continue;
-        const taskQueue = uniqueQueue('record');
-        const workflowId = `record-${run.name}-${taskQueue}`;
-        await withWorker(env, { taskQueue, pool: db.pool }, async () => {
-          const result = env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId, args: [run.input] });
-          if (run.fails) await expect(result).rejects.toThrow();
-          else await result;
-        });
-        // the CLI's export, the same JSON as the Web UI's download
-        const json = execFileSync(
-          need('SPARKIFY_TEST_TEMPORAL_CLI'),
-          [
-            'workflow',
-            'show',
-            '--workflow-id',
-            workflowId,
-            '--address',
-            need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
-            '--output',
-            'json',
-          ],
-          { encoding: 'utf8' },
-        );
-        await writeFile(file, json.trim() + '\n');
-      }
-    } finally {
-      await db.drop();
-      await env.teardown();
+    for (const run of RUNS) {
+      // RECORD_HISTORIES=<label> tells apart two versions recorded on one day
+      const label = process.env.RECORD_HISTORIES === '1' ? '' : `${process.env.RECORD_HISTORIES}-`;
+      const file = path.join(DIR, `${day}-${label}${run.name}.json`);
+      if (existsSync(file)) continue;
+      const taskQueue = uniqueQueue('record');
+      const workflowId = `record-${run.name}-${taskQueue}`;
+      await withWorker(env, { taskQueue, pool: db.pool }, async () => {
+        const result = env.client.workflow.execute('SparkifyEtl', { taskQueue, workflowId, args: [run.input] });
+        if (run.fails) await expect(result).rejects.toThrow();
+        else await result;
+      });
+      // the CLI's export, the same JSON as the Web UI's download
+      const json = execFileSync(
+        need('SPARKIFY_TEST_TEMPORAL_CLI'),
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          workflowId,
+          '--address',
+          need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
+          '--output',
+          'json',
+        ],
+        { encoding: 'utf8' },
+      );
+      await writeFile(file, json.trim() + '\n');
     }
   });
 }

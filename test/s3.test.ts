@@ -12,15 +12,15 @@ import { createActivities } from '../src/activities';
 import { redshift } from '../src/warehouse/dialect';
 import { WorkflowFailedError, type ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { portOpen } from '../src/local/stack';
 import { s3Client } from '../src/source/s3';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
+import { inActivityContext } from './support/activities';
 import { tableChecksums } from './support/checksum';
 import { historyText } from './support/history';
 import { expectedFor } from './support/expected';
 import {
-  connectTestTemporal,
+  useTemporalEnv,
   createTestDatabase,
   testData,
   uniqueQueue,
@@ -31,7 +31,7 @@ import { Background, ROOT, freePort } from './support/processes';
 
 const BUCKET = 'sparkify-test';
 const SECRET = `secret-${randomUUID()}`;
-let env: TestWorkflowEnvironment;
+const env = useTemporalEnv();
 let moto: Background;
 
 async function upload(dir: string, prefix: string): Promise<number> {
@@ -49,7 +49,6 @@ async function upload(dir: string, prefix: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  env = await connectTestTemporal();
   const motoServer = execFileSync('bash', [path.join(ROOT, 'scripts/provision-moto.sh')], { encoding: 'utf8' }).trim();
   const port = await freePort();
   moto = new Background(motoServer, ['-H', '127.0.0.1', '-p', String(port)], process.env);
@@ -71,7 +70,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await moto?.stop('SIGTERM');
-  await env?.teardown();
 });
 
 async function run(db: TestDatabase, input: SparkifyEtlInput): Promise<{ result: SparkifyEtlResult; history: string }> {
@@ -203,12 +201,9 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
 
   test('COPYs the day files the interval touches, and the new song files through a manifest on S3', async () => {
     const fake = recordingRedshift();
-    const acts = createActivities({
-      pool: fake.pool,
-      dialect: redshift,
-      redshift: settings,
-      defaultSource: `s3://${BUCKET}/raw`,
-    });
+    const acts = inActivityContext(
+      createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` }),
+    );
     const events = await acts.stageEvents({
       runKey: '20181101T2300_20181102T0100',
       interval: { start: '2018-11-01T23:00:00.000Z', end: '2018-11-02T01:00:00.000Z' },
@@ -245,12 +240,9 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
 
   test('every line a COPY rejects under maxErrors is kept in load_errors, past the first page; song files too', async () => {
     const fake = recordingRedshift({ rejectedLines: 2345 });
-    const acts = createActivities({
-      pool: fake.pool,
-      dialect: redshift,
-      redshift: settings,
-      defaultSource: `s3://${BUCKET}/raw`,
-    });
+    const acts = inActivityContext(
+      createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` }),
+    );
     const kept = () =>
       fake.statements
         .filter((s) => s.text.trim().startsWith('INSERT INTO load_errors'))
@@ -279,12 +271,9 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
 
   test('a COPY that fails is reported with the file, line and reason from stl_load_errors', async () => {
     const fake = recordingRedshift({ failCopyOf: 'log_data/2018/11/2018-11-02-events.json' });
-    const acts = createActivities({
-      pool: fake.pool,
-      dialect: redshift,
-      redshift: settings,
-      defaultSource: `s3://${BUCKET}/raw`,
-    });
+    const acts = inActivityContext(
+      createActivities({ pool: fake.pool, dialect: redshift, redshift: settings, defaultSource: `s3://${BUCKET}/raw` }),
+    );
     const err = await acts
       .stageEvents({
         runKey: '20181102T0300_1h',

@@ -3,20 +3,13 @@
  * time-skipping one) and a real PostgreSQL.
  */
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { hoursIn, makeInterval } from '../src/interval';
 import { catchUp, describeSchedule, durationText, upsertSchedule, type ScheduleSettings } from '../src/schedule';
 import { tableChecksums } from './support/checksum';
-import { connectTestTemporal, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import { useTemporalEnv, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
 import { runCommand } from './support/processes';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const env = useTemporalEnv();
 
 /** A deployment of its own per schedule: its runs' ids never meet another test file's runs of the same hours. */
 function settings(id: string, taskQueue: string, over: Partial<ScheduleSettings> = {}): ScheduleSettings {

@@ -3,23 +3,14 @@
  * the real dev server and a real PostgreSQL, with hours loaded, empty, failed, running and missing.
  */
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { makeInterval, workflowIdFor } from '../src/interval';
 import { latestLoadedRun } from '../src/status';
-import { connectTestTemporal, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
+import { useTemporalEnv, useTestDatabase, uniqueQueue, withWorker } from './support/helpers';
 import { runCommand } from './support/processes';
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-beforeAll(async () => {
-  env = await connectTestTemporal();
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-  await env?.teardown();
-});
+const env = useTemporalEnv();
+const db = useTestDatabase();
 
 const hour = (start: string) => makeInterval(start, new Date(Date.parse(start) + 3_600_000).toISOString());
 

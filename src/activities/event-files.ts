@@ -19,7 +19,7 @@ export async function eventFilesFor(
   const missingFiles: string[] = [];
   for (const day of daysTouched(interval)) {
     // A long interval is many look-ups: stay visibly alive, and stop when the run is cancelled.
-    cancellationSignal()?.throwIfAborted();
+    cancellationSignal().throwIfAborted();
     heartbeat({ listing: day });
     const key = eventFileKey(day);
     const found = await source.stat(key).catch((err) => rethrowForActivity(err, 'listing the event files'));

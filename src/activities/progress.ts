@@ -1,29 +1,18 @@
 /**
  * An attempt's progress as Temporal sees it: heartbeats (timed so that short steps send none), cancellation,
- * the activity logger, and elapsed time.
+ * the activity logger, and elapsed time. Every function here runs inside an activity (a worker's, or a test's
+ * MockActivityEnvironment); outside one, Context.current() throws.
  */
-import { Context, log as activityLog } from '@temporalio/activity';
+import { AsyncResource } from 'node:async_hooks';
+import { Context } from '@temporalio/activity';
 
-/** The activity context when running inside one; undefined when a function is called directly. */
-export function currentContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The activity logger (it adds workflow and activity ids); silent when a function is called directly. */
-export const log = {
-  info(message: string, meta?: Record<string, unknown>): void {
-    if (currentContext()) activityLog.info(message, meta);
-  },
-};
+/** The activity logger (it adds workflow and activity ids). */
+export { log } from '@temporalio/activity';
 
 /** Local activities (the audit record, the clean-up) cannot heartbeat; the workflow task covers them. */
 function heartbeatingContext(): Context | undefined {
-  const ctx = currentContext();
-  return ctx && !ctx.info.isLocal ? ctx : undefined;
+  const ctx = Context.current();
+  return ctx.info.isLocal ? undefined : ctx;
 }
 
 /**
@@ -45,8 +34,33 @@ export function heartbeat(details?: unknown): void {
   if (ctx && heartbeatDue(ctx)) ctx.heartbeat(details);
 }
 
-export function cancellationSignal(): AbortSignal | undefined {
-  return currentContext()?.cancellationSignal;
+export function cancellationSignal(): AbortSignal {
+  return Context.current().cancellationSignal;
+}
+
+/** The workflow that runs this attempt, as run_staging records it (none for a standalone activity). */
+export function workflowIdOfAttempt(): string | null {
+  return Context.current().info.workflowExecution?.workflowId ?? null;
+}
+
+/** That workflow's run, as run_hour_sources records what it read (none for a standalone activity). */
+export function runIdOfAttempt(): string | null {
+  return Context.current().info.workflowExecution?.runId ?? null;
+}
+
+/**
+ * `rows`, a generator that a stream reads (the source of a COPY), running in this attempt's context. A stream
+ * resumes its source from its own callbacks, such as the connection's socket draining, and those run in the
+ * context the connection was opened in: another attempt's, or none (a pool connection opened outside any
+ * activity). Context.current() there would find the wrong attempt, or throw.
+ */
+export function inThisAttempt<T>(rows: AsyncGenerator<T>): AsyncIterable<T> {
+  const iterator: AsyncIterator<T> = {
+    next: AsyncResource.bind(() => rows.next()),
+    return: AsyncResource.bind((value?: unknown) => rows.return(value as T)),
+    throw: AsyncResource.bind((err?: unknown) => rows.throw(err)),
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 /**

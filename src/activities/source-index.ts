@@ -48,13 +48,13 @@ export async function refreshSourceIndex(pool: Pool, index: SourceIndex, source:
     for (;;) {
       const { rows } = await client.query<{ locked: boolean }>(index.tryLock);
       if (rows[0]?.locked) break;
-      cancellationSignal()?.throwIfAborted();
+      cancellationSignal().throwIfAborted();
       heartbeat({ waitingFor: 'the source index lock' });
       await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
     }
     const { changed, removed } = todo(await readKnown(client));
     for (const f of changed) {
-      cancellationSignal()?.throwIfAborted();
+      cancellationSignal().throwIfAborted();
       const d = await digestEventLines(source.openStream(f.key), (lines) => heartbeat({ indexing: f.key, lines }));
       await client.query(
         index.upsertIndexedFile(location, {

@@ -10,7 +10,15 @@ import { rethrowForActivity } from '../warehouse/errors';
 import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
-import { cancellationSignal, currentContext, elapsed, heartbeat, log } from './progress';
+import {
+  cancellationSignal,
+  elapsed,
+  heartbeat,
+  inThisAttempt,
+  log,
+  runIdOfAttempt,
+  workflowIdOfAttempt,
+} from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { eventFilesFor } from './event-files';
@@ -41,8 +49,8 @@ export function makeStageEvents(deps: ActivityDeps) {
     const { files: dayFiles, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
     const index = dialect.sourceIndex;
     const files = index ? await filesToRead(deps, index, source, dayFiles, startMs, endMs) : dayFiles;
-    const workflowId = currentContext()?.info.workflowExecution?.workflowId ?? null;
-    const runId = currentContext()?.info.workflowExecution?.runId ?? null;
+    const workflowId = workflowIdOfAttempt();
+    const runId = runIdOfAttempt();
 
     const stats = { linesRead: 0, rowsStaged: 0, nextSongRows: 0 };
     const bad = new BadLines(input.maxErrors);
@@ -53,11 +61,10 @@ export function makeStageEvents(deps: ActivityDeps) {
           await client.query(s);
         }
         const rows = encodeEvents(source, files, startMs, endMs, stats, bad);
-        const signal = cancellationSignal();
         await pipeline(
-          Readable.from(rows),
+          Readable.from(inThisAttempt(rows)),
           client.query(copyFrom(copy.copyEventsIntoRunStaging(stg).text)),
-          ...(signal ? [{ signal }] : []),
+          { signal: cancellationSignal() },
         );
         await bad.save(client, input.runKey, dialect);
         if (index && runId) {

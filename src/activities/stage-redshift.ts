@@ -14,7 +14,7 @@ import { BAD_DATA, badConfig, rethrowForActivity } from '../warehouse/errors';
 import type { CopyFromS3, Dialect } from '../warehouse/dialect';
 import { inTransaction, withClient } from '../warehouse/pool';
 import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
-import { currentContext, elapsed, heartbeat, whileHeartbeating } from './progress';
+import { elapsed, heartbeat, whileHeartbeating, workflowIdOfAttempt } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { eventFilesFor } from './event-files';
 
@@ -137,10 +137,7 @@ export async function stageEventsRedshift(
     return await withClient(deps.pool, (client) =>
       copyTransaction(client, copy, `staging events of ${input.interval.start} .. ${input.interval.end}`, async () => {
         await client.query(dialect.createRunStaging(stg));
-        for (const s of dialect.registerRunStaging(
-          stagingKeyOf(input),
-          currentContext()?.info.workflowExecution?.workflowId ?? null,
-        )) {
+        for (const s of dialect.registerRunStaging(stagingKeyOf(input), workflowIdOfAttempt())) {
           await client.query(s);
         }
         await client.query(copy.createRawEvents);

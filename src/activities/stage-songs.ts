@@ -9,7 +9,7 @@ import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
-import { cancellationSignal, elapsed, heartbeat, log } from './progress';
+import { cancellationSignal, elapsed, heartbeat, inThisAttempt, log } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 
@@ -62,11 +62,10 @@ export function makeStageSongs(deps: ActivityDeps) {
           await client.query(copy.createSongStagingBatch.text);
           const songsPerFile: number[] = new Array<number>(todo.length).fill(0);
           const rejected: boolean[] = new Array<boolean>(todo.length).fill(false);
-          const signal = cancellationSignal();
           await pipeline(
-            Readable.from(encodeSongs(source, todo, songsPerFile, rejected, bad, result)),
+            Readable.from(inThisAttempt(encodeSongs(source, todo, songsPerFile, rejected, bad, result))),
             client.query(copyFrom(copy.copySongsIntoBatch.text)),
-            ...(signal ? [{ signal }] : []),
+            { signal: cancellationSignal() },
           );
           await client.query(copy.upsertSongBatch);
           // Plays loaded before these songs arrived get them now (late songs), in this transaction.

@@ -1,37 +1,15 @@
 /**
  * The source index's view of one event file: for each UTC hour, how many of its lines belong to that hour and
- * a digest of their bytes, in file order. A line belongs to an hour by exactly the rule the staging encoder
- * (event-encoder.ts) applies, so "the lines of hour H" here are the lines the run of H stages or reports:
- * - its top-level `ts`, read without parsing (lineTime), when that is a time an interval can hold;
- * - otherwise what parsing the line says: the `ts` of a line that encodes, or of a bad line whose time can
- *   still be read (eventTimeOf);
- * - a bad line whose time cannot be read belongs to no hour: every run that reads the file reports it, so it
- *   goes into the file's "unhoured" digest, which is part of what every hour reading the file read.
- * Blank lines are neither rows nor bad lines and are left out.
+ * a digest of their bytes, in file order. A line belongs to an hour by the staging encoder's own rule,
+ * timeOfEventLine (event-encoder.ts), so "the lines of hour H" here are the lines the run of H stages or
+ * reports. A bad line whose time cannot be read belongs to no hour: every run that reads the file reports it,
+ * so it goes into the file's "unhoured" digest, which is part of what every hour reading the file read. Blank
+ * lines are neither rows nor bad lines and are left out.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
 import { HOUR_MS } from '../interval';
-import { lineTime } from './event-encoder';
-import { decodeUtf8, encodeEventLine, eventTimeOf, RecordError, TS_MAX, TS_MIN } from './records';
+import { timeOfEventLine } from './event-encoder';
 import { wholeLines } from './index';
-
-/** The time a line belongs to (epoch ms), `undefined` for a bad line whose time cannot be read, `null` for a blank line. */
-export function timeOfEventLine(b: Buffer, start: number, end: number): number | undefined | null {
-  if (end > start && b[end - 1] === 13) end--; // as the encoder: a CR before the newline is not the line's
-  if (start === end) return null;
-  const t = lineTime(b, start, end);
-  if (t !== undefined && t >= TS_MIN && t < TS_MAX) return t;
-  const text = b.toString('utf8', start, end);
-  if (text.trim() === '') return null;
-  try {
-    if (!isUtf8(b.subarray(start, end))) decodeUtf8(b, start, end);
-    return encodeEventLine(text).ts;
-  } catch (err) {
-    if (!(err instanceof RecordError)) throw err;
-    return eventTimeOf(text);
-  }
-}
 
 export interface HourDigest {
   hourStartMs: number;

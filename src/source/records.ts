@@ -4,7 +4,20 @@
  */
 
 type Kind = 'text' | 'int' | 'float' | 'userId';
-interface Field {
+
+/** The whole numbers a field takes. */
+interface IntRange {
+  min: number;
+  max: number;
+  /** How an int field's error names a value outside them. */
+  outside?: string;
+}
+
+/**
+ * One field's rules, read by both paths that check a value: the conversion here and the event encoder's byte
+ * scan (event-scan.ts), which copies what fits them and leaves anything else to this module.
+ */
+interface FieldSpec {
   name: string;
   kind: Kind;
   required?: boolean;
@@ -14,10 +27,33 @@ interface Field {
    * the bound keeps every index entry over these columns (staging_songs' match key) far below the btree limit.
    */
   maxBytes?: number;
+  /** int, and a userId written as a number: the values its column takes (an int column's by default). */
+  range?: IntRange;
+  /** userId written as a string: the most digits it may have (none when logged out). */
+  maxDigits?: number;
+}
+export type Field = Required<FieldSpec>;
+
+const INT32_MAX = 2_147_483_647;
+/**
+ * Event times the warehouse can store as a timestamp: years 1 to 9999 (UTC). PostgreSQL and Redshift go
+ * further, but intervals are named with four-digit years, so an event outside these could never be loaded.
+ */
+export const TS_MIN = -62_135_596_800_000;
+export const TS_MAX = 253_402_300_800_000;
+
+/** An integer column; -2^31, which it could hold, is refused as well. */
+const INT32: IntRange = { min: -INT32_MAX, max: INT32_MAX, outside: 'out of range for a 32-bit integer' };
+const EVENT_TIME: IntRange = { min: TS_MIN, max: TS_MAX - 1, outside: 'out of range (years 1 to 9999)' };
+/** users.user_id: a string of up to 9 digits always fits it; a number must not be negative. */
+const USER_ID: Pick<FieldSpec, 'range' | 'maxDigits'> = { range: { min: 0, max: INT32_MAX }, maxDigits: 9 };
+
+function rules(fields: FieldSpec[]): readonly Field[] {
+  return fields.map((f) => ({ required: false, maxBytes: Infinity, range: INT32, maxDigits: 0, ...f }));
 }
 
 /** Event fields in staging_events column order. */
-export const EVENT_FIELDS: readonly Field[] = [
+export const EVENT_FIELDS = rules([
   { name: 'artist', kind: 'text', maxBytes: 512 },
   { name: 'auth', kind: 'text', maxBytes: 32 },
   { name: 'firstName', kind: 'text', maxBytes: 256 },
@@ -33,15 +69,15 @@ export const EVENT_FIELDS: readonly Field[] = [
   { name: 'sessionId', kind: 'int', required: true },
   { name: 'song', kind: 'text', maxBytes: 512 },
   { name: 'status', kind: 'int' },
-  { name: 'ts', kind: 'int', required: true },
+  { name: 'ts', kind: 'int', required: true, range: EVENT_TIME },
   { name: 'userAgent', kind: 'text', maxBytes: 1024 },
-  { name: 'userId', kind: 'userId' },
-];
+  { name: 'userId', kind: 'userId', ...USER_ID },
+]);
 const TS_INDEX = EVENT_FIELDS.findIndex((f) => f.name === 'ts');
 const PAGE_INDEX = EVENT_FIELDS.findIndex((f) => f.name === 'page');
 
 /** Song fields in the COPY column order of statements.copySongsIntoBatch. */
-export const SONG_FIELDS: readonly Field[] = [
+export const SONG_FIELDS = rules([
   { name: 'num_songs', kind: 'int' },
   { name: 'artist_id', kind: 'text', required: true, maxBytes: 32 },
   { name: 'artist_latitude', kind: 'float' },
@@ -52,19 +88,11 @@ export const SONG_FIELDS: readonly Field[] = [
   { name: 'title', kind: 'text', maxBytes: 512 },
   { name: 'duration', kind: 'float' },
   { name: 'year', kind: 'int' },
-];
+]);
 
 export class RecordError extends Error {
   override name = 'RecordError';
 }
-
-const INT32_MAX = 2_147_483_647;
-/**
- * Event times the warehouse can store as a timestamp: years 1 to 9999 (UTC). PostgreSQL and Redshift go
- * further, but intervals are named with four-digit years, so an event outside these could never be loaded.
- */
-export const TS_MIN = -62_135_596_800_000;
-export const TS_MAX = 253_402_300_800_000;
 
 type Value = string | number | null;
 
@@ -86,11 +114,8 @@ function convert(field: Field, raw: unknown): Value {
     case 'int': {
       const n = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
       if (typeof n === 'number' && Number.isSafeInteger(n)) {
-        if (field.name === 'ts') {
-          if (n < TS_MIN || n >= TS_MAX)
-            throw new RecordError(`field "ts" is out of range (years 1 to 9999), got ${n}`);
-        } else if (Math.abs(n) > INT32_MAX) {
-          throw new RecordError(`field "${field.name}" is out of range for a 32-bit integer, got ${n}`);
+        if (n < field.range.min || n > field.range.max) {
+          throw new RecordError(`field "${field.name}" is ${field.range.outside}, got ${n}`);
         }
         return n;
       }
@@ -103,8 +128,12 @@ function convert(field: Field, raw: unknown): Value {
     }
     case 'userId':
       // userId is a string of digits, "" when logged out; some producers write a number.
-      if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0 && raw <= INT32_MAX) return String(raw);
-      if (typeof raw === 'string' && /^\d{0,9}$/.test(raw.trim())) return raw.trim();
+      if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= field.range.min && raw <= field.range.max)
+        return String(raw);
+      if (typeof raw === 'string') {
+        const digits = raw.trim();
+        if (digits.length <= field.maxDigits && /^\d*$/.test(digits)) return digits;
+      }
       break;
   }
   const expected = { text: 'a string', int: 'an integer', float: 'a number', userId: 'a numeric user id' }[field.kind];
@@ -121,7 +150,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 function checkText(field: Field, s: string): string {
   if (s.includes('\u0000')) throw new RecordError(`field "${field.name}" contains a NUL character (\\u0000)`);
   if (LONE_SURROGATE.test(s)) throw new RecordError(`field "${field.name}" is not valid Unicode (a lone surrogate)`);
-  if (field.maxBytes !== undefined && s.length > field.maxBytes / 3) {
+  if (s.length > field.maxBytes / 3) {
     const bytes = Buffer.byteLength(s, 'utf8');
     if (bytes > field.maxBytes) {
       throw new RecordError(`field "${field.name}" is ${bytes} bytes long; its column holds at most ${field.maxBytes}`);
@@ -280,11 +309,6 @@ export interface EncodedEvent {
   page: string;
 }
 
-const EVENT_KEYS = EVENT_FIELDS.map((f) => f.name);
-const EVENT_KINDS = EVENT_FIELDS.map((f) => f.kind);
-const EVENT_INT_MAX = EVENT_FIELDS.map((f) => (f.name === 'ts' ? TS_MAX - 1 : INT32_MAX));
-const EVENT_INT_MIN = EVENT_FIELDS.map((f) => (f.name === 'ts' ? TS_MIN : -INT32_MAX));
-
 /**
  * parseEventLine + toCopyRow in one pass, for the staging hot path: the common shapes (a string, a whole
  * number, a finite number, null) are encoded inline; anything else goes through the general conversion,
@@ -299,27 +323,27 @@ export function encodeEventLine(text: string): EncodedEvent {
   let row = '';
   let ts = 0;
   let page = '';
-  for (let i = 0; i < EVENT_KEYS.length; i++) {
-    const raw = r[EVENT_KEYS[i] as string];
-    const kind = EVENT_KINDS[i];
+  for (let i = 0; i < EVENT_FIELDS.length; i++) {
+    const field = EVENT_FIELDS[i] as Field;
+    const raw = r[field.name];
     let cell: string;
-    if (kind === 'text' && typeof raw === 'string') {
-      checkText(EVENT_FIELDS[i] as Field, raw);
+    if (field.kind === 'text' && typeof raw === 'string') {
+      checkText(field, raw);
       cell = NEEDS_ESCAPE.test(raw) ? escapeCopy(raw) : raw;
     } else if (
-      kind === 'int' &&
+      field.kind === 'int' &&
       typeof raw === 'number' &&
       Number.isInteger(raw) &&
-      raw >= (EVENT_INT_MIN[i] as number) &&
-      raw <= (EVENT_INT_MAX[i] as number)
+      raw >= field.range.min &&
+      raw <= field.range.max
     ) {
       cell = String(raw);
-    } else if (kind === 'float' && typeof raw === 'number' && Number.isFinite(raw)) {
+    } else if (field.kind === 'float' && typeof raw === 'number' && Number.isFinite(raw)) {
       cell = String(raw);
-    } else if (raw === null && !EVENT_FIELDS[i]!.required) {
+    } else if (raw === null && !field.required) {
       cell = '\\N';
     } else {
-      const v = convert(EVENT_FIELDS[i] as Field, raw);
+      const v = convert(field, raw);
       cell = v === null ? '\\N' : typeof v === 'number' ? String(v) : escapeCopy(v);
     }
     if (i === TS_INDEX) ts = Number(cell);

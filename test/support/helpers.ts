@@ -61,29 +61,89 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** A connection to the run's dev server (started in global setup). */
-export async function connectTestTemporal(): Promise<TestWorkflowEnvironment> {
-  quietRuntime();
-  return TestWorkflowEnvironment.createFromExistingServer({ address: need('SPARKIFY_TEST_TEMPORAL_ADDRESS') });
+/** What tests use of a Temporal environment: its client, and the connection and namespace workers poll with. */
+export type TemporalEnv = Pick<TestWorkflowEnvironment, 'client' | 'nativeConnection' | 'namespace'>;
+
+/**
+ * The test file's Temporal environment: a connection to the run's dev server (jest's global setup starts it),
+ * made in beforeAll and torn down in afterAll. Call it at the top of a file or describe block, before the hooks
+ * that use it; read its properties in those hooks and in tests. Workers: withWorker.
+ */
+export function useTemporalEnv(): TemporalEnv {
+  const env = inBeforeAll(
+    'useTemporalEnv()',
+    () => {
+      quietRuntime();
+      return TestWorkflowEnvironment.createFromExistingServer({ address: need('SPARKIFY_TEST_TEMPORAL_ADDRESS') });
+    },
+    (e) => e.teardown(),
+  );
+  return {
+    get client() {
+      return env().client;
+    },
+    get nativeConnection() {
+      return env().nativeConnection;
+    },
+    get namespace() {
+      return env().namespace;
+    },
+  };
+}
+
+/**
+ * The test file's database (createTestDatabase), created in beforeAll and dropped in afterAll; called like
+ * useTemporalEnv.
+ */
+export function useTestDatabase(): TestDatabase {
+  const db = inBeforeAll('useTestDatabase()', createTestDatabase, (d) => d.drop());
+  return {
+    get name() {
+      return db().name;
+    },
+    get url() {
+      return db().url;
+    },
+    get pool() {
+      return db().pool;
+    },
+    drop: () => db().drop(),
+  };
+}
+
+/** Something made in beforeAll and ended in afterAll; the function returned reads it. */
+function inBeforeAll<T>(what: string, make: () => Promise<T>, end: (value: T) => Promise<void>): () => T {
+  let value: T | undefined;
+  beforeAll(async () => {
+    value = await make();
+  });
+  afterAll(async () => {
+    if (value !== undefined) await end(value);
+  });
+  return () => {
+    if (value === undefined)
+      throw new Error(`${what} is set up in beforeAll: read it in a hook declared after it, or in a test`);
+    return value;
+  };
 }
 
 export function uniqueQueue(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Runs `fn` while an in-process worker with the real activities serves `taskQueue`. */
-export async function withWorker<T>(
-  env: TestWorkflowEnvironment,
-  opts: {
-    taskQueue: string;
-    pool: Pool;
-    source?: string;
-    dialect?: Dialect;
-    checks?: RunChecksDeps['checks'];
-    songListingMaxAgeMs?: number;
-  },
-  fn: () => Promise<T>,
-): Promise<T> {
+/** What an in-process worker of a test runs with: the real activities over these dependencies. */
+export interface TestWorkerOptions {
+  taskQueue: string;
+  pool: Pool;
+  /** The worker's SOURCE_URL (default: the run's sample data). */
+  source?: string;
+  dialect?: Dialect;
+  checks?: RunChecksDeps['checks'];
+  songListingMaxAgeMs?: number;
+}
+
+/** Runs `fn` while an in-process worker with the real activities serves `opts.taskQueue`. */
+export async function withWorker<T>(env: TemporalEnv, opts: TestWorkerOptions, fn: () => Promise<T>): Promise<T> {
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
@@ -94,7 +154,7 @@ export async function withWorker<T>(
       defaultSource: opts.source ?? testData(),
       dialect: opts.dialect,
       ...(opts.checks ? { checks: opts.checks } : {}),
-      ...(opts.songListingMaxAgeMs !== undefined ? { songListingMaxAgeMs: opts.songListingMaxAgeMs } : {}),
+      songListingMaxAgeMs: opts.songListingMaxAgeMs,
     }),
   });
   return worker.runUntil(fn());
