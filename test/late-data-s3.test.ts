@@ -4,18 +4,17 @@
  * events belong to. Real dev server and PostgreSQL; the real commands as child processes. Data generated for
  * 2019-03-08 (no other test file uses that day).
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { generate } from '../src/datagen/generate';
-import { portOpen } from '../src/local/stack';
 import { eventFileKey } from '../src/source';
 import { s3Client } from '../src/source/s3';
 import { expectedFor } from './support/expected';
 import { count, testTmp, uniqueQueue, useTemporalEnv, useTestDatabase, withWorker } from './support/helpers';
-import { Background, ROOT, freePort, runCommand } from './support/processes';
+import { startMoto } from './support/moto';
+import { runCommand, type Background } from './support/processes';
 
 const BUCKET = 'sparkify-late';
 const env = useTemporalEnv();
@@ -23,20 +22,8 @@ const db = useTestDatabase();
 let moto: Background;
 
 beforeAll(async () => {
-  const motoServer = execFileSync('bash', [path.join(ROOT, 'scripts/provision-moto.sh')], { encoding: 'utf8' }).trim();
-  const port = await freePort();
-  moto = new Background(motoServer, ['-H', '127.0.0.1', '-p', String(port)], process.env);
-  const deadline = Date.now() + 30_000;
-  while (!(await portOpen(port))) {
-    if (Date.now() > deadline) throw new Error(`moto did not start:\n${moto.output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
-    AWS_ACCESS_KEY_ID: 'AKIATESTSPARKIFY',
-    AWS_SECRET_ACCESS_KEY: `secret-${randomUUID()}`,
-    AWS_REGION: 'us-east-1',
-  });
+  // The worker's environment: endpoint override, and credentials that must never leave it.
+  moto = await startMoto(`secret-${randomUUID()}`);
   await s3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
 }, 120_000);
 

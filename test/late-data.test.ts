@@ -55,6 +55,12 @@ function cliEnv(taskQueue: string, deployment: string, source: string): NodeJS.P
   };
 }
 
+/** `npm run backfill` over the two days the watcher tests load (2019-03-04 and 05), 8 runs at once. */
+function backfillBothDays(cli: NodeJS.ProcessEnv) {
+  const range = ['--from', '2019-03-04T00:00Z', '--to', '2019-03-06T00:00Z'];
+  return runCommand('npm', ['run', '-s', 'backfill', '--', ...range, '--concurrency', '8'], cli, 300_000);
+}
+
 test("Must-show 1: a NextSong event of hour H in the previous day's file is loaded by H's run and counted by the reconciliation check", async () => {
   const dir = await dataset('ms1', 1401);
   const H = { start: '2019-03-05T10:00:00.000Z', end: '2019-03-05T11:00:00.000Z' };
@@ -149,23 +155,7 @@ test('Must-show 2: appended and corrected files re-run exactly the hours they fe
   const envFor = (db2: TestDatabase) => ({ ...cliEnv(taskQueue, deployment, dir), WAREHOUSE_URL: db2.url });
   try {
     await withWorker(env, { taskQueue, pool: own.pool, source: dir }, async () => {
-      const backfill = await runCommand(
-        'npm',
-        [
-          'run',
-          '-s',
-          'backfill',
-          '--',
-          '--from',
-          '2019-03-04T00:00Z',
-          '--to',
-          '2019-03-06T00:00Z',
-          '--concurrency',
-          '8',
-        ],
-        envFor(own),
-        300_000,
-      );
+      const backfill = await backfillBothDays(envFor(own));
       expect(backfill.code).toBe(0);
       const nothing = await runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d'], envFor(own));
       expect(nothing.stdout).toContain('nothing to re-run');
@@ -252,23 +242,7 @@ test('Must-show 2: appended and corrected files re-run exactly the hours they fe
     // From scratch: a fresh warehouse loads the same two days from the source as it is now.
     const fresh = `late2s-${randomUUID().slice(0, 8)}`;
     await withWorker(env, { taskQueue, pool: scratch.pool, source: dir }, async () => {
-      const backfill = await runCommand(
-        'npm',
-        [
-          'run',
-          '-s',
-          'backfill',
-          '--',
-          '--from',
-          '2019-03-04T00:00Z',
-          '--to',
-          '2019-03-06T00:00Z',
-          '--concurrency',
-          '8',
-        ],
-        { ...envFor(scratch), SPARKIFY_DEPLOYMENT: fresh },
-        300_000,
-      );
+      const backfill = await backfillBothDays({ ...envFor(scratch), SPARKIFY_DEPLOYMENT: fresh });
       expect(backfill.code).toBe(0);
     });
     expect(await tableChecksums(own.pool)).toEqual(await tableChecksums(scratch.pool));

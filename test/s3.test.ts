@@ -2,7 +2,6 @@
  * The S3 source against a real S3-compatible server on localhost (moto's server, from PyPI), not an
  * in-process mock: staging streams from it exactly as from a folder.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +11,6 @@ import { createActivities } from '../src/activities';
 import { redshift } from '../src/warehouse/dialect';
 import { WorkflowFailedError, type ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { portOpen } from '../src/local/stack';
 import { s3Client } from '../src/source/s3';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import { inActivityContext } from './support/activities';
@@ -27,7 +25,8 @@ import {
   withWorker,
   type TestDatabase,
 } from './support/helpers';
-import { Background, ROOT, freePort } from './support/processes';
+import { startMoto } from './support/moto';
+import type { Background } from './support/processes';
 
 const BUCKET = 'sparkify-test';
 const SECRET = `secret-${randomUUID()}`;
@@ -49,21 +48,8 @@ async function upload(dir: string, prefix: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  const motoServer = execFileSync('bash', [path.join(ROOT, 'scripts/provision-moto.sh')], { encoding: 'utf8' }).trim();
-  const port = await freePort();
-  moto = new Background(motoServer, ['-H', '127.0.0.1', '-p', String(port)], process.env);
-  const deadline = Date.now() + 30_000;
-  while (!(await portOpen(port))) {
-    if (Date.now() > deadline) throw new Error(`moto did not start:\n${moto.output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
   // The worker's environment: endpoint override, and credentials that must never leave it.
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
-    AWS_ACCESS_KEY_ID: 'AKIATESTSPARKIFY',
-    AWS_SECRET_ACCESS_KEY: SECRET,
-    AWS_REGION: 'us-east-1',
-  });
+  moto = await startMoto(SECRET);
   await s3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
   expect(await upload(testData(), 'raw/')).toBeGreaterThan(300);
 }, 120_000);
