@@ -43,7 +43,12 @@ test('the rule file has the shape Prometheus loads: named groups of alerts with 
     expect(g.name).toMatch(/^[\w-]+$/);
     expect(Array.isArray(g.rules)).toBe(true);
   }
-  expect(rules.map((r) => r.alert)).toEqual(['SparkifyRunFailed', 'SparkifyFreshnessBehindSla', 'SparkifyHoursFailed']);
+  expect(rules.map((r) => r.alert)).toEqual([
+    'SparkifyRunFailed',
+    'SparkifyFreshnessBehindSla',
+    'SparkifyHoursFailed',
+    'SparkifyHoursStale',
+  ]);
   for (const r of rules) {
     expect(Object.keys(r).every((k) => ['alert', 'expr', 'for', 'labels', 'annotations'].includes(k))).toBe(true);
     expect(r.alert).toMatch(/^[A-Za-z_][\w]*$/);
@@ -70,11 +75,12 @@ test('every expression is balanced and uses only metrics the worker exports', ()
   }
 });
 
-test('alerts for a failed run, freshness behind the SLA and hours failed for more than 30 minutes', () => {
+test('alerts for a failed run, freshness behind the SLA, and hours failed or stale for more than 30 minutes', () => {
   const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
   expect(byName.SparkifyRunFailed!.expr).toContain('sparkify_runs_total{status=~"failed|failed_checks"}');
   expect(byName.SparkifyFreshnessBehindSla!.expr).toContain(
     'sparkify_freshness_lag_seconds > sparkify_freshness_sla_seconds',
   );
   expect(byName.SparkifyHoursFailed).toMatchObject({ expr: 'max(sparkify_failed_hours) > 0', for: '30m' });
+  expect(byName.SparkifyHoursStale).toMatchObject({ expr: 'max(sparkify_stale_hours) > 0', for: '30m' });
 });
