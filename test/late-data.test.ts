@@ -408,3 +408,40 @@ test('a run refuses a reason that is not one bounded line of text, naming the fi
     );
   });
 }, 240_000);
+
+test('a re-run that fails on a bad line is not repeated every cycle; correcting the file re-runs the hour again', async () => {
+  const dir = await dataset('failing', 1405);
+  const day = path.join(dir, eventFileKey('2019-03-05'));
+  const H = { start: '2019-03-05T15:00Z', end: '2019-03-05T16:00Z' };
+  const taskQueue = uniqueQueue('late-failing');
+  const deployment = `latef-${randomUUID().slice(0, 8)}`;
+  const own = await createTestDatabase();
+  const cli = { ...cliEnv(taskQueue, deployment, dir), WAREHOUSE_URL: own.url };
+  const late = (...args: string[]) =>
+    runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d', ...args], cli, 300_000);
+  try {
+    await withWorker(env, { taskQueue, pool: own.pool, source: dir }, async () => {
+      expect((await runCommand('npm', ['run', '-s', 'etl', '--', '--from', H.start, '--to', H.end], cli)).code).toBe(0);
+      // A late line of H that is bad: the watcher re-runs H, which fails on it, naming file and line.
+      const good = await readFile(day, 'utf8');
+      const badLine = `{"ts":${at('2019-03-05T15:30Z')},"page":"NextSong","sessionId":"oops","itemInSession":0}`;
+      await writeFile(day, `${good}${badLine}\n`);
+      const first = await late();
+      expect(first.code).toBe(1);
+      expect(first.stdout).toMatch(new RegExp(`2019-03-05T15:00Z .* failed`));
+      expect(first.stdout).toContain(`${eventFileKey('2019-03-05')} line ${good.split('\n').length}`);
+      // The next cycle does not re-run it again: the failed run read the file as it is now.
+      const second = await late('--dry-run');
+      expect(second.code).toBe(0);
+      expect(second.stdout).toContain('nothing to re-run');
+      // The file corrected (the bad line removed): the hour differs from what its latest run read, and re-runs.
+      await writeFile(day, good);
+      const third = await late();
+      expect(third.code).toBe(0);
+      expect(third.stdout).toContain('re-ran 1 hour(s):');
+      expect(third.stdout).toMatch(/2019-03-05T15:00Z .* succeeded/);
+    });
+  } finally {
+    await own.drop();
+  }
+}, 600_000);

@@ -6,7 +6,8 @@ import { wholeLines, type Source, type SourceFile } from '../source';
 import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
 import { stagingKeyOf, type StageEventsInput, type StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
-import { rethrowForActivity } from '../warehouse/errors';
+import { ApplicationFailure } from '@temporalio/common';
+import { BAD_DATA, rethrowForActivity } from '../warehouse/errors';
 import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
@@ -33,8 +34,9 @@ const CHUNK_BYTES = 64 * 1024;
  * can feed the interval: the day files it touches (a missing one is reported) and every other file the source
  * index says holds lines of its hours (an event delivered into another day's file), streams them through the
  * event encoder (bytes in, COPY rows out) into COPY FROM STDIN and keeps events whose `ts` falls in the
- * interval. What it read, per hour, is recorded in the same transaction (run_hour_sources): the late-data
- * watcher compares it with the index to find hours whose source changed since.
+ * interval. What it read, per hour, is recorded in the same transaction (run_hour_sources), or alone when the
+ * run fails on a bad line: the late-data watcher compares it with the index to find hours whose source changed
+ * since.
  */
 export function makeStageEvents(deps: ActivityDeps) {
   return async function stageEvents(input: StageEventsInput): Promise<StageEventsResult> {
@@ -51,6 +53,18 @@ export function makeStageEvents(deps: ActivityDeps) {
     const files = index ? await filesToRead(deps, index, source, dayFiles, startMs, endMs) : dayFiles;
     const workflowId = workflowIdOfAttempt();
     const runId = runIdOfAttempt();
+    const reads =
+      index && runId
+        ? index.recordRunReads({
+            runId,
+            workflowId,
+            source: source.location,
+            startMs,
+            endMs,
+            paths: files.map((f) => f.key),
+            versions: files.map((f) => f.version),
+          })
+        : undefined;
 
     const stats = { linesRead: 0, rowsStaged: 0, nextSongRows: 0 };
     const bad = new BadLines(input.maxErrors);
@@ -67,23 +81,20 @@ export function makeStageEvents(deps: ActivityDeps) {
           { signal: cancellationSignal() },
         );
         await bad.save(client, input.runKey, dialect);
-        if (index && runId) {
-          await client.query(
-            index.recordRunReads({
-              runId,
-              workflowId,
-              source: source.location,
-              startMs,
-              endMs,
-              paths: files.map((f) => f.key),
-              versions: files.map((f) => f.version),
-            }),
-          );
-        }
+        if (reads) await client.query(reads);
         // Fresh statistics, so the loads' joins are planned for the rows really staged.
         await client.query(copy.analyzeRunStaging(stg));
       });
     } catch (err) {
+      // A run that fails on its data read the source too: what it read is recorded (out of the rolled-back
+      // transaction), so the late-data watcher re-runs the hour when a file changes again, not every cycle.
+      if (reads && err instanceof ApplicationFailure && err.type === BAD_DATA) {
+        await deps.pool
+          .query(reads)
+          .catch((e: unknown) =>
+            log.warn('could not record what the failed run read', { error: (e as Error).message }),
+          );
+      }
       rethrowForActivity(err);
     }
     metrics.rows('staged', stats.rowsStaged, { table: 'staging_events' });
