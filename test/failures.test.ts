@@ -89,6 +89,42 @@ describe('fail fast on what cannot heal', () => {
     expect(res.stdout + res.stderr).not.toContain('s3cret-pw');
   });
 
+  test('status against a closed warehouse port, or a database never initialised, says which setting or command fixes it', async () => {
+    const port = await freePort();
+    const range = ['--', '--from', '2018-11-01T00:00Z', '--to', '2018-11-01T01:00Z'];
+    const closed = await npm(['status', ...range], { WAREHOUSE_URL: `postgres://postgres@127.0.0.1:${port}/sparkify` });
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toContain(
+      `WAREHOUSE_URL (postgres://postgres@127.0.0.1:${port}/sparkify): connection refused`,
+    );
+    const missing = new URL(db.url);
+    missing.pathname = `/no_such_db_${process.pid}`;
+    const uninitialised = await npm(['status', ...range], { WAREHOUSE_URL: missing.toString() });
+    expect(uninitialised.code).toBe(1);
+    expect(uninitialised.stderr).toContain('npm run db:init');
+  });
+
+  test('a Temporal address that does not answer: the message says what npm start does with TEMPORAL_ADDRESS set', async () => {
+    const port = await freePort();
+    const res = await npm(['status', '--', '--from', '2018-11-01T00:00Z', '--to', '2018-11-01T01:00Z'], {
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`TEMPORAL_ADDRESS (127.0.0.1:${port}): cannot reach the Temporal server`);
+    expect(res.stderr).toContain('With TEMPORAL_ADDRESS set, `npm start` uses that server and starts none');
+  });
+
+  test('npm run setup -- --help prints its usage and installs nothing; an unknown option exits 2', async () => {
+    const help = await npm(['setup', '--', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: npm run setup');
+    const unknown = await npm(['setup', '--', '--frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      "error: Unknown option '--frobnicate' (npm run setup -- --help shows the options)",
+    );
+  });
+
   test('db:init against a closed port exits 1 naming WAREHOUSE_URL', async () => {
     const port = await freePort();
     const res = await npm(['db:init'], { WAREHOUSE_URL: `postgres://postgres@127.0.0.1:${port}/sparkify` }, 60_000);

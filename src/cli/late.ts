@@ -19,7 +19,7 @@ options:
   --dry-run          print what would be re-run and why; re-run nothing (the index is still brought up to date)
   --lookback DUR     how far back hours may be re-run, e.g. 48h or 30d (default LATE_DATA_LOOKBACK)
   --concurrency N    re-runs at once (default LATE_DATA_CONCURRENCY)
-  --source URL       the source whose files to look at (default SOURCE_URL, as the hourly runs)`;
+  --source URL       the source whose files to look at (default: the worker's SOURCE_URL, as the hourly runs)`;
 
 const hour = (iso: string) => `${iso.slice(0, 13)}:00Z`;
 

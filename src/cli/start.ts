@@ -75,7 +75,8 @@ main(USAGE, async () => {
       console.log(
         server.started
           ? `started the Temporal dev server on ${server.address}`
-          : `using the Temporal server on ${server.address}`,
+          : `using the Temporal server already running on ${server.address} (not started here: it may be another ` +
+              `project's; SPARKIFY_TEMPORAL_PORT picks another port)`,
       );
     }
 
@@ -140,7 +141,9 @@ main(USAGE, async () => {
         try {
           const parts = await Promise.all(
             ['Completed', 'Failed', 'Running'].map(async (status) => {
-              const r = await client.workflow.count(`WorkflowType = 'SparkifyEtl' AND ExecutionStatus = '${status}'`);
+              const r = await client.workflow.count(
+                `WorkflowType = 'SparkifyEtl' AND ExecutionStatus = '${status}' AND WorkflowId STARTS_WITH '${config.deployment}-'`,
+              );
               return `${r.count} ${status.toLowerCase()}`;
             }),
           );

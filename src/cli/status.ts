@@ -4,6 +4,7 @@ import { openSource } from '../source';
 import { formatStatus, rangeStatus } from '../status';
 import { connectClient } from '../temporal';
 import { dialectFor } from '../warehouse/dialect';
+import { checkWarehouse } from '../preflight';
 import { createPool } from '../warehouse/pool';
 import { intervalOption, main, parseCommandLine, UsageError } from './args';
 import { TIME_HELP } from './times';
@@ -41,6 +42,8 @@ main(USAGE, async () => {
     throw new UsageError(`the range holds ${(endMs - startMs) / HOUR_MS} hours; status shows at most 366 days`);
   }
   const config = loadConfig();
+  // An unreachable or uninitialised warehouse is named (WAREHOUSE_URL, db:init) before any query.
+  await checkWarehouse(config.warehouse.url, dialectFor(config.warehouse.dialect));
   const pool = createPool({ url: config.warehouse.url, max: 1, applicationName: 'sparkify-etl-status' });
   try {
     const { client, connection } = await connectClient(config.env);
