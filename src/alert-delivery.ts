@@ -21,7 +21,11 @@ import { withTransaction } from './warehouse/pool';
 export const ALERT_POLL_MS = 5_000;
 export const ALERT_BACKOFF = { initialMs: 2_000, maximumMs: 5 * 60_000 } as const;
 /** Claimed alerts a worker posts per round, one after the other. */
-const CLAIM_LIMIT = 10;
+/**
+ * One alert a claim: its lease covers one POST (timeout + margin). A larger batch posted one after another
+ * outlived its lease, and another worker took, and posted, the rest again.
+ */
+const CLAIM_LIMIT = 1;
 /** A claim outlives one POST by this much, so that no other worker takes an alert being posted. */
 const CLAIM_MARGIN_MS = 30_000;
 

@@ -97,6 +97,8 @@ export async function postAlert(
   try {
     res = await fetch(s.webhookUrl, {
       method: 'POST',
+      // A redirect is an error, never followed: the alert goes to the configured receiver or nowhere.
+      redirect: 'error',
       headers: { 'content-type': 'application/json', 'idempotency-key': `${e.runId}:${e.kind}` },
       body: JSON.stringify(body),
       signal: stop ? AbortSignal.any([timeout, stop]) : timeout,

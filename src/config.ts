@@ -470,6 +470,9 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   const alertWebhookUrl = env.ALERT_WEBHOOK_URL || undefined;
   if (alertWebhookUrl && !/^https?:\/\/[^\s]+$/.test(alertWebhookUrl)) {
     problems.push('ALERT_WEBHOOK_URL must be an http:// or https:// URL');
+  } else if (alertWebhookUrl && /^https?:\/\/[^/?#]*@/.test(alertWebhookUrl)) {
+    // fetch refuses such URLs, and its error would carry them: refused here, without echoing the URL
+    problems.push("ALERT_WEBHOOK_URL must not carry user:password@ (put the receiver's token in its path instead)");
   }
   const alertRetryFor = get('ALERT_RETRY_FOR')!;
   const alertRetryForMs = parseDuration(alertRetryFor);

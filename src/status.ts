@@ -146,9 +146,15 @@ export async function finishedHours(
 export function staleReason(read: Record<string, string>, now: Record<string, string>): string {
   const parts: string[] = [];
   for (const path of [...new Set([...Object.keys(read), ...Object.keys(now)])].sort()) {
-    if (!(path in read)) parts.push(`${path} added`);
-    else if (!(path in now)) parts.push(`${path} removed`);
-    else if (read[path] !== now[path]) parts.push(`${path} changed`);
+    // A file's name is source data: shown on one printable line, whatever bytes it holds.
+    const name = path.replace(
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    if (!(path in read)) parts.push(`${name} added`);
+    else if (!(path in now)) parts.push(`${name} removed`);
+    else if (read[path] !== now[path]) parts.push(`${name} changed`);
   }
   const text = `late data: ${parts.join(', ')}`;
   return text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH - 3)}...`;

@@ -114,6 +114,13 @@ describe('fail fast on what cannot heal', () => {
     expect(res.stderr).toContain('With TEMPORAL_ADDRESS set, `npm start` uses that server and starts none');
   });
 
+  test('an ALERT_WEBHOOK_URL with user:password@ is refused at start (exit 2), without echoing it', async () => {
+    const res = await npm(['worker'], { ALERT_WEBHOOK_URL: 'https://hookuser:S3cr3tHook@hooks.example/x' }, 60_000);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('ALERT_WEBHOOK_URL must not carry user:password@');
+    expect(res.stdout + res.stderr).not.toContain('S3cr3tHook');
+  });
+
   test('npm run setup -- --help prints its usage and installs nothing; an unknown option exits 2', async () => {
     const help = await npm(['setup', '--', '--help']);
     expect(help.code).toBe(0);

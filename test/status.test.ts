@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { planBackfill, runBackfill } from '../src/backfill';
 import { makeInterval, workflowIdFor } from '../src/interval';
-import { latestLoadedRun } from '../src/status';
+import { latestLoadedRun, staleReason } from '../src/status';
 import { useTemporalEnv, useTestDatabase, uniqueQueue, withWorker } from './support/helpers';
 import { runCommand } from './support/processes';
 
@@ -162,4 +162,13 @@ test('a date as --to includes that day, in status and backfill alike', async () 
     cliEnv,
   );
   expect(one.stdout).toContain(`${deployment}: hours 2018-11-01T00:00Z .. 2018-11-02T00:00Z`);
+});
+
+test("a stale hour's reason shows a file name with control characters on one printable line", () => {
+  const reason = staleReason(
+    { 'log_data/a\u001b[2J\rb.json': 'x' },
+    { 'log_data/a\u001b[2J\rb.json': 'y', 'c\nd.json': 'z' },
+  );
+  expect(reason).toBe('late data: c\\u000ad.json added, log_data/a\\u001b[2J\\u000db.json changed');
+  expect(reason).not.toMatch(/[\u0000-\u001f]/);
 });

@@ -4,7 +4,9 @@ import { digestEventLines } from '../source/hour-digest';
 import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { SourceIndex } from '../warehouse/dialect';
-import { cancellationSignal, heartbeat } from './progress';
+import { cancellationSignal, heartbeat, log } from './progress';
+
+const UNREADABLE = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOENT', 'ELOOP', 'ENOTDIR', 'AccessDenied', 'NoSuchKey']);
 
 export interface IndexRefresh {
   /** Every event file the listing found, by key. */
@@ -55,7 +57,17 @@ export async function refreshSourceIndex(pool: Pool, index: SourceIndex, source:
     const { changed, removed } = todo(await readKnown(client));
     for (const f of changed) {
       cancellationSignal().throwIfAborted();
-      const d = await digestEventLines(source.openStream(f.key), (lines) => heartbeat({ indexing: f.key, lines }));
+      let d: Awaited<ReturnType<typeof digestEventLines>>;
+      try {
+        d = await digestEventLines(source.openStream(f.key), (lines) => heartbeat({ indexing: f.key, lines }));
+      } catch (err) {
+        // A file that cannot be read (no permission, a folder, gone since the listing) stays out of the index:
+        // it fails only the runs whose day file it is (naming it), not every run. Tried again next refresh.
+        const code = String((err as { code?: unknown; name?: unknown }).code ?? (err as { name?: unknown }).name ?? '');
+        if (!UNREADABLE.has(code)) throw err;
+        log.warn('an event file cannot be read for the source index; left out', { file: f.key, error: code });
+        continue;
+      }
       await client.query(
         index.upsertIndexedFile(location, {
           path: f.key,
