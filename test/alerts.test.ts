@@ -22,7 +22,7 @@ interface Received {
   body: Record<string, unknown>;
 }
 
-type Behaviour = 'ok' | 'hang' | 'unavailable';
+type Behaviour = 'ok' | 'hang' | 'unavailable' | `redirect to ${string}`;
 
 /** A webhook receiver that answers 200, holds every request unanswered until release(), or answers 503. */
 class Receiver {
@@ -40,6 +40,9 @@ class Receiver {
         this.received.push({ headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown> });
         const answer = () => {
           if (this.behaviour === 'unavailable') return void res.writeHead(503).end('down for maintenance');
+          if (this.behaviour.startsWith('redirect to ')) {
+            return void res.writeHead(307, { location: this.behaviour.slice('redirect to '.length) }).end();
+          }
           if (req.socket.destroyed) return; // the worker gave up on this request (its timeout)
           res.on('finish', () => this.acknowledged++);
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
@@ -267,4 +270,23 @@ test('a cause that quotes a secret or a URL with credentials is masked before it
   expect(JSON.stringify(body)).not.toContain('hunter22');
   expect(body.message).toBe('load songplays: cannot connect to postgres://etl:***@db:5432/x (token ***)');
   expect(mask('s3://bucket/p', [])).toBe('s3://bucket/p');
+});
+
+test('a receiver that redirects elsewhere is not followed: the alert is never posted to the other host', async () => {
+  const { receiver: elsewhere, url: elsewhereUrl } = await receiver('ok');
+  const { url: hookUrl } = await receiver(`redirect to ${elsewhereUrl}`);
+  const { env, deployment } = workerEnv(hookUrl, { ALERT_RETRY_FOR: '3s' });
+  const hour = makeInterval('2018-11-02T03:00Z', '2018-11-02T04:00Z');
+  const workflowId = workflowIdFor(hour, deployment);
+  const worker = new Background('npm', ['run', '-s', 'worker'], env);
+  try {
+    await worker.waitFor(/worker polling task queue/);
+    expect((await etlOf(env, hour)('--source', '/no/such/redirect/source')).code).toBe(1);
+    await worker.waitFor(new RegExp(`gave up on the failed alert of ${workflowId} after \\d+ attempt\\(s\\)`));
+    expect(elsewhere.received).toEqual([]);
+    const [row] = await outbox(workflowId);
+    expect(row).toMatchObject({ state: 'abandoned' });
+  } finally {
+    await worker.stop('SIGINT');
+  }
 });
