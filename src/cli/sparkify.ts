@@ -9,6 +9,7 @@
  * Temporal client, not pg or the worker SDK), and V8's compile cache keeps what it compiled for the next call.
  */
 import nodeModule from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { invokedThrough, type Command } from './args';
 
 // Before the command's modules load (./args is small). Only for the compiled code: tsx compiles the sources itself.
@@ -19,27 +20,33 @@ if (__filename.endsWith('.js')) (nodeModule as { enableCompileCache?: () => unkn
  * ES module loader, which costs a few more milliseconds for nothing.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
-const COMMANDS: Record<string, { about: string; load: () => { command: Command } }> = {
+const COMMANDS: Record<string, { about: string; quick?: true; load: () => { command: Command } }> = {
   start: {
     about: 'the whole local pipeline: dev server, warehouse, sample data, worker, schedules',
     load: () => require('./start'),
   },
   worker: { about: 'the worker process alone, on TASK_QUEUE', load: () => require('../worker') },
-  etl: { about: 'run one interval now and print its summary', load: () => require('./etl') },
+  etl: { about: 'run one interval now and print its summary', quick: true, load: () => require('./etl') },
   backfill: {
     about: 'run every hour of a range, skipping the hours already loaded',
     load: () => require('./backfill'),
   },
   status: {
     about: 'every hour of a range: loaded, empty, stale, failed, running or missing',
+    quick: true,
     load: () => require('./status'),
   },
   late: { about: 'one cycle of the late-data watcher now', load: () => require('./late') },
   schedule: {
     about: 'the hourly schedule: up, pause, unpause, trigger, describe, delete',
+    quick: true,
     load: () => require('./schedule'),
   },
-  'db:init': { about: 'create the warehouse database and apply the schema', load: () => require('./db-init') },
+  'db:init': {
+    about: 'create the warehouse database and apply the schema',
+    quick: true,
+    load: () => require('./db-init'),
+  },
   generate: { about: 'write synthetic Sparkify data (log_data/, song_data/)', load: () => require('./generate') },
   'build:workflows': {
     about: 'prebuild the workflow bundle for WORKFLOW_BUNDLE',
@@ -74,6 +81,10 @@ function dispatch(argv: string[]): void {
     console.error(`error: unknown command "${name}": use one of ${Object.keys(COMMANDS).join(', ')} (sparkify --help)`);
     process.exit(2);
   }
+  // A quick command spends its CPU loading code it runs once: V8's optimizing compiler (TurboFan) would only
+  // compile functions that are never called again, on a thread the worker and the server may need meanwhile.
+  // Not for the commands that run long or compute (worker, start, backfill, generate, build:workflows).
+  if (entry.quick) setFlagsFromString('--no-opt');
   // The command reads its options from process.argv, as it does when it runs alone.
   process.argv.splice(2, process.argv.length - 2, ...args);
   const { command } = entry.load();
