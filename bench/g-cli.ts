@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { workflowIdFor } from '../src/interval';
 import { runCommand } from '../test/support/processes';
@@ -75,6 +76,8 @@ export async function benchG(bench: Bench): Promise<Figures> {
     await worker.stop('SIGINT');
     await db.pool.end();
   }
+  // How busy the machine was (1-minute load average, against its cores): the figures move with it.
+  const loadAverage = Math.round(os.loadavg()[0]! * 10) / 10;
   const workflow: number[] = [];
   for (const id of ids) {
     const ev = (await bench.env.client.workflow.getHandle(id).fetchHistory()).events ?? [];
@@ -91,6 +94,8 @@ export async function benchG(bench: Bench): Promise<Figures> {
     npmRunEtl: { runs: npm.length, ...spread(npm) },
     nodeAlone: spread(node),
     npmToSparkify: Math.round((median(npm) / median(sparkify)) * 100) / 100,
+    loadAverage,
+    cores: os.cpus().length,
     target: 'sparkify etl < 400 ms',
   };
   const previous = existsSync(path.join(RESULTS, 'results.json'))
@@ -104,7 +109,9 @@ export async function benchG(bench: Bench): Promise<Figures> {
       at,
       sparkifyMedianMs: figures.sparkifyEtl.medianMs,
       workflowMedianMs: figures.workflow.medianMs,
+      overheadMedianMs: figures.commandOverhead.medianMs,
       npmMedianMs: figures.npmRunEtl.medianMs,
+      loadAverage,
     },
   ].slice(-5);
   const g_cli = { ...figures, history };
