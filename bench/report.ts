@@ -51,6 +51,15 @@ export async function writeResults(results: Figures): Promise<void> {
     md.push(
       `| e. 10M-event day | ${e.runs['10000000'].ms} ms, peak RSS ${e.runs['10000000'].peakRssMb} MB | 1M: ${e.runs['1000000'].ms} ms, ${e.runs['1000000'].peakRssMb} MB | 10M/1M time ${e.timeRatio10mTo1m} | ${e.target} |`,
     );
+  const g = merged.g_cli;
+  if (g) {
+    const runs = (g.history ?? []) as { sparkifyMedianMs: number; workflowMedianMs: number }[];
+    const range = (xs: number[]) =>
+      xs.length > 1 ? `; medians of the last ${xs.length} runs of g: ${Math.min(...xs)}-${Math.max(...xs)} ms` : '';
+    md.push(
+      `| g. \`sparkify etl\`, one sample hour (~${g.eventsPerHour} events), against a running worker (${g.runs} runs) | median ${g.sparkifyEtl.medianMs} ms (${g.sparkifyEtl.minMs}-${g.sparkifyEtl.maxMs})${range(runs.map((r) => r.sparkifyMedianMs))} | the run itself (history): median ${g.workflow.medianMs} ms; \`npm run etl\`: median ${g.npmRunEtl.medianMs} ms (${g.npmRunEtl.runs} runs); node -e 0: ${g.nodeAlone.medianMs} ms | command's own time (wall - run): median ${g.commandOverhead.medianMs} ms; npm/sparkify ${g.npmToSparkify}; load average ${g.loadAverage} on ${g.cores} cores | ${g.target} |`,
+    );
+  }
   const w = merged.w_late_data_watcher;
   if (w)
     md.push(

@@ -1,19 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { Client } from 'pg';
+import { PreflightError } from './preflight-error';
 import { openSource, SourceConfigError } from './source';
 import type { Dialect } from './warehouse/dialect';
 import { describeError } from './warehouse/errors';
 import { redactUrl } from './warehouse/pool';
 
-/**
- * What a process checks before it starts work: that the warehouse answers and its schema is migrated, that
- * the source is readable, that Temporal answers. What cannot heal by waiting fails here, at once, with one
- * message naming the setting to fix and what was seen, e.g.
- * `WAREHOUSE_URL (postgres://sparkify@127.0.0.1:5999/sparkify): connection refused`.
- */
-export class PreflightError extends Error {
-  override name = 'PreflightError';
-}
+export { PreflightError };
 
 const NODE_ERRORS: Record<string, string> = {
   ECONNREFUSED: 'connection refused (is the server running, and on this port?)',

@@ -1,8 +1,8 @@
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+import type * as WorkerSdk from '@temporalio/worker';
 import { settingsEnv } from './config';
-import { PreflightError } from './preflight';
+import { PreflightError } from './preflight-error';
 import { CUSTOM_SEARCH_ATTRIBUTES } from './search-attributes';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -43,8 +43,12 @@ export async function connectClient(env?: Env): Promise<{ client: Client; connec
   return { client: new Client({ connection, namespace }), connection };
 }
 
-export async function connectWorker(env?: Env): Promise<{ connection: NativeConnection; namespace: string }> {
+export async function connectWorker(env?: Env): Promise<{ connection: WorkerSdk.NativeConnection; namespace: string }> {
   const { connectionOptions, namespace } = temporalSettings(env);
+  // Required here, not imported at the top: the worker SDK (with its native core) takes longer to load than a
+  // client command such as `sparkify etl` takes to run, and only the worker and `npm start` connect this way.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { NativeConnection } = require('@temporalio/worker') as typeof WorkerSdk;
   const connection = await NativeConnection.connect(connectionOptions).catch((err) => {
     throw unreachable(connectionOptions.address, err);
   });
@@ -57,7 +61,7 @@ export async function connectWorker(env?: Env): Promise<{ connection: NativeConn
  * them. Returns a warning when the server does not say (no permission to list them, say).
  */
 export async function checkSearchAttributes(
-  connection: NativeConnection,
+  connection: WorkerSdk.NativeConnection,
   namespace: string,
 ): Promise<string | undefined> {
   let registered: Record<string, unknown>;

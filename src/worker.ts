@@ -5,7 +5,7 @@ import { startAlertDelivery, type AlertDelivery } from './alert-delivery';
 import type { AlertSettings } from './alerts';
 import { ConfigError, loadConfig, type AppConfig } from './config';
 import { deploymentGuard } from './deployment-guard';
-import { helpCommand, helpOnly } from './cli/args';
+import { helpCommand, helpOnly, type Command } from './cli/args';
 import { startFreshnessMonitor } from './freshness';
 import { allChecks, checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
@@ -180,10 +180,17 @@ function helpAsked(): boolean {
   }
 }
 
-if (require.main === module && !helpAsked()) {
-  run().catch((err) => {
-    console.error(`worker not started: ${err instanceof Error ? err.message : String(err)}`);
-    // 2: fix the configuration; 1: something the configuration names did not answer as it should
-    process.exit(err instanceof ConfigError ? 2 : 1);
-  });
-}
+/** `sparkify worker` (and `node dist/src/worker.js`, the image's command): its errors say the worker did not start. */
+export const command: Command = {
+  usage: USAGE,
+  run() {
+    if (helpAsked()) return;
+    run().catch((err) => {
+      console.error(`worker not started: ${err instanceof Error ? err.message : String(err)}`);
+      // 2: fix the configuration; 1: something the configuration names did not answer as it should
+      process.exit(err instanceof ConfigError ? 2 : 1);
+    });
+  },
+};
+
+if (require.main === module) command.run();

@@ -1,7 +1,7 @@
 /**
- * The README's promise, as a new user meets it: from a fresh clone, the set-up command, then `npm start`;
- * within 90 s the dev server's HTTP API lists completed SparkifyEtl runs, and the late-data watcher has its
- * schedule; Ctrl-C leaves no process behind.
+ * The README's promise, as a new user meets it: from a fresh clone, the set-up command (which also builds the
+ * sparkify command), then `npm start`; within 90 s the dev server's HTTP API lists completed SparkifyEtl runs,
+ * and the late-data watcher has its schedule; Ctrl-C leaves no process behind.
  * The clone brings its own Temporal CLI (pip) and, told to, its own embedded PostgreSQL.
  */
 import { execFileSync } from 'node:child_process';
@@ -40,6 +40,11 @@ test('fresh clone: `npm run setup`, `npm start`, completed runs within 90 s, not
     const setup = await runCommand('npm', ['run', 'setup'], userEnv, 300_000, dir);
     expect(setup.code).toBe(0);
     expect(setup.stdout).toContain('set-up done');
+    // The set-up built the sparkify command: the clone's bin runs the compiled commands.
+    const sparkify = await runCommand(path.join(dir, 'bin', 'sparkify.js'), ['--help'], userEnv, 60_000, dir);
+    expect(sparkify.stderr).toBe('');
+    expect(sparkify.code).toBe(0);
+    expect(sparkify.stdout).toMatch(/^usage: sparkify COMMAND/);
 
     const [temporalPort, uiPort, pgPort, metricsPort] = [
       await freePort(),

@@ -25,6 +25,44 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options'
   }
 }
 
+/** A command of `sparkify` (src/cli/sparkify.ts): its usage text, and what runs it (it exits with its code). */
+export interface Command {
+  usage: string;
+  run(): void;
+}
+
+/** `sparkify etl` when the command runs through the sparkify executable; unset for the npm scripts. */
+let invokedAs: string | undefined;
+
+/** Called by sparkify before the command runs: its usage and its errors then name `sparkify <command>`. */
+export function invokedThrough(name: string): void {
+  invokedAs = name;
+}
+
+/**
+ * A command module's command. It runs at once when its module is the process's entry point
+ * (`node dist/src/cli/db-init.js`, as docker-compose.yml does); imported, as sparkify imports the one it is
+ * asked for, it starts nothing.
+ */
+export function defineCommand(entry: NodeJS.Module, usage: string, fn: () => Promise<number | void>): Command {
+  const command: Command = { usage, run: () => main(usage, fn) };
+  if (require.main === entry) command.run();
+  return command;
+}
+
+/**
+ * The usage text as this invocation should show it: written for the npm script (`usage: npm run etl -- ...`,
+ * `npm run etl -- --from ...` in examples), it names `sparkify etl` when sparkify runs the command.
+ */
+export function usageText(usage: string): string {
+  const npm = /^usage: (npm (?:run )?[\w:]+)/.exec(usage)?.[1];
+  if (!invokedAs || !npm) return usage;
+  return usage
+    .replaceAll(`${npm} -- `, `${invokedAs} `)
+    .replaceAll(`${npm} [-- `, `${invokedAs} [`)
+    .replaceAll(npm, invokedAs);
+}
+
 /**
  * Runs a command's main. Exit codes: 0 ok; 1 the run failed, or a service did not answer as it should;
  * 2 usage or configuration. The usage text is for --help: a usage error is its message and where help is.
@@ -47,8 +85,9 @@ export function main(usage: string, fn: () => Promise<number | void>): void {
   );
 }
 
-/** `npm run etl -- --help`, from the usage text's first line `usage: npm run etl -- ...`. */
+/** `npm run etl -- --help`, from the usage text's first line `usage: npm run etl -- ...`; `sparkify etl --help`. */
 export function helpCommand(usage: string): string {
+  if (invokedAs) return `${invokedAs} --help`;
   const m = /^usage: (npm (?:run )?[\w:]+)/.exec(usage);
   return m ? `${m[1]} -- --help` : '--help';
 }
@@ -57,7 +96,7 @@ export function helpCommand(usage: string): string {
 export function helpOnly(usage: string): boolean {
   const { values, positionals } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    console.log(usage);
+    console.log(usageText(usage));
     return true;
   }
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);

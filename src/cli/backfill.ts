@@ -10,7 +10,7 @@ import { loadConfig } from '../config';
 import { HOUR_MS, toMs } from '../interval';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
-import { intervalOption, intOption, main, parseCommandLine, UsageError } from './args';
+import { defineCommand, intervalOption, intOption, parseCommandLine, UsageError, usageText } from './args';
 import { TIME_HELP } from './times';
 
 const USAGE = `usage: npm run backfill -- --from TIME --to TIME [options]
@@ -37,7 +37,7 @@ function bar(p: BackfillProgress): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${p.total}  done ${p.done}  failed ${p.failed}  running ${p.running}  skipped ${p.skipped}`;
 }
 
-main(USAGE, async () => {
+export const command = defineCommand(module, USAGE, async () => {
   const { values, positionals } = parseCommandLine({
     from: { type: 'string' },
     to: { type: 'string' },
@@ -48,7 +48,7 @@ main(USAGE, async () => {
     source: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) return void console.log(USAGE);
+  if (values.help) return void console.log(usageText(USAGE));
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
   const range = intervalOption(values.from, values.to);
   const { startMs, endMs } = toMs(range);

@@ -4,16 +4,16 @@ import { dialectFor } from '../warehouse/dialect';
 import { migrate } from '../warehouse/migrate';
 import { createPool, redactUrl } from '../warehouse/pool';
 import { asWarehouseProblem } from '../preflight';
-import { main, parseCommandLine } from './args';
+import { defineCommand, parseCommandLine, usageText } from './args';
 
 const USAGE = `usage: npm run db:init
 
 Creates the warehouse database named in WAREHOUSE_URL if it is missing, then applies the schema in sql/.
 Safe to run any number of times.`;
 
-main(USAGE, async () => {
+export const command = defineCommand(module, USAGE, async () => {
   const { values } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
-  if (values.help) return void console.log(USAGE);
+  if (values.help) return void console.log(usageText(USAGE));
   const config = loadConfig();
   const url = config.warehouse.url;
   const dialect = dialectFor(config.warehouse.dialect);

@@ -11,7 +11,15 @@ import { inputDifferences, waitForOutcome, watchRetries } from '../outcome';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import { parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
-import { intervalOption, intOption, main, parseCommandLine, RefusedError, UsageError } from './args';
+import {
+  defineCommand,
+  intervalOption,
+  intOption,
+  parseCommandLine,
+  RefusedError,
+  UsageError,
+  usageText,
+} from './args';
 import { TIME_HELP } from './times';
 import { formatSummary } from './format';
 
@@ -38,7 +46,7 @@ options:
   --check NAME          also run the custom check NAME (a file of the worker's checks/ or CHECKS_DIR), repeatable
   --no-wait             start the run and print its id without waiting`;
 
-main(USAGE, async () => {
+export const command = defineCommand(module, USAGE, async () => {
   const { values, positionals } = parseCommandLine({
     from: { type: 'string' },
     to: { type: 'string' },
@@ -52,7 +60,7 @@ main(USAGE, async () => {
     'no-wait': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) return void console.log(USAGE);
+  if (values.help) return void console.log(usageText(USAGE));
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
   const interval = intervalOption(values.from, values.to);
   const config = loadConfig();
@@ -85,7 +93,12 @@ main(USAGE, async () => {
     const workflowId = workflowIdFor(interval, config.deployment);
     const run = await startOrAttach(client, workflowId, input, config.taskQueue);
     if (values['no-wait']) return 0;
-    const stopWatching = watchRetries(client, workflowId, run.runId, (line) => console.error(line));
+    // Just started, the run has no retry to report yet: the first look waits a second, as the later ones do, so
+    // that a quick run is not slowed by a describe call at its start.
+    let stopWatching = () => {};
+    const watching = setTimeout(() => {
+      stopWatching = watchRetries(client, workflowId, run.runId, (line) => console.error(line));
+    }, 1_000);
     // Ctrl-C stops waiting, not the run: say so, and how to see it again.
     process.once('SIGINT', () => {
       console.error(
@@ -96,7 +109,10 @@ main(USAGE, async () => {
     });
     const outcome = await waitForOutcome(client, workflowId, run.runId, {
       onReconnect: (m) => console.error(`lost the connection to Temporal (${m.split('\n')[0]}); reconnecting`),
-    }).finally(stopWatching);
+    }).finally(() => {
+      clearTimeout(watching);
+      stopWatching();
+    });
     const whose = run.attached ? ' (the run this command attached to)' : '';
     if (outcome.status === 'completed') {
       console.log(formatSummary(outcome.result));
@@ -146,8 +162,10 @@ async function startOrAttach(
       throw err;
     }
   };
-  let other = await running();
-  if (!other) {
+  // Start first: the start fails (FAIL) only while a run of this id is in progress, so the usual case, no run
+  // in progress, takes one call to the server; the run in progress is looked at only when there is one.
+  let other: WorkflowExecutionDescription | undefined;
+  for (let attempt = 1; ; attempt++) {
     try {
       const handle = await client.workflow.start('SparkifyEtl', {
         taskQueue,
@@ -159,8 +177,9 @@ async function startOrAttach(
       return { runId: handle.firstExecutionRunId, attached: false };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      other = await running(); // started by someone else a moment ago
-      if (!other) throw err;
+      other = await running();
+      if (other) break;
+      if (attempt === 2) throw err; // it ended between the two calls, twice
     }
   }
   const differences = await inputDifferences(client, workflowId, other, input, taskQueue);

@@ -2,14 +2,14 @@ import path from 'node:path';
 import { settingsEnv, SETTINGS } from '../config';
 import { generate } from '../datagen/generate';
 import { parseInstant } from '../interval';
-import { intOption, main, parseCommandLine, UsageError } from './args';
+import { defineCommand, intOption, parseCommandLine, UsageError, usageText } from './args';
 
 const USAGE = `usage: npm run generate -- [--out DIR] [--start YYYY-MM-DD] [--days N] [--events-per-day N] [--songs N] [--seed S]
 
 Writes synthetic Sparkify data laid out like the S3 bucket (log_data/, song_data/), deterministic for a seed.
 Defaults: --out .data/sample --start 2018-11-01 --days 3 --events-per-day 3000 --songs 500 --seed 42`;
 
-main(USAGE, async () => {
+export const command = defineCommand(module, USAGE, async () => {
   const { values } = parseCommandLine({
     out: { type: 'string' },
     start: { type: 'string' },
@@ -20,7 +20,7 @@ main(USAGE, async () => {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    console.log(USAGE);
+    console.log(usageText(USAGE));
     return;
   }
   const start = values.start ?? '2018-11-01';

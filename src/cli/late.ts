@@ -5,7 +5,7 @@ import { configuredRunInput } from '../run-input';
 import { lateDataWatcherInput } from '../schedule';
 import { connectClient } from '../temporal';
 import type { LateDataWatcherResult } from '../workflows/late-data-watcher';
-import { intOption, main, parseCommandLine, UsageError } from './args';
+import { defineCommand, intOption, parseCommandLine, UsageError, usageText } from './args';
 
 const USAGE = `usage: npm run late -- [--dry-run] [--lookback DUR] [--concurrency N] [--source URL]
 
@@ -42,7 +42,7 @@ function formatCycle(r: LateDataWatcherResult): string {
   return lines.join('\n');
 }
 
-main(USAGE, async () => {
+export const command = defineCommand(module, USAGE, async () => {
   const { values, positionals } = parseCommandLine({
     'dry-run': { type: 'boolean' },
     lookback: { type: 'string' },
@@ -50,7 +50,7 @@ main(USAGE, async () => {
     source: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) return void console.log(USAGE);
+  if (values.help) return void console.log(usageText(USAGE));
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
   const config = loadConfig();
   const lookback = values.lookback ?? config.lateData.lookback;

@@ -13,7 +13,7 @@ import { allChecks, checkSource, checkWarehouse } from '../preflight';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import { dialectFor } from '../warehouse/dialect';
-import { main, parseCommandLine, UsageError } from './args';
+import { defineCommand, parseCommandLine, UsageError, usageText } from './args';
 
 const USAGE = `usage: npm run schedule -- COMMAND [options]
 
@@ -32,7 +32,7 @@ SCHEDULE_MINUTE, SOURCE_URL). Settings: SCHEDULE_ID, SCHEDULE_CATCHUP_WINDOW, SC
 up and trigger first check, as the worker does, that the warehouse answers with its schema migrated and that
 the source is readable (exit 1 naming the setting otherwise); --skip-checks when this machine cannot reach them.`;
 
-main(USAGE, async () => {
+export const command = defineCommand(module, USAGE, async () => {
   const { values, positionals } = parseCommandLine({
     catchup: { type: 'boolean' },
     start: { type: 'string' },
@@ -43,7 +43,7 @@ main(USAGE, async () => {
     'skip-checks': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) return void console.log(USAGE);
+  if (values.help) return void console.log(usageText(USAGE));
   const [command, ...extra] = positionals;
   const commands = ['up', 'pause', 'unpause', 'trigger', 'describe', 'delete'];
   if (!command || !commands.includes(command)) throw new UsageError(`give one command: ${commands.join(', ')}`);

@@ -20,7 +20,7 @@ import { connectClient, connectWorker } from '../temporal';
 import { configuredRunInput } from '../run-input';
 import { redactUrl } from '../warehouse/pool';
 import { createWarehousePool, createWorker, deliverAlerts, monitorFreshness } from '../worker';
-import { main, parseCommandLine } from './args';
+import { defineCommand, parseCommandLine, usageText } from './args';
 
 const USAGE = `usage: npm start
 
@@ -46,9 +46,9 @@ async function sampleData(dataDir: string): Promise<{ dir: string; firstDay: str
   return { dir, firstDay: start, generated: true };
 }
 
-main(USAGE, async () => {
+export const command = defineCommand(module, USAGE, async () => {
   const { values } = parseCommandLine({ help: { type: 'boolean', short: 'h' } });
-  if (values.help) return void console.log(USAGE);
+  if (values.help) return void console.log(usageText(USAGE));
   // Read (and validated) once, before anything starts; the addresses of what is started here are added below.
   const base = loadConfig();
   holdSignalsDuringShutdown();

@@ -6,7 +6,7 @@ import { connectClient } from '../temporal';
 import { dialectFor } from '../warehouse/dialect';
 import { checkWarehouse } from '../preflight';
 import { createPool } from '../warehouse/pool';
-import { intervalOption, main, parseCommandLine, UsageError } from './args';
+import { defineCommand, intervalOption, parseCommandLine, UsageError, usageText } from './args';
 import { TIME_HELP } from './times';
 
 const MAX_STATUS_HOURS = 366 * 24;
@@ -26,14 +26,14 @@ options:
   --json    the same as JSON, for scripts: { deployment, from, to, hours: [{ start, end, state, ... }], totals,
             loadedThrough, loadedSince }`;
 
-main(USAGE, async () => {
+export const command = defineCommand(module, USAGE, async () => {
   const { values, positionals } = parseCommandLine({
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) return void console.log(USAGE);
+  if (values.help) return void console.log(usageText(USAGE));
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
   const range = intervalOption(values.from, values.to);
   const { startMs, endMs } = toMs(range);

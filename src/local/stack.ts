@@ -5,7 +5,7 @@
  * folder is a full reset.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -13,7 +13,11 @@ import { Connection } from '@temporalio/client';
 import { PreflightError } from '../preflight';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../search-attributes';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+/** The project's folder, from src/local (tsx) or dist/src/local (compiled). */
+const ROOT =
+  [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..', '..', '..')].find((dir) =>
+    existsSync(path.join(dir, 'package.json')),
+  ) ?? path.resolve(__dirname, '..', '..');
 
 export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
