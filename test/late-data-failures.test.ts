@@ -7,7 +7,7 @@
  * 2019-04-01 .. 2019-04-02 (no other test file uses those days), each test under its own deployment name.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PoolClient } from 'pg';
 import { generate } from '../src/datagen/generate';
@@ -192,6 +192,36 @@ test('an hour whose re-run fails on a listing error (a folder named like its day
     expect(quiet.stdout).toContain('nothing to re-run: every loaded hour read what its files hold now');
   });
 }, 600_000);
+
+test('an hour whose re-run fails on a file that cannot be opened (a link loop where its day file was; EACCES is alike, but tests run as root) is not re-run every cycle', async () => {
+  const dir = await dataset('loop', 1505);
+  const day2 = eventFileKey('2019-04-02');
+  const H = { start: '2019-04-02T07:00Z', end: '2019-04-02T08:00Z' };
+  const taskQueue = uniqueQueue('late-loop');
+  const deployment = `latel-${randomUUID().slice(0, 8)}`;
+  // One attempt: an error such as this one is retried within the budget (it may be fixed meanwhile).
+  const { etl, late } = commands({ ...cliEnv(taskQueue, deployment, dir), RETRY_BUDGET: '0s' });
+  await withWorker(env, { taskQueue, pool: db.pool, source: dir }, async () => {
+    expect((await etl(H.start, H.end)).code).toBe(0);
+    const aside = path.join(dir, 'aside.json');
+    await rename(path.join(dir, day2), aside);
+    await symlink(path.basename(day2), path.join(dir, day2));
+    const first = await late();
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(new RegExp(`2019-04-02T07:00Z .* failed: .*ELOOP`));
+    const next = await late('--dry-run');
+    expect(next.code).toBe(0);
+    expect(next.stdout).toContain('nothing to re-run');
+    expect(next.stdout).toContain('1 failed hour(s) left alone');
+    expect(await runsOf(deployment, H.start)).toEqual(['succeeded', 'failed']);
+    // The file back: re-run, loaded.
+    await rm(path.join(dir, day2));
+    await rename(aside, path.join(dir, day2));
+    const fixed = await late();
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toMatch(new RegExp(`2019-04-02T07:00Z .* succeeded .*\\(late data: ${day2} added\\)`));
+  });
+}, 300_000);
 
 test('npm run status shows a stale reason naming a file with a newline and an escape sequence on one printable line', async () => {
   const dir = await dataset('names', 1503);

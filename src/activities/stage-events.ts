@@ -30,6 +30,12 @@ import type { SourceIndex } from '../warehouse/dialect';
 const CHUNK_BYTES = 64 * 1024;
 
 /**
+ * A source file that cannot be opened (no permission, a folder, a link loop): retried within the run's budget,
+ * since it may be fixed meanwhile, but not a reason for the late-data watcher to re-run the hour every cycle.
+ */
+const FILE_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENOTDIR']);
+
+/**
  * Stages the events of one interval into the run's private table, in one transaction: the table is
  * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads every file that
  * can feed the interval: the day files it touches (a missing one is reported) and every other file the source
@@ -54,10 +60,16 @@ export function makeStageEvents(deps: ActivityDeps) {
     const index = dialect.sourceIndex;
     // A run that fails before it can record what it read, on what cannot heal by retrying (a listing error, an
     // unreadable or missing file), records what the index says feeds its hours instead: the late-data watcher
-    // then re-runs the hour when a feeding file changes, not every cycle (it would fail the same way).
+    // then re-runs the hour when a feeding file changes, not every cycle (it would fail the same way). Recorded
+    // by the failing attempt; a later attempt that stages records what it read in its place.
     const recordFailure = async (err: unknown) => {
       if (!index || !runId || !(err instanceof ApplicationFailure)) return;
-      if (!err.nonRetryable && !NON_RETRYABLE_TYPES.includes(err.type ?? '')) return;
+      // The cause's code, or as describeError writes it into the message (`[ELOOP] ...`): the cause is not
+      // always carried (rethrowForActivity keeps only an Error from this realm).
+      const code = String(
+        (err.cause as { code?: unknown } | undefined)?.code ?? /\[(E[A-Z]+)\]/.exec(err.message)?.[1],
+      );
+      if (!err.nonRetryable && !NON_RETRYABLE_TYPES.includes(err.type ?? '') && !FILE_CODES.has(code)) return;
       const view = index.recordFailedRunView({ runId, workflowId, source: source.location, startMs, endMs });
       await deps.pool
         .query(view)
