@@ -53,22 +53,28 @@ WITH latest AS (
            UNION
            SELECT l.hour_start, f.path FROM latest l
              JOIN source_files f ON f.source = $1::text AND f.path = ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json')
-         ), now AS (
-           SELECT x.hour_start, jsonb_object_agg(x.path, x.digest) AS sources FROM (
-             SELECT g.hour_start, g.path, md5(coalesce(fh.digest, '') || '/' || coalesce(f.unhoured_digest, '')) AS digest
-               FROM feeding g
-               JOIN source_files f ON f.source = $1::text AND f.path = g.path
-               LEFT JOIN source_file_hours fh
-                      ON fh.source = $1::text AND fh.path = g.path AND fh.hour_start = g.hour_start
-             UNION ALL
-             SELECT l.hour_start, ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'), 'missing' FROM latest l
-              WHERE l.sources ->> ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json') = 'missing'
-                AND NOT EXISTS (SELECT 1 FROM source_files f
-                                 WHERE f.source = $1::text AND f.path = ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'))
-           ) x GROUP BY x.hour_start
+         ), now_items AS (
+           SELECT g.hour_start, g.path, md5(coalesce(fh.digest, '') || '/' || coalesce(f.unhoured_digest, '')) AS digest
+             FROM feeding g
+             JOIN source_files f ON f.source = $1::text AND f.path = g.path
+             LEFT JOIN source_file_hours fh
+                    ON fh.source = $1::text AND fh.path = g.path AND fh.hour_start = g.hour_start
+           UNION ALL
+           SELECT l.hour_start, ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'), 'missing' FROM latest l
+            WHERE l.sources ->> ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json') = 'missing'
+              AND NOT EXISTS (SELECT 1 FROM source_files f
+                               WHERE f.source = $1::text AND f.path = ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'))
          ), judged AS (
-           SELECT l.hour_start, l.workflow_id, l.status, l.sources AS read, coalesce(n.sources, '{}'::jsonb) AS now
-             FROM latest l LEFT JOIN now n ON n.hour_start = l.hour_start
+           -- one pass grouped by hour over what was read and what is there now (no join of the two)
+           SELECT u.hour_start, max(u.workflow_id) AS workflow_id, max(u.status) AS status,
+                  (array_agg(u.read) FILTER (WHERE u.read IS NOT NULL))[1] AS read,
+                  coalesce(jsonb_object_agg(u.path, u.digest) FILTER (WHERE u.path IS NOT NULL), '{}'::jsonb) AS now
+             FROM (SELECT hour_start, workflow_id, status, sources AS read, NULL::text AS path, NULL::text AS digest
+                     FROM latest
+                   UNION ALL
+                   SELECT hour_start, NULL, NULL, NULL, path, digest FROM now_items) u
+            GROUP BY u.hour_start
+           HAVING count(u.read) > 0
          )
          SELECT c.total_stale, c.failed_unchanged, t.hour_start_ms, t.workflow_id, t.read, t.now
            FROM (SELECT count(*) FILTER (WHERE read <> now)::int AS total_stale,
