@@ -53,6 +53,7 @@ export async function benchW(bench: Bench): Promise<Figures> {
           endMs: d + DAY_MS,
           paths: [key],
           versions: [version],
+          missing: [],
         }),
       );
       await db.pool.query(

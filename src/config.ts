@@ -222,7 +222,7 @@ export const SETTINGS = {
   },
   LATE_DATA_LOOKBACK: {
     default: '30d',
-    doc: 'how far back the late-data watcher may re-run hours (older hours are never touched by it)',
+    doc: 'how far back the late-data watcher may re-run hours (older hours are never touched by it), 1h to 36500d',
   },
   LATE_DATA_CONCURRENCY: { default: '4', doc: 're-runs of the late-data watcher at once' },
   SCHEDULE_OVERLAP: {
@@ -318,6 +318,15 @@ function withConfigFile(env: Env, problems: string[]): Env {
  */
 export function settingsEnv(environment: Env = process.env): Env {
   return withConfigFile(environment, []);
+}
+
+/** The late-data watcher's lookback: whole minutes, hours or days, from 1h to 100 years. */
+export const LOOKBACK_RULE = 'must be a duration from 1h to 36500d (100 years) such as 48h or 30d';
+
+/** True when `text` is a valid lookback (LOOKBACK_RULE). */
+export function isLookback(text: string): boolean {
+  const ms = parseDuration(text) ?? 0;
+  return /^\d+(m|h|d)$/.test(text) && ms >= 3_600_000 && ms <= 36_500 * 86_400_000;
 }
 
 export function loadConfig(environment: Env = process.env): AppConfig {
@@ -452,8 +461,8 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     problems.push(`LATE_DATA_EVERY=${lateEvery} must be a duration of at least 1m such as 5m or 1h, or 0 / off`);
   }
   const lateLookback = get('LATE_DATA_LOOKBACK')!.trim();
-  if (!/^\d+(m|h|d)$/.test(lateLookback) || !((parseDuration(lateLookback) ?? 0) >= 3_600_000)) {
-    problems.push(`LATE_DATA_LOOKBACK=${lateLookback} must be a duration of at least 1h such as 48h or 30d`);
+  if (!isLookback(lateLookback)) {
+    problems.push(`LATE_DATA_LOOKBACK=${lateLookback} ${LOOKBACK_RULE}`);
   }
 
   const logFormat = get('LOG_FORMAT');

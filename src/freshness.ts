@@ -1,13 +1,13 @@
 import type { MetricMeter } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { floorToHour, HOUR_MS, fromMs } from './interval';
-import { combine, finishedHours, staleHours } from './status';
+import { combine, finishedHours, missingFileHours, staleHours } from './status';
 import type { Dialect } from './warehouse/dialect';
 
 /**
  * Freshness, exported with the worker's metrics: how far the data is complete, and how many hours failed or
  * are stale (their source changed since the load, as the source index knows it), over the last
- * FRESHNESS_WINDOW_HOURS, from etl_runs and the index (two queries a check, no file read). With FRESHNESS_SLA, a
+ * FRESHNESS_WINDOW_HOURS, from etl_runs and the index (three queries a check, no file read). With FRESHNESS_SLA, a
  * data lag beyond it is a breach: logged once when it starts (and when it ends) and counted.
  */
 export const FRESHNESS_WINDOW_HOURS = 7 * 24;
@@ -32,11 +32,13 @@ export async function measureFreshness(
 ): Promise<Freshness> {
   const endMs = floorToHour(nowMs);
   const range = fromMs({ startMs: endMs - FRESHNESS_WINDOW_HOURS * HOUR_MS, endMs });
-  const [finished, stale] = await Promise.all([
+  const [finished, stale, missing] = await Promise.all([
     finishedHours(pool, dialect, deployment, range),
     staleHours(pool, dialect, deployment, sourceLocation, range),
+    missingFileHours(pool, dialect, deployment, range),
   ]);
-  const status = combine(deployment, range, finished, new Map(), stale);
+  // An hour whose day file was missing is not loaded (status.ts LOADED_STATES).
+  const status = combine(deployment, range, finished, new Map(), stale.hours, missing);
   const loadedThroughMs = status.loadedThrough === null ? undefined : Date.parse(status.loadedThrough);
   return {
     ...(loadedThroughMs !== undefined ? { loadedThroughMs, lagMs: nowMs - loadedThroughMs } : {}),

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { MAX_REASON_LENGTH } from './input';
 import { HOUR_MS, hoursIn, intervalOfWorkflowId, toMs, type Interval } from './interval';
-import type { Dialect } from './warehouse/dialect';
+import { MISSING_DAY_FILE as MISSING, type Dialect } from './warehouse/dialect';
 
 /**
  * The state of every hour of a range, Airflow's grid view: from etl_runs (what finished, one query) and
@@ -10,6 +10,9 @@ import type { Dialect } from './warehouse/dialect';
  *
  * - loaded: the latest finished run of the hour succeeded and staged events;
  * - empty: it succeeded with no events in the hour;
+ * - missing_file: it succeeded, but the hour's day file was not in the source when it ran (onMissingFile warn):
+ *   what it loaded (usually nothing) is not the hour's data. Named in `missingFiles`. Not loaded: "loaded
+ *   through" stops before it. The file's arrival makes the hour stale (`... added`), and the watcher re-runs it;
  * - failed: it failed (a step, or its checks), with its one-line cause;
  * - running: a run of the hour is in progress (it wins over what an earlier run left);
  * - stale: loaded (or empty), but the source index now holds other lines for the hour than its latest run read
@@ -17,8 +20,16 @@ import type { Dialect } from './warehouse/dialect';
  *   As of the index's last refresh (each run's staging and each watcher cycle refresh it): status reads no file;
  * - missing: no run of the hour has finished or is running.
  */
-export type HourState = 'loaded' | 'empty' | 'stale' | 'failed' | 'running' | 'missing';
-export const HOUR_STATES: readonly HourState[] = ['loaded', 'empty', 'stale', 'failed', 'running', 'missing'];
+export type HourState = 'loaded' | 'empty' | 'stale' | 'missing_file' | 'failed' | 'running' | 'missing';
+export const HOUR_STATES: readonly HourState[] = [
+  'loaded',
+  'empty',
+  'stale',
+  'missing_file',
+  'failed',
+  'running',
+  'missing',
+];
 
 export interface HourStatus {
   start: string;
@@ -31,6 +42,8 @@ export interface HourStatus {
   error?: string;
   /** Why a stale hour is stale: `late data: log_data/2018/11/2018-11-05-events.json changed`. */
   reason?: string;
+  /** The day file(s) a missing_file hour's latest run did not find in the source (shown escaped, one line). */
+  missingFiles?: string[];
 }
 
 export interface RangeStatus {
@@ -47,7 +60,8 @@ export interface RangeStatus {
 
 /**
  * States that count as loaded for "loaded through": the hour's latest run succeeded, with events or none. A
- * stale hour counts: its rows are there, and the stale hours are counted (and alerted on) by themselves.
+ * stale hour counts: its rows are there, and the stale hours are counted (and alerted on) by themselves. A
+ * missing_file hour does not: its run succeeded, but without the hour's day file its data is not loaded.
  */
 export const LOADED_STATES: ReadonlySet<HourState> = new Set<HourState>(['loaded', 'empty', 'stale']);
 
@@ -75,6 +89,7 @@ export function latestLoadedRun(hours: readonly Pick<HourStatus, 'start' | 'end'
 
 interface RunRow {
   workflow_id: string;
+  run_id: string;
   interval_start: string;
   interval_end: string;
   finished_at: string;
@@ -142,18 +157,23 @@ export async function finishedHours(
   return latest;
 }
 
+/** A file's name is source data: shown on one printable line, whatever bytes it holds. */
+export function printableName(path: string): string {
+  return path.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** What changed between what a run read and what the index says now: a stale hour's reason, a re-run's. */
 export function staleReason(read: Record<string, string>, now: Record<string, string>): string {
   const parts: string[] = [];
   for (const path of [...new Set([...Object.keys(read), ...Object.keys(now)])].sort()) {
-    // A file's name is source data: shown on one printable line, whatever bytes it holds.
-    const name = path.replace(
-      // eslint-disable-next-line no-control-regex
-      /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
-    if (!(path in read)) parts.push(`${name} added`);
-    else if (!(path in now)) parts.push(`${name} removed`);
+    const name = printableName(path);
+    if (read[path] === now[path]) continue;
+    if (!(path in read) || read[path] === MISSING) parts.push(`${name} added`);
+    else if (!(path in now) || now[path] === MISSING) parts.push(`${name} removed`);
     else if (read[path] !== now[path]) parts.push(`${name} changed`);
   }
   const text = `late data: ${parts.join(', ')}`;
@@ -161,15 +181,28 @@ export function staleReason(read: Record<string, string>, now: Record<string, st
 }
 
 export interface StaleRow {
-  hour_start_ms: string;
-  workflow_id: string;
-  read: Record<string, string>;
-  now: Record<string, string>;
+  total_stale: number;
+  failed_unchanged: number;
+  /** Null on the one row returned when no hour is stale. */
+  hour_start_ms: string | null;
+  workflow_id: string | null;
+  read: Record<string, string> | null;
+  now: Record<string, string> | null;
+}
+
+export interface StaleHours {
+  /** The stale hours (at most `limit`, oldest first) by the hour (ms), with their reasons. */
+  hours: Map<number, string>;
+  /** Every stale hour of the range, those beyond the limit included. */
+  total: number;
+  /** Hours whose latest run failed and whose source has not changed since: re-running them cannot help. */
+  failedUnchanged: number;
 }
 
 /**
  * The stale hours of `range` by the hour (ms) with their reasons, from the source index (one query; no file is
- * read). Empty where the warehouse keeps no index (Redshift, for now).
+ * read), with how many there are in all and how many failed hours wait for a change. Empty where the warehouse
+ * keeps no index (Redshift, for now).
  */
 export async function staleHours(
   pool: Pool,
@@ -178,8 +211,8 @@ export async function staleHours(
   sourceLocation: string,
   range: Interval,
   limit = Number.MAX_SAFE_INTEGER,
-): Promise<Map<number, string>> {
-  const stale = new Map<number, string>();
+): Promise<StaleHours> {
+  const stale: StaleHours = { hours: new Map(), total: 0, failedUnchanged: 0 };
   if (!dialect.sourceIndex) return stale;
   const { startMs, endMs } = toMs(range);
   const idPrefix = `${deployment}-`;
@@ -194,9 +227,35 @@ export async function staleHours(
     }),
   );
   for (const r of res.rows) {
-    if (intervalOfWorkflowId(r.workflow_id, deployment)) stale.set(Number(r.hour_start_ms), staleReason(r.read, r.now));
+    stale.total = Number(r.total_stale);
+    stale.failedUnchanged = Number(r.failed_unchanged);
+    if (r.hour_start_ms === null || !r.workflow_id || !intervalOfWorkflowId(r.workflow_id, deployment)) continue;
+    stale.hours.set(Number(r.hour_start_ms), staleReason(r.read ?? {}, r.now ?? {}));
   }
   return stale;
+}
+
+/** The day files recorded missing, by the hour (ms) and run: `run id -> files`. */
+export async function missingFileHours(
+  pool: Pool,
+  dialect: Dialect,
+  deployment: string,
+  range: Interval,
+): Promise<Map<number, Map<string, string[]>>> {
+  const missing = new Map<number, Map<string, string[]>>();
+  if (!dialect.sourceIndex) return missing;
+  const { startMs, endMs } = toMs(range);
+  const idPrefix = `${deployment}-`;
+  const res = await pool.query<{ hour_start_ms: string; run_id: string; files: string[] }>(
+    dialect.sourceIndex.missingFileHours({ fromMs: startMs, toMs: endMs, idPrefix, idPrefixEnd: prefixEnd(idPrefix) }),
+  );
+  for (const r of res.rows) {
+    const t = Number(r.hour_start_ms);
+    const byRun = missing.get(t) ?? new Map<string, string[]>();
+    byRun.set(r.run_id, r.files);
+    missing.set(t, byRun);
+  }
+  return missing;
 }
 
 export function combine(
@@ -205,6 +264,7 @@ export function combine(
   finished: Map<number, RunRow>,
   running: Map<number, string>,
   stale: Map<number, string> = new Map(),
+  missing: Map<number, Map<string, string[]>> = new Map(),
 ): RangeStatus {
   const totals = Object.fromEntries(HOUR_STATES.map((s) => [s, 0])) as Record<HourState, number>;
   const hours: HourStatus[] = hoursIn(range).map((h) => {
@@ -217,9 +277,12 @@ export function combine(
     else if (!run) hour = { ...h, state: 'missing' };
     else if (run.status === 'succeeded') {
       const reason = stale.get(t);
+      const missingFiles = missing.get(t)?.get(run.run_id);
       hour = reason
         ? { ...h, state: 'stale', workflowId: run.workflow_id, reason }
-        : { ...h, state: events === 0 ? 'empty' : 'loaded', workflowId: run.workflow_id };
+        : missingFiles
+          ? { ...h, state: 'missing_file', workflowId: run.workflow_id, missingFiles }
+          : { ...h, state: events === 0 ? 'empty' : 'loaded', workflowId: run.workflow_id };
     } else {
       hour = {
         ...h,
@@ -253,18 +316,20 @@ export async function rangeStatus(
   sourceLocation: string,
   range: Interval,
 ): Promise<RangeStatus> {
-  const [finished, running, stale] = await Promise.all([
+  const [finished, running, stale, missing] = await Promise.all([
     finishedHours(pool, dialect, deployment, range),
     runningHours(client, deployment, range),
     staleHours(pool, dialect, deployment, sourceLocation, range),
+    missingFileHours(pool, dialect, deployment, range),
   ]);
-  return combine(deployment, range, finished, running, stale);
+  return combine(deployment, range, finished, running, stale.hours, missing);
 }
 
 const SYMBOL: Record<HourState, string> = {
   loaded: '#',
   empty: '-',
   stale: '~',
+  missing_file: '?',
   failed: 'X',
   running: '>',
   missing: '.',
@@ -286,8 +351,8 @@ export function formatStatus(s: RangeStatus): string {
     `${'hour'.padEnd(10)}  00     06     12     18`,
     ...[...byDay].map(([day, cells]) => `${day}  ${group(cells)}`.trimEnd()),
     '',
-    `legend: # loaded  - empty (no events)  ~ stale (source changed since the load)  X failed  > running` +
-      `  . missing (no run yet)`,
+    `legend: # loaded  - empty (no events)  ~ stale (source changed since the load)` +
+      `  ? missing file (its day file was not in the source)  X failed  > running  . missing (no run yet)`,
     `totals: ${HOUR_STATES.map((st) => `${st} ${s.totals[st]}`).join('  ')}  (${s.hours.length} hours)`,
     s.loadedThrough && s.loadedSince
       ? `loaded through ${s.loadedThrough.slice(0, 16)}Z (every hour since ${s.loadedSince.slice(0, 16)}Z)`
@@ -297,6 +362,15 @@ export function formatStatus(s: RangeStatus): string {
   if (failed.length) {
     lines.push('', 'failed hours:');
     for (const h of failed) lines.push(`  ${h.start.slice(0, 13)}h  ${h.workflowId}  ${h.error}`);
+  }
+  const missingFile = s.hours.filter((h) => h.state === 'missing_file');
+  if (missingFile.length) {
+    lines.push('', "hours whose day file was missing (loaded without it; the file's arrival re-runs them):");
+    for (const h of missingFile) {
+      lines.push(
+        `  ${h.start.slice(0, 13)}h  ${h.workflowId}  missing: ${(h.missingFiles ?? []).map(printableName).join(', ')}`,
+      );
+    }
   }
   const stale = s.hours.filter((h) => h.state === 'stale');
   if (stale.length) {

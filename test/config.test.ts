@@ -210,6 +210,10 @@ test('the late-data watcher: every 5m over 30 days by default, off with 0 or off
   expect(loadConfig({ LATE_DATA_EVERY: 'off' }).lateData.every).toBeUndefined();
   expect(loadConfig({ LATE_DATA_EVERY: '0' }).lateData.every).toBeUndefined();
   expect(() => loadConfig({ LATE_DATA_EVERY: '10s', LATE_DATA_LOOKBACK: '5m' })).toThrow(
-    /LATE_DATA_EVERY=10s must be a duration of at least 1m[^\n]*\n.*LATE_DATA_LOOKBACK=5m must be a duration of at least 1h/,
+    /LATE_DATA_EVERY=10s must be a duration of at least 1m[^\n]*\n.*LATE_DATA_LOOKBACK=5m must be a duration from 1h to 36500d/,
   );
+  expect(() => loadConfig({ LATE_DATA_LOOKBACK: '36501d' })).toThrow(
+    /LATE_DATA_LOOKBACK=36501d must be a duration from 1h to 36500d \(100 years\)/,
+  );
+  expect(loadConfig({ LATE_DATA_LOOKBACK: '36500d' }).lateData.lookback).toBe('36500d');
 });

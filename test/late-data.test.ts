@@ -202,7 +202,9 @@ test('Must-show 2: appended and corrected files re-run exactly the hours they fe
       expect(grid.code).toBe(0);
       expect(grid.stdout).toMatch(/^2019-03-04 {2}[#-]{6} [#-]~[#-]{4} ~[#-]{2}~[#-]{2} [#-]{6}$/m);
       expect(grid.stdout).toMatch(/^2019-03-05 {2}[#-]{3}~~[#-] [#-]{6} [#-]{6} [#-]{6}$/m);
-      expect(grid.stdout).toMatch(/ {2}stale 5 {2}failed 0 {2}running 0 {2}missing 0 {2}\(48 hours\)/);
+      expect(grid.stdout).toMatch(
+        / {2}stale 5 {2}missing_file 0 {2}failed 0 {2}running 0 {2}missing 0 {2}\(48 hours\)/,
+      );
       expect(grid.stdout).toContain(
         `  2019-03-04T07h  ${deployment}-2019-03-04T08:00:00Z  late data: ${eventFileKey('2019-03-04')} changed`,
       );

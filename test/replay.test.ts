@@ -9,11 +9,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { useTemporalEnv, useTestDatabase, need, uniqueQueue, withWorker } from './support/helpers';
+import { workflowIdFor } from '../src/interval';
+import { eventFileKey } from '../src/source';
+import { useTemporalEnv, useTestDatabase, need, testData, testTmp, uniqueQueue, withWorker } from './support/helpers';
 import { ROOT } from './support/processes';
 
 const DIR = path.join(ROOT, 'test/histories');
@@ -63,24 +65,58 @@ if (process.env.RECORD_HISTORIES) {
         if (run.fails) await expect(result).rejects.toThrow();
         else await result;
       });
-      // the CLI's export, the same JSON as the Web UI's download
-      const json = execFileSync(
-        need('SPARKIFY_TEST_TEMPORAL_CLI'),
-        [
-          'workflow',
-          'show',
-          '--workflow-id',
+      await writeFile(file, exportHistory(workflowId));
+    }
+    // A LateDataWatcher cycle that re-runs one hour (a child SparkifyEtl run): its own copy of the sample, an hour
+    // loaded, then a line of that hour appended to its day file.
+    const label = process.env.RECORD_HISTORIES === '1' ? '' : `${process.env.RECORD_HISTORIES}-`;
+    const file = path.join(DIR, `${day}-${label}late-data-watcher-cycle.json`);
+    if (!existsSync(file)) {
+      const source = path.join(testTmp(), `record-watcher-${process.pid}`);
+      await cp(testData(), source, { recursive: true });
+      const taskQueue = uniqueQueue('record');
+      const deployment = `record-${taskQueue}`;
+      const H = { start: '2018-11-02T15:00:00.000Z', end: '2018-11-02T16:00:00.000Z' };
+      const workflowId = `${deployment}-late-data-now`;
+      await withWorker(env, { taskQueue, pool: db.pool, source }, async () => {
+        await env.client.workflow.execute('SparkifyEtl', {
+          taskQueue,
+          workflowId: workflowIdFor(H, deployment),
+          args: [{ ...H, source }],
+        });
+        const day = path.join(source, eventFileKey('2018-11-02'));
+        const line = (await readFile(day, 'utf8')).split('\n').find((l) => l.includes('"NextSong"'))!;
+        await appendFile(day, `${line.replace(/"ts":\d+/, `"ts":${Date.parse(H.start) + 1234}`)}\n`);
+        const cycle = await env.client.workflow.execute('LateDataWatcher', {
+          taskQueue,
           workflowId,
-          '--address',
-          need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
-          '--output',
-          'json',
-        ],
-        { encoding: 'utf8' },
-      );
-      await writeFile(file, json.trim() + '\n');
+          args: [{ deployment, lookback: '3000d', runInput: { source } }],
+        });
+        expect(cycle.reruns).toHaveLength(1);
+      });
+      await writeFile(file, exportHistory(workflowId));
     }
   });
+}
+
+/** The CLI's export of a workflow's history: the same JSON as the Web UI's download. */
+function exportHistory(workflowId: string): string {
+  return (
+    execFileSync(
+      need('SPARKIFY_TEST_TEMPORAL_CLI'),
+      [
+        'workflow',
+        'show',
+        '--workflow-id',
+        workflowId,
+        '--address',
+        need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
+        '--output',
+        'json',
+      ],
+      { encoding: 'utf8' },
+    ).trim() + '\n'
+  );
 }
 
 const files = existsSync(DIR)

@@ -24,7 +24,8 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
   const lateHour = hour('2018-11-01T06:00Z');
   try {
     await withWorker(env, { taskQueue, pool: db.pool }, async () => {
-      // 22:00 and 23:00 on Oct 31 have no event file in the sample (the run warns and loads nothing): empty
+      // 22:00 and 23:00 on Oct 31 have no event file in the sample (the run warns and loads nothing): missing_file,
+      // not empty, and not loaded
       const plan = await planBackfill(env.client, makeInterval('2018-10-31T22:00Z', '2018-11-01T03:00Z'), {
         reprocess: 'failed',
         deployment,
@@ -63,15 +64,19 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       `${deployment}: hours 2018-10-31T21:00Z .. 2018-11-01T07:00Z (UTC, each cell the hour's data)`,
       '',
       'hour        00     06     12     18',
-      '2018-10-31                          .--',
+      '2018-10-31                          .??',
       '2018-11-01  ###X>. #',
       '',
-      'legend: # loaded  - empty (no events)  ~ stale (source changed since the load)  X failed  > running  . missing (no run yet)',
-      'totals: loaded 4  empty 2  stale 0  failed 1  running 1  missing 2  (10 hours)',
+      'legend: # loaded  - empty (no events)  ~ stale (source changed since the load)  ? missing file (its day file was not in the source)  X failed  > running  . missing (no run yet)',
+      'totals: loaded 4  empty 0  stale 0  missing_file 2  failed 1  running 1  missing 2  (10 hours)',
       'loaded through 2018-11-01T07:00Z (every hour since 2018-11-01T06:00Z)',
       '',
       'failed hours:',
       expect.stringMatching(new RegExp(`^ {2}2018-11-01T03h {2}${failedId} {2}stageEvents: .*/no/such/source/folder`)),
+      '',
+      "hours whose day file was missing (loaded without it; the file's arrival re-runs them):",
+      `  2018-10-31T22h  ${deployment}-2018-10-31T23:00:00Z  missing: log_data/2018/10/2018-10-31-events.json`,
+      `  2018-10-31T23h  ${deployment}-2018-11-01T00:00:00Z  missing: log_data/2018/10/2018-10-31-events.json`,
       '',
     ]);
 
@@ -83,13 +88,21 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       loadedThrough: string;
       loadedSince: string;
     };
-    expect(status.totals).toEqual({ loaded: 4, empty: 2, stale: 0, failed: 1, running: 1, missing: 2 });
+    expect(status.totals).toEqual({
+      loaded: 4,
+      empty: 0,
+      stale: 0,
+      missing_file: 2,
+      failed: 1,
+      running: 1,
+      missing: 2,
+    });
     expect(status.loadedThrough).toBe('2018-11-01T07:00:00.000Z');
     expect(status.loadedSince).toBe('2018-11-01T06:00:00.000Z');
     expect(status.hours.map((h) => [h.start.slice(0, 13), h.state])).toEqual([
       ['2018-10-31T21', 'missing'],
-      ['2018-10-31T22', 'empty'],
-      ['2018-10-31T23', 'empty'],
+      ['2018-10-31T22', 'missing_file'],
+      ['2018-10-31T23', 'missing_file'],
       ['2018-11-01T00', 'loaded'],
       ['2018-11-01T01', 'loaded'],
       ['2018-11-01T02', 'loaded'],
@@ -98,7 +111,11 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
       ['2018-11-01T05', 'missing'],
       ['2018-11-01T06', 'loaded'],
     ]);
-    expect(status.hours[1]).toMatchObject({ events: 0, workflowId: `${deployment}-2018-10-31T23:00:00Z` });
+    expect(status.hours[1]).toMatchObject({
+      events: 0,
+      workflowId: `${deployment}-2018-10-31T23:00:00Z`,
+      missingFiles: ['log_data/2018/10/2018-10-31-events.json'],
+    });
     expect(status.hours[3]!.events).toBeGreaterThan(0);
     expect(status.hours[6]).toMatchObject({ workflowId: failedId, error: expect.stringMatching(/^stageEvents: /) });
     expect(status.hours[7]).toMatchObject({ workflowId: runningId });
@@ -110,12 +127,14 @@ test('status prints a grid with loaded, empty, failed, running and missing hours
   }
 });
 
-test('"loaded through" is the end of the latest contiguous run of loaded hours; empty hours count as loaded', () => {
+test('"loaded through" is the end of the latest contiguous run of loaded hours; empty hours count as loaded, hours whose day file was missing do not', () => {
   const hours = (cells: string) =>
     [...cells].map((c, i) => ({
       start: new Date(Date.UTC(2018, 10, 1, i)).toISOString(),
       end: new Date(Date.UTC(2018, 10, 1, i + 1)).toISOString(),
-      state: ({ '#': 'loaded', '-': 'empty', X: 'failed', '>': 'running', '.': 'missing' } as const)[c as '#']!,
+      state: (
+        { '#': 'loaded', '-': 'empty', '?': 'missing_file', X: 'failed', '>': 'running', '.': 'missing' } as const
+      )[c as '#']!,
     }));
   const run = (cells: string) => {
     const r = latestLoadedRun(hours(cells));
@@ -126,6 +145,8 @@ test('"loaded through" is the end of the latest contiguous run of loaded hours; 
   expect(run('##X##.')).toBe('03..05'); // nor a failed one; nor the missing hour after the run
   expect(run('#.#--')).toBe('02..05'); // hours with no events are loaded
   expect(run('##>')).toBe('00..02');
+  expect(run('##?#')).toBe('03..04'); // an hour whose day file was missing is not loaded
+  expect(run('##??')).toBe('00..02');
   expect(run('X.>')).toBeUndefined();
   expect(run('')).toBeUndefined();
 });
@@ -162,6 +183,17 @@ test('a date as --to includes that day, in status and backfill alike', async () 
     cliEnv,
   );
   expect(one.stdout).toContain(`${deployment}: hours 2018-11-01T00:00Z .. 2018-11-02T00:00Z`);
+  // the far end of the calendar: said plainly, at once
+  const far = await runCommand(
+    'npm',
+    ['run', '-s', 'status', '--', '--from', '9999-12-30', '--to', '9999-12-31'],
+    cliEnv,
+  );
+  expect(far.code).toBe(2);
+  expect(far.stdout).toBe('');
+  expect(far.stderr).toContain(
+    'error: --to 9999-12-31 (to the end of that day) is past the latest time this tool handles, 9999-12-31T23:00Z; give an earlier --to',
+  );
 });
 
 test("a stale hour's reason shows a file name with control characters on one printable line", () => {
@@ -171,4 +203,10 @@ test("a stale hour's reason shows a file name with control characters on one pri
   );
   expect(reason).toBe('late data: c\\u000ad.json added, log_data/a\\u001b[2J\\u000db.json changed');
   expect([...reason].filter((c) => c.charCodeAt(0) < 0x20)).toEqual([]);
+  // a day file recorded missing: its arrival is "added", its going "removed"
+  expect(staleReason({ 'a.json': 'missing' }, { 'a.json': 'd1' })).toBe('late data: a.json added');
+  expect(staleReason({ 'a.json': 'd1' }, { 'a.json': 'missing' })).toBe('late data: a.json removed');
+  expect(staleReason({ 'a.json': 'missing', 'b.json': 'd1' }, { 'a.json': 'missing' })).toBe(
+    'late data: b.json removed',
+  );
 });

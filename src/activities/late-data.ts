@@ -30,6 +30,15 @@ export interface FindStaleHoursInput {
   limit: number;
 }
 
+export interface FoundStaleHours {
+  /** The stale hours to re-run now: at most `limit`, oldest first. */
+  hours: StaleHour[];
+  /** Every stale hour of the range (those beyond the limit wait for the next cycle). */
+  total: number;
+  /** Hours whose latest run failed and whose source has not changed since: not re-run (it cannot help). */
+  failedUnchanged: number;
+}
+
 export interface StaleHour {
   start: string;
   end: string;
@@ -75,17 +84,27 @@ export function makeRefreshSourceIndex(deps: ActivityDeps) {
 
 /**
  * The loaded hours of a deployment whose feeding files changed, were added or were removed since the latest
- * finished run of the hour read them, within [fromMs, toMs), at most `limit` of them, oldest first.
+ * finished run of the hour read them, within [fromMs, toMs), at most `limit` of them, oldest first; with how
+ * many there are in all, and how many failed hours are left alone because their source has not changed since
+ * they failed (a failed run records what it read, or the index as it was when it failed).
  */
 export function makeFindStaleHours(deps: ActivityDeps) {
-  return async function findStaleHours(input: FindStaleHoursInput): Promise<StaleHour[]> {
+  return async function findStaleHours(input: FindStaleHoursInput): Promise<FoundStaleHours> {
     const dialect = dialectOf(deps);
     sourceIndexOf(deps);
     const source = resolveSource(deps, input.source);
     try {
       const range = fromMs({ startMs: input.fromMs, endMs: input.toMs });
       const stale = await staleHours(deps.pool, dialect, input.deployment, source.location, range, input.limit);
-      return [...stale].map(([startMs, reason]) => ({ start: toIso(startMs), end: toIso(startMs + HOUR_MS), reason }));
+      return {
+        hours: [...stale.hours].map(([startMs, reason]) => ({
+          start: toIso(startMs),
+          end: toIso(startMs + HOUR_MS),
+          reason,
+        })),
+        total: stale.total,
+        failedUnchanged: stale.failedUnchanged,
+      };
     } catch (err) {
       rethrowForActivity(err, 'finding stale hours');
     }

@@ -9,6 +9,7 @@ import { withTransaction } from '../warehouse/pool';
 import { ApplicationFailure } from '@temporalio/common';
 import { BAD_DATA, rethrowForActivity } from '../warehouse/errors';
 import { runStagingTable, STAGING_PREFIX } from '../warehouse/tables';
+import { NON_RETRYABLE_TYPES } from '../failures';
 import { BadLines } from './bad-lines';
 import { stageEventsRedshift } from './stage-redshift';
 import {
@@ -27,6 +28,12 @@ import { refreshSourceIndex } from './source-index';
 import type { SourceIndex } from '../warehouse/dialect';
 
 const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A source file that cannot be opened (no permission, a folder, a link loop): retried within the run's budget,
+ * since it may be fixed meanwhile, but not a reason for the late-data watcher to re-run the hour every cycle.
+ */
+const FILE_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENOTDIR']);
 
 /**
  * Stages the events of one interval into the run's private table, in one transaction: the table is
@@ -48,11 +55,36 @@ export function makeStageEvents(deps: ActivityDeps) {
     const { startMs, endMs } = toMs(input.interval);
     const source = resolveSource(deps, input.source);
 
-    const { files: dayFiles, missingFiles } = await eventFilesFor(source, input.interval, input.onMissingFile);
-    const index = dialect.sourceIndex;
-    const files = index ? await filesToRead(deps, index, source, dayFiles, startMs, endMs) : dayFiles;
     const workflowId = workflowIdOfAttempt();
     const runId = runIdOfAttempt();
+    const index = dialect.sourceIndex;
+    // A run that fails before it can record what it read, on what cannot heal by retrying (a listing error, an
+    // unreadable or missing file), records what the index says feeds its hours instead: the late-data watcher
+    // then re-runs the hour when a feeding file changes, not every cycle (it would fail the same way). Recorded
+    // by the failing attempt; a later attempt that stages records what it read in its place.
+    const recordFailure = async (err: unknown) => {
+      if (!index || !runId || !(err instanceof ApplicationFailure)) return;
+      // The cause's code, or as describeError writes it into the message (`[ELOOP] ...`): the cause is not
+      // always carried (rethrowForActivity keeps only an Error from this realm).
+      const code = String(
+        (err.cause as { code?: unknown } | undefined)?.code ?? /\[(E[A-Z]+)\]/.exec(err.message)?.[1],
+      );
+      if (!err.nonRetryable && !NON_RETRYABLE_TYPES.includes(err.type ?? '') && !FILE_CODES.has(code)) return;
+      const view = index.recordFailedRunView({ runId, workflowId, source: source.location, startMs, endMs });
+      await deps.pool
+        .query(view)
+        .catch((e: unknown) => log.warn('could not record the failed run', { error: (e as Error).message }));
+    };
+    let found: Awaited<ReturnType<typeof eventFilesFor>>;
+    let files: SourceFile[];
+    try {
+      found = await eventFilesFor(source, input.interval, input.onMissingFile);
+      files = index ? await filesToRead(deps, index, source, found.files, startMs, endMs) : found.files;
+    } catch (err) {
+      await recordFailure(err);
+      throw err;
+    }
+    const { missingFiles } = found;
     const reads =
       index && runId
         ? index.recordRunReads({
@@ -63,6 +95,7 @@ export function makeStageEvents(deps: ActivityDeps) {
             endMs,
             paths: files.map((f) => f.key),
             versions: files.map((f) => f.version),
+            missing: missingFiles,
           })
         : undefined;
 
@@ -95,7 +128,12 @@ export function makeStageEvents(deps: ActivityDeps) {
             log.warn('could not record what the failed run read', { error: (e as Error).message }),
           );
       }
-      rethrowForActivity(err);
+      try {
+        rethrowForActivity(err);
+      } catch (failure) {
+        await recordFailure(failure);
+        throw failure;
+      }
     }
     metrics.rows('staged', stats.rowsStaged, { table: 'staging_events' });
     log.info('staged events', { interval: input.interval, rowsStaged: stats.rowsStaged, files: files.length });

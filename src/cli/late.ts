@@ -1,24 +1,26 @@
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
-import { loadConfig } from '../config';
-import { parseDuration } from '../input';
+import { isLookback, loadConfig, LOOKBACK_RULE } from '../config';
 import { configuredRunInput } from '../run-input';
 import { lateDataWatcherInput } from '../schedule';
 import { connectClient } from '../temporal';
-import type { LateDataWatcherResult } from '../workflows/late-data-watcher';
+import { MAX_RERUNS_PER_CYCLE, type LateDataWatcherResult } from '../workflows/late-data-watcher';
 import { defineCommand, intOption, parseCommandLine, UsageError, usageText } from './args';
 
-const USAGE = `usage: npm run late -- [--dry-run] [--lookback DUR] [--concurrency N] [--source URL]
+const USAGE = `usage: npm run late -- [--dry-run] [--lookback DUR] [--concurrency N] [--max-reruns N] [--source URL]
 
 Runs one cycle of the late-data watcher now (the worker runs it, as its schedule does every LATE_DATA_EVERY):
 brings the source index up to date (reading only new or changed event files), finds the loaded hours of the
 lookback whose feeding files changed, were added or were removed since their last run read them, re-runs each
-under the hour's own workflow id with its reason, and prints what it re-ran and why.
+under the hour's own workflow id with its reason, and prints what it re-ran and why. A failed hour whose source
+has not changed since it failed is left alone (a re-run would fail the same way): fix the cause, then npm run etl
+that hour, or change a file that feeds it. At most --max-reruns hours a cycle, oldest first; the rest wait.
 Exit codes: 0 every re-run succeeded (or nothing to do); 1 a re-run failed; 2 usage or configuration.
 
 options:
   --dry-run          print what would be re-run and why; re-run nothing (the index is still brought up to date)
   --lookback DUR     how far back hours may be re-run, e.g. 48h or 30d (default LATE_DATA_LOOKBACK)
   --concurrency N    re-runs at once (default LATE_DATA_CONCURRENCY)
+  --max-reruns N     at most N hours re-run by this cycle, oldest first (default ${MAX_RERUNS_PER_CYCLE}, as the schedule's cycles)
   --source URL       the source whose files to look at (default: the worker's SOURCE_URL, as the hourly runs)`;
 
 const hour = (iso: string) => `${iso.slice(0, 13)}:00Z`;
@@ -30,15 +32,31 @@ function formatCycle(r: LateDataWatcherResult): string {
     ...r.index.named.map((n) => `  ${n}`),
     `hours ${hour(r.from)} .. ${hour(r.to)}`,
   ];
+  const failed = r.failedUnchanged ?? 0;
+  const skipped =
+    failed > 0
+      ? `${failed} failed hour(s) left alone: nothing in their source changed since they failed, so a re-run would` +
+        ` fail the same way (npm run status shows why; fix the cause, then npm run etl that hour, or change a file that feeds it)`
+      : undefined;
   if (r.reruns.length === 0) {
-    lines.push('nothing to re-run: every loaded hour read what its files hold now');
+    lines.push(failed > 0 ? 'nothing to re-run' : 'nothing to re-run: every loaded hour read what its files hold now');
+    if (skipped) lines.push(skipped);
     return lines.join('\n');
+  }
+  const waiting = r.waiting ?? 0;
+  if (waiting > 0) {
+    const total = r.reruns.length + waiting;
+    lines.push(
+      `${r.reruns.length} of ${total} stale hours ${r.dryRun ? 'would be ' : ''}re-run now (the oldest);` +
+        ` ${waiting} wait for the next cycle`,
+    );
   }
   lines.push(r.dryRun ? `dry run: would re-run ${r.reruns.length} hour(s):` : `re-ran ${r.reruns.length} hour(s):`);
   for (const x of r.reruns) {
     const outcome = r.dryRun ? '' : `  ${x.outcome}${x.error ? `: ${x.error}` : ''}`;
     lines.push(`  ${hour(x.start)}  ${x.workflowId}${outcome}  (${x.reason})`);
   }
+  if (skipped) lines.push(skipped);
   return lines.join('\n');
 }
 
@@ -47,6 +65,7 @@ export const command = defineCommand(module, USAGE, async () => {
     'dry-run': { type: 'boolean' },
     lookback: { type: 'string' },
     concurrency: { type: 'string' },
+    'max-reruns': { type: 'string' },
     source: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -54,11 +73,11 @@ export const command = defineCommand(module, USAGE, async () => {
   if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
   const config = loadConfig();
   const lookback = values.lookback ?? config.lateData.lookback;
-  if (!((parseDuration(lookback) ?? 0) >= 3_600_000) || !/^\d+(m|h|d)$/.test(lookback.trim())) {
-    throw new UsageError(`--lookback must be a duration of at least 1h such as 48h or 30d, got "${lookback}"`);
-  }
-  const concurrency = intOption(values.concurrency, '--concurrency', config.lateData.concurrency, 1);
+  if (!isLookback(lookback.trim())) throw new UsageError(`--lookback ${LOOKBACK_RULE}, got "${lookback}"`);
+  const concurrency = intOption(values.concurrency, 'concurrency', config.lateData.concurrency, 1);
   if (concurrency > 100) throw new UsageError('--concurrency must be at most 100');
+  const maxReruns = intOption(values['max-reruns'], 'max-reruns', MAX_RERUNS_PER_CYCLE, 1);
+  if (maxReruns > 10_000) throw new UsageError('--max-reruns must be at most 10000');
   const input = {
     // The re-runs do what the hourly runs do (the schedule's input): the configured load modes, retry budget, ...
     ...lateDataWatcherInput(config.lateData, config.deployment, {
@@ -67,6 +86,7 @@ export const command = defineCommand(module, USAGE, async () => {
     }),
     lookback: lookback.trim(),
     concurrency,
+    ...(values['max-reruns'] !== undefined ? { maxReruns } : {}),
     ...(values['dry-run'] ? { dryRun: true } : {}),
   };
   const { client, connection } = await connectClient();

@@ -14,17 +14,19 @@ const MAX_STATUS_HOURS = 366 * 24;
 const USAGE = `usage: npm run status -- --from TIME --to TIME [--json]
 
 Shows every hour of [from, to) (UTC, on whole hours, at most 366 days) as a grid: a row per day, a cell per
-hour, loaded (#), empty: no events (-), stale: the source changed since the load (~), failed (X), running (>)
-or missing: no run yet (.), then a legend, totals, "loaded through" (the end of the latest run of hours loaded or empty without a gap, and where that run
-starts), each failed hour with its one-line cause and each stale hour with what changed. It reads etl_runs and
-the source index in the warehouse (WAREHOUSE_URL; stale as of the index's last refresh for SOURCE_URL: no
-file is read) and the runs in progress from Temporal, for this deployment (SPARKIFY_DEPLOYMENT) only.
+hour, loaded (#), empty: no events (-), stale: the source changed since the load (~), missing file: its day
+file was not in the source when it ran (?, not loaded), failed (X), running (>) or missing: no run yet (.), then
+a legend, totals, "loaded through" (the end of the latest run of hours loaded or empty without a gap, and where
+that run starts), each failed hour with its one-line cause, each missing-file hour with the file and each stale
+hour with what changed. It reads etl_runs and the source index in the warehouse (WAREHOUSE_URL; stale as of
+the index's last refresh for SOURCE_URL: no file is read) and the runs in progress from Temporal, for this
+deployment (SPARKIFY_DEPLOYMENT) only.
 ${TIME_HELP}. Examples: npm run status -- --from 2018-11-01 --to 2018-11-07 (seven days: the 1st to the 7th),
 npm run status -- --from today-2d --to now
 
 options:
-  --json    the same as JSON, for scripts: { deployment, from, to, hours: [{ start, end, state, ... }], totals,
-            loadedThrough, loadedSince }`;
+  --json    the same as JSON, for scripts: { deployment, from, to, hours: [{ start, end, state, missingFiles?, ...
+            }], totals, loadedThrough, loadedSince }`;
 
 export const command = defineCommand(module, USAGE, async () => {
   const { values, positionals } = parseCommandLine({

@@ -57,10 +57,20 @@ export function parseTime(text: string, what: string, nowMs: number): { ms: numb
  * `--from` and `--to` as an interval: `--to` a date (or `today`, `yesterday`) is the end of that day. Throws an
  * IntervalError naming the option for a bad or reversed pair.
  */
+/** The latest end of an interval: 10000-01-01 has no 4-digit-year ISO form. */
+const LAST_END_MS = Date.UTC(9999, 11, 31, 23);
+
 export function intervalFromTimes(from: string, to: string, nowMs: number): Interval {
   const start = parseTime(from, '--from', nowMs);
   const end = parseTime(to, '--to', nowMs);
   const endMs = end.day ? end.ms + DAY_MS : end.ms;
+  // Intervals are written as 4-digit-year ISO times (workflow ids, etl_runs): the last hour there is 9999-12-31T23.
+  if (endMs > LAST_END_MS) {
+    throw new IntervalError(
+      `--to ${to}${end.day ? ' (to the end of that day)' : ''} is past the latest time this tool handles, ` +
+        `9999-12-31T23:00Z; give an earlier --to`,
+    );
+  }
   if (!(start.ms < endMs)) {
     throw new IntervalError(
       `--from ${from} (${toIso(start.ms)}) must be before --to ${to} (${toIso(endMs)}${end.day ? ', the end of that day' : ''})`,

@@ -82,6 +82,9 @@ export interface CopyFromS3 {
  * The source index (late and corrected data, docs/data-semantics.md): each event file's version and per-hour
  * digests, what each run read for each hour, and the hours whose source changed since their run read it.
  */
+/** What run_hour_sources records for a day file that was not in the source (status: missing_file). */
+export { MISSING as MISSING_DAY_FILE } from './sql/postgres-source-index';
+
 export interface SourceIndex {
   /** Only one refresh of the index at a time; `locked` says whether this transaction got it. */
   tryLock: Statement;
@@ -93,8 +96,15 @@ export interface SourceIndex {
   /** The files that hold lines of the interval's hours. */
   filesFeeding(source: string, startMs: number, endMs: number): Statement;
   recordRunReads(r: pgIndex.RunReads): Statement;
-  /** Loaded hours whose feeding files changed, were added or were removed since their latest run read them. */
+  /** A run that failed before recording its reads: what the index says feeds each hour, as of the failure. */
+  recordFailedRunView(r: pgIndex.FailedRunView): Statement;
+  /**
+   * Loaded hours whose feeding files changed, were added or were removed since their latest run read them (at
+   * most `limit`), with the count of all of them and of the failed hours whose source has not changed since.
+   */
   staleHours(r: pgIndex.StaleHoursQuery): Statement;
+  /** The hours for which a run recorded a day file as missing, by run. */
+  missingFileHours(r: Omit<pgIndex.StaleHoursQuery, 'source' | 'limit'>): Statement;
 }
 
 export interface Dialect {
@@ -207,7 +217,9 @@ export const postgres: Dialect = {
     deleteIndexedFiles: pgIndex.deleteIndexedFiles,
     filesFeeding: pgIndex.filesFeeding,
     recordRunReads: pgIndex.recordRunReads,
+    recordFailedRunView: pgIndex.recordFailedRunView,
     staleHours: pgIndex.staleHours,
+    missingFileHours: pgIndex.missingFileHours,
   },
   recordLoadErrors: (...args) => [pg.recordLoadErrors(...args)],
   loadPlan: pg.loadPlan,

@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SparkifyActivities } from '../activities';
-import type { RefreshIndexResult, StaleHour } from '../activities/late-data';
+import type { FoundStaleHours, RefreshIndexResult, StaleHour } from '../activities/late-data';
 import { BAD_INPUT, NON_RETRYABLE_TYPES } from '../failures';
 import { parseDuration, RETRY_BACKOFF } from '../input';
 import { floorToHour, workflowIdFor } from '../interval';
@@ -33,6 +33,8 @@ export interface LateDataWatcherInput {
   /** Re-runs at once (LATE_DATA_CONCURRENCY). */
   concurrency?: number;
   dryRun?: boolean;
+  /** At most this many hours re-run this cycle, oldest first (default MAX_RERUNS_PER_CYCLE); 1 to 10000. */
+  maxReruns?: number;
   /** What every re-run gets, as a scheduled run does: source, load modes, retry budget; never an interval. */
   runInput?: Omit<SparkifyEtlInput, 'start' | 'end' | 'reason'>;
 }
@@ -52,11 +54,21 @@ export interface LateDataWatcherResult {
   to: string;
   reruns: LateRerun[];
   dryRun: boolean;
+  /** Stale hours beyond this cycle's limit: the next cycle takes them (oldest first). */
+  waiting?: number;
+  /**
+   * Failed hours left alone: their latest run failed and nothing in their source changed since, so a re-run
+   * would fail the same way. A change to a file that feeds one (or `npm run etl` of the hour) takes it up again.
+   */
+  failedUnchanged?: number;
 }
 
 export const DEFAULT_LATE_DATA_LOOKBACK = '30d';
 export const DEFAULT_LATE_DATA_CONCURRENCY = 4;
-/** At most this many hours are re-run per cycle (the oldest first); the next cycle takes the rest. */
+/**
+ * At most this many hours are re-run per cycle (the oldest first); the next cycle takes the rest. Failed hours
+ * whose source has not changed since they failed are not among them, so they cannot starve the others.
+ */
 export const MAX_RERUNS_PER_CYCLE = 200;
 
 const acts = proxyActivities<SparkifyActivities>({
@@ -82,9 +94,16 @@ function rerunsCounter() {
 export async function LateDataWatcher(input: LateDataWatcherInput): Promise<LateDataWatcherResult> {
   const lookbackMs = parseDuration(input?.lookback ?? DEFAULT_LATE_DATA_LOOKBACK);
   const concurrency = input?.concurrency ?? DEFAULT_LATE_DATA_CONCURRENCY;
-  if (!input?.deployment || lookbackMs === undefined || lookbackMs <= 0 || !(concurrency >= 1 && concurrency <= 100)) {
+  const maxReruns = input?.maxReruns ?? MAX_RERUNS_PER_CYCLE;
+  if (
+    !input?.deployment ||
+    lookbackMs === undefined ||
+    lookbackMs <= 0 ||
+    !(concurrency >= 1 && concurrency <= 100) ||
+    !(Number.isInteger(maxReruns) && maxReruns >= 1 && maxReruns <= 10_000)
+  ) {
     throw ApplicationFailure.nonRetryable(
-      'LateDataWatcher needs { deployment, lookback?: a duration such as 30d, concurrency?: 1 to 100 }',
+      'LateDataWatcher needs { deployment, lookback?: a duration such as 30d, concurrency?: 1 to 100, maxReruns?: 1 to 10000 }',
       BAD_INPUT,
     );
   }
@@ -94,14 +113,18 @@ export async function LateDataWatcher(input: LateDataWatcherInput): Promise<Late
   const toMs = floorToHour(workflowInfo().runStartTime.getTime());
   const fromMs = floorToHour(toMs - lookbackMs);
   const index = await acts.refreshSourceIndex({ source });
-  const stale = await acts.findStaleHours({
+  const found = await acts.findStaleHours({
     source,
     deployment: input.deployment,
     fromMs,
     toMs,
-    limit: MAX_RERUNS_PER_CYCLE,
+    limit: maxReruns,
   });
-  const reruns: LateRerun[] = stale.map((h) => ({
+  // Cycles recorded before the counts existed returned the hours alone.
+  const stale: FoundStaleHours = Array.isArray(found)
+    ? { hours: found as StaleHour[], total: (found as StaleHour[]).length, failedUnchanged: 0 }
+    : found;
+  const reruns: LateRerun[] = stale.hours.map((h) => ({
     ...h,
     workflowId: workflowIdFor(h, input.deployment),
     outcome: 'would re-run',
@@ -112,10 +135,17 @@ export async function LateDataWatcher(input: LateDataWatcherInput): Promise<Late
     to: new Date(toMs).toISOString(),
     reruns,
     dryRun: !!input.dryRun,
+    waiting: Math.max(0, stale.total - reruns.length),
+    failedUnchanged: stale.failedUnchanged,
   });
+  if (stale.failedUnchanged > 0) {
+    log.info('late data: failed hours left alone, nothing changed in their source since they failed', {
+      hours: stale.failedUnchanged,
+    });
+  }
   if (input.dryRun || reruns.length === 0) return result();
 
-  log.info('late data: re-running hours', { hours: reruns.length });
+  log.info('late data: re-running hours', { hours: reruns.length, waiting: stale.total - reruns.length });
   let next = 0;
   const lane = async () => {
     while (next < reruns.length) {

@@ -27,6 +27,17 @@ export interface RunReads {
   endMs: number;
   paths: string[];
   versions: string[];
+  /** The interval's day files that were not in the source: recorded as `missing` for their day's hours. */
+  missing: string[];
+}
+
+/** A run that failed before it could record what it read: the hours of its interval, keyed like RunReads. */
+export interface FailedRunView {
+  runId: string;
+  workflowId: string | null;
+  source: string;
+  startMs: number;
+  endMs: number;
 }
 
 /** The hours looked at, `[fromMs, toMs)`, of the deployment whose workflow ids are `[idPrefix, idPrefixEnd)`. */
@@ -101,16 +112,27 @@ export const filesFeeding = (source: string, startMs: number, endMs: number): St
 });
 
 /** The day file an hour's name points to (src/source eventFileKey), in SQL. */
-const DAY_FILE = (hour: string) => `'log_data/' || to_char(${hour}, 'YYYY/MM/YYYY-MM-DD') || '-events.json'`;
+const DAY_FILE = (hour: string) => `('log_data/' || to_char(${hour}, 'YYYY/MM/YYYY-MM-DD') || '-events.json')`;
 
 /** What a file holds for an hour, as one digest: its lines of the hour and its lines of no hour. */
 const FEED_DIGEST = (hourDigest: string, file: string) =>
   `md5(coalesce(${hourDigest}, '') || '/' || coalesce(${file}.unhoured_digest, ''))`;
 
+/** The value run_hour_sources records for a day file that was not in the source when the run looked. */
+export const MISSING = 'missing';
+
+/** The whole hours of `[$startMs, $endMs)` as `h(hour_start)`. */
+const HOURS_OF = (startMs: string, endMs: string) => `generate_series(
+                  date_trunc('hour', ${tsFromMs(`(${startMs} + 3599999)`)}),
+                  ${tsFromMs(endMs)} - interval '1 hour',
+                  interval '1 hour') AS h(hour_start)`;
+
 /**
  * What a run read, for each whole hour of its interval: each file it read that feeds the hour (holds lines of
  * it, or is the hour's day file), with the digest of what the index says that file holds for the hour. A file
  * read at another version than the index holds is recorded as `unindexed`: the hour is then stale, and re-run.
+ * The hour's day file, when it was not in the source, is recorded as `missing` (status shows the hour as
+ * missing_file; the file's arrival makes the hour stale: `added`).
  */
 export const recordRunReads = (r: RunReads): Statement => ({
   name: 'record-run-reads',
@@ -123,24 +145,53 @@ export const recordRunReads = (r: RunReads): Statement => ({
                             LEFT JOIN source_file_hours fh
                                    ON fh.source = $3::text AND fh.path = r.path AND fh.hour_start = h.hour_start
                            WHERE fh.path IS NOT NULL OR r.path = ${DAY_FILE('h.hour_start')}), '{}'::jsonb)
-           FROM generate_series(
-                  date_trunc('hour', ${tsFromMs('($6::bigint + 3599999)')}),
-                  ${tsFromMs('$7::bigint')} - interval '1 hour',
-                  interval '1 hour') AS h(hour_start)
+                || CASE WHEN ${DAY_FILE('h.hour_start')} = ANY($8::text[])
+                        THEN jsonb_build_object(${DAY_FILE('h.hour_start')}, '${MISSING}') ELSE '{}'::jsonb END
+           FROM ${HOURS_OF('$6::bigint', '$7::bigint')}
          ON CONFLICT (run_id, hour_start) DO UPDATE SET sources = excluded.sources, source = excluded.source,
            read_at = clock_timestamp() AT TIME ZONE 'UTC'`,
-  values: [r.runId, r.workflowId, r.source, r.paths, r.versions, r.startMs, r.endMs],
+  values: [r.runId, r.workflowId, r.source, r.paths, r.versions, r.startMs, r.endMs, r.missing],
+});
+
+/**
+ * A run that failed before it recorded what it read (a listing error, an unreadable or missing file, a refused
+ * source), for each whole hour of its interval: what the index says feeds the hour now, exactly as the stale
+ * hours' `now`. The hour is then not stale until a feeding file changes, is added or is removed: re-running
+ * it cannot help before (docs/data-semantics.md). Reads the run did record are kept.
+ */
+export const recordFailedRunView = (r: FailedRunView): Statement => ({
+  name: 'record-failed-run-view',
+  text: `INSERT INTO run_hour_sources (run_id, workflow_id, source, hour_start, sources)
+         SELECT $1::text, $2::text, $3::text, h.hour_start,
+                coalesce((SELECT jsonb_object_agg(x.path, x.digest) FROM (
+                            SELECT fh.path, ${FEED_DIGEST('fh.digest', 'f')} AS digest
+                              FROM source_file_hours fh
+                              JOIN source_files f ON f.source = fh.source AND f.path = fh.path
+                             WHERE fh.source = $3::text AND fh.hour_start = h.hour_start
+                            UNION
+                            SELECT f.path, ${FEED_DIGEST('fh.digest', 'f')}
+                              FROM source_files f
+                              LEFT JOIN source_file_hours fh
+                                     ON fh.source = f.source AND fh.path = f.path AND fh.hour_start = h.hour_start
+                             WHERE f.source = $3::text AND f.path = ${DAY_FILE('h.hour_start')}) x), '{}'::jsonb)
+           FROM ${HOURS_OF('$4::bigint', '$5::bigint')}
+         ON CONFLICT (run_id, hour_start) DO NOTHING`,
+  values: [r.runId, r.workflowId, r.source, r.startMs, r.endMs],
 });
 
 /**
  * Hours of `[fromMs, toMs)` whose latest finished run (one with an etl_runs row: a run still going is not
  * judged) read something else than the index now says feeds the hour: a file changed, was added or removed.
- * Returns what was read and what is there now, per hour, for the reason. Bounded by `limit`.
+ * Returns what was read and what is there now, per hour, for the reason, at most `limit` of them, oldest first;
+ * and on every row (there is always one: a row with a null hour when nothing is stale) `total_stale`, the stale
+ * hours beyond the limit included, and `failed_unchanged`: hours whose latest run failed and whose source has
+ * not changed since (it read, or saw in the index when it failed, what the index says now). A day file the
+ * latest run found missing (`missing`) and that is still not in the source stays `missing` in `now`.
  */
 export const staleHours = (r: StaleHoursQuery): Statement => ({
   name: 'stale-hours',
   text: `WITH latest AS (
-           SELECT DISTINCT ON (s.hour_start) s.hour_start, s.run_id, e.workflow_id, s.sources
+           SELECT DISTINCT ON (s.hour_start) s.hour_start, s.run_id, e.workflow_id, e.status, s.sources
              FROM run_hour_sources s JOIN etl_runs e ON e.run_id = s.run_id
             WHERE s.source = $1::text
               AND s.hour_start >= ${tsFromMs('$2::bigint')}
@@ -155,18 +206,56 @@ export const staleHours = (r: StaleHoursQuery): Statement => ({
            UNION
            SELECT l.hour_start, f.path FROM latest l
              JOIN source_files f ON f.source = $1::text AND f.path = ${DAY_FILE('l.hour_start')}
-         ), now AS (
-           SELECT g.hour_start, jsonb_object_agg(g.path, ${FEED_DIGEST('fh.digest', 'f')}) AS sources
+         ), now_items AS (
+           SELECT g.hour_start, g.path, ${FEED_DIGEST('fh.digest', 'f')} AS digest
              FROM feeding g
              JOIN source_files f ON f.source = $1::text AND f.path = g.path
-             LEFT JOIN source_file_hours fh ON fh.source = $1::text AND fh.path = g.path AND fh.hour_start = g.hour_start
-            GROUP BY g.hour_start
+             LEFT JOIN source_file_hours fh
+                    ON fh.source = $1::text AND fh.path = g.path AND fh.hour_start = g.hour_start
+           UNION ALL
+           SELECT l.hour_start, ${DAY_FILE('l.hour_start')}, '${MISSING}' FROM latest l
+            WHERE l.sources ->> ${DAY_FILE('l.hour_start')} = '${MISSING}'
+              AND NOT EXISTS (SELECT 1 FROM source_files f
+                               WHERE f.source = $1::text AND f.path = ${DAY_FILE('l.hour_start')})
+         ), judged AS (
+           -- one pass grouped by hour over what was read and what is there now (no join of the two)
+           SELECT u.hour_start, max(u.workflow_id) AS workflow_id, max(u.status) AS status,
+                  (array_agg(u.read) FILTER (WHERE u.read IS NOT NULL))[1] AS read,
+                  coalesce(jsonb_object_agg(u.path, u.digest) FILTER (WHERE u.path IS NOT NULL), '{}'::jsonb) AS now
+             FROM (SELECT hour_start, workflow_id, status, sources AS read, NULL::text AS path, NULL::text AS digest
+                     FROM latest
+                   UNION ALL
+                   SELECT hour_start, NULL, NULL, NULL, path, digest FROM now_items) u
+            GROUP BY u.hour_start
+           HAVING count(u.read) > 0
          )
-         SELECT (extract(epoch FROM l.hour_start) * 1000)::bigint AS hour_start_ms, l.workflow_id,
-                l.sources AS read, coalesce(n.sources, '{}'::jsonb) AS now
-           FROM latest l LEFT JOIN now n ON n.hour_start = l.hour_start
-          WHERE l.sources <> coalesce(n.sources, '{}'::jsonb)
-          ORDER BY l.hour_start
-          LIMIT $4::int`,
+         SELECT c.total_stale, c.failed_unchanged, t.hour_start_ms, t.workflow_id, t.read, t.now
+           FROM (SELECT count(*) FILTER (WHERE read <> now)::int AS total_stale,
+                        count(*) FILTER (WHERE read = now AND status <> 'succeeded')::int AS failed_unchanged
+                   FROM judged) c
+           LEFT JOIN LATERAL (
+             SELECT (extract(epoch FROM j.hour_start) * 1000)::bigint AS hour_start_ms, j.workflow_id, j.read, j.now
+               FROM judged j
+              WHERE j.read <> j.now
+              ORDER BY j.hour_start
+              LIMIT $4::int) t ON true
+          ORDER BY t.hour_start_ms`,
   values: [r.source, r.fromMs, r.toMs, r.limit, r.idPrefix, r.idPrefixEnd],
+});
+
+/**
+ * The hours of `[fromMs, toMs)` (of the deployment's runs) for which a run recorded a day file as missing, with
+ * the run and the files: status shows such an hour as missing_file when that run is the hour's latest.
+ */
+export const missingFileHours = (r: Omit<StaleHoursQuery, 'source' | 'limit'>): Statement => ({
+  name: 'missing-file-hours',
+  text: `SELECT (extract(epoch FROM s.hour_start) * 1000)::bigint AS hour_start_ms, s.run_id,
+                array_agg(m.key ORDER BY m.key) AS files
+           FROM run_hour_sources s CROSS JOIN LATERAL jsonb_each_text(s.sources) AS m(key, value)
+          WHERE s.hour_start >= ${tsFromMs('$1::bigint')}
+            AND s.hour_start < ${tsFromMs('$2::bigint')}
+            AND s.workflow_id >= $3::text AND s.workflow_id < $4::text
+            AND m.value = '${MISSING}'
+          GROUP BY s.hour_start, s.run_id`,
+  values: [r.fromMs, r.toMs, r.idPrefix, r.idPrefixEnd],
 });

@@ -6,17 +6,39 @@ INSERT INTO run_hour_sources (run_id, workflow_id, source, hour_start, sources)
                             LEFT JOIN source_files f ON f.source = $3::text AND f.path = r.path
                             LEFT JOIN source_file_hours fh
                                    ON fh.source = $3::text AND fh.path = r.path AND fh.hour_start = h.hour_start
-                           WHERE fh.path IS NOT NULL OR r.path = 'log_data/' || to_char(h.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'), '{}'::jsonb)
+                           WHERE fh.path IS NOT NULL OR r.path = ('log_data/' || to_char(h.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json')), '{}'::jsonb)
+                || CASE WHEN ('log_data/' || to_char(h.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json') = ANY($8::text[])
+                        THEN jsonb_build_object(('log_data/' || to_char(h.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'), 'missing') ELSE '{}'::jsonb END
            FROM generate_series(
                   date_trunc('hour', timestamp 'epoch' + ($6::bigint + 3599999) * interval '1 millisecond'),
                   timestamp 'epoch' + $7::bigint * interval '1 millisecond' - interval '1 hour',
                   interval '1 hour') AS h(hour_start)
          ON CONFLICT (run_id, hour_start) DO UPDATE SET sources = excluded.sources, source = excluded.source,
            read_at = clock_timestamp() AT TIME ZONE 'UTC';
--- values: ["run","wf","s3://udacity-dend/",["log_data/2018/11/2018-11-15-events.json"],["\"e15\""],1542286800000,1542290400000]
+-- values: ["run","wf","s3://udacity-dend/",["log_data/2018/11/2018-11-15-events.json"],["\"e15\""],1542286800000,1542290400000,["log_data/2018/11/2018-11-16-events.json"]]
+
+INSERT INTO run_hour_sources (run_id, workflow_id, source, hour_start, sources)
+         SELECT $1::text, $2::text, $3::text, h.hour_start,
+                coalesce((SELECT jsonb_object_agg(x.path, x.digest) FROM (
+                            SELECT fh.path, md5(coalesce(fh.digest, '') || '/' || coalesce(f.unhoured_digest, '')) AS digest
+                              FROM source_file_hours fh
+                              JOIN source_files f ON f.source = fh.source AND f.path = fh.path
+                             WHERE fh.source = $3::text AND fh.hour_start = h.hour_start
+                            UNION
+                            SELECT f.path, md5(coalesce(fh.digest, '') || '/' || coalesce(f.unhoured_digest, ''))
+                              FROM source_files f
+                              LEFT JOIN source_file_hours fh
+                                     ON fh.source = f.source AND fh.path = f.path AND fh.hour_start = h.hour_start
+                             WHERE f.source = $3::text AND f.path = ('log_data/' || to_char(h.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json')) x), '{}'::jsonb)
+           FROM generate_series(
+                  date_trunc('hour', timestamp 'epoch' + ($4::bigint + 3599999) * interval '1 millisecond'),
+                  timestamp 'epoch' + $5::bigint * interval '1 millisecond' - interval '1 hour',
+                  interval '1 hour') AS h(hour_start)
+         ON CONFLICT (run_id, hour_start) DO NOTHING;
+-- values: ["run","wf","s3://udacity-dend/",1542286800000,1542290400000]
 
 WITH latest AS (
-           SELECT DISTINCT ON (s.hour_start) s.hour_start, s.run_id, e.workflow_id, s.sources
+           SELECT DISTINCT ON (s.hour_start) s.hour_start, s.run_id, e.workflow_id, e.status, s.sources
              FROM run_hour_sources s JOIN etl_runs e ON e.run_id = s.run_id
             WHERE s.source = $1::text
               AND s.hour_start >= timestamp 'epoch' + $2::bigint * interval '1 millisecond'
@@ -30,18 +52,49 @@ WITH latest AS (
               AND fh.hour_start < timestamp 'epoch' + $3::bigint * interval '1 millisecond'
            UNION
            SELECT l.hour_start, f.path FROM latest l
-             JOIN source_files f ON f.source = $1::text AND f.path = 'log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'
-         ), now AS (
-           SELECT g.hour_start, jsonb_object_agg(g.path, md5(coalesce(fh.digest, '') || '/' || coalesce(f.unhoured_digest, ''))) AS sources
+             JOIN source_files f ON f.source = $1::text AND f.path = ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json')
+         ), now_items AS (
+           SELECT g.hour_start, g.path, md5(coalesce(fh.digest, '') || '/' || coalesce(f.unhoured_digest, '')) AS digest
              FROM feeding g
              JOIN source_files f ON f.source = $1::text AND f.path = g.path
-             LEFT JOIN source_file_hours fh ON fh.source = $1::text AND fh.path = g.path AND fh.hour_start = g.hour_start
-            GROUP BY g.hour_start
+             LEFT JOIN source_file_hours fh
+                    ON fh.source = $1::text AND fh.path = g.path AND fh.hour_start = g.hour_start
+           UNION ALL
+           SELECT l.hour_start, ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'), 'missing' FROM latest l
+            WHERE l.sources ->> ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json') = 'missing'
+              AND NOT EXISTS (SELECT 1 FROM source_files f
+                               WHERE f.source = $1::text AND f.path = ('log_data/' || to_char(l.hour_start, 'YYYY/MM/YYYY-MM-DD') || '-events.json'))
+         ), judged AS (
+           -- one pass grouped by hour over what was read and what is there now (no join of the two)
+           SELECT u.hour_start, max(u.workflow_id) AS workflow_id, max(u.status) AS status,
+                  (array_agg(u.read) FILTER (WHERE u.read IS NOT NULL))[1] AS read,
+                  coalesce(jsonb_object_agg(u.path, u.digest) FILTER (WHERE u.path IS NOT NULL), '{}'::jsonb) AS now
+             FROM (SELECT hour_start, workflow_id, status, sources AS read, NULL::text AS path, NULL::text AS digest
+                     FROM latest
+                   UNION ALL
+                   SELECT hour_start, NULL, NULL, NULL, path, digest FROM now_items) u
+            GROUP BY u.hour_start
+           HAVING count(u.read) > 0
          )
-         SELECT (extract(epoch FROM l.hour_start) * 1000)::bigint AS hour_start_ms, l.workflow_id,
-                l.sources AS read, coalesce(n.sources, '{}'::jsonb) AS now
-           FROM latest l LEFT JOIN now n ON n.hour_start = l.hour_start
-          WHERE l.sources <> coalesce(n.sources, '{}'::jsonb)
-          ORDER BY l.hour_start
-          LIMIT $4::int;
+         SELECT c.total_stale, c.failed_unchanged, t.hour_start_ms, t.workflow_id, t.read, t.now
+           FROM (SELECT count(*) FILTER (WHERE read <> now)::int AS total_stale,
+                        count(*) FILTER (WHERE read = now AND status <> 'succeeded')::int AS failed_unchanged
+                   FROM judged) c
+           LEFT JOIN LATERAL (
+             SELECT (extract(epoch FROM j.hour_start) * 1000)::bigint AS hour_start_ms, j.workflow_id, j.read, j.now
+               FROM judged j
+              WHERE j.read <> j.now
+              ORDER BY j.hour_start
+              LIMIT $4::int) t ON true
+          ORDER BY t.hour_start_ms;
 -- values: ["s3://udacity-dend/",1539694800000,1542290400000,100,"sparkify-","sparkify."]
+
+SELECT (extract(epoch FROM s.hour_start) * 1000)::bigint AS hour_start_ms, s.run_id,
+                array_agg(m.key ORDER BY m.key) AS files
+           FROM run_hour_sources s CROSS JOIN LATERAL jsonb_each_text(s.sources) AS m(key, value)
+          WHERE s.hour_start >= timestamp 'epoch' + $1::bigint * interval '1 millisecond'
+            AND s.hour_start < timestamp 'epoch' + $2::bigint * interval '1 millisecond'
+            AND s.workflow_id >= $3::text AND s.workflow_id < $4::text
+            AND m.value = 'missing'
+          GROUP BY s.hour_start, s.run_id;
+-- values: [1542286800000,1542290400000,"sparkify-","sparkify."]

@@ -1,4 +1,4 @@
-SELECT workflow_id,
+SELECT workflow_id, run_id,
                 to_char(interval_start, 'YYYY-MM-DD"T"HH24:MI:SS') AS interval_start,
                 to_char(interval_end, 'YYYY-MM-DD"T"HH24:MI:SS') AS interval_end,
                 to_char(finished_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS finished_at,
