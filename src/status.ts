@@ -42,7 +42,7 @@ export interface HourStatus {
   error?: string;
   /** Why a stale hour is stale: `late data: log_data/2018/11/2018-11-05-events.json changed`. */
   reason?: string;
-  /** The day file(s) a missing_file hour's latest run did not find in the source (shown escaped, one line). */
+  /** The day file(s) the latest run of a missing_file hour (or of a stale one, since) did not find in the source. */
   missingFiles?: string[];
 }
 
@@ -61,9 +61,16 @@ export interface RangeStatus {
 /**
  * States that count as loaded for "loaded through": the hour's latest run succeeded, with events or none. A
  * stale hour counts: its rows are there, and the stale hours are counted (and alerted on) by themselves. A
- * missing_file hour does not: its run succeeded, but without the hour's day file its data is not loaded.
+ * missing_file hour does not: its run succeeded, but without the hour's day file its data is not loaded. Nor
+ * does a stale hour whose latest run missed its day file (the file has arrived since, and nothing of it is
+ * loaded yet): see isLoaded.
  */
 export const LOADED_STATES: ReadonlySet<HourState> = new Set<HourState>(['loaded', 'empty', 'stale']);
+
+/** Whether an hour counts as loaded (LOADED_STATES, less a stale hour whose latest run missed its day file). */
+export function isLoaded(h: Pick<HourStatus, 'state' | 'missingFiles'>): boolean {
+  return LOADED_STATES.has(h.state) && !(h.state === 'stale' && h.missingFiles?.length);
+}
 
 /**
  * "Loaded through": the end of the latest contiguous run of loaded hours. Precisely, with the hours of a range
@@ -73,17 +80,17 @@ export const LOADED_STATES: ReadonlySet<HourState> = new Set<HourState>(['loaded
  * missing hour before it ends an earlier run, and does not hold back the later one: it is counted among the
  * failed or missing hours instead. Undefined when no hour of the range is loaded.
  */
-export function latestLoadedRun(hours: readonly Pick<HourStatus, 'start' | 'end' | 'state'>[]):
+export function latestLoadedRun(hours: readonly Pick<HourStatus, 'start' | 'end' | 'state' | 'missingFiles'>[]):
   | {
       since: string;
       through: string;
     }
   | undefined {
   let last = hours.length - 1;
-  while (last >= 0 && !LOADED_STATES.has(hours[last]!.state)) last--;
+  while (last >= 0 && !isLoaded(hours[last]!)) last--;
   if (last < 0) return undefined;
   let first = last;
-  while (first > 0 && LOADED_STATES.has(hours[first - 1]!.state)) first--;
+  while (first > 0 && isLoaded(hours[first - 1]!)) first--;
   return { since: hours[first]!.start, through: hours[last]!.end };
 }
 
@@ -279,7 +286,8 @@ export function combine(
       const reason = stale.get(t);
       const missingFiles = missing.get(t)?.get(run.run_id);
       hour = reason
-        ? { ...h, state: 'stale', workflowId: run.workflow_id, reason }
+        ? // a stale hour whose latest run missed its day file keeps saying so: it is not loaded (isLoaded)
+          { ...h, state: 'stale', workflowId: run.workflow_id, reason, ...(missingFiles ? { missingFiles } : {}) }
         : missingFiles
           ? { ...h, state: 'missing_file', workflowId: run.workflow_id, missingFiles }
           : { ...h, state: events === 0 ? 'empty' : 'loaded', workflowId: run.workflow_id };
