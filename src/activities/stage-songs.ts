@@ -68,6 +68,7 @@ export function makeStageSongs(deps: ActivityDeps) {
             { signal: cancellationSignal() },
           );
           await client.query(copy.upsertSongBatch);
+          await client.query(dialect.songStagingChanged);
           // Plays loaded before these songs arrived get them now (late songs), in this transaction.
           for (const statement of copy.rematchLateSongs) await client.query(statement);
           await client.query(
