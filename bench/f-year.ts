@@ -2,8 +2,10 @@
  * f. A year of hourly runs (8,760) through runBackfill, as `npm run backfill` runs it: ~330 events an hour and
  * bench d's 15,000 songs, the worker in this process, the dev server and PostgreSQL on this machine. Prints runs
  * per second, where the machine's time went (cpu-shares.ts) and checks the warehouse's counts against the
- * generator's own tally. Baseline, in the same run: the first days of the year with bench d's settings.
- * BENCH_F_DAYS (default 365) runs a slice of the year; BENCH_F_BASELINE_DAYS (default 7; 0 = none).
+ * generator's own tally. Baseline, in the same run: the first days of the year with the steps as ordinary
+ * activities (localSteps: false, as runs were before backfills took local steps), against the same days as a
+ * backfill runs them now. BENCH_F_DAYS (default 365) runs a slice of the year; BENCH_F_BASELINE_DAYS (default
+ * 7; 0 = none).
  */
 import type { Pool } from 'pg';
 import { planBackfill, runBackfill } from '../src/backfill';
@@ -18,6 +20,8 @@ const FIRST_DAY = Date.parse('2018-11-01T00:00Z');
 const PROGRESS_EVERY = 240;
 
 interface Settings {
+  /** The steps as local activities (a backfill's default) or as ordinary ones. */
+  localSteps: boolean;
   /** Runs in flight (runBackfill's concurrency, `npm run backfill --concurrency`). */
   concurrency: number;
   /** The worker's activity slots. */
@@ -28,10 +32,11 @@ interface Settings {
   poolSize: number;
 }
 
-/** Bench d's settings: the baseline. */
-const D_SETTINGS: Settings = { concurrency: 16, activities: 64, poolSize: 12 };
+/** The baseline: bench d's settings, the steps as ordinary activities. */
+const BASELINE_SETTINGS: Settings = { localSteps: false, concurrency: 16, activities: 64, poolSize: 12 };
 /** What a year's backfill runs with (the worker's and the backfill's defaults, see README). */
 const F_SETTINGS: Settings = {
+  localSteps: true,
   concurrency: Number(process.env.BENCH_F_CONCURRENCY || 16),
   activities: Number(process.env.BENCH_F_ACTIVITIES || 64),
   poolSize: Number(process.env.BENCH_F_POOL || 12),
@@ -93,20 +98,26 @@ async function backfillDays(
         reprocess: 'all',
         deployment: `bench-f-${Date.now()}`,
       });
-      const o = await runBackfill(bench.env.client, plan, { taskQueue, concurrency: settings.concurrency }, (p) => {
-        const ended = p.done + p.failed;
-        if (ended >= progressAt) {
-          const now = performance.now();
-          console.log(
-            `f. ${label}: ${ended}/${p.total} runs in ${round((now - t) / 1000, 1)} s` +
-              (ended
-                ? ` (the last ${PROGRESS_EVERY} at ${round((PROGRESS_EVERY * 1000) / (now - lastT), 1)} runs/s)`
-                : ''),
-          );
-          progressAt += PROGRESS_EVERY;
-          lastT = now;
-        }
-      });
+      const input = { localSteps: settings.localSteps };
+      const o = await runBackfill(
+        bench.env.client,
+        plan,
+        { taskQueue, concurrency: settings.concurrency, input },
+        (p) => {
+          const ended = p.done + p.failed;
+          if (ended >= progressAt) {
+            const now = performance.now();
+            console.log(
+              `f. ${label}: ${ended}/${p.total} runs in ${round((now - t) / 1000, 1)} s` +
+                (ended
+                  ? ` (the last ${PROGRESS_EVERY} at ${round((PROGRESS_EVERY * 1000) / (now - lastT), 1)} runs/s)`
+                  : ''),
+            );
+            progressAt += PROGRESS_EVERY;
+            lastT = now;
+          }
+        },
+      );
       const failed = o.filter((x) => x.status !== 'completed');
       if (failed.length) throw new Error(`${failed.length} hours failed: ${failed[0]?.error}`);
     },
@@ -130,7 +141,9 @@ export async function benchF(bench: Bench): Promise<Figures> {
   const baselineDays = Number(process.env.BENCH_F_BASELINE_DAYS ?? 7);
 
   const baseline =
-    baselineDays > 0 ? await backfillDays(bench, source, baselineDays, D_SETTINGS, 'baseline') : undefined;
+    baselineDays > 0 ? await backfillDays(bench, source, baselineDays, BASELINE_SETTINGS, 'baseline') : undefined;
+  const slice =
+    baselineDays > 0 ? await backfillDays(bench, source, baselineDays, F_SETTINGS, 'the same days') : undefined;
   const year = await backfillDays(bench, source, days, F_SETTINGS, days === 365 ? 'year' : `${days} days`);
   const expected = expectedCounts(tally, days);
   const wrong = (Object.keys(expected) as (keyof Counts)[]).filter((k) => expected[k] !== year.counts[k]);
@@ -144,17 +157,18 @@ export async function benchF(bench: Bench): Promise<Figures> {
     cpu: year.cpu,
     counts: year.counts,
     countsMatchTally: wrong.length === 0,
-    ...(baseline
+    ...(baseline && slice
       ? {
           baseline: {
-            what: `the first ${baselineDays} days with bench d's settings, same run`,
+            what: `the first ${baselineDays} days, the steps as ordinary activities (bench d's settings), same run`,
             runs: baselineDays * 24,
-            settings: D_SETTINGS,
+            settings: BASELINE_SETTINGS,
             ms: baseline.ms,
             runsPerS: baseline.runsPerS,
             cpu: baseline.cpu,
           },
-          ratio: round(year.runsPerS / baseline.runsPerS, 2),
+          sameDays: { runs: baselineDays * 24, ms: slice.ms, runsPerS: slice.runsPerS, cpu: slice.cpu },
+          ratio: round(slice.runsPerS / baseline.runsPerS, 2),
         }
       : {}),
     target: '< 300000 ms for 8,760 runs (~30 runs/s), counts equal to the generator tally',

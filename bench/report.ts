@@ -56,7 +56,7 @@ export async function writeResults(results: Figures): Promise<void> {
   const f = merged.f_year_of_hours;
   if (f)
     md.push(
-      `| f. ${f.runs} hourly runs (~${f.eventsPerHour} events/h, ${f.songs} songs), concurrency ${f.settings.concurrency} | ${f.ms} ms, ${f.runsPerS} runs/s; counts ${f.countsMatchTally ? 'equal' : 'DIFFER from'} the generator's tally | ${f.baseline ? `${f.baseline.runs} runs with d's settings: ${f.baseline.runsPerS} runs/s` : '–'} | ${f.ratio ?? '–'} x${f.cpu ? `; CPU: server ${f.cpu.percent.server} %, worker ${f.cpu.percent.worker} %, warehouse ${f.cpu.percent.warehouse} %, other ${round1(f.cpu.percent.otherPostgres + f.cpu.percent.rest)} %, idle ${f.cpu.percent.idle} %` : ''} | ${f.target} |`,
+      `| f. ${f.runs} hourly runs (~${f.eventsPerHour} events/h, ${f.songs} songs), concurrency ${f.settings.concurrency} | ${f.ms} ms, ${f.runsPerS} runs/s; counts ${f.countsMatchTally ? 'equal' : 'DIFFER from'} the generator's tally | ${f.baseline ? `the first ${f.baseline.runs} runs, steps as ordinary activities: ${f.baseline.runsPerS} runs/s; as a backfill runs them now: ${f.sameDays.runsPerS} runs/s` : '–'} | ${f.ratio ?? '–'} x${f.cpu ? `; CPU: server ${f.cpu.percent.server} %, worker ${f.cpu.percent.worker} %, warehouse ${f.cpu.percent.warehouse} %, other ${round1(f.cpu.percent.otherPostgres + f.cpu.percent.rest)} %, idle ${f.cpu.percent.idle} %` : ''} | ${f.target} |`,
     );
   const w = merged.w_late_data_watcher;
   if (w)
