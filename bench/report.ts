@@ -7,6 +7,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RESULTS, type Figures } from './support';
 
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
 export async function writeResults(results: Figures): Promise<void> {
   await mkdir(RESULTS, { recursive: true });
   const stamp = new Date().toISOString();
@@ -50,6 +52,11 @@ export async function writeResults(results: Figures): Promise<void> {
   if (e)
     md.push(
       `| e. 10M-event day | ${e.runs['10000000'].ms} ms, peak RSS ${e.runs['10000000'].peakRssMb} MB | 1M: ${e.runs['1000000'].ms} ms, ${e.runs['1000000'].peakRssMb} MB | 10M/1M time ${e.timeRatio10mTo1m} | ${e.target} |`,
+    );
+  const f = merged.f_year_of_hours;
+  if (f)
+    md.push(
+      `| f. ${f.runs} hourly runs (~${f.eventsPerHour} events/h, ${f.songs} songs), concurrency ${f.settings.concurrency} | ${f.ms} ms, ${f.runsPerS} runs/s; counts ${f.countsMatchTally ? 'equal' : 'DIFFER from'} the generator's tally | ${f.baseline ? `the first ${f.baseline.runs} runs, steps as ordinary activities: ${f.baseline.runsPerS} runs/s; as a backfill runs them now: ${f.sameDays.runsPerS} runs/s` : '–'} | ${f.ratio ?? '–'} x${f.cpu ? `; CPU: server ${f.cpu.percent.server} %, worker ${f.cpu.percent.worker} %, warehouse ${f.cpu.percent.warehouse} %, other ${round1(f.cpu.percent.otherPostgres + f.cpu.percent.rest)} %, idle ${f.cpu.percent.idle} %` : ''} | ${f.target} |`,
     );
   const g = merged.g_cli;
   if (g) {

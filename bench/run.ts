@@ -1,7 +1,7 @@
 /**
  * Benchmarks (not tests): each measurement is printed with a baseline taken in the same run, on the same
- * PostgreSQL, and written to bench/results/ (report.ts). Usage: `npm run bench -- [a] [b] [c] [d] [e] [g] [w]`
- * (default a b c d w; e, the 10-million-event day, writes 4.4 GB and takes minutes). One file per benchmark;
+ * PostgreSQL, and written to bench/results/ (report.ts). Usage: `npm run bench -- [a] [b] [c] [d] [e] [f] [g] [w]`
+ * (default a b c d w; e, the 10-million-event day, writes 4.4 GB and takes minutes; f, a year of hourly runs, minutes). One file per benchmark;
  * support.ts has what they share. BENCH_PG_URL picks the server (default
  * postgres://postgres@127.0.0.1:5432/postgres); data is generated under .data/bench once. BENCH_NO_EAGER=1
  * starts the dev server without eager activity execution, to compare; BENCH_SERVER_ARGS adds dev-server flags,
@@ -13,6 +13,7 @@ import { benchB } from './b-overhead';
 import { benchC } from './c-staging';
 import { benchD } from './d-backfill';
 import { benchE } from './e-scale';
+import { benchF } from './f-year';
 import { benchG } from './g-cli';
 import { benchW } from './w-late-data';
 import { writeResults } from './report';
@@ -25,11 +26,12 @@ const BENCHMARKS: Record<string, (bench: Bench) => Promise<Figures>> = {
   b: benchB,
   d: benchD,
   e: benchE,
+  f: benchF,
   g: benchG,
   w: benchW,
 };
 
-const USAGE = `usage: npm run bench -- [a b c d e g w]
+const USAGE = `usage: npm run bench -- [a b c d e f g w]
 
 Runs the named benchmarks (a b c d w when none is named) on this machine and writes bench/results/; each
 prints its ratio against a baseline measured in the same run. See docs/benchmarks.md.`;

@@ -6,14 +6,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createActivities } from '../src/activities';
-import { generate } from '../src/datagen/generate';
+import { generate, type DayTally } from '../src/datagen/generate';
 import { DEV_SERVER_ARGS, temporalCli } from '../src/local/stack';
 import { createPool } from '../src/warehouse/pool';
 import { recreateDatabase } from '../test/setup/postgres';
@@ -33,9 +33,9 @@ export const pct = (xs: number[], p: number) =>
 export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** A database created afresh with the schema, and a pool on it. */
-export async function freshDb(name: string): Promise<{ url: string; pool: Pool }> {
+export async function freshDb(name: string, poolSize = 12): Promise<{ url: string; pool: Pool }> {
   const url = await recreateDatabase(ADMIN, name);
-  return { url, pool: createPool({ url, max: 12 }) };
+  return { url, pool: createPool({ url, max: poolSize }) };
 }
 
 /** The data sets: a 1M-event day (a, c, e's baseline) and 30 days of 8,000 events a day (b, d). */
@@ -48,14 +48,25 @@ export async function dataset(name: string, opts: { days: number; eventsPerDay: 
   const dir = path.join(DATA, name);
   if (!existsSync(path.join(dir, '.done'))) {
     console.log(`generating ${name} (${opts.days} day(s) x ${opts.eventsPerDay} events, ${opts.songs} songs) ...`);
-    await generate({ out: dir, start: '2018-11-01', ...opts });
-    await writeFile(path.join(dir, '.done'), '');
+    const summary = await generate({ out: dir, start: '2018-11-01', ...opts });
+    // The generator's own tally of what a load must produce, kept for the benchmarks that check counts (f).
+    await writeFile(path.join(dir, '.done'), JSON.stringify({ tally: summary.tally }));
   }
   return dir;
 }
 
+/** The generator's per-day tally of a data set made by dataset() (undefined for one made before it kept it). */
+export async function tallyOf(dir: string): Promise<DayTally[] | undefined> {
+  const text = await readFile(path.join(dir, '.done'), 'utf8');
+  return text ? (JSON.parse(text) as { tally: DayTally[] }).tally : undefined;
+}
+
 export interface WorkerOptions {
   concurrency?: number;
+  /** Workflow tasks at once (default max(10, concurrency)). */
+  workflowTasks?: number;
+  /** Workflows kept in the worker's cache (the SDK's default when not given). */
+  cachedWorkflows?: number;
   interceptors?: ActivityInterceptorsFactory[];
 }
 
@@ -104,7 +115,8 @@ export async function startBench(): Promise<Bench> {
         workflowBundle: { codePath: bundlePath },
         activities: createActivities({ pool, defaultSource: source }),
         maxConcurrentActivityTaskExecutions: concurrency,
-        maxConcurrentWorkflowTaskExecutions: Math.max(10, concurrency),
+        maxConcurrentWorkflowTaskExecutions: opts.workflowTasks ?? Math.max(10, concurrency),
+        ...(opts.cachedWorkflows ? { maxCachedWorkflows: opts.cachedWorkflows } : {}),
         maxEagerActivityReservationsPerWorkflowTask: 5,
         ...(opts.interceptors ? { interceptors: { activity: opts.interceptors } } : {}),
       });

@@ -108,7 +108,9 @@ async function startHour(
       const handle = await client.workflow.start('SparkifyEtl', {
         taskQueue: opts.taskQueue,
         workflowId: hour.workflowId,
-        args: [{ ...opts.input, start: hour.interval.start, end: hour.interval.end }],
+        // Local steps unless the input says otherwise: a backfill is thousands of runs, and each step's round
+        // trips through the server are most of a small hour's cost (SparkifyEtlInput.localSteps).
+        args: [{ localSteps: true, ...opts.input, start: hour.interval.start, end: hour.interval.end }],
         workflowIdConflictPolicy: 'USE_EXISTING', // a run of this hour in progress is joined
         workflowIdReusePolicy: 'ALLOW_DUPLICATE', // a finished one may run again (reprocess)
       });

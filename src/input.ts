@@ -31,6 +31,7 @@ const KNOWN_FIELDS = new Set([
   'retryBudget',
   'allowIncomplete',
   'reason',
+  'localSteps',
 ]);
 
 /** A run's reason (the late-data watcher's `late data: log_data/… changed`) is at most this long. */
@@ -123,6 +124,9 @@ export function inputProblems(input: unknown, ctx: InputContext = {}): string[] 
   }
   if (i.allowIncomplete !== undefined && typeof i.allowIncomplete !== 'boolean') {
     problems.push('allowIncomplete: must be true or false');
+  }
+  if (i.localSteps !== undefined && typeof i.localSteps !== 'boolean') {
+    problems.push('localSteps: must be true or false');
   }
   if (
     i.maxErrors !== undefined &&

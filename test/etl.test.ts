@@ -9,6 +9,7 @@ import { AsyncResource } from 'node:async_hooks';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { createActivities, type RunChecksDeps } from '../src/activities';
+import { runBackfill } from '../src/backfill';
 import { inThisAttempt } from '../src/activities/progress';
 import { generate } from '../src/datagen/generate';
 import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
@@ -157,6 +158,61 @@ test("the run's staging is dropped only after the checks' result is in the histo
     expect(events.some((e) => e.markerRecordedEventAttributes && historyText(e).includes('dropRunStaging'))).toBe(
       false,
     );
+  } finally {
+    await db.drop();
+  }
+});
+
+test("a backfill's run takes local steps: staging and loads are markers, the drop an activity after the checks, the rows the same", async () => {
+  const db = await createTestDatabase();
+  try {
+    const taskQueue = uniqueQueue('local-steps');
+    const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
+    const workflowId = `local-steps-${taskQueue}`;
+    const outcomes = await withWorker(env, { taskQueue, pool: db.pool }, () =>
+      runBackfill(env.client, [{ interval, workflowId, previous: 'none', action: 'run' }], {
+        taskQueue,
+        concurrency: 1,
+      }),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['completed']);
+    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const markers = events.filter((e) => e.markerRecordedEventAttributes).map((e) => historyText(e));
+    for (const step of ['stageEvents', 'stageSongs', 'runChecks', 'recordRun']) {
+      expect(markers.some((m) => m.includes(step))).toBe(true);
+    }
+    expect(markers.filter((m) => m.includes('loadTable'))).toHaveLength(TABLES.length);
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
+    expect(scheduled.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)).toEqual([
+      'dropRunStaging',
+    ]);
+    const checksMarker = events.find((e) => e.markerRecordedEventAttributes && historyText(e).includes('runChecks'));
+    expect(Number(scheduled[0]!.eventId)).toBeGreaterThan(Number(checksMarker!.eventId));
+    const expected = expectedFor(testData(), interval.start, interval.end);
+    expect(await count(db.pool, 'SELECT count(*) FROM songplays')).toBe(expected.songplays);
+    expect(await count(db.pool, `SELECT count(*) FROM etl_runs WHERE status = 'succeeded'`)).toBe(1);
+  } finally {
+    await db.drop();
+  }
+});
+
+test('localSteps must be true or false', async () => {
+  const taskQueue = uniqueQueue('local-steps-bad');
+  const db = await createTestDatabase();
+  try {
+    const run = withWorker(env, { taskQueue, pool: db.pool }, () =>
+      env.client.workflow.execute('SparkifyEtl', {
+        taskQueue,
+        workflowId: `local-steps-bad-${taskQueue}`,
+        args: [
+          { start: '2018-11-02T13:00Z', end: '2018-11-02T14:00Z', localSteps: 'yes' } as unknown as SparkifyEtlInput,
+        ],
+      }),
+    );
+    await expect(run).rejects.toThrow(WorkflowFailedError);
+    await expect(run).rejects.toMatchObject({
+      cause: { message: expect.stringContaining('localSteps: must be true or false') },
+    });
   } finally {
     await db.drop();
   }

@@ -37,6 +37,26 @@ const RUNS: { name: string; input: Record<string, unknown>; fails?: boolean }[] 
     input: { start: '2018-11-02T17:00Z', end: '2018-11-02T18:00Z', source: '/no/such/source/folder' },
     fails: true,
   },
+  // A backfill's runs: the steps as local activities (SparkifyEtlInput.localSteps, the local-steps patch)
+  {
+    name: 'backfill-hour-succeeded',
+    input: { start: '2018-11-02T18:00Z', end: '2018-11-02T19:00Z', localSteps: true },
+  },
+  {
+    name: 'backfill-check-failed',
+    input: {
+      start: '2018-11-02T19:00Z',
+      end: '2018-11-02T20:00Z',
+      localSteps: true,
+      checks: [{ name: 'too_few_users', table: 'users', minRows: 1_000_000 }],
+    },
+    fails: true,
+  },
+  {
+    name: 'backfill-staging-failed',
+    input: { start: '2018-11-02T20:00Z', end: '2018-11-02T21:00Z', source: '/no/such/source/folder', localSteps: true },
+    fails: true,
+  },
   {
     name: 'append-mode-day',
     input: {

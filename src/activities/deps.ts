@@ -13,6 +13,8 @@ export interface ActivityDeps {
   dialect?: Dialect;
   /** What Redshift's COPY needs (redshift dialect only). */
   redshift?: RedshiftCopySettings;
+  /** How old a listing of log_data a run's source index may rest on (default 1 s, stage-events.ts). */
+  eventListingMaxAgeMs?: number;
   /** How old a listing of song_data a run may reuse (default 60 s). */
   songListingMaxAgeMs?: number;
   /** The failure webhook (ALERT_WEBHOOK_URL); no alerts when not given. */

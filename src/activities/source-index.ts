@@ -4,7 +4,7 @@ import { digestEventLines } from '../source/hour-digest';
 import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { SourceIndex } from '../warehouse/dialect';
-import { cancellationSignal, heartbeat, log } from './progress';
+import { cancellationSignal, heartbeat, log, whileHeartbeating } from './progress';
 
 const UNREADABLE = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOENT', 'ELOOP', 'ENOTDIR', 'AccessDenied', 'NoSuchKey']);
 
@@ -19,6 +19,46 @@ export interface IndexRefresh {
 
 const LOCK_POLL_MS = 200;
 
+/** When a warehouse's index of a source was last brought up to date by a whole listing (epoch ms, at its start). */
+const refreshedAt = new WeakMap<Pool, Map<string, number>>();
+const refreshing = new WeakMap<Pool, Map<string, Promise<void>>>();
+
+/**
+ * refreshSourceIndex, unless the index of this source in this warehouse was brought up to date by a listing that
+ * started at most maxAgeMs ago. Listing log_data stats every day file (365 for a year): a backfill running 30
+ * hours a second would otherwise spend most of its worker's time listing the same unchanged folder. A file
+ * changed within that window is read by the run only if it is the run's own day file (always looked up afresh);
+ * one that feeds the hour from another day's file is late data, which the watcher finds from what the run read.
+ */
+export async function refreshSourceIndexAtMostEvery(
+  pool: Pool,
+  index: SourceIndex,
+  source: Source,
+  maxAgeMs: number,
+): Promise<void> {
+  const at = refreshedAt.get(pool)?.get(source.location);
+  if (at !== undefined && Date.now() - at <= maxAgeMs) return;
+  // One refresh at a time per warehouse and source: the runs that need one meanwhile wait for it.
+  if (!refreshing.has(pool)) refreshing.set(pool, new Map());
+  const inFlight = refreshing.get(pool)!;
+  const theirs = inFlight.get(source.location);
+  if (theirs) {
+    // Another attempt's refresh (it heartbeats for that attempt; this one heartbeats while it waits). If it
+    // fails (that attempt was cancelled, say), this attempt refreshes for itself.
+    const done = await whileHeartbeating({ waitingFor: 'the source index' }, () => theirs).then(
+      () => true,
+      () => false,
+    );
+    if (!done) await refreshSourceIndex(pool, index, source);
+    return;
+  }
+  const ours = refreshSourceIndex(pool, index, source)
+    .then(() => undefined)
+    .finally(() => inFlight.delete(source.location));
+  inFlight.set(source.location, ours);
+  await ours;
+}
+
 /**
  * Brings the source index up to date: lists log_data/ and compares each file's version with the index; only
  * files that are new or changed are read (and digested by hour), and files gone are dropped. With nothing
@@ -26,6 +66,7 @@ const LOCK_POLL_MS = 200;
  * advisory lock, after comparing again, so concurrent runs and the watcher never index a file twice or race.
  */
 export async function refreshSourceIndex(pool: Pool, index: SourceIndex, source: Source): Promise<IndexRefresh> {
+  const startedAt = Date.now();
   const listed = new Map<string, SourceFile>();
   try {
     for await (const f of source.listEventFiles()) listed.set(f.key, f);
@@ -41,8 +82,15 @@ export async function refreshSourceIndex(pool: Pool, index: SourceIndex, source:
     const rows = (await client.query<{ path: string; version: string }>(index.indexedFiles(location))).rows;
     return new Map(rows.map((r) => [r.path, r.version]));
   };
+  const upToDate = () => {
+    if (!refreshedAt.has(pool)) refreshedAt.set(pool, new Map());
+    refreshedAt.get(pool)!.set(location, startedAt);
+  };
   const first = todo(await withClient(pool, readKnown));
-  if (first.changed.length === 0 && first.removed.length === 0) return { listed, indexed: [], removed: [] };
+  if (first.changed.length === 0 && first.removed.length === 0) {
+    upToDate();
+    return { listed, indexed: [], removed: [] };
+  }
 
   const done: IndexRefresh = { listed, indexed: [], removed: [] };
   await withTransaction(pool, async (client) => {
@@ -97,5 +145,6 @@ export async function refreshSourceIndex(pool: Pool, index: SourceIndex, source:
     if (removed.length > 0) await client.query(index.deleteIndexedFiles(location, removed));
     done.removed = removed;
   });
+  upToDate();
   return done;
 }

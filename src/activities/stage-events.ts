@@ -24,10 +24,12 @@ import {
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { eventFilesFor } from './event-files';
-import { refreshSourceIndex } from './source-index';
+import { refreshSourceIndexAtMostEvery } from './source-index';
 import type { SourceIndex } from '../warehouse/dialect';
 
 const CHUNK_BYTES = 64 * 1024;
+/** How old a listing of log_data a run may rely on for its index (see refreshSourceIndexAtMostEvery). */
+export const EVENT_LISTING_MAX_AGE_MS = 1000;
 
 /**
  * A source file that cannot be opened (no permission, a folder, a link loop): retried within the run's budget,
@@ -162,12 +164,16 @@ async function filesToRead(
 ): Promise<SourceFile[]> {
   const byKey = new Map(dayFiles.map((f) => [f.key, f]));
   try {
-    const { listed } = await refreshSourceIndex(deps.pool, index, source);
+    await refreshSourceIndexAtMostEvery(
+      deps.pool,
+      index,
+      source,
+      deps.eventListingMaxAgeMs ?? EVENT_LISTING_MAX_AGE_MS,
+    );
     const feeding = await deps.pool.query<{ path: string }>(index.filesFeeding(source.location, startMs, endMs));
-    for (const { path } of feeding.rows) {
-      const f = listed.get(path);
-      if (f && !byKey.has(path)) byKey.set(path, f);
-    }
+    // Each file other than the day files looked up now, so that what the run records reading is its version now.
+    const others = feeding.rows.map((r) => r.path).filter((p) => !byKey.has(p));
+    for (const f of await Promise.all(others.map((p) => source.stat(p)))) if (f) byKey.set(f.key, f);
   } catch (err) {
     rethrowForActivity(err, 'indexing the event files');
   }

@@ -214,6 +214,7 @@ export async function stageSongsRedshift(
             ? await recordCopyErrors(client, dialect, copy, input.runKey, versionsOf(source, todo))
             : { files: 0, rejected: new Set<string>() };
         for (const s of copy.upsertSongBatch) await client.query(s);
+        await client.query(dialect.songStagingChanged);
         for (let i = 0; i < todo.length; i += MANIFEST_FILES_PER_STATEMENT) {
           const chunk = todo.slice(i, i + MANIFEST_FILES_PER_STATEMENT);
           const statements = copy.recordSongFiles(

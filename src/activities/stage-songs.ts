@@ -68,6 +68,7 @@ export function makeStageSongs(deps: ActivityDeps) {
             { signal: cancellationSignal() },
           );
           await client.query(copy.upsertSongBatch);
+          await client.query(dialect.songStagingChanged);
           // Plays loaded before these songs arrived get them now (late songs), in this transaction.
           for (const statement of copy.rematchLateSongs) await client.query(statement);
           await client.query(
@@ -103,20 +104,30 @@ interface Listing {
   verifiedFor?: unknown;
 }
 const listings = new Map<string, Listing>();
+const listing = new Map<string, Promise<Listing>>();
 
 /**
  * The song files of a source. Listing a Sparkify song tree walks thousands of folders (about 1 s for 15,000
  * files), so a worker reuses a listing for up to maxAgeMs (SONG_LISTING_MAX_AGE_MS, default 60 s): a song file
- * that arrives meanwhile is staged by the first run after that.
+ * that arrives meanwhile is staged by the first run after that. Runs that need a new listing while one is being
+ * taken wait for that one: a backfill's runs in flight would otherwise each walk the whole tree at once.
  */
 async function songListing(source: Source, maxAgeMs: number): Promise<Listing> {
   const cached = listings.get(source.location);
   if (cached && Date.now() - cached.at <= maxAgeMs) return cached;
-  const files: SourceFile[] = [];
-  for await (const file of source.listSongFiles()) files.push(file);
-  const listing: Listing = { at: Date.now(), files };
-  listings.set(source.location, listing);
-  return listing;
+  let taking = listing.get(source.location);
+  if (!taking) {
+    taking = (async () => {
+      const at = Date.now();
+      const files: SourceFile[] = [];
+      for await (const file of source.listSongFiles()) files.push(file);
+      const taken: Listing = { at, files };
+      listings.set(source.location, taken);
+      return taken;
+    })().finally(() => listing.delete(source.location));
+    listing.set(source.location, taking);
+  }
+  return taking;
 }
 
 async function* encodeSongs(

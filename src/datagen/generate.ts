@@ -30,6 +30,21 @@ export interface GenerateSummary {
   eventFiles: string[];
   events: number;
   users: number;
+  /**
+   * What a load of each day must produce, counted here from the generated events (never from the warehouse):
+   * NextSong events (songplays), their distinct times (time rows) and the users who played (users rows).
+   */
+  tally: DayTally[];
+}
+
+export interface DayTally {
+  /** YYYY-MM-DD */
+  day: string;
+  events: number;
+  nextSongs: number;
+  distinctTimes: number;
+  /** Ids of the users with a NextSong event that day, ascending. */
+  playingUsers: number[];
 }
 
 /** mulberry32: small, fast, good enough for test data, identical on every platform. */
@@ -254,6 +269,7 @@ export async function generate(opts: GenerateOptions): Promise<GenerateSummary> 
   };
 
   const eventFiles: string[] = [];
+  const tally: DayTally[] = [];
   let events = 0;
   let sessionId = 1;
   for (let day = 0; day < opts.days; day++) {
@@ -316,6 +332,14 @@ export async function generate(opts: GenerateOptions): Promise<GenerateSummary> 
     }
     rows.sort((a, b) => a.ts - b.ts);
     const day10 = toIso(dayStart).slice(0, 10);
+    const plays = rows.filter((r) => r.doc.page === 'NextSong');
+    tally.push({
+      day: day10,
+      events: rows.length,
+      nextSongs: plays.length,
+      distinctTimes: new Set(plays.map((r) => r.ts)).size,
+      playingUsers: [...new Set(plays.map((r) => Number(r.doc.userId)))].sort((a, b) => a - b),
+    });
     const rel = `log_data/${day10.slice(0, 4)}/${day10.slice(5, 7)}/${day10}-events.json`;
     const file = path.join(opts.out, rel);
     await mkdir(path.dirname(file), { recursive: true });
@@ -329,5 +353,13 @@ export async function generate(opts: GenerateOptions): Promise<GenerateSummary> 
     events += rows.length;
   }
 
-  return { out: opts.out, songFiles: songs.length, artists: artists.length, eventFiles, events, users: users.length };
+  return {
+    out: opts.out,
+    songFiles: songs.length,
+    artists: artists.length,
+    eventFiles,
+    events,
+    users: users.length,
+    tally,
+  };
 }

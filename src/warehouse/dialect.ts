@@ -135,6 +135,8 @@ export interface Dialect {
   /** Only one song staging at a time: concurrent runs would otherwise stage the same new files twice. */
   lockSongStaging: Statement;
   stagedSongFiles: Statement;
+  /** In the transaction that changes staging_songs: the songs and artists loads compare it again (not skip). */
+  songStagingChanged: Statement;
   /** `versions`: each file's version (SourceFile.version); rows are keyed by file, version and line. */
   recordLoadErrors(
     runKey: string,

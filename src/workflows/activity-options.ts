@@ -40,12 +40,17 @@ const ALERT_BUDGET_MS = 30_000;
  *   against staging that was gone. An ordinary activity is only scheduled by that completion (and, with
  *   eager activity execution, handed straight back to the same worker).
  */
-export function activitiesFor(heartbeatTimeout: Duration, budgetMs: number) {
+export function activitiesFor(heartbeatTimeout: Duration, budgetMs: number, localSteps = false) {
   const retry = retryWithin(budgetMs);
   const afterFailure = retryWithin(AFTER_FAILURE_BUDGET_MS);
   return {
+    // Local steps (a backfill's choice, SparkifyEtlInput.localSteps): the worker running the workflow task runs
+    // them, with no schedule, dispatch and completion through the server per step; a long one is kept alive by
+    // the workflow task's own heartbeat instead of the step's. The clean-up stays an ordinary activity (above).
     step: (summary: string) =>
-      proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary }),
+      localSteps
+        ? proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '30m', retry, summary })
+        : proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary }),
     checking: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '10m', retry }),
     bookkeeping: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '1m', retry }),
     bookkeepingAfterFailure: proxyLocalActivities<SparkifyActivities>({

@@ -21,3 +21,8 @@ export const ALERT_WEBHOOK = 'alert-webhook';
 export const ALERT_OUTBOX = 'alert-outbox';
 /** The run's interval as search attributes (older runs replay without the upsert). */
 export const DATA_INTERVAL_SEARCH_ATTRIBUTES = 'data-interval-search-attributes';
+/**
+ * A run whose input asks for local steps (backfills do: SparkifyEtlInput.localSteps) runs its staging and loads
+ * as local activities. Only runs with that input reach this patch; other runs issue the commands they did.
+ */
+export const LOCAL_STEPS = 'local-steps';

@@ -29,6 +29,7 @@ import {
   ALERT_OUTBOX,
   DATA_INTERVAL_SEARCH_ATTRIBUTES,
   DROP_STAGING_AFTER_CHECKS_RECORDED,
+  LOCAL_STEPS,
   RECORD_FAILED_RUNS,
   RUN_PRIVATE_STAGING,
 } from './patches';
@@ -91,7 +92,9 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
   const budget = input.retryBudget ?? DEFAULT_RETRY_BUDGET;
   // As milliseconds: the SDK's own parser takes less than the door does (e.g. " 30s").
   const heartbeatTimeout: Duration = parseDuration(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) ?? 60_000;
-  const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0);
+  // Asked for by the input only (a backfill's runs): runs without it never reach the patch.
+  const localSteps = input.localSteps === true && patched(LOCAL_STEPS);
+  const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0, localSteps);
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   // The run's private staging: two runs of one interval under different workflow ids never share a table.
   const stagingKey = patched(RUN_PRIVATE_STAGING) ? `${runKey}_${info.runId.replace(/-/g, '').slice(-8)}` : undefined;

@@ -96,6 +96,7 @@ function stagingCases(d: Dialect, copy: CopyFromStdin | CopyFromS3): Record<stri
         copy.createSongStagingBatch,
         copy.copySongsIntoBatch,
         copy.upsertSongBatch,
+        d.songStagingChanged,
         ...copy.rematchLateSongs,
       ]),
       'record-song-files': render(copy.recordSongFiles([...paths], [...sizes], [...versions], [...songs])),
@@ -118,7 +119,12 @@ function stagingCases(d: Dialect, copy: CopyFromStdin | CopyFromS3): Record<stri
       d.countNextSongStaged(stg),
     ]),
     'stl-load-errors': render([copy.copyErrorsPage(0), copy.copyErrorsPage(copy.copyErrorsPageSize)]),
-    'stage-songs': render([d.lockSongStaging, copy.createSongStagingBatch, ...copy.upsertSongBatch]),
+    'stage-songs': render([
+      d.lockSongStaging,
+      copy.createSongStagingBatch,
+      ...copy.upsertSongBatch,
+      d.songStagingChanged,
+    ]),
     'record-song-files': render(copy.recordSongFiles([...paths], [...sizes], [...versions], [...songs])),
   };
 }

@@ -78,6 +78,20 @@ export const stagedSongFiles: Statement = {
   text: `SELECT path, size, version FROM staged_song_files`,
 };
 
+/** In the transaction that changes staging_songs: the songs and artists loads compare it with their tables again. */
+export const songStagingChanged: Statement = {
+  name: 'song-staging-changed',
+  text: `UPDATE song_staging_generation SET generation = generation + 1`,
+};
+
+/**
+ * Whether `table` (songs or artists) was last loaded from another generation of staging_songs than the current
+ * one (or never): a condition, true when the load has to compare staging_songs with the table.
+ */
+export const songStagingNewerThan = (table: 'songs' | 'artists') => `EXISTS (
+  SELECT 1 FROM song_staging_generation g LEFT JOIN dimension_loads d ON d.table_name = '${table}'
+   WHERE d.generation IS NULL OR d.generation <> g.generation)`;
+
 // ---------------------------------------------------------------- loads
 
 /** One statement of a load, and what it does in words ("delete songplays of the interval"). */
@@ -354,6 +368,7 @@ export const shared = {
   dropRunStaging,
   unregisterRunStaging,
   stagedSongFiles,
+  songStagingChanged,
   countSongplaysInInterval,
   countNextSongStaged,
   countDistinctNextSongStaged,

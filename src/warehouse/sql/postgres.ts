@@ -364,6 +364,35 @@ function insertOrElse(insert: LoadStep, instead: LoadStep): LoadStep[] {
 }
 
 /**
+ * A songs or artists upsert that compares staging_songs with the table only when staging_songs changed since
+ * the table was last loaded from it (sql/009_song_generation.sql): one statement, so the generation it records
+ * and the rows it reads are of one snapshot. The recording CTE returns a row only when the generation differs;
+ * without one the select is a one-time filter that is never executed. A concurrent load of the same table waits
+ * for this one's row in dimension_loads, then finds it up to date.
+ */
+function onceForEachSongStaging(
+  table: 'songs' | 'artists',
+  target: string,
+  columns: string,
+  select: string,
+  key: string,
+  onConflict: string,
+): Statement {
+  return {
+    name: `upsert-${table}-once-per-song-staging`,
+    text: `WITH changed AS (
+      INSERT INTO dimension_loads AS d (table_name, generation)
+      SELECT '${table}', generation FROM song_staging_generation
+      ON CONFLICT (table_name) DO UPDATE SET generation = excluded.generation
+       WHERE d.generation <> excluded.generation
+      RETURNING 1)
+    INSERT INTO ${target} AS target (${columns})
+    SELECT * FROM (${select}) batch WHERE EXISTS (SELECT 1 FROM changed)
+    ON CONFLICT (${key}) ${onConflict}`,
+  };
+}
+
+/**
  * The plan of one load, run in one transaction. Interval bounds are epoch ms, bound as parameters. `mode` has
  * been validated against the table's allowed modes by the caller.
  */
@@ -423,6 +452,18 @@ export function loadPlan(
       return { replacesInterval: false, steps: [...first, ...append] };
     case 'upsert':
       if (shape.upsert === 'replace the interval') return loadPlan(table, 'replace', stg, interval);
+      if (table === 'songs' || table === 'artists') {
+        return {
+          replacesInterval: false,
+          steps: [
+            ...first,
+            {
+              name: `unless ${table} was loaded from this state of staging_songs: insert new ${key}s, update changed ones`,
+              statement: onceForEachSongStaging(table, target, shape.columns, once(stg), key, shape.upsert.onConflict),
+            },
+          ],
+        };
+      }
       return {
         replacesInterval: false,
         steps: [

@@ -14,6 +14,7 @@ import {
   runRecordValues,
   songplayKey,
   songMatchKey,
+  songStagingNewerThan,
   SONGPLAY_TIEBREAK,
   sqlTime,
   START_TIME_IN_INTERVAL,
@@ -340,6 +341,36 @@ export function loadPlan(
       if (b.upsert === 'replace the interval') return loadPlan(table, 'replace', stg, interval);
       if (b.dropBeforeUpsert) {
         return { replacesInterval: false, steps: [batch, b.dropBeforeUpsert, deleteBatchKeys, insertBatch] };
+      }
+      if (table === 'songs' || table === 'artists') {
+        // Only when staging_songs changed since the table was last loaded from it (sql/redshift/009): otherwise
+        // the batch is empty and nothing is rewritten. Serializable: the generation recorded is the one read.
+        return {
+          replacesInterval: false,
+          steps: [
+            {
+              ...batch,
+              name: `select the batch unless ${table} was loaded from this state of staging_songs (load_batch)`,
+              statement: {
+                text: `DROP TABLE IF EXISTS load_batch; CREATE TEMP TABLE load_batch AS
+                       SELECT * FROM (${b.select(stg)}) b WHERE ${songStagingNewerThan(table)}`,
+              },
+            },
+            {
+              name: `forget the state of staging_songs ${table} was loaded from`,
+              statement: { text: `DELETE FROM dimension_loads WHERE table_name = '${table}'` },
+            },
+            {
+              name: `record the state of staging_songs ${table} is loaded from`,
+              statement: {
+                text: `INSERT INTO dimension_loads (table_name, generation)
+                       SELECT '${table}', generation FROM song_staging_generation`,
+              },
+            },
+            deleteBatchKeys,
+            insertBatch,
+          ],
+        };
       }
       return { replacesInterval: false, steps: [batch, deleteBatchKeys, insertBatch] };
   }

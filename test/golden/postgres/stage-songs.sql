@@ -17,6 +17,8 @@ INSERT INTO staging_songs AS s (num_songs, artist_id, artist_latitude, artist_lo
            artist_location = excluded.artist_location, artist_name = excluded.artist_name,
            title = excluded.title, duration = excluded.duration, year = excluded.year;
 
+UPDATE song_staging_generation SET generation = generation + 1;
+
 SELECT pg_advisory_xact_lock(hashtext('sparkify-etl:late-songs'));
 
 UPDATE songplays p SET song_id = m.song_id, artist_id = m.artist_id, song_key = NULL

@@ -8,3 +8,5 @@ INSERT INTO staging_songs (num_songs, artist_id, artist_latitude, artist_longitu
            SELECT num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title, duration, year FROM (
              SELECT *, row_number() OVER (PARTITION BY song_id ORDER BY title, artist_id) AS rn FROM song_batch
            ) b WHERE rn = 1;
+
+UPDATE song_staging_generation SET generation = generation + 1;
