@@ -65,7 +65,7 @@ export async function upsertSchedule(client: Client, s: ScheduleSettings): Promi
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
-  await client.schedule.create({ scheduleId: s.id, ...options, state: { note: 'created by sparkify-etl' } });
+  await client.schedule.create({ scheduleId: s.id, ...options, state: { note: 'created by sparkify (schedule up, or start)' } });
   return 'created';
 }
 
@@ -116,7 +116,7 @@ export async function upsertLateDataSchedule(
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
-  await client.schedule.create({ scheduleId: late.scheduleId, ...options, state: { note: 'created by sparkify-etl' } });
+  await client.schedule.create({ scheduleId: late.scheduleId, ...options, state: { note: 'created by sparkify (schedule up, or start)' } });
   return 'created';
 }
 

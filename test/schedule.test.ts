@@ -171,6 +171,22 @@ test('`npm run schedule -- up` gives scheduled runs an input that says what they
       expect.objectContaining({ deployment, runInput: expected }),
     ]);
 
+    // Pause stops the watcher too (a pause for maintenance must stop its re-runs); describe shows both.
+    const paused = await schedule('pause', '--note', 'maintenance');
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toContain(`paused ${deployment}-hourly and the late-data watcher's ${deployment}-late-data`);
+    for (const id of [`${deployment}-hourly`, `${deployment}-late-data`])
+      expect((await env.client.schedule.getHandle(id).describe()).state).toMatchObject({
+        paused: true,
+        note: 'maintenance',
+      });
+    const described = await schedule('describe');
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain(`schedule ${deployment}-hourly: PAUSED (maintenance)`);
+    expect(described.stdout).toContain(`schedule ${deployment}-late-data: PAUSED (maintenance)`);
+    expect((await schedule('unpause')).stdout).toContain(`unpaused ${deployment}-hourly and the late-data watcher's`);
+    expect((await env.client.schedule.getHandle(`${deployment}-late-data`).describe()).state.paused).toBe(false);
+
     // No worker on the deployment's queue: the triggered run waits, and its input is what the Web UI shows.
     expect((await schedule('trigger')).code).toBe(0);
     const run = await waitUntil('the triggered run', async () => {

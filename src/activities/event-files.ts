@@ -29,7 +29,8 @@ export async function eventFilesFor(
   if (missingFiles.length > 0 && onMissingFile === 'fail') {
     throw ApplicationFailure.nonRetryable(
       `event file(s) missing from ${source.location}: ${missingFiles.join(', ')} ` +
-        `(with --missing warn, or onMissingFile: "warn" in the input, such intervals load as empty)`,
+        `(with --missing warn, or onMissingFile: "warn" in the input, such hours load what other files hold of them ` +
+        `and are shown as missing_file, not loaded, until the file arrives)`,
       SOURCE_FILE_MISSING,
     );
   }

@@ -1,3 +1,4 @@
+import { ScheduleNotFoundError } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { parseInstant } from '../interval';
 import {
@@ -22,9 +23,9 @@ commands:
                    creation) runs every hour from SCHEDULE_START to now, like Airflow's catchup=True. Also
                    creates or updates the late-data watcher's schedule (<deployment>-late-data, every
                    LATE_DATA_EVERY), or deletes it when LATE_DATA_EVERY is 0 or off
-  pause [--note T] stop starting runs        unpause   start again
+  pause [--note T] stop starting runs, the late-data watcher's cycles too    unpause   start both again
   trigger          start one run now (it loads the hour that ends at the current scheduled time)
-  describe         show spec, policies, recent and next runs
+  describe         show spec, policies, recent and next runs, of both schedules
   delete           remove the schedule (runs already started are not affected)
 
 options for up: --start TIME --end TIME --minute M --source URL (override SCHEDULE_START, SCHEDULE_END,
@@ -103,21 +104,48 @@ export const command = defineCommand(module, USAGE, async () => {
         }
         break;
       }
+      // Pause and unpause act on the late-data watcher's schedule too: a pause for warehouse maintenance must
+      // stop its re-runs as well. Describe shows both.
       case 'pause':
-        await handle.pause(values.note ?? 'paused from the command line');
-        console.log(`paused ${settings.id}`);
+      case 'unpause': {
+        const note = values.note ?? `${command}d from the command line`;
+        const act = (h: typeof handle) => (command === 'pause' ? h.pause(note) : h.unpause(note));
+        await act(handle);
+        const watcher = await act(client.schedule.getHandle(config.lateData.scheduleId)).then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof ScheduleNotFoundError) return false;
+            throw err;
+          },
+        );
+        console.log(
+          `${command}d ${settings.id}` +
+            (watcher
+              ? ` and the late-data watcher's ${config.lateData.scheduleId}`
+              : ' (no late-data watcher schedule)'),
+        );
         break;
-      case 'unpause':
-        await handle.unpause(values.note ?? 'unpaused from the command line');
-        console.log(`unpaused ${settings.id}`);
-        break;
+      }
       case 'trigger':
         await handle.trigger();
         console.log(`triggered ${settings.id}`);
         break;
-      case 'describe':
+      case 'describe': {
         console.log(describeSchedule(await handle.describe()));
+        const watcher = await client.schedule
+          .getHandle(config.lateData.scheduleId)
+          .describe()
+          .catch((err: unknown) => {
+            if (err instanceof ScheduleNotFoundError) return undefined;
+            throw err;
+          });
+        console.log(
+          watcher
+            ? describeSchedule(watcher)
+            : `late-data watcher: no schedule ${config.lateData.scheduleId} (LATE_DATA_EVERY=0, or schedule up not run)`,
+        );
         break;
+      }
       case 'delete':
         await handle.delete();
         console.log(`deleted ${settings.id}`);
