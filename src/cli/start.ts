@@ -131,7 +131,12 @@ export const command = defineCommand(module, USAGE, async () => {
     console.log(lateDataScheduleLine(late, await upsertLateDataSchedule(client, late, config.taskQueue, watcherInput)));
     console.log(`\nTemporal Web UI: ${uiUrl ?? '(see your Temporal server)'}/namespaces/${namespace}/workflows`);
     console.log(`metrics for Prometheus: http://${metricsAddress}/metrics`);
-    console.log(`worker running on task queue ${config.taskQueue}; Ctrl-C stops everything.\n`);
+    console.log(`worker running on task queue ${config.taskQueue}; Ctrl-C stops everything.`);
+    // The other commands, in other shells, find this server only where they look by default, or when told.
+    const port = started.TEMPORAL_ADDRESS?.split(':').pop();
+    if (port && port !== '7233')
+      console.log(`for the other commands, in other shells: export TEMPORAL_ADDRESS=${started.TEMPORAL_ADDRESS}`);
+    console.log('');
 
     // A line whenever the number of runs changes; the loop ends before the connection closes.
     let watching = true;
