@@ -74,9 +74,9 @@ interface StatusJson {
   loadedThrough: string | null;
 }
 
-/** A NextSong line of the data set moved to `atMs`, in a session of its own: a late event of that hour. */
-async function lateEvent(dir: string, atMs: number, sessionId: number): Promise<string> {
-  const line = (await readFile(path.join(dir, eventFileKey('2019-04-02')), 'utf8'))
+/** A NextSong line of `day`'s file moved to `atMs`, in a session of its own: a late event of that hour. */
+async function lateEvent(dir: string, day: string, atMs: number, sessionId: number): Promise<string> {
+  const line = (await readFile(path.join(dir, eventFileKey(day)), 'utf8'))
     .split('\n')
     .find((l) => l.includes('"NextSong"'))!;
   return line.replace(/"ts":\d+/, `"ts":${atMs}`).replace(/"sessionId":\d+/, `"sessionId":${sessionId}`);
@@ -132,6 +132,7 @@ test('a deleted day file: its loaded hours are held (rows kept), not re-run; bac
     expect(dry.stdout).toContain('nothing to re-run\n');
     expect(dry.stdout).toContain(held(3, '2019-04-01T00:00Z .. 2019-04-01T02:00Z'));
     expect(dry.stdout).not.toContain('would re-run');
+    expect(dry.stdout).not.toContain('wait for the next cycle');
     const stale = await grid();
     expect(stale).toMatch(/^2019-04-01 {2}~~~$/m);
     // (the three hours were loaded by one run of 00..03)
@@ -161,11 +162,16 @@ test('a deleted day file: its loaded hours are held (rows kept), not re-run; bac
     // file: missing_file); 00 and 02 are held.
     await rename(path.join(dir, day1), aside);
     const lateFile = 'log_data/2019/04/late-01.json';
-    await writeFile(path.join(dir, lateFile), `${await lateEvent(dir, Date.parse('2019-04-01T01:30Z'), 777101)}\n`);
-    const mixed = await late();
+    await writeFile(
+      path.join(dir, lateFile),
+      `${await lateEvent(dir, '2019-04-02', Date.parse('2019-04-01T01:30Z'), 777101)}\n`,
+    );
+    // (with a limit of one re-run a cycle: the held hours take no place in it)
+    const mixed = await late('--max-reruns', '1');
     expect(mixed.stderr).toBe('');
     expect(mixed.code).toBe(0);
     expect(mixed.stdout).toContain('re-ran 1 hour(s):');
+    expect(mixed.stdout).not.toContain('wait for the next cycle');
     expect(mixed.stdout).toContain(
       `  2019-04-01T01:00Z  ${deployment}-2019-04-01T02:00:00Z  succeeded  (late data: ${day1} removed, ${lateFile} added)`,
     );
@@ -192,7 +198,7 @@ test('a deleted day file: its loaded hours are held (rows kept), not re-run; bac
     expect((await late('--dry-run')).stdout).toContain(held(1, '2019-04-01T00:00Z'));
 
     // The file back changed (a late play of hour 00 appended): 00 changed, 01 and 02 see it added: all re-run.
-    await appendFile(aside, `${await lateEvent(dir, Date.parse('2019-04-01T00:40Z'), 777102)}\n`);
+    await appendFile(aside, `${await lateEvent(dir, '2019-04-02', Date.parse('2019-04-01T00:40Z'), 777102)}\n`);
     await rename(aside, path.join(dir, day1));
     const changed = await late();
     expect(changed.stderr).toBe('');
@@ -232,7 +238,7 @@ test('an hour whose re-run fails on a listing error (a folder named like its day
     await mkdir(path.join(dir, day2));
     await writeFile(
       path.join(dir, 'log_data/2019/04/late-05.json'),
-      `${await lateEvent(dir, Date.parse(H.start) + 60_000, 777201)}\n`,
+      `${await lateEvent(dir, '2019-04-01', Date.parse(H.start) + 60_000, 777201)}\n`,
     );
     const first = await late();
     expect(first.code).toBe(1);
@@ -281,7 +287,7 @@ test('an hour whose re-run fails on a file that cannot be opened (a link loop wh
     await symlink(path.basename(day2), path.join(dir, day2));
     await writeFile(
       path.join(dir, 'log_data/2019/04/late-07.json'),
-      `${await lateEvent(dir, Date.parse(H.start) + 60_000, 777301)}\n`,
+      `${await lateEvent(dir, '2019-04-01', Date.parse(H.start) + 60_000, 777301)}\n`,
     );
     const first = await late();
     expect(first.code).toBe(1);
