@@ -16,7 +16,8 @@ import { MISSING_DAY_FILE as MISSING, type Dialect } from './warehouse/dialect';
  * - failed: it failed (a step, or its checks), with its one-line cause;
  * - running: a run of the hour is in progress (it wins over what an earlier run left);
  * - stale: loaded (or empty), but the source index now holds other lines for the hour than its latest run read
- *   (a late, changed, added or removed event file; docs/data-semantics.md): the late-data watcher re-runs it.
+ *   (a late, changed, added or removed event file; docs/data-semantics.md): the late-data watcher re-runs it,
+ *   unless its only change is a removed file (it holds such an hour and keeps its rows: staleHours' holdRemovals).
  *   As of the index's last refresh (each run's staging and each watcher cycle refresh it): status reads no file;
  * - missing: no run of the hour has finished or is running.
  */
@@ -190,6 +191,11 @@ export function staleReason(read: Record<string, string>, now: Record<string, st
 export interface StaleRow {
   total_stale: number;
   failed_unchanged: number;
+  total_held: number;
+  held_from_ms: string | null;
+  held_to_ms: string | null;
+  held_files_total: number;
+  held_files: string[] | null;
   /** Null on the one row returned when no hour is stale. */
   hour_start_ms: string | null;
   workflow_id: string | null;
@@ -204,12 +210,26 @@ export interface StaleHours {
   total: number;
   /** Hours whose latest run failed and whose source has not changed since: re-running them cannot help. */
   failedUnchanged: number;
+  /** With `holdRemovals`: the loaded hours whose only change is files gone, not among `hours` nor `total`. */
+  held?: HeldHours;
+}
+
+/** Loaded hours held by the watcher: files they read are gone, nothing else changed (docs/data-semantics.md). */
+export interface HeldHours {
+  hours: number;
+  /** The first and the last held hour's start (ms). */
+  fromMs: number;
+  toMs: number;
+  /** The files gone (the first few, shown escaped) and how many there are in all. */
+  files: string[];
+  filesTotal: number;
 }
 
 /**
  * The stale hours of `range` by the hour (ms) with their reasons, from the source index (one query; no file is
  * read), with how many there are in all and how many failed hours wait for a change. Empty where the warehouse
- * keeps no index (Redshift, for now).
+ * keeps no index (Redshift, for now). With `holdRemovals` (the watcher), loaded hours whose only change is
+ * files gone are held: counted in `held`, not returned nor counted as stale (they take no place in `limit`).
  */
 export async function staleHours(
   pool: Pool,
@@ -218,6 +238,7 @@ export async function staleHours(
   sourceLocation: string,
   range: Interval,
   limit = Number.MAX_SAFE_INTEGER,
+  holdRemovals = false,
 ): Promise<StaleHours> {
   const stale: StaleHours = { hours: new Map(), total: 0, failedUnchanged: 0 };
   if (!dialect.sourceIndex) return stale;
@@ -231,11 +252,21 @@ export async function staleHours(
       limit: Math.min(limit, Math.ceil((endMs - startMs) / HOUR_MS)),
       idPrefix,
       idPrefixEnd: prefixEnd(idPrefix),
+      holdRemovals,
     }),
   );
   for (const r of res.rows) {
     stale.total = Number(r.total_stale);
     stale.failedUnchanged = Number(r.failed_unchanged);
+    if (Number(r.total_held) > 0) {
+      stale.held = {
+        hours: Number(r.total_held),
+        fromMs: Number(r.held_from_ms),
+        toMs: Number(r.held_to_ms),
+        files: (r.held_files ?? []).map(printableName),
+        filesTotal: Number(r.held_files_total),
+      };
+    }
     if (r.hour_start_ms === null || !r.workflow_id || !intervalOfWorkflowId(r.workflow_id, deployment)) continue;
     stale.hours.set(Number(r.hour_start_ms), staleReason(r.read ?? {}, r.now ?? {}));
   }
@@ -382,7 +413,11 @@ export function formatStatus(s: RangeStatus): string {
   }
   const stale = s.hours.filter((h) => h.state === 'stale');
   if (stale.length) {
-    lines.push('', 'stale hours (the late-data watcher re-runs them; npm run late -- --dry-run shows the same):');
+    lines.push(
+      '',
+      'stale hours (the late-data watcher re-runs them, but holds those whose only change is a removed file;' +
+        ' npm run late -- --dry-run shows the same):',
+    );
     for (const h of stale) lines.push(`  ${h.start.slice(0, 13)}h  ${h.workflowId}  ${h.reason}`);
   }
   return lines.join('\n');

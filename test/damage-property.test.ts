@@ -12,6 +12,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createActivities } from '../src/activities';
 import { intervalKey, makeInterval, type Interval } from '../src/interval';
+import { localVersion } from '../src/source';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput } from '../src/types';
 import { inActivityContext } from './support/activities';
 import { tableChecksums } from './support/checksum';
@@ -460,8 +461,7 @@ async function checkLoadErrors(db: TestDatabase, c: Case, e: Expected): Promise<
   ].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
   expect(rows.rows.map((r) => ({ file: r.file, line: r.line }))).toEqual(want);
   for (const r of rows.rows) {
-    const s = await stat(path.join(c.dir, r.file));
-    expect(r.version).toBe(`${s.size}-${Math.trunc(s.mtimeMs)}`);
+    expect(r.version).toBe(localVersion(await stat(path.join(c.dir, r.file), { bigint: true })));
   }
 }
 

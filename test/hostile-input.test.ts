@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { workflowIdFor } from '../src/interval';
+import { localVersion } from '../src/source';
 import { classify } from '../src/warehouse/errors';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import { tableChecksums } from './support/checksum';
@@ -91,10 +92,9 @@ async function makeSource(label: string, lines: (string | Buffer)[], songs: Reco
 const songFiles = (songs: Song[]) =>
   Object.fromEntries(songs.map((s) => [`song_data/A/${s.song_id}.json`, JSON.stringify(s)]));
 
-/** A version as the local source computes it (size and mtime), read here from the file system. */
+/** A version as the local source computes it (size, mtime, ctime, inode), read here from the file system. */
 async function versionOf(root: string, key: string): Promise<string> {
-  const s = await stat(path.join(root, key));
-  return `${s.size}-${Math.trunc(s.mtimeMs)}`;
+  return localVersion(await stat(path.join(root, key), { bigint: true }));
 }
 
 /** Runs one interval through a real workflow on an in-process worker that lists song files afresh each run. */

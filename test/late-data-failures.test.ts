@@ -1,13 +1,13 @@
 /**
- * Late and corrected data (issue #14) where the source goes wrong: a day file deleted or never there (the hour
- * is missing_file, not empty), an hour whose re-run fails on something other than a bad line (left alone until
+ * Late and corrected data (issue #14) where the source goes wrong: a day file deleted (its loaded hours held,
+ * their rows kept) or never there (the hour is missing_file, not empty), an hour whose re-run fails on something other than a bad line (left alone until
  * its source changes, so that it cannot starve the others), a file name with control characters (shown escaped
  * on one line), an event file that vanishes between the listing and the reading (left out of the index). Real
  * dev server, real PostgreSQL, the real commands as child processes. This file's data: generated for
  * 2019-04-01 .. 2019-04-02 (no other test file uses those days), each test under its own deployment name.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PoolClient } from 'pg';
 import { generate } from '../src/datagen/generate';
@@ -74,15 +74,42 @@ interface StatusJson {
   loadedThrough: string | null;
 }
 
-test('a deleted day file: its hours are stale, then, re-run, missing_file (naming the file) and not loaded; not re-run every cycle; the file back re-runs them', async () => {
+/** A NextSong line of `day`'s file moved to `atMs`, in a session of its own: a late event of that hour. */
+async function lateEvent(dir: string, day: string, atMs: number, sessionId: number): Promise<string> {
+  const line = (await readFile(path.join(dir, eventFileKey(day)), 'utf8'))
+    .split('\n')
+    .find((l) => l.includes('"NextSong"'))!;
+  return line.replace(/"ts":\d+/, `"ts":${atMs}`).replace(/"sessionId":\d+/, `"sessionId":${sessionId}`);
+}
+
+const playsBetween = (from: string, to: string) =>
+  count(
+    db.pool,
+    `SELECT count(*) FROM songplays
+      WHERE start_time >= $1::timestamptz AT TIME ZONE 'UTC' AND start_time < $2::timestamptz AT TIME ZONE 'UTC'`,
+    [from, to],
+  );
+
+test('a deleted day file: its loaded hours are held (rows kept), not re-run; back unchanged, nothing re-runs; another change too re-runs the hour; npm run etl loads one missing_file; back changed, they re-run', async () => {
   const dir = await dataset('deleted', 1501);
   const day1 = eventFileKey('2019-04-01');
   const taskQueue = uniqueQueue('late-deleted');
   const deployment = `lated-${randomUUID().slice(0, 8)}`;
   const { etl, late, status } = commands(cliEnv(taskQueue, deployment, dir));
+  const held = (n: number, span: string) =>
+    `${n} hour(s) held (${span}): ${day1} was removed since they were loaded (rows kept; put the file back,` +
+    ` or run npm run etl for those hours to load them without it)`;
+  const grid = async () => {
+    const r = await status('2019-04-01T00:00Z', '2019-04-01T03:00Z');
+    expect(r.code).toBe(0);
+    return r.stdout;
+  };
   await withWorker(env, { taskQueue, pool: db.pool, source: dir }, async () => {
-    // Hours 00..02 of day 1 loaded; 2019-04-05T10 run too, whose day file never existed (onMissingFile warn).
+    // Hours 00..02 of day 1 loaded (02 holds plays); 2019-04-05T10 run too, whose day file never existed
+    // (onMissingFile warn).
     expect((await etl('2019-04-01T00:00Z', '2019-04-01T03:00Z')).code).toBe(0);
+    const plays = await playsBetween('2019-04-01T00:00Z', '2019-04-01T03:00Z');
+    expect(plays).toBeGreaterThan(0);
     const never = await etl('2019-04-05T10:00Z', '2019-04-05T11:00Z');
     expect(never.code).toBe(0);
     expect(never.stdout + never.stderr).toContain(`missing event file(s): ${eventFileKey('2019-04-05')}`);
@@ -95,56 +122,102 @@ test('a deleted day file: its hours are stale, then, re-run, missing_file (namin
     );
     expect(before.stdout).toContain('loaded through: no hour of the range is loaded');
 
-    // The day file deleted: a cycle's index refresh sees it gone, and the three hours are stale.
+    // The day file gone (log rotation, a folder being moved): a cycle's index refresh sees it gone; the three
+    // hours are stale in status, but held by the watcher, their rows kept. They take no place in the limit.
     const aside = path.join(dir, 'aside.json');
     await rename(path.join(dir, day1), aside);
-    const dry = await late('--dry-run', '--max-reruns', '2');
+    const dry = await late('--dry-run', '--max-reruns', '1');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`${day1} (gone)`);
-    expect(dry.stdout).toContain('2 of 3 stale hours would be re-run now (the oldest); 1 wait for the next cycle');
-    expect(dry.stdout).toContain('dry run: would re-run 2 hour(s):');
-    expect(dry.stdout).toContain(
-      `  2019-04-01T00:00Z  ${deployment}-2019-04-01T01:00:00Z  (late data: ${day1} removed)`,
+    expect(dry.stdout).toContain('nothing to re-run\n');
+    expect(dry.stdout).toContain(held(3, '2019-04-01T00:00Z .. 2019-04-01T02:00Z'));
+    expect(dry.stdout).not.toContain('would re-run');
+    expect(dry.stdout).not.toContain('wait for the next cycle');
+    const stale = await grid();
+    expect(stale).toMatch(/^2019-04-01 {2}~~~$/m);
+    // (the three hours were loaded by one run of 00..03)
+    expect(stale).toContain(
+      `  2019-04-01T00h  ${deployment}-2019-04-01T00:00:00Z--2019-04-01T03:00:00Z  late data: ${day1} removed`,
     );
-    expect(dry.stdout).not.toContain('2019-04-01T02:00Z');
-    const stale = await status('2019-04-01T00:00Z', '2019-04-01T03:00Z');
-    expect(stale.stdout).toMatch(/^2019-04-01 {2}~~~$/m);
-
-    // Re-run: each a recorded run with the file missing, shown as missing_file, and not loaded.
+    expect(stale).toContain('but holds those whose only change is a removed file');
     const cycle = await late();
     expect(cycle.stderr).toBe('');
     expect(cycle.code).toBe(0);
-    expect(cycle.stdout).toContain('re-ran 3 hour(s):');
-    expect(cycle.stdout.match(/ succeeded /g)).toHaveLength(3);
-    const text = await status('2019-04-01T00:00Z', '2019-04-01T03:00Z');
-    expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^2019-04-01 {2}\?\?\?$/m);
-    expect(text.stdout).toContain('  ? missing file (its day file was not in the source)');
-    expect(text.stdout).toMatch(/ {2}stale 0 {2}missing_file 3 {2}failed 0 /);
-    expect(text.stdout).toContain(`  2019-04-01T01h  ${deployment}-2019-04-01T02:00:00Z  missing: ${day1}`);
-    expect(text.stdout).toContain('loaded through: no hour of the range is loaded');
-    const json = JSON.parse((await status('2019-04-01T00:00Z', '2019-04-01T03:00Z', '--json')).stdout) as StatusJson;
-    expect(json.hours.map((h) => [h.state, h.missingFiles])).toEqual(Array(3).fill(['missing_file', [day1]]));
-    expect(json.loadedThrough).toBeNull();
-    expect(json.totals).toMatchObject({ loaded: 0, empty: 0, missing_file: 3 });
+    expect(cycle.stdout).toContain('nothing to re-run\n');
+    expect(cycle.stdout).toContain(held(3, '2019-04-01T00:00Z .. 2019-04-01T02:00Z'));
+    expect(await runsOf(deployment, '2019-04-01T01:00Z')).toEqual(['succeeded']);
+    expect(await playsBetween('2019-04-01T00:00Z', '2019-04-01T03:00Z')).toBe(plays);
 
-    // Not re-run again while the file stays away.
-    const again = await late('--dry-run');
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain('nothing to re-run');
-    expect(await runsOf(deployment, '2019-04-01T01:00Z')).toEqual(['succeeded', 'succeeded']);
-
-    // The file back: the hours are stale (the file added) and the next cycle loads them again.
+    // The file back as it was: nothing stale, nothing re-run.
     await rename(aside, path.join(dir, day1));
     const back = await late();
     expect(back.code).toBe(0);
-    expect(back.stdout).toContain('re-ran 3 hour(s):');
-    expect(back.stdout).toContain(`(late data: ${day1} added)`);
+    expect(back.stdout).toContain(`${day1} (read)`);
+    expect(back.stdout).toContain('nothing to re-run: every loaded hour read what its files hold now');
+    expect(back.stdout).not.toContain('held');
+    expect(await grid()).toMatch(/^2019-04-01 {2}[#-]{3}$/m);
+    expect(await runsOf(deployment, '2019-04-01T01:00Z')).toEqual(['succeeded']);
+
+    // Gone again, and a late file of hour 01 added: 01 has a real change besides and is re-run (without the day
+    // file: missing_file); 00 and 02 are held.
+    await rename(path.join(dir, day1), aside);
+    const lateFile = 'log_data/2019/04/late-01.json';
+    await writeFile(
+      path.join(dir, lateFile),
+      `${await lateEvent(dir, '2019-04-02', Date.parse('2019-04-01T01:30Z'), 777101)}\n`,
+    );
+    // (with a limit of one re-run a cycle: the held hours take no place in it)
+    const mixed = await late('--max-reruns', '1');
+    expect(mixed.stderr).toBe('');
+    expect(mixed.code).toBe(0);
+    expect(mixed.stdout).toContain('re-ran 1 hour(s):');
+    expect(mixed.stdout).not.toContain('wait for the next cycle');
+    expect(mixed.stdout).toContain(
+      `  2019-04-01T01:00Z  ${deployment}-2019-04-01T02:00:00Z  succeeded  (late data: ${day1} removed, ${lateFile} added)`,
+    );
+    expect(mixed.stdout).toContain(held(2, '2019-04-01T00:00Z .. 2019-04-01T02:00Z'));
+    expect(await grid()).toMatch(/^2019-04-01 {2}~\?~$/m);
+
+    // npm run etl of a held hour loads it without the file, as asked: missing_file, its rows gone.
+    const manual = await etl('2019-04-01T02:00Z', '2019-04-01T03:00Z');
+    expect(manual.code).toBe(0);
+    expect(manual.stdout + manual.stderr).toContain(`missing event file(s): ${day1}`);
+    const text = await grid();
+    expect(text).toMatch(/^2019-04-01 {2}~\?\?$/m);
+    expect(text).toContain('  ? missing file (its day file was not in the source)');
+    expect(text).toContain(`  2019-04-01T02h  ${deployment}-2019-04-01T03:00:00Z  missing: ${day1}`);
+    expect(await playsBetween('2019-04-01T02:00Z', '2019-04-01T03:00Z')).toBe(0);
+    const json = JSON.parse((await status('2019-04-01T00:00Z', '2019-04-01T03:00Z', '--json')).stdout) as StatusJson;
+    expect(json.hours.map((h) => [h.state, h.missingFiles])).toEqual([
+      ['stale', undefined],
+      ['missing_file', [day1]],
+      ['missing_file', [day1]],
+    ]);
+    // (a held hour's rows are there: it counts as loaded)
+    expect(json.loadedThrough).toBe('2019-04-01T01:00:00.000Z');
+    expect((await late('--dry-run')).stdout).toContain(held(1, '2019-04-01T00:00Z'));
+
+    // The file back changed (a late play of hour 00 appended): 00 changed, 01 and 02 see it added: all re-run.
+    await appendFile(aside, `${await lateEvent(dir, '2019-04-02', Date.parse('2019-04-01T00:40Z'), 777102)}\n`);
+    await rename(aside, path.join(dir, day1));
+    const changed = await late();
+    expect(changed.stderr).toBe('');
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toContain('re-ran 3 hour(s):');
+    expect(changed.stdout).toContain(
+      `2019-04-01T00:00Z  ${deployment}-2019-04-01T01:00:00Z  succeeded  (late data: ${day1} changed)`,
+    );
+    expect(changed.stdout).toContain(
+      `2019-04-01T02:00Z  ${deployment}-2019-04-01T03:00:00Z  succeeded  (late data: ${day1} added)`,
+    );
+    expect(changed.stdout).not.toContain('held');
     const loaded = JSON.parse((await status('2019-04-01T00:00Z', '2019-04-01T03:00Z', '--json')).stdout) as StatusJson;
-    // (an hour of the generated day may hold no events: empty, a loaded state too)
-    for (const h of loaded.hours) expect(h.state).toMatch(/^(loaded|empty)$/);
-    expect(loaded.totals.missing_file).toBe(0);
+    for (const h of loaded.hours) expect(h.state).toBe('loaded');
     expect(loaded.loadedThrough).toBe('2019-04-01T03:00:00.000Z');
+    expect(await playsBetween('2019-04-01T00:00Z', '2019-04-01T03:00Z')).toBe(plays + 2);
+    expect((await late('--dry-run')).stdout).toContain(
+      'nothing to re-run: every loaded hour read what its files hold now',
+    );
   });
 }, 600_000);
 
@@ -157,11 +230,16 @@ test('an hour whose re-run fails on a listing error (a folder named like its day
   const { etl, late, status } = commands(cliEnv(taskQueue, deployment, dir));
   await withWorker(env, { taskQueue, pool: db.pool, source: dir }, async () => {
     expect((await etl(H.start, H.end)).code).toBe(0);
-    // The day file replaced by a folder of that name (a shipper gone wrong): the file is gone from the listing
-    // (the hour is stale), and a run of the hour fails, naming it.
+    // The day file replaced by a folder of that name (a shipper gone wrong), and a late event of the hour
+    // arrived: the file is gone from the listing, another was added (the hour is stale, and not held: its
+    // change is not a removal alone), and a run of the hour fails, naming the folder.
     const aside = path.join(dir, 'aside.json');
     await rename(path.join(dir, day2), aside);
     await mkdir(path.join(dir, day2));
+    await writeFile(
+      path.join(dir, 'log_data/2019/04/late-05.json'),
+      `${await lateEvent(dir, '2019-04-01', Date.parse(H.start) + 60_000, 777201)}\n`,
+    );
     const first = await late();
     expect(first.code).toBe(1);
     expect(first.stdout).toContain('re-ran 1 hour(s):');
@@ -203,9 +281,14 @@ test('an hour whose re-run fails on a file that cannot be opened (a link loop wh
   const { etl, late } = commands({ ...cliEnv(taskQueue, deployment, dir), RETRY_BUDGET: '0s' });
   await withWorker(env, { taskQueue, pool: db.pool, source: dir }, async () => {
     expect((await etl(H.start, H.end)).code).toBe(0);
+    // The day file replaced by a link loop, and a late event of the hour arrived (a removal alone is held).
     const aside = path.join(dir, 'aside.json');
     await rename(path.join(dir, day2), aside);
     await symlink(path.basename(day2), path.join(dir, day2));
+    await writeFile(
+      path.join(dir, 'log_data/2019/04/late-07.json'),
+      `${await lateEvent(dir, '2019-04-01', Date.parse(H.start) + 60_000, 777301)}\n`,
+    );
     const first = await late();
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(new RegExp(`2019-04-02T07:00Z .* failed: .*ELOOP`));
@@ -232,7 +315,7 @@ test('npm run status shows a stale reason naming a file with a newline and an es
   await withWorker(env, { taskQueue, pool: db.pool, source: dir }, async () => {
     expect((await etl(H.start, H.end)).code).toBe(0);
     // A late file of H's events, its name holding a newline and an ANSI "clear screen".
-    const line = (await readFile(path.join(dir, eventFileKey('2019-04-01')), 'utf8'))
+    const line = (await readFile(path.join(dir, eventFileKey('2019-04-02')), 'utf8'))
       .split('\n')
       .find((l) => l.includes('"NextSong"'))!;
     const late1 = line

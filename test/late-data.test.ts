@@ -5,12 +5,13 @@
  * 2019-03-06 (no other test file uses those days), each test under its own deployment name.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { appendFile, open, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from '../src/datagen/generate';
 import { inputProblems } from '../src/input';
 import type { SparkifyEtlResult } from '../src/types';
-import { eventFileKey } from '../src/source';
+import { eventFileKey, localVersion } from '../src/source';
 import { tableChecksums } from './support/checksum';
 import { expectedFor } from './support/expected';
 import {
@@ -256,6 +257,131 @@ test('Must-show 2: appended and corrected files re-run exactly the hours they fe
     const level = await own.pool.query<{ level: string }>('SELECT level FROM users WHERE user_id = 99998');
     expect(level.rows[0]?.level).toBe('paid');
     expect(expected.latestLevel.get(99998)).toBe('paid');
+  } finally {
+    await own.drop();
+    await scratch.drop();
+  }
+}, 600_000);
+
+/** A local file's version as the previous release computed it: size and mtime (ms). */
+const oldVersion = (s: Stats) => `${s.size}-${Math.trunc(s.mtimeMs)}`;
+
+/** `npm run backfill` over 2019-03-04 (24 hourly runs, 8 at once). */
+function backfillDay4(cli: NodeJS.ProcessEnv) {
+  const range = ['--from', '2019-03-04T00:00Z', '--to', '2019-03-05T00:00Z'];
+  return runCommand('npm', ['run', '-s', 'backfill', '--', ...range, '--concurrency', '8'], cli, 300_000);
+}
+
+test("a correction that keeps the file's size and mtime (an in-place edit, then touch -r) is re-run by one cycle: exactly the two hours; an index of the old version format refreshed re-runs nothing", async () => {
+  const dir = await dataset('samesize', 1406);
+  const day4 = path.join(dir, eventFileKey('2019-03-04'));
+  const taskQueue = uniqueQueue('late-samesize');
+  const deployment = `latess-${randomUUID().slice(0, 8)}`;
+  const own = await createTestDatabase();
+  const scratch = await createTestDatabase();
+  const envFor = (db2: TestDatabase) => ({ ...cliEnv(taskQueue, deployment, dir), WAREHOUSE_URL: db2.url });
+  const late = (...args: string[]) =>
+    runCommand('npm', ['run', '-s', 'late', '--', '--lookback', '5000d', ...args], envFor(own), 300_000);
+  try {
+    await withWorker(env, { taskQueue, pool: own.pool, source: dir }, async () => {
+      expect((await backfillDay4(envFor(own))).code).toBe(0);
+
+      // An index kept by the previous release, whose local versions were `size-mtimeMs`: the upgrade's first
+      // refresh reads every file once more (the version differs), finds the same per-hour digests, and re-runs
+      // nothing.
+      const indexed = await own.pool.query<{ path: string }>('SELECT path FROM source_files WHERE source = $1', [dir]);
+      expect(indexed.rows.length).toBe(3);
+      for (const { path: key } of indexed.rows) {
+        const s = await stat(path.join(dir, key));
+        await own.pool.query('UPDATE source_files SET version = $1 WHERE source = $2 AND path = $3', [
+          oldVersion(s),
+          dir,
+          key,
+        ]);
+      }
+      const upgraded = await late();
+      expect(upgraded.stderr).toBe('');
+      expect(upgraded.code).toBe(0);
+      expect(upgraded.stdout).toContain('3 event file(s); 3 read for the index (new or changed), 0 gone');
+      expect(upgraded.stdout).toContain('nothing to re-run: every loaded hour read what its files hold now');
+      const versions = await own.pool.query<{ version: string }>(
+        'SELECT version FROM source_files WHERE source = $1 AND path = $2',
+        [dir, eventFileKey('2019-03-04')],
+      );
+      expect(versions.rows[0]?.version).toBe(localVersion(await stat(day4, { bigint: true })));
+      expect(await runCounts(own.pool, deployment)).toEqual(
+        new Map(
+          hoursOf48()
+            .slice(0, 24)
+            .map((h) => [h, 1]),
+        ),
+      );
+
+      // One play of 04T12 moved to 04T13, in place: the same bytes but for the timestamp's digits (the same
+      // length), and the file's mtime set back to what it was (touch -r): size and mtime say nothing changed.
+      const before = await stat(day4);
+      const text = await readFile(day4, 'utf8');
+      const moved = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.includes('"NextSong"') &&
+            hourOf(ts(l)) === '2019-03-04T12' &&
+            hourOf(ts(l) + 3_600_000) === '2019-03-04T13',
+        )!;
+      expect(moved).toBeDefined();
+      const session = (JSON.parse(moved) as Event).sessionId;
+      const edited = moved.replace(`"ts":${ts(moved)}`, `"ts":${ts(moved) + 3_600_000}`);
+      expect(edited.length).toBe(moved.length);
+      const handle = await open(day4, 'r+');
+      try {
+        await handle.write(edited, Buffer.byteLength(text.slice(0, text.indexOf(moved))), 'utf8');
+      } finally {
+        await handle.close();
+      }
+      await utimes(day4, before.atimeMs / 1000, before.mtimeMs / 1000);
+      // What the previous release compared: size and mtime (in ms), unchanged.
+      expect(oldVersion(await stat(day4))).toBe(oldVersion(before));
+
+      const cycle = await late();
+      expect(cycle.stderr).toBe('');
+      expect(cycle.code).toBe(0);
+      expect(cycle.stdout).toContain(`${eventFileKey('2019-03-04')} (read)`);
+      expect(cycle.stdout).toContain('re-ran 2 hour(s):');
+      for (const h of ['2019-03-04T12', '2019-03-04T13']) {
+        expect(cycle.stdout).toMatch(
+          new RegExp(
+            `  ${h}:00Z  ${deployment}-\\S+  succeeded  \\(late data: ${eventFileKey('2019-03-04')} changed\\)`,
+          ),
+        );
+      }
+      const counts = await runCounts(own.pool, deployment);
+      expect(counts).toEqual(
+        new Map(
+          hoursOf48()
+            .slice(0, 24)
+            .map((h) => [h, ['2019-03-04T12', '2019-03-04T13'].includes(h) ? 2 : 1]),
+        ),
+      );
+      // The play is loaded at its new time, and not at its old one.
+      const playAt = (ms: number) =>
+        count(
+          own.pool,
+          `SELECT count(*) FROM songplays WHERE session_id = $1 AND start_time = to_timestamp($2::bigint / 1000.0) AT TIME ZONE 'UTC'`,
+          [session, ms],
+        );
+      expect([await playAt(ts(moved)), await playAt(ts(edited))]).toEqual([0, 1]);
+      expect((await late('--dry-run')).stdout).toContain('nothing to re-run');
+    });
+
+    // From scratch: a fresh warehouse loads the day from the source as it is now; the same tables.
+    const fresh = `latesss-${randomUUID().slice(0, 8)}`;
+    await withWorker(env, { taskQueue, pool: scratch.pool, source: dir }, async () => {
+      expect((await backfillDay4({ ...envFor(scratch), SPARKIFY_DEPLOYMENT: fresh })).code).toBe(0);
+    });
+    expect(await tableChecksums(own.pool)).toEqual(await tableChecksums(scratch.pool));
+    const expected = expectedFor(dir, '2019-03-04T00:00Z', '2019-03-05T00:00Z');
+    expect(await count(own.pool, 'SELECT count(*) FROM songplays')).toBe(expected.songplays);
   } finally {
     await own.drop();
     await scratch.drop();

@@ -37,6 +37,21 @@ export interface FoundStaleHours {
   total: number;
   /** Hours whose latest run failed and whose source has not changed since: not re-run (it cannot help). */
   failedUnchanged: number;
+  /**
+   * Loaded hours held, not re-run: their only change is that files they read are gone (a re-run would delete
+   * their rows). Not among `hours` nor `total`. The file back unchanged ends it; any other change re-runs them.
+   */
+  held?: HeldStaleHours;
+}
+
+export interface HeldStaleHours {
+  hours: number;
+  /** The first and the last held hour (their starts). */
+  first: string;
+  last: string;
+  /** The files gone (the first few, shown escaped) and how many in all. */
+  files: string[];
+  filesTotal: number;
 }
 
 export interface StaleHour {
@@ -86,7 +101,9 @@ export function makeRefreshSourceIndex(deps: ActivityDeps) {
  * The loaded hours of a deployment whose feeding files changed, were added or were removed since the latest
  * finished run of the hour read them, within [fromMs, toMs), at most `limit` of them, oldest first; with how
  * many there are in all, and how many failed hours are left alone because their source has not changed since
- * they failed (a failed run records what it read, or the index as it was when it failed).
+ * they failed (a failed run records what it read, or the index as it was when it failed). A loaded hour whose
+ * only change is files gone is held, not returned: a file briefly absent (log rotation, a folder moved, a
+ * listing hiccup) must not empty its hours; `npm run etl` of the hour loads it without the file.
  */
 export function makeFindStaleHours(deps: ActivityDeps) {
   return async function findStaleHours(input: FindStaleHoursInput): Promise<FoundStaleHours> {
@@ -95,7 +112,8 @@ export function makeFindStaleHours(deps: ActivityDeps) {
     const source = resolveSource(deps, input.source);
     try {
       const range = fromMs({ startMs: input.fromMs, endMs: input.toMs });
-      const stale = await staleHours(deps.pool, dialect, input.deployment, source.location, range, input.limit);
+      const stale = await staleHours(deps.pool, dialect, input.deployment, source.location, range, input.limit, true);
+      const held = stale.held;
       return {
         hours: [...stale.hours].map(([startMs, reason]) => ({
           start: toIso(startMs),
@@ -104,6 +122,17 @@ export function makeFindStaleHours(deps: ActivityDeps) {
         })),
         total: stale.total,
         failedUnchanged: stale.failedUnchanged,
+        ...(held
+          ? {
+              held: {
+                hours: held.hours,
+                first: toIso(held.fromMs),
+                last: toIso(held.toMs),
+                files: held.files,
+                filesTotal: held.filesTotal,
+              },
+            }
+          : {}),
       };
     } catch (err) {
       rethrowForActivity(err, 'finding stale hours');

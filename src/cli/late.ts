@@ -13,7 +13,9 @@ brings the source index up to date (reading only new or changed event files), fi
 lookback whose feeding files changed, were added or were removed since their last run read them, re-runs each
 under the hour's own workflow id with its reason, and prints what it re-ran and why. A failed hour whose source
 has not changed since it failed is left alone (a re-run would fail the same way): fix the cause, then npm run etl
-that hour, or change a file that feeds it. At most --max-reruns hours a cycle, oldest first; the rest wait.
+that hour, or change a file that feeds it. A loaded hour whose only change is a removed file is held, its rows
+kept, not re-run (put the file back, or npm run etl the hour to load it without the file).
+At most --max-reruns hours a cycle, oldest first; the rest wait.
 Exit codes: 0 every re-run succeeded (or nothing to do); 1 a re-run failed; 2 usage or configuration.
 
 options:
@@ -38,8 +40,12 @@ function formatCycle(r: LateDataWatcherResult): string {
       ? `${failed} failed hour(s) left alone: nothing in their source changed since they failed, so a re-run would` +
         ` fail the same way (npm run status shows why; fix the cause, then npm run etl that hour, or change a file that feeds it)`
       : undefined;
+  const held = heldLine(r);
   if (r.reruns.length === 0) {
-    lines.push(failed > 0 ? 'nothing to re-run' : 'nothing to re-run: every loaded hour read what its files hold now');
+    lines.push(
+      failed > 0 || held ? 'nothing to re-run' : 'nothing to re-run: every loaded hour read what its files hold now',
+    );
+    if (held) lines.push(held);
     if (skipped) lines.push(skipped);
     return lines.join('\n');
   }
@@ -56,8 +62,23 @@ function formatCycle(r: LateDataWatcherResult): string {
     const outcome = r.dryRun ? '' : `  ${x.outcome}${x.error ? `: ${x.error}` : ''}`;
     lines.push(`  ${hour(x.start)}  ${x.workflowId}${outcome}  (${x.reason})`);
   }
+  if (held) lines.push(held);
   if (skipped) lines.push(skipped);
   return lines.join('\n');
+}
+
+/** The hours held because files they read are gone (not re-run: a re-run would delete their rows). */
+function heldLine(r: LateDataWatcherResult): string | undefined {
+  if (!r.held) return undefined;
+  const { hours, first, last, files, filesTotal } = r.held;
+  const more = filesTotal - files.length;
+  const names = more > 0 ? `${files.join(', ')} and ${more} more` : files.join(', ');
+  const one = filesTotal === 1;
+  const span = first === last ? hour(first) : `${hour(first)} .. ${hour(last)}`;
+  return (
+    `${hours} hour(s) held (${span}): ${names} ${one ? 'was' : 'were'} removed since they were loaded (rows kept;` +
+    ` put the file${one ? '' : 's'} back, or run npm run etl for those hours to load them without ${one ? 'it' : 'them'})`
+  );
 }
 
 export const command = defineCommand(module, USAGE, async () => {

@@ -14,7 +14,10 @@ import type * as S3Module from './s3';
 export interface SourceFile {
   key: string;
   size: number;
-  /** Changes when the content changes (mtime locally, ETag on S3): a changed file is staged again. */
+  /**
+   * Changes when the content may have changed (locally size, mtime, ctime and inode; the ETag on S3): a changed
+   * file is staged and indexed again. Never compared for order, only for equality.
+   */
   version: string;
 }
 
@@ -62,6 +65,19 @@ export function openSource(url: string): Source {
   return new LocalSource(root);
 }
 
+/**
+ * A local file's version: size, mtime, and also ctime and the inode number. mtime alone misses a correction
+ * that keeps it (`touch -r`, `cp -p`, `tar x`, a filesystem with 1-second timestamps and an edit within the
+ * second); ctime is set by the kernel on every write, rename or chmod and no user tool can set it back, and a
+ * file replaced by another (renamed over it) has a new inode. A chmod (it sets ctime too) re-reads the file
+ * once: its per-hour digests then say nothing changed, and no hour is stale (docs/data-semantics.md). Nanoseconds, where the
+ * filesystem keeps them, so that two edits in one millisecond differ too. Earlier versions were
+ * `size-mtimeMs`: after the upgrade each file is read once more by the next index refresh or staging.
+ */
+export function localVersion(s: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint }): string {
+  return `${s.size}-${s.mtimeNs}-${s.ctimeNs}-${s.ino}`;
+}
+
 class LocalSource implements Source {
   constructor(private readonly root: string) {}
 
@@ -88,7 +104,7 @@ class LocalSource implements Source {
     const full = this.resolve(key);
     let s;
     try {
-      s = await stat(full);
+      s = await stat(full, { bigint: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -101,7 +117,7 @@ class LocalSource implements Source {
     if (!real.startsWith(root + path.sep)) {
       throw new SourceConfigError(`${key} is a link to ${real}, outside the source folder ${this.root}: not read`);
     }
-    return { key, size: s.size, version: `${s.size}-${Math.trunc(s.mtimeMs)}` };
+    return { key, size: Number(s.size), version: localVersion(s) };
   }
 
   async *listSongFiles(): AsyncIterable<SourceFile> {

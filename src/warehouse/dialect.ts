@@ -104,7 +104,7 @@ export interface SourceIndex {
    */
   staleHours(r: pgIndex.StaleHoursQuery): Statement;
   /** The hours for which a run recorded a day file as missing, by run. */
-  missingFileHours(r: Omit<pgIndex.StaleHoursQuery, 'source' | 'limit'>): Statement;
+  missingFileHours(r: Omit<pgIndex.StaleHoursQuery, 'source' | 'limit' | 'holdRemovals'>): Statement;
 }
 
 export interface Dialect {

@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SparkifyActivities } from '../activities';
-import type { FoundStaleHours, RefreshIndexResult, StaleHour } from '../activities/late-data';
+import type { FoundStaleHours, HeldStaleHours, RefreshIndexResult, StaleHour } from '../activities/late-data';
 import { BAD_INPUT, NON_RETRYABLE_TYPES } from '../failures';
 import { parseDuration, RETRY_BACKOFF } from '../input';
 import { floorToHour, workflowIdFor } from '../interval';
@@ -23,7 +23,8 @@ import type { SparkifyEtlInput } from '../types';
  * of the last `lookback` whose feeding files changed, were added or were removed since their latest run read
  * them, and re-runs each through SparkifyEtl under the hour's own workflow id, a few at a time, each with its
  * reason in its input. A run of that hour already in progress is left alone this cycle (the next cycle looks
- * again). With `dryRun` it only says what it would re-run and why.
+ * again). A loaded hour whose only change is that files it read are gone is held, not re-run (findStaleHours
+ * leaves it out): its rows stay. With `dryRun` it only says what it would re-run and why.
  */
 export interface LateDataWatcherInput {
   /** SPARKIFY_DEPLOYMENT: the re-runs take the hours' ids `<deployment>-<end of the hour>`. */
@@ -61,6 +62,8 @@ export interface LateDataWatcherResult {
    * would fail the same way. A change to a file that feeds one (or `npm run etl` of the hour) takes it up again.
    */
   failedUnchanged?: number;
+  /** Loaded hours held, not re-run: only files they read are gone (FoundStaleHours.held). */
+  held?: HeldStaleHours;
 }
 
 export const DEFAULT_LATE_DATA_LOOKBACK = '30d';
@@ -137,10 +140,17 @@ export async function LateDataWatcher(input: LateDataWatcherInput): Promise<Late
     dryRun: !!input.dryRun,
     waiting: Math.max(0, stale.total - reruns.length),
     failedUnchanged: stale.failedUnchanged,
+    ...(stale.held ? { held: stale.held } : {}),
   });
   if (stale.failedUnchanged > 0) {
     log.info('late data: failed hours left alone, nothing changed in their source since they failed', {
       hours: stale.failedUnchanged,
+    });
+  }
+  if (stale.held) {
+    log.warn('late data: hours held, files they read were removed since they were loaded (rows kept)', {
+      hours: stale.held.hours,
+      files: stale.held.files,
     });
   }
   if (input.dryRun || reruns.length === 0) return result();

@@ -172,6 +172,7 @@ function sourceIndexCases(d: Dialect): Record<string, string> {
         limit: 100,
         idPrefix: 'sparkify-',
         idPrefixEnd: 'sparkify.',
+        holdRemovals: true,
       }),
       index.missingFileHours({
         fromMs: hour.startMs,

@@ -48,7 +48,16 @@ export interface StaleHoursQuery {
   limit: number;
   idPrefix: string;
   idPrefixEnd: string;
+  /**
+   * The watcher's view: a loaded hour whose only change is that files it read are gone (held) is not among
+   * the stale hours returned nor in `total_stale`; it is counted in `total_held`, with the files. Status passes
+   * false: such an hour is stale there, `... removed`.
+   */
+  holdRemovals: boolean;
 }
+
+/** How many removed files a held-hours row names (the count is there too). */
+export const HELD_FILES_NAMED = 20;
 
 export interface IndexedFile {
   path: string;
@@ -187,6 +196,11 @@ export const recordFailedRunView = (r: FailedRunView): Statement => ({
  * hours beyond the limit included, and `failed_unchanged`: hours whose latest run failed and whose source has
  * not changed since (it read, or saw in the index when it failed, what the index says now). A day file the
  * latest run found missing (`missing`) and that is still not in the source stays `missing` in `now`.
+ * With `holdRemovals`, an hour whose latest run succeeded and whose only change is files gone (what it read
+ * contains what is there now: `read @> now`) is held, not stale: `total_held`, the first and last such hour, and
+ * the files gone (the first HELD_FILES_NAMED, with `held_files_total`) are on every row. A file briefly absent
+ * (log rotation, a folder moved, a listing hiccup) must not empty its hours; a failed hour is not held (a file
+ * removed may be what made it fail), nor an hour where something else changed too (that is real data).
  */
 export const staleHours = (r: StaleHoursQuery): Statement => ({
   name: 'stale-hours',
@@ -228,26 +242,40 @@ export const staleHours = (r: StaleHoursQuery): Statement => ({
                    SELECT hour_start, NULL, NULL, NULL, path, digest FROM now_items) u
             GROUP BY u.hour_start
            HAVING count(u.read) > 0
+         ), marked AS (
+           SELECT j.*, j.read <> j.now AS changed,
+                  ($7::boolean AND j.status = 'succeeded' AND j.read <> j.now AND j.read @> j.now) AS held
+             FROM judged j
+         ), held_files AS (
+           SELECT DISTINCT k.path FROM marked m CROSS JOIN LATERAL jsonb_object_keys(m.read) AS k(path)
+            WHERE m.held AND NOT m.now ? k.path
          )
-         SELECT c.total_stale, c.failed_unchanged, t.hour_start_ms, t.workflow_id, t.read, t.now
-           FROM (SELECT count(*) FILTER (WHERE read <> now)::int AS total_stale,
-                        count(*) FILTER (WHERE read = now AND status <> 'succeeded')::int AS failed_unchanged
-                   FROM judged) c
+         SELECT c.total_stale, c.failed_unchanged, c.total_held, c.held_from_ms, c.held_to_ms,
+                (SELECT count(*)::int FROM held_files) AS held_files_total,
+                (SELECT array_agg(path ORDER BY path)
+                   FROM (SELECT path FROM held_files ORDER BY path LIMIT ${HELD_FILES_NAMED}) n) AS held_files,
+                t.hour_start_ms, t.workflow_id, t.read, t.now
+           FROM (SELECT count(*) FILTER (WHERE changed AND NOT held)::int AS total_stale,
+                        count(*) FILTER (WHERE NOT changed AND status <> 'succeeded')::int AS failed_unchanged,
+                        count(*) FILTER (WHERE held)::int AS total_held,
+                        (extract(epoch FROM min(hour_start) FILTER (WHERE held)) * 1000)::bigint AS held_from_ms,
+                        (extract(epoch FROM max(hour_start) FILTER (WHERE held)) * 1000)::bigint AS held_to_ms
+                   FROM marked) c
            LEFT JOIN LATERAL (
-             SELECT (extract(epoch FROM j.hour_start) * 1000)::bigint AS hour_start_ms, j.workflow_id, j.read, j.now
-               FROM judged j
-              WHERE j.read <> j.now
-              ORDER BY j.hour_start
+             SELECT (extract(epoch FROM m.hour_start) * 1000)::bigint AS hour_start_ms, m.workflow_id, m.read, m.now
+               FROM marked m
+              WHERE m.changed AND NOT m.held
+              ORDER BY m.hour_start
               LIMIT $4::int) t ON true
           ORDER BY t.hour_start_ms`,
-  values: [r.source, r.fromMs, r.toMs, r.limit, r.idPrefix, r.idPrefixEnd],
+  values: [r.source, r.fromMs, r.toMs, r.limit, r.idPrefix, r.idPrefixEnd, r.holdRemovals],
 });
 
 /**
  * The hours of `[fromMs, toMs)` (of the deployment's runs) for which a run recorded a day file as missing, with
  * the run and the files: status shows such an hour as missing_file when that run is the hour's latest.
  */
-export const missingFileHours = (r: Omit<StaleHoursQuery, 'source' | 'limit'>): Statement => ({
+export const missingFileHours = (r: Omit<StaleHoursQuery, 'source' | 'limit' | 'holdRemovals'>): Statement => ({
   name: 'missing-file-hours',
   text: `SELECT (extract(epoch FROM s.hour_start) * 1000)::bigint AS hour_start_ms, s.run_id,
                 array_agg(m.key ORDER BY m.key) AS files

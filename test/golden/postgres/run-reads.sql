@@ -75,19 +75,33 @@ WITH latest AS (
                    SELECT hour_start, NULL, NULL, NULL, path, digest FROM now_items) u
             GROUP BY u.hour_start
            HAVING count(u.read) > 0
+         ), marked AS (
+           SELECT j.*, j.read <> j.now AS changed,
+                  ($7::boolean AND j.status = 'succeeded' AND j.read <> j.now AND j.read @> j.now) AS held
+             FROM judged j
+         ), held_files AS (
+           SELECT DISTINCT k.path FROM marked m CROSS JOIN LATERAL jsonb_object_keys(m.read) AS k(path)
+            WHERE m.held AND NOT m.now ? k.path
          )
-         SELECT c.total_stale, c.failed_unchanged, t.hour_start_ms, t.workflow_id, t.read, t.now
-           FROM (SELECT count(*) FILTER (WHERE read <> now)::int AS total_stale,
-                        count(*) FILTER (WHERE read = now AND status <> 'succeeded')::int AS failed_unchanged
-                   FROM judged) c
+         SELECT c.total_stale, c.failed_unchanged, c.total_held, c.held_from_ms, c.held_to_ms,
+                (SELECT count(*)::int FROM held_files) AS held_files_total,
+                (SELECT array_agg(path ORDER BY path)
+                   FROM (SELECT path FROM held_files ORDER BY path LIMIT 20) n) AS held_files,
+                t.hour_start_ms, t.workflow_id, t.read, t.now
+           FROM (SELECT count(*) FILTER (WHERE changed AND NOT held)::int AS total_stale,
+                        count(*) FILTER (WHERE NOT changed AND status <> 'succeeded')::int AS failed_unchanged,
+                        count(*) FILTER (WHERE held)::int AS total_held,
+                        (extract(epoch FROM min(hour_start) FILTER (WHERE held)) * 1000)::bigint AS held_from_ms,
+                        (extract(epoch FROM max(hour_start) FILTER (WHERE held)) * 1000)::bigint AS held_to_ms
+                   FROM marked) c
            LEFT JOIN LATERAL (
-             SELECT (extract(epoch FROM j.hour_start) * 1000)::bigint AS hour_start_ms, j.workflow_id, j.read, j.now
-               FROM judged j
-              WHERE j.read <> j.now
-              ORDER BY j.hour_start
+             SELECT (extract(epoch FROM m.hour_start) * 1000)::bigint AS hour_start_ms, m.workflow_id, m.read, m.now
+               FROM marked m
+              WHERE m.changed AND NOT m.held
+              ORDER BY m.hour_start
               LIMIT $4::int) t ON true
           ORDER BY t.hour_start_ms;
--- values: ["s3://udacity-dend/",1539694800000,1542290400000,100,"sparkify-","sparkify."]
+-- values: ["s3://udacity-dend/",1539694800000,1542290400000,100,"sparkify-","sparkify.",true]
 
 SELECT (extract(epoch FROM s.hour_start) * 1000)::bigint AS hour_start_ms, s.run_id,
                 array_agg(m.key ORDER BY m.key) AS files
