@@ -65,7 +65,11 @@ export async function upsertSchedule(client: Client, s: ScheduleSettings): Promi
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
-  await client.schedule.create({ scheduleId: s.id, ...options, state: { note: 'created by sparkify (schedule up, or start)' } });
+  await client.schedule.create({
+    scheduleId: s.id,
+    ...options,
+    state: { note: 'created by sparkify (schedule up, or start)' },
+  });
   return 'created';
 }
 
@@ -116,7 +120,11 @@ export async function upsertLateDataSchedule(
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
-  await client.schedule.create({ scheduleId: late.scheduleId, ...options, state: { note: 'created by sparkify (schedule up, or start)' } });
+  await client.schedule.create({
+    scheduleId: late.scheduleId,
+    ...options,
+    state: { note: 'created by sparkify (schedule up, or start)' },
+  });
   return 'created';
 }
 
