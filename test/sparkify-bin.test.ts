@@ -339,6 +339,37 @@ describe('no worker: the hint names the command as invoked and the deployment; a
     }
   }, 90_000);
 
+  test('sparkify backfill, SIGINT while its runs wait: they go on, named by their workflow ids', async () => {
+    const queue = uniqueQueue('nobody-backfill');
+    const range = ['--from', '2018-11-06T00:00Z', '--to', '2018-11-06T02:00Z'];
+    const ids = [0, 1].map((h) =>
+      workflowIdFor(makeInterval(`2018-11-06T0${h}:00Z`, `2018-11-06T0${h + 1}:00Z`), env.SPARKIFY_DEPLOYMENT),
+    );
+    const backfill = new Background(BIN, ['backfill', ...range], { ...env, TASK_QUEUE: queue });
+    try {
+      const deadline = Date.now() + 30_000;
+      const running = async () => {
+        let n = 0;
+        for await (const w of client.workflow.list({ query: `TaskQueue = "${queue}"` })) if (w.workflowId) n++;
+        return n;
+      };
+      while ((await running()) < 2) {
+        if (Date.now() > deadline) throw new Error(`the backfill's runs did not start:\n${backfill.output}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(await backfill.stop('SIGINT')).toBe(130);
+      expect(backfill.output).toContain(
+        `\nstopped: no more hours are started; the runs already started or joined go on (workflow ids ${ids[0]} .. ` +
+          `${ids[1]}). Run the same command again: it skips the hours completed, joins those still running and ` +
+          'runs the rest\n',
+      );
+      for (const id of ids) expect((await client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
+    } finally {
+      await backfill.stop('SIGKILL');
+      for (const id of ids) await terminate(id);
+    }
+  });
+
   test.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],

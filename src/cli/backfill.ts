@@ -104,16 +104,13 @@ export const command = defineCommand(module, USAGE, async () => {
       return 0;
     }
     // Ctrl-C (or SIGTERM) stops the backfill starting hours; the runs it started go on.
-    let progress: BackfillProgress | undefined;
-    const toStart = plan.filter((h) => h.action !== 'skip');
-    sayOnInterrupt(() => {
-      const started = progress ? progress.done + progress.failed + progress.running : 0;
-      const ids = toStart.length ? ` (workflow ids ${toStart[0]!.workflowId} .. ${toStart.at(-1)!.workflowId})` : '';
-      return (
-        `stopped: no more hours are started; the runs already started or joined (${started} of ${toStart.length}${ids}) go ` +
-        `on. Run the same command again: it skips the hours completed, joins those still running and runs the rest`
-      );
-    });
+    const toRun = plan.filter((h) => h.action !== 'skip');
+    sayOnInterrupt(
+      () =>
+        `stopped: no more hours are started; the runs already started or joined go on` +
+        (toRun.length ? ` (workflow ids ${toRun[0]!.workflowId} .. ${toRun.at(-1)!.workflowId})` : '') +
+        '. Run the same command again: it skips the hours completed, joins those still running and runs the rest',
+    );
     const tty = process.stderr.isTTY;
     let lastLine = 0;
     let lastReconnect = 0;
@@ -134,7 +131,6 @@ export const command = defineCommand(module, USAGE, async () => {
         input: { ...configuredRunInput(config), ...(values.source ? { source: values.source } : {}) },
       },
       (p) => {
-        progress = p;
         if (tty) process.stderr.write(`\r${bar(p)}`);
         else if (Date.now() - lastLine > 2_000 || p.done + p.failed + p.skipped === p.total) {
           lastLine = Date.now();
