@@ -250,7 +250,9 @@ export const SETTINGS = {
   FRESHNESS_SLA: {
     doc: 'e.g. `2h`: the worker logs and counts (`sparkify_freshness_breaches_total`) when the loaded hours end further behind now than this',
   },
-  SPARKIFY_CONFIG: { doc: 'optional JSON file of these settings; a variable set in the environment wins over it' },
+  SPARKIFY_CONFIG: {
+    doc: 'optional JSON file of these settings (a regular file, at most 1 MiB); a variable set in the environment wins over it',
+  },
   SPARKIFY_DATA_DIR: { default: '.data', doc: "the local stack's folder (`rm -rf` it for a full reset)" },
   SPARKIFY_TEMPORAL_PORT: { default: '7233', doc: '`npm start`: port of the Temporal dev server it starts' },
   SPARKIFY_UI_PORT: { default: '8233', doc: "`npm start`: port of the dev server's Web UI" },
