@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { printable } from './printable';
 import path from 'node:path';
 import { MAX_RETRY_BUDGET_MS, parseDuration } from './input';
 import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME, lateDataScheduleId, parseInstant } from './interval';
@@ -249,7 +250,9 @@ export const SETTINGS = {
   FRESHNESS_SLA: {
     doc: 'e.g. `2h`: the worker logs and counts (`sparkify_freshness_breaches_total`) when the loaded hours end further behind now than this',
   },
-  SPARKIFY_CONFIG: { doc: 'optional JSON file of these settings; a variable set in the environment wins over it' },
+  SPARKIFY_CONFIG: {
+    doc: 'optional JSON file of these settings (a regular file, at most 1 MiB); a variable set in the environment wins over it',
+  },
   SPARKIFY_DATA_DIR: { default: '.data', doc: "the local stack's folder (`rm -rf` it for a full reset)" },
   SPARKIFY_TEMPORAL_PORT: { default: '7233', doc: '`npm start`: port of the Temporal dev server it starts' },
   SPARKIFY_UI_PORT: { default: '8233', doc: "`npm start`: port of the dev server's Web UI" },
@@ -276,6 +279,95 @@ export function isSetting(name: string): name is SettingName {
 
 export const DEFAULT_WAREHOUSE_URL = SETTINGS.WAREHOUSE_URL.default;
 
+/** The largest SPARKIFY_CONFIG file read: a file of settings is a few kilobytes. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The SPARKIFY_CONFIG file's text. Only a regular file of at most MAX_CONFIG_FILE_BYTES: /dev/zero would be read
+ * until memory runs out, and a FIFO with no writer would wait forever (opened without waiting, O_NONBLOCK, to
+ * find out). Throws an Error whose message follows the file's name.
+ */
+function readConfigFile(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code ?? (err as Error).message})`, {
+      cause: err,
+    });
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      const kind = stat.isDirectory()
+        ? 'a directory'
+        : stat.isFIFO()
+          ? 'a FIFO'
+          : stat.isCharacterDevice() || stat.isBlockDevice()
+            ? 'a device'
+            : stat.isSocket()
+              ? 'a socket'
+              : 'not a file';
+      throw new Error(`is ${kind}, not a regular file: name a JSON file of settings`);
+    }
+    if (stat.size > MAX_CONFIG_FILE_BYTES) {
+      throw new Error(
+        `is ${stat.size} bytes; a settings file may hold at most ${MAX_CONFIG_FILE_BYTES} (1 MiB): name a JSON file of settings`,
+      );
+    }
+    // At most one byte past the limit: a file that grew since fstat is refused the same way.
+    const buffer = Buffer.alloc(MAX_CONFIG_FILE_BYTES + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0;) {
+      length += n;
+    }
+    if (length > MAX_CONFIG_FILE_BYTES) {
+      throw new Error(`holds more than ${MAX_CONFIG_FILE_BYTES} bytes (1 MiB): name a JSON file of settings`);
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Where the JSON is broken, as a line and a column, and what is wrong there, without a word of the file: V8's
+ * message for an unexpected character quotes the text around it (`..."PI_KEY": tok_LIVE_ab"...`), and a settings
+ * file holds passwords. V8 gives the position for most errors; for an unexpected character, the position is
+ * where the shortest prefix of the text that fails the same way ends.
+ */
+function jsonProblem(text: string, err: Error): string {
+  // `Unterminated string in JSON at position 8 (line 1 column 9)`: these quote nothing of the text.
+  const at = /^([^"]*?)(?: in JSON)? at position (\d+)/.exec(err.message);
+  if (at) return `${at[1]!.replace(/^\w/, (c) => c.toLowerCase())} at ${lineAndColumn(text, Number(at[2]))}`;
+  if (/^Unexpected end of JSON input/.test(err.message)) return `it ends early, at ${lineAndColumn(text, text.length)}`;
+  const unexpected = (prefix: string) => {
+    try {
+      JSON.parse(prefix);
+      return false;
+    } catch (e) {
+      return /^Unexpected token/.test((e as Error).message);
+    }
+  };
+  if (!unexpected(text)) return 'it is not valid JSON'; // no other message quotes the text; none seen so far
+  let low = 0; // text.slice(0, low) does not fail with an unexpected token; text.slice(0, high) does
+  let high = text.length;
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    if (unexpected(text.slice(0, mid))) high = mid;
+    else low = mid;
+  }
+  return `unexpected character at ${lineAndColumn(text, high - 1)}`;
+}
+
+/** `line 3, column 7` of a 0-based position in text (columns count UTF-16 units, as V8's positions do). */
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${position - before.lastIndexOf('\n')}`;
+}
+
 /**
  * The environment with the settings of an optional file under it (SPARKIFY_CONFIG=path/to/settings.json:
  * `{ "WAREHOUSE_URL": "...", ... }` with the names of SETTINGS): a variable that is set wins over the file.
@@ -283,25 +375,35 @@ export const DEFAULT_WAREHOUSE_URL = SETTINGS.WAREHOUSE_URL.default;
 function withConfigFile(env: Env, problems: string[]): Env {
   const file = env.SPARKIFY_CONFIG;
   if (!file) return env;
+  const named = `SPARKIFY_CONFIG=${printable(file)}`;
+  let text: string;
+  try {
+    text = readConfigFile(file);
+  } catch (err) {
+    problems.push(`${named} ${(err as Error).message}`);
+    return env;
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
-    problems.push(`SPARKIFY_CONFIG=${file} cannot be read as JSON: ${(err as Error).message}`);
+    problems.push(`${named} cannot be read as JSON: ${jsonProblem(text, err as Error)}`);
     return env;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    problems.push(`SPARKIFY_CONFIG=${file} must hold a JSON object of settings`);
+    problems.push(`${named} must hold a JSON object of settings`);
     return env;
   }
   const fromFile: Env = {};
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (!isSetting(key)) {
-      problems.push(`${file}: unknown setting "${key}" (known: see the README's configuration table)`);
+      problems.push(
+        `${printable(file)}: unknown setting "${printable(key)}" (known: see the README's configuration table)`,
+      );
     } else if (key === 'SPARKIFY_CONFIG') {
-      problems.push(`${file}: SPARKIFY_CONFIG names the file itself; set it in the environment`);
+      problems.push(`${printable(file)}: SPARKIFY_CONFIG names the file itself; set it in the environment`);
     } else if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      problems.push(`${file}: ${key} must be a string or a number`);
+      problems.push(`${printable(file)}: ${key} must be a string or a number`);
     } else {
       fromFile[key] = String(value);
     }

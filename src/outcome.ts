@@ -79,8 +79,16 @@ export function watchRetries(
   workflowId: string,
   runId: string | undefined,
   say: (line: string) => void,
-  everyMs = 1_000,
-  idleAfterMs = 10_000,
+  {
+    everyMs = 1_000,
+    idleAfterMs = 10_000,
+    workerHint = (queue: string) => `a worker with TASK_QUEUE=${queue}`,
+  }: {
+    everyMs?: number;
+    idleAfterMs?: number;
+    /** How to start a worker for the run's task queue, as the command names it (`sparkify worker with ...`). */
+    workerHint?: (taskQueue: string) => string;
+  } = {},
 ): () => void {
   const seen = new Set<string>();
   const steps = new Map<string, string>();
@@ -114,7 +122,7 @@ export function watchRetries(
           warnedIdle = true;
           say(
             `no worker has picked up the run for ${Math.round((Date.now() - since) / 1000)} s: is a worker running on ` +
-              `task queue "${d.taskQueue}"? (npm run worker, with TASK_QUEUE=${d.taskQueue})`,
+              `task queue "${d.taskQueue}"? (${workerHint(d.taskQueue)})`,
           );
         }
       } catch {

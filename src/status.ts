@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { MAX_REASON_LENGTH } from './input';
+import { printable } from './printable';
 import { HOUR_MS, hoursIn, intervalOfWorkflowId, toMs, type Interval } from './interval';
 import { MISSING_DAY_FILE as MISSING, type Dialect } from './warehouse/dialect';
 
@@ -167,11 +168,7 @@ export async function finishedHours(
 
 /** A file's name is source data: shown on one printable line, whatever bytes it holds. */
 export function printableName(path: string): string {
-  return path.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return printable(path);
 }
 
 /** What changed between what a run read and what the index says now: a stale hour's reason, a re-run's. */

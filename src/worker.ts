@@ -5,7 +5,8 @@ import { startAlertDelivery, type AlertDelivery } from './alert-delivery';
 import type { AlertSettings } from './alerts';
 import { ConfigError, loadConfig, type AppConfig } from './config';
 import { deploymentGuard } from './deployment-guard';
-import { helpCommand, helpOnly, type Command } from './cli/args';
+import { echoArguments, helpCommand, helpOnly, type Command } from './cli/args';
+import { exitAfterOutput } from './cli/exit';
 import { startFreshnessMonitor } from './freshness';
 import { allChecks, checkSource, checkWarehouse } from './preflight';
 import { holdSignalsDuringShutdown, installRuntime } from './observability';
@@ -175,8 +176,9 @@ function helpAsked(): boolean {
   try {
     return helpOnly(USAGE);
   } catch (err) {
-    console.error(`error: ${(err as Error).message} (${helpCommand(USAGE)} shows the options)`);
-    process.exit(2);
+    console.error(`error: ${echoArguments((err as Error).message)} (${helpCommand(USAGE)} shows the options)`);
+    exitAfterOutput(2);
+    return true; // nothing more runs: the process ends once the message is out
   }
 }
 
@@ -188,7 +190,7 @@ export const command: Command = {
     run().catch((err) => {
       console.error(`worker not started: ${err instanceof Error ? err.message : String(err)}`);
       // 2: fix the configuration; 1: something the configuration names did not answer as it should
-      process.exit(err instanceof ConfigError ? 2 : 1);
+      exitAfterOutput(err instanceof ConfigError ? 2 : 1);
     });
   },
 };

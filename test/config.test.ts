@@ -43,6 +43,30 @@ test('problems in the file and in the environment are reported together', () => 
   expect(() => loadConfig({ SPARKIFY_CONFIG: file('broken.json', '{ nope') })).toThrow(/cannot be read as JSON/);
 });
 
+test('a broken SPARKIFY_CONFIG is located by line and column, and not a character of it is printed', () => {
+  const problem = (text: string) => {
+    const p = file('located.json', text);
+    try {
+      loadConfig({ SPARKIFY_CONFIG: p });
+    } catch (err) {
+      return (err as ConfigError).problems[0]!.replace(`SPARKIFY_CONFIG=${p} cannot be read as JSON: `, '');
+    }
+    throw new Error('no problem reported');
+  };
+  const secret = 'postgres://u:SuperSecret123@127.0.0.1:1/x';
+  expect(problem(`{"WAREHOUSE_URL": "${secret}",\n "TEMPORAL_API_KEY": tok_LIVE_abc}`)).toBe(
+    'unexpected character at line 2, column 23',
+  );
+  expect(problem(`{"WAREHOUSE_URL": "${secret}"\n\n  "TASK_QUEUE": "x"}`)).toBe(
+    "expected ',' or '}' after property value at line 3, column 3",
+  );
+  expect(problem(`{"WAREHOUSE_URL": "${secret}`)).toBe('unterminated string at line 1, column 61');
+  expect(problem(`{"WAREHOUSE_URL": "${secret}"} tok_LIVE`)).toBe(
+    'unexpected non-whitespace character after JSON at line 1, column 64',
+  );
+  expect(problem(`{"WAREHOUSE_URL": tr`)).toBe('it ends early, at line 1, column 21');
+});
+
 /** A value other than the default for every setting, valid together with the others. */
 const certs = mkdtempSync(path.join(os.tmpdir(), 'sparkify-config-tls-'));
 const pem = (name: string) => {

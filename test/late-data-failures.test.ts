@@ -10,8 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PoolClient } from 'pg';
+import { formatCycle } from '../src/cli/late';
 import { generate } from '../src/datagen/generate';
 import { eventFileKey } from '../src/source';
+import type { LateDataWatcherResult } from '../src/workflows/late-data-watcher';
 import {
   count,
   testTmp,
@@ -397,4 +399,79 @@ test('npm run late refuses a lookback beyond 100 years at once, saying what it t
   });
   expect(setting.code).toBe(2);
   expect(setting.stderr).toContain('LATE_DATA_LOOKBACK=10000000d must be a duration from 1h to 36500d (100 years)');
+});
+
+test('two cycles at once: each header counts the hours it re-ran and those it skipped (in progress) apart', async () => {
+  const dir = await dataset('twice', 1507);
+  const day1 = eventFileKey('2019-04-01');
+  const taskQueue = uniqueQueue('late-twice');
+  const deployment = `latet-${randomUUID().slice(0, 8)}`;
+  const { etl, late } = commands(cliEnv(taskQueue, deployment, dir));
+  await withWorker(env, { taskQueue, pool: db.pool, source: dir }, async () => {
+    expect((await etl('2019-04-01T00:00Z', '2019-04-01T12:00Z')).code).toBe(0);
+    // The day file corrected: every play of hours 00 to 11 renamed, so that each of those loaded hours is stale.
+    const file = path.join(dir, day1);
+    const changed = new Set<string>();
+    const corrected = (await readFile(file, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => {
+        const e = JSON.parse(line) as { ts: number; page: string; song: string };
+        const hour = new Date(e.ts).toISOString().slice(0, 13);
+        if (e.page !== 'NextSong' || hour >= '2019-04-01T12') return line;
+        changed.add(hour);
+        return JSON.stringify({ ...e, song: `${e.song} (remastered)` });
+      });
+    await writeFile(file, corrected.join('\n') + '\n');
+    expect(changed.size).toBeGreaterThan(6);
+
+    const cycles = await Promise.all([late(), late()]);
+    const rerun = new Set<string>();
+    for (const cycle of cycles) {
+      expect(cycle.stderr).toBe('');
+      expect(cycle.code).toBe(0);
+      if (cycle.stdout.includes('nothing to re-run')) continue; // the other cycle had re-run them all already
+      const header = /^re-ran (\d+) hour\(s\)(?:, skipped (\d+) \(a run of the hour was in progress\))?:$/m.exec(
+        cycle.stdout,
+      );
+      expect(header?.[0] ? '' : cycle.stdout).toBe('');
+      const succeeded = [...cycle.stdout.matchAll(/^ {2}(2019-04-01T\d\d):00Z .* succeeded /gm)].map((m) => m[1]!);
+      const skipped = (cycle.stdout.match(/ skipped \(a run of the hour is in progress\) /g) ?? []).length;
+      expect(Number(header![1])).toBe(succeeded.length);
+      expect(Number(header![2] ?? 0)).toBe(skipped);
+      for (const h of succeeded) rerun.add(h);
+    }
+    // Each changed hour re-run by one of the two at least.
+    expect([...rerun].sort()).toEqual([...changed].sort());
+  });
+}, 600_000);
+
+test('the header of a cycle that found hours in progress: re-ran and skipped counted apart', () => {
+  const base = {
+    index: { location: '/data', files: 2, indexed: 1, removed: 0, named: [] },
+    from: '2019-04-01T00:00:00.000Z',
+    to: '2019-04-03T00:00:00.000Z',
+    dryRun: false,
+  };
+  const rerun = (h: string, outcome: string) => ({
+    start: `2019-04-01T${h}:00:00.000Z`,
+    end: `2019-04-01T${h}:59:59.999Z`,
+    workflowId: `d-2019-04-01T${h}`,
+    reason: `late data: ${eventFileKey('2019-04-01')} changed`,
+    outcome,
+  });
+  const text = formatCycle({
+    ...base,
+    reruns: [
+      rerun('00', 'succeeded'),
+      rerun('01', 'skipped (a run of the hour is in progress)'),
+      rerun('02', 'skipped (a run of the hour is in progress)'),
+    ],
+  } as unknown as LateDataWatcherResult);
+  expect(text).toContain('\nre-ran 1 hour(s), skipped 2 (a run of the hour was in progress):\n');
+  expect(text).toContain(
+    '  2019-04-01T01:00Z  d-2019-04-01T01  skipped (a run of the hour is in progress)  (late data: ',
+  );
+  const plain = formatCycle({ ...base, reruns: [rerun('00', 'succeeded')] } as unknown as LateDataWatcherResult);
+  expect(plain).toContain('\nre-ran 1 hour(s):\n');
 });

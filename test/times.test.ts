@@ -25,6 +25,19 @@ test('dates, instants and relative times', () => {
   expect(() => parseTime('2018-02-30', '--to', NOW)).toThrow('--to "2018-02-30" is not a valid calendar time');
 });
 
+test('the earliest time handled is named: 0100-01-01T00:00Z (Date.UTC reads years 0 to 99 as 19xx)', () => {
+  const earliest = 'is before the earliest time this tool handles, 0100-01-01T00:00Z; give a later --from';
+  expect(() => intervalFromTimes('0001-01-01', 'now', NOW)).toThrow(`--from 0001-01-01 ${earliest}`);
+  expect(() => intervalFromTimes('0099-12-31T23:00Z', 'now', NOW)).toThrow(`--from 0099-12-31T23:00Z ${earliest}`);
+  expect(() => intervalFromTimes('0100-01-01T00:30+01:00', 'now', NOW)).toThrow(
+    `--from 0100-01-01T00:30+01:00 ${earliest}`,
+  );
+  expect(intervalFromTimes('0100-01-01', '0100-01-01', NOW)).toEqual({
+    start: '0100-01-01T00:00:00.000Z',
+    end: '0100-01-02T00:00:00.000Z',
+  });
+});
+
 test('a date as --to is the end of that day: --from and --to the same date is one day', () => {
   expect(intervalFromTimes('2018-11-01', '2018-11-07', NOW)).toEqual({
     start: '2018-11-01T00:00:00.000Z',

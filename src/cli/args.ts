@@ -1,6 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
+import { echo } from '../printable';
 import { IntervalError, type Interval } from '../interval';
+import { exitAfterOutput } from './exit';
 import { intervalFromTimes } from './times';
 
 /** A request the command will not carry out as asked (it says why and what to do): exit code 2. */
@@ -69,20 +71,59 @@ export function usageText(usage: string): string {
  */
 export function main(usage: string, fn: () => Promise<number | void>): void {
   fn().then(
-    (code) => process.exit(code ?? 0),
+    (code) => exitAfterOutput(code ?? 0),
     (err: unknown) => {
       if (err instanceof UsageError) {
-        console.error(`error: ${err.message} (${helpCommand(usage)} shows the options)`);
-        process.exit(2);
+        console.error(`error: ${echoArguments(err.message)} (${helpCommand(usage)} shows the options)`);
+        return exitAfterOutput(2);
       }
       if (err instanceof ConfigError || err instanceof RefusedError) {
-        console.error(`error: ${err.message}`);
-        process.exit(2);
+        console.error(`error: ${echoArguments(err.message)}`);
+        return exitAfterOutput(2);
       }
       console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
+      exitAfterOutput(1);
     },
   );
+}
+
+/**
+ * A message as it may echo the command line: each argument in it that is long or holds control characters is
+ * shown printable and shortened (echo()), so that `--from <100000 digits>` is not printed back whole and an
+ * escape sequence in an argument does not reach the terminal. The messages quote the values as given.
+ */
+export function echoArguments(message: string, argv = process.argv.slice(2)): string {
+  const values = argv.flatMap((a) => (/^--?[^=]+=/.test(a) ? [a, a.slice(a.indexOf('=') + 1)] : [a]));
+  let out = message;
+  for (const value of [...new Set(values)].sort((a, b) => b.length - a.length)) {
+    const shown = echo(value);
+    if (value && shown !== value) out = out.replaceAll(value, shown);
+  }
+  return out;
+}
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM while the command waits on something that goes on without it (a run, a cycle):
+ * prints `what` (what goes on and how to see it) and exits with 128 + the signal's number (130, 143) once the
+ * message is out. Returns a function that removes the handlers (call it when the wait is over).
+ */
+export function sayOnInterrupt(what: () => string): () => void {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const handler = () => {
+      console.error(`\n${what()}`);
+      exitAfterOutput(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once(signal, handler);
+    return [signal, handler] as const;
+  });
+  return () => {
+    for (const [signal, handler] of handlers) process.removeListener(signal, handler);
+  };
+}
+
+/** The command that starts a worker, as this invocation names commands: `sparkify worker` or `npm run worker`. */
+export function workerCommand(): string {
+  return invokedAs ? 'sparkify worker' : 'npm run worker';
 }
 
 /** `npm run etl -- --help`, from the usage text's first line `usage: npm run etl -- ...`; `sparkify etl --help`. */

@@ -10,7 +10,15 @@ import { loadConfig } from '../config';
 import { HOUR_MS, toMs } from '../interval';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
-import { defineCommand, intervalOption, intOption, parseCommandLine, UsageError, usageText } from './args';
+import {
+  defineCommand,
+  intervalOption,
+  intOption,
+  parseCommandLine,
+  sayOnInterrupt,
+  UsageError,
+  usageText,
+} from './args';
 import { TIME_HELP } from './times';
 
 const USAGE = `usage: npm run backfill -- --from TIME --to TIME [options]
@@ -95,6 +103,14 @@ export const command = defineCommand(module, USAGE, async () => {
       for (const h of plan) console.log(`  ${h.action.padEnd(4)}  ${h.workflowId}  (last run: ${h.previous})`);
       return 0;
     }
+    // Ctrl-C (or SIGTERM) stops the backfill starting hours; the runs it started go on.
+    const toRun = plan.filter((h) => h.action !== 'skip');
+    sayOnInterrupt(
+      () =>
+        `stopped: no more hours are started; the runs already started or joined go on` +
+        (toRun.length ? ` (workflow ids ${toRun[0]!.workflowId} .. ${toRun.at(-1)!.workflowId})` : '') +
+        '. Run the same command again: it skips the hours completed, joins those still running and runs the rest',
+    );
     const tty = process.stderr.isTTY;
     let lastLine = 0;
     let lastReconnect = 0;

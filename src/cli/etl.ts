@@ -17,8 +17,10 @@ import {
   intOption,
   parseCommandLine,
   RefusedError,
+  sayOnInterrupt,
   UsageError,
   usageText,
+  workerCommand,
 } from './args';
 import { TIME_HELP } from './times';
 import { formatSummary } from './format';
@@ -97,16 +99,19 @@ export const command = defineCommand(module, USAGE, async () => {
     // that a quick run is not slowed by a describe call at its start.
     let stopWatching = () => {};
     const watching = setTimeout(() => {
-      stopWatching = watchRetries(client, workflowId, run.runId, (line) => console.error(line));
+      stopWatching = watchRetries(client, workflowId, run.runId, (line) => console.error(line), {
+        // The setting that matters is the deployment: a worker of another one refuses the run's steps.
+        workerHint: (queue) =>
+          `${workerCommand()} with SPARKIFY_DEPLOYMENT=${config.deployment}` +
+          (queue === config.deployment ? '' : ` and TASK_QUEUE=${queue}`),
+      });
     }, 1_000);
-    // Ctrl-C stops waiting, not the run: say so, and how to see it again.
-    process.once('SIGINT', () => {
-      console.error(
-        `\nstopped waiting; run ${run.runId} of ${workflowId} goes on. Run the same command again to attach to it, ` +
-          `or stop it with: temporal workflow cancel --workflow-id ${workflowId}`,
-      );
-      process.exit(130);
-    });
+    // Ctrl-C (or SIGTERM) stops waiting, not the run: say so, and how to see it again.
+    sayOnInterrupt(
+      () =>
+        `stopped waiting; run ${run.runId} of ${workflowId} goes on. Run the same command again to attach to it, ` +
+        `or stop it with: temporal workflow cancel --workflow-id ${workflowId}`,
+    );
     const outcome = await waitForOutcome(client, workflowId, run.runId, {
       onReconnect: (m) => console.error(`lost the connection to Temporal (${m.split('\n')[0]}); reconnecting`),
     }).finally(() => {

@@ -4,7 +4,7 @@ import { configuredRunInput } from '../run-input';
 import { lateDataWatcherInput } from '../schedule';
 import { connectClient } from '../temporal';
 import { MAX_RERUNS_PER_CYCLE, type LateDataWatcherResult } from '../workflows/late-data-watcher';
-import { defineCommand, intOption, parseCommandLine, UsageError, usageText } from './args';
+import { defineCommand, intOption, parseCommandLine, sayOnInterrupt, UsageError, usageText } from './args';
 
 const USAGE = `usage: npm run late -- [--dry-run] [--lookback DUR] [--concurrency N] [--max-reruns N] [--source URL]
 
@@ -28,7 +28,7 @@ options:
 const hour = (iso: string) => `${iso.slice(0, 13)}:00Z`;
 
 /** What a cycle did, as the command prints it. */
-function formatCycle(r: LateDataWatcherResult): string {
+export function formatCycle(r: LateDataWatcherResult): string {
   const lines = [
     `source ${r.index.location}: ${r.index.files} event file(s); ${r.index.indexed} read for the index (new or changed), ${r.index.removed} gone`,
     ...r.index.named.map((n) => `  ${n}`),
@@ -57,7 +57,15 @@ function formatCycle(r: LateDataWatcherResult): string {
         ` ${waiting} wait for the next cycle`,
     );
   }
-  lines.push(r.dryRun ? `dry run: would re-run ${r.reruns.length} hour(s):` : `re-ran ${r.reruns.length} hour(s):`);
+  // Two cycles at once (the schedule's and this one) pick the same hours: the later one skips those in progress.
+  const inProgress = r.reruns.filter((x) => x.outcome.startsWith('skipped')).length;
+  lines.push(
+    r.dryRun
+      ? `dry run: would re-run ${r.reruns.length} hour(s):`
+      : inProgress
+        ? `re-ran ${r.reruns.length - inProgress} hour(s), skipped ${inProgress} (a run of the hour was in progress):`
+        : `re-ran ${r.reruns.length} hour(s):`,
+  );
   for (const x of r.reruns) {
     const outcome = r.dryRun ? '' : `  ${x.outcome}${x.error ? `: ${x.error}` : ''}`;
     lines.push(`  ${hour(x.start)}  ${x.workflowId}${outcome}  (${x.reason})`);
@@ -114,6 +122,12 @@ export const command = defineCommand(module, USAGE, async () => {
   try {
     const workflowId = `${config.lateData.scheduleId}-now-${new Date().toISOString()}`;
     let result: LateDataWatcherResult;
+    // Ctrl-C (or SIGTERM) stops waiting, not the cycle: the worker carries it out all the same.
+    const stopListening = sayOnInterrupt(
+      () =>
+        `stopped waiting; late-data cycle ${workflowId} goes on (the worker carries it out). See it with: ` +
+        `temporal workflow show --workflow-id ${workflowId}; stop it with: temporal workflow cancel --workflow-id ${workflowId}`,
+    );
     try {
       result = await client.workflow.execute('LateDataWatcher', {
         workflowId,
@@ -131,6 +145,8 @@ export const command = defineCommand(module, USAGE, async () => {
         return 1;
       }
       throw err;
+    } finally {
+      stopListening();
     }
     console.log(formatCycle(result));
     return result.reruns.some((r) => r.outcome === 'failed') ? 1 : 0;

@@ -10,7 +10,10 @@
  */
 import nodeModule from 'node:module';
 import { setFlagsFromString } from 'node:v8';
+import path from 'node:path';
+import { echo } from '../printable';
 import { invokedThrough, type Command } from './args';
+import { exitAfterOutput } from './exit';
 
 // Before the command's modules load (./args is small). Only for the compiled code: tsx compiles the sources itself.
 if (__filename.endsWith('.js')) (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
@@ -71,15 +74,17 @@ function dispatch(argv: string[]): void {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     if (name === undefined) {
       console.error(USAGE);
-      process.exit(2);
+      return exitAfterOutput(2);
     }
     console.log(USAGE);
-    process.exit(0);
+    return exitAfterOutput(0);
   }
   const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!entry) {
-    console.error(`error: unknown command "${name}": use one of ${Object.keys(COMMANDS).join(', ')} (sparkify --help)`);
-    process.exit(2);
+    console.error(
+      `error: unknown command "${echo(name)}": use one of ${Object.keys(COMMANDS).join(', ')} (sparkify --help)`,
+    );
+    return exitAfterOutput(2);
   }
   // A quick command spends its CPU loading code it runs once: V8's optimizing compiler (TurboFan) would only
   // compile functions that are never called again, on a thread the worker and the server may need meanwhile.
@@ -87,10 +92,46 @@ function dispatch(argv: string[]): void {
   if (entry.quick) setFlagsFromString('--no-opt');
   // The command reads its options from process.argv, as it does when it runs alone.
   process.argv.splice(2, process.argv.length - 2, ...args);
-  const { command } = entry.load();
+  let command: Command;
+  try {
+    ({ command } = entry.load());
+  } catch (err) {
+    const missing = missingModule(err);
+    if (!missing) throw err;
+    console.error(missing);
+    return exitAfterOutput(2);
+  }
   // Under `npm run etl` (the alias) the messages name the npm script, as they always did.
   if (process.env.npm_lifecycle_event !== name) invokedThrough(`sparkify ${name}`);
   command.run();
+}
+
+const ROOT = path.resolve(__dirname, __filename.endsWith('.js') ? '../../..' : '../..');
+
+/**
+ * What to say when a command's module, or one it needs, is not there: a file of the project missing (a
+ * half-built dist/: the build was stopped, or a file was removed) is fixed by building again, as bin/sparkify.js
+ * says when nothing is built; a package missing from node_modules by installing. Undefined for other errors.
+ */
+function missingModule(err: unknown): string | undefined {
+  const e = err as { code?: unknown; message?: unknown; requireStack?: unknown };
+  if (e?.code !== 'MODULE_NOT_FOUND' || typeof e.message !== 'string') return undefined;
+  const name = /^Cannot find module '([^']+)'/.exec(e.message)?.[1];
+  if (!name) return undefined;
+  const from = Array.isArray(e.requireStack) && typeof e.requireStack[0] === 'string' ? e.requireStack[0] : undefined;
+  const where = (file: string) => path.relative(process.cwd(), file) || file;
+  if (name.startsWith('.') || path.isAbsolute(name)) {
+    const file = from ? path.resolve(path.dirname(from), name) : name;
+    const ext = path.extname(__filename);
+    return (
+      `error: sparkify is not fully built (no ${where(file.endsWith(ext) ? file : file + ext)}): run \`npm run build\` ` +
+      `in ${ROOT} (npm run setup does it), or use the npm scripts (npm run etl -- ...), which need no build`
+    );
+  }
+  return (
+    `error: the package ${name} is not installed (${from ? `${where(from)} needs it` : 'a command needs it'}): ` +
+    `run \`npm ci\` in ${ROOT}`
+  );
 }
 
 dispatch(process.argv.slice(2));

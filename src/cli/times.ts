@@ -23,6 +23,11 @@ export const TIME_HELP = `TIME is UTC: 2018-11-15T13:00Z; a date, 2018-11-15 (--
 is included); or now (the start of the current hour), today, yesterday, moved by hours or days: now-6h,
 today-2d, yesterday+13h (today and yesterday, alone or moved by days, are dates)`;
 
+/** The earliest start of an interval (see parseTime). */
+const FIRST_YEAR = 100;
+const FIRST_START = '0100-01-01T00:00Z';
+const FIRST_MS = Date.UTC(FIRST_YEAR, 0, 1);
+
 const RELATIVE = /^(now|today|yesterday)(?:([+-])(\d{1,5})([hd]))?$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -39,6 +44,13 @@ export function parseTime(text: string, what: string, nowMs: number): { ms: numb
       : 0;
     const day = base.toLowerCase() !== 'now' && (!unit || unit.toLowerCase() === 'd');
     return { ms: start + shift, day };
+  }
+  // Date.UTC reads years 0 to 99 as 1900 to 1999: the earliest time parseInstant reads as written is in year 100.
+  const year = /^(\d{4})-/.exec(value)?.[1];
+  if (year !== undefined && Number(year) < FIRST_YEAR) {
+    throw new IntervalError(
+      `${what} ${text} is before the earliest time this tool handles, ${FIRST_START}; give a later ${what}`,
+    );
   }
   try {
     return { ms: parseInstant(value, what), day: DATE.test(value) };
@@ -64,6 +76,11 @@ export function intervalFromTimes(from: string, to: string, nowMs: number): Inte
   const start = parseTime(from, '--from', nowMs);
   const end = parseTime(to, '--to', nowMs);
   const endMs = end.day ? end.ms + DAY_MS : end.ms;
+  if (start.ms < FIRST_MS) {
+    throw new IntervalError(
+      `--from ${from} is before the earliest time this tool handles, ${FIRST_START}; give a later --from`,
+    );
+  }
   // Intervals are written as 4-digit-year ISO times (workflow ids, etl_runs): the last hour there is 9999-12-31T23.
   if (endMs > LAST_END_MS) {
     throw new IntervalError(
