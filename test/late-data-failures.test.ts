@@ -254,7 +254,7 @@ test('an hour whose re-run fails on a listing error (a folder named like its day
       expect(next.stdout).toContain(
         '1 failed hour(s) left alone: nothing in their source changed since they failed, so a re-run would fail the same way',
       );
-      expect(next.stdout).toContain('fix the cause, then npm run etl that hour, or change a file that feeds it');
+      expect(next.stdout).toContain('fix the cause, then npm run etl that hour, or change its lines in a file');
     }
     expect(await runsOf(deployment, H.start)).toEqual(['succeeded', 'failed']);
     const grid = await status('2019-04-02T00:00Z', '2019-04-02T06:00Z', '--json');

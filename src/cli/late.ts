@@ -11,10 +11,11 @@ const USAGE = `usage: npm run late -- [--dry-run] [--lookback DUR] [--concurrenc
 Runs one cycle of the late-data watcher now (the worker runs it, as its schedule does every LATE_DATA_EVERY):
 brings the source index up to date (reading only new or changed event files), finds the loaded hours of the
 lookback whose feeding files changed, were added or were removed since their last run read them, re-runs each
-under the hour's own workflow id with its reason, and prints what it re-ran and why. A failed hour whose source
-has not changed since it failed is left alone (a re-run would fail the same way): fix the cause, then npm run etl
-that hour, or change a file that feeds it. A loaded hour whose only change is a removed file is held, its rows
-kept, not re-run (put the file back, or npm run etl the hour to load it without the file).
+under the hour's own workflow id with its reason, and prints what it re-ran and why. A failed hour whose lines
+have not changed since it failed is left alone (a re-run would fail the same way): fix the cause, then npm run
+etl that hour, or change its lines in a file (lines of other hours do not wake it). A loaded hour whose only
+change is a removed file is held, its rows kept, not re-run (put the file back, or npm run etl the hour to load
+it without the file).
 At most --max-reruns hours a cycle, oldest first; the rest wait.
 Exit codes: 0 every re-run succeeded (or nothing to do); 1 a re-run failed; 2 usage or configuration.
 
@@ -38,7 +39,7 @@ export function formatCycle(r: LateDataWatcherResult): string {
   const skipped =
     failed > 0
       ? `${failed} failed hour(s) left alone: nothing in their source changed since they failed, so a re-run would` +
-        ` fail the same way (npm run status shows why; fix the cause, then npm run etl that hour, or change a file that feeds it)`
+        ` fail the same way (npm run status shows why; fix the cause, then npm run etl that hour, or change its lines in a file)`
       : undefined;
   const held = heldLine(r);
   if (r.reruns.length === 0) {
