@@ -15,6 +15,7 @@ import { generate } from '../src/datagen/generate';
 import { eventFileKey } from '../src/source';
 import type { LateDataWatcherResult } from '../src/workflows/late-data-watcher';
 import {
+  commandEnv,
   count,
   testTmp,
   uniqueQueue,
@@ -37,15 +38,7 @@ async function dataset(label: string, seed: number): Promise<string> {
 }
 
 function cliEnv(taskQueue: string, deployment: string, source: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
-    TEMPORAL_NAMESPACE: 'default',
-    TASK_QUEUE: taskQueue,
-    SPARKIFY_DEPLOYMENT: deployment,
-    WAREHOUSE_URL: db.url,
-    SOURCE_URL: source,
-  };
+  return commandEnv({ taskQueue, deployment, warehouseUrl: db.url, source });
 }
 
 function commands(cli: NodeJS.ProcessEnv) {

@@ -9,7 +9,7 @@ import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from '../src/datagen/generate';
 import { eventFileKey } from '../src/source';
-import { testTmp, uniqueQueue, useTemporalEnv, useTestDatabase, withWorker } from './support/helpers';
+import { commandEnv, testTmp, uniqueQueue, useTemporalEnv, useTestDatabase, withWorker } from './support/helpers';
 import { runCommand } from './support/processes';
 
 const env = useTemporalEnv();
@@ -29,15 +29,7 @@ test('a missing day file that arrives: its hour is stale, still shows the file i
   await rename(path.join(dir, day2), aside);
   const taskQueue = uniqueQueue('late-status');
   const deployment = `lates-${randomUUID().slice(0, 8)}`;
-  const cli = {
-    ...process.env,
-    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
-    TEMPORAL_NAMESPACE: 'default',
-    TASK_QUEUE: taskQueue,
-    SPARKIFY_DEPLOYMENT: deployment,
-    WAREHOUSE_URL: db.url,
-    SOURCE_URL: dir,
-  };
+  const cli = commandEnv({ taskQueue, deployment, warehouseUrl: db.url, source: dir });
   const npm = (cmd: string, ...args: string[]) => runCommand('npm', ['run', '-s', cmd, '--', ...args], cli, 300_000);
   const statusJson = async () => {
     const r = await npm('status', '--from', '2019-06-01T22:00Z', '--to', '2019-06-02T01:00Z', '--json');

@@ -15,6 +15,7 @@ import { eventFileKey, localVersion } from '../src/source';
 import { tableChecksums } from './support/checksum';
 import { expectedFor } from './support/expected';
 import {
+  commandEnv,
   count,
   createTestDatabase,
   testTmp,
@@ -45,15 +46,7 @@ async function lines(dir: string, day: string): Promise<string[]> {
 const ts = (line: string) => (JSON.parse(line) as { ts: number }).ts;
 
 function cliEnv(taskQueue: string, deployment: string, source: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
-    TEMPORAL_NAMESPACE: 'default',
-    TASK_QUEUE: taskQueue,
-    SPARKIFY_DEPLOYMENT: deployment,
-    WAREHOUSE_URL: db.url,
-    SOURCE_URL: source,
-  };
+  return commandEnv({ taskQueue, deployment, warehouseUrl: db.url, source });
 }
 
 /** `npm run backfill` over the two days the watcher tests load (2019-03-04 and 05), 8 runs at once. */

@@ -127,6 +127,27 @@ function inBeforeAll<T>(what: string, make: () => Promise<T>, end: (value: T) =>
   };
 }
 
+/**
+ * The environment of a command run as a user runs it (npm run etl, late, status, ...), against the tests'
+ * dev server, one deployment and task queue, a database and a source folder.
+ */
+export function commandEnv(opts: {
+  taskQueue: string;
+  deployment: string;
+  warehouseUrl: string;
+  source: string;
+}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: 'default',
+    TASK_QUEUE: opts.taskQueue,
+    SPARKIFY_DEPLOYMENT: opts.deployment,
+    WAREHOUSE_URL: opts.warehouseUrl,
+    SOURCE_URL: opts.source,
+  };
+}
+
 export function uniqueQueue(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
