@@ -61,6 +61,23 @@ export function prettyLogLine(entry: LogEntry): string {
 export function installRuntime(s: ObservabilitySettings): DefaultLogger {
   const format = s.logFormat === 'json' ? jsonLogLine : prettyLogLine;
   const logger = new DefaultLogger(s.logLevel, (entry) => process.stdout.write(format(entry) + '\n'));
+  try {
+    installWith(s, logger);
+  } catch (err) {
+    // The SDK's words ("Failed to start prometheus metrics exporter: Address already in use") name no setting.
+    const message = err instanceof Error ? err.message : String(err);
+    if (s.metricsAddress && /metrics exporter/i.test(message))
+      throw new Error(
+        `METRICS_ADDRESS ${s.metricsAddress}: ${/in use/i.test(message) ? 'the port is taken (another worker, or another npm start?)' : message}: ` +
+          'set METRICS_ADDRESS to a free host:port',
+        { cause: err },
+      );
+    throw err;
+  }
+  return logger;
+}
+
+function installWith(s: ObservabilitySettings, logger: DefaultLogger): void {
   Runtime.install({
     logger,
     telemetryOptions: {
@@ -84,7 +101,6 @@ export function installRuntime(s: ObservabilitySettings): DefaultLogger {
         : {}),
     },
   });
-  return logger;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { makeInterval, workflowIdFor } from '../src/interval';
@@ -98,6 +99,21 @@ test('an unreachable Temporal server: the same message as npm run etl, exit 1', 
   });
   expect(npm.code).toBe(1);
   expect(res.stderr).toBe(npm.stderr);
+});
+
+test('a metrics port already taken: sparkify worker names METRICS_ADDRESS, exit 1', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(taken.address() as AddressInfo).port}`;
+  try {
+    const res = await runCommand(BIN, ['worker'], { ...env, METRICS_ADDRESS: address }, 60_000);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      `METRICS_ADDRESS ${address}: the port is taken (another worker, or another npm start?): set METRICS_ADDRESS to a free host:port`,
+    );
+  } finally {
+    taken.close();
+  }
 });
 
 /** The output with what differs between two runs of one hour masked: the run id and each step's milliseconds. */
