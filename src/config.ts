@@ -385,7 +385,8 @@ function withConfigFile(env: Env, problems: string[]): Env {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // A byte-order mark (editors on Windows write one) is not part of the JSON.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     problems.push(`${named} cannot be read as JSON: ${jsonProblem(text, err as Error)}`);
     return env;

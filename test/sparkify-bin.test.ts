@@ -235,6 +235,16 @@ describe('SPARKIFY_CONFIG: what cannot be a settings file is named, and no word 
     expect(other.stderr).not.toContain('Secret');
   });
 
+  test('a byte-order mark before the JSON (as editors on Windows write it) is not an error', async () => {
+    const file = path.join(dir(), 'bom.json');
+    writeFileSync(file, '\uFEFF{"LATE_DATA_EVERY": "bogus"}');
+    const res = await status(file);
+    expect(res.code).toBe(2);
+    // read as JSON: the problem named is the setting's value, not the file
+    expect(res.stderr).toContain('LATE_DATA_EVERY');
+    expect(res.stderr).not.toContain('cannot be read as JSON');
+  });
+
   test('a FIFO (would wait forever), /dev/zero (would fill the memory), a directory, a file over 1 MiB: exit 2', async () => {
     const d = dir();
     const fifo = path.join(d, 'settings.fifo');
@@ -355,36 +365,46 @@ describe('no worker: the hint names the command as invoked and the deployment; a
     }
   }, 90_000);
 
-  test('sparkify backfill, SIGINT while its runs wait: they go on, named by their workflow ids', async () => {
-    const queue = uniqueQueue('nobody-backfill');
-    const range = ['--from', '2018-11-06T00:00Z', '--to', '2018-11-06T02:00Z'];
-    const ids = [0, 1].map((h) =>
-      workflowIdFor(makeInterval(`2018-11-06T0${h}:00Z`, `2018-11-06T0${h + 1}:00Z`), env.SPARKIFY_DEPLOYMENT),
-    );
-    const backfill = new Background(BIN, ['backfill', ...range], { ...env, TASK_QUEUE: queue });
-    try {
-      const deadline = Date.now() + 30_000;
-      const running = async () => {
-        let n = 0;
-        for await (const w of client.workflow.list({ query: `TaskQueue = "${queue}"` })) if (w.workflowId) n++;
-        return n;
-      };
-      while ((await running()) < 2) {
-        if (Date.now() > deadline) throw new Error(`the backfill's runs did not start:\n${backfill.output}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      expect(await backfill.stop('SIGINT')).toBe(130);
-      expect(backfill.output).toContain(
-        `\nstopped: no more hours are started; the runs already started or joined go on (workflow ids ${ids[0]} .. ` +
-          `${ids[1]}). Run the same command again: it skips the hours completed, joins those still running and ` +
-          'runs the rest\n',
+  test.each([
+    ['', '2018-11-06', []],
+    [' --reprocess all', '2018-11-07', ['--reprocess', 'all']],
+  ] as const)(
+    'sparkify backfill%s, SIGINT while its runs wait: they go on, named by their workflow ids',
+    async (_, day, extra) => {
+      const queue = uniqueQueue('nobody-backfill');
+      const range = ['--from', `${day}T00:00Z`, '--to', `${day}T02:00Z`, ...extra];
+      const ids = [0, 1].map((h) =>
+        workflowIdFor(makeInterval(`${day}T0${h}:00Z`, `${day}T0${h + 1}:00Z`), env.SPARKIFY_DEPLOYMENT),
       );
-      for (const id of ids) expect((await client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
-    } finally {
-      await backfill.stop('SIGKILL');
-      for (const id of ids) await terminate(id);
-    }
-  });
+      const backfill = new Background(BIN, ['backfill', ...range], { ...env, TASK_QUEUE: queue });
+      try {
+        const deadline = Date.now() + 30_000;
+        const running = async () => {
+          let n = 0;
+          for await (const w of client.workflow.list({ query: `TaskQueue = "${queue}"` })) if (w.workflowId) n++;
+          return n;
+        };
+        while ((await running()) < 2) {
+          if (Date.now() > deadline) throw new Error(`the backfill's runs did not start:\n${backfill.output}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect(await backfill.stop('SIGINT')).toBe(130);
+        const resume = extra.length
+          ? // the same command would run every hour again: the advice says how to finish instead
+            '. To finish, run it again without --reprocess all (--reprocess all would run every hour once more): it ' +
+            'skips the hours completed, joins those still running and runs the rest\n'
+          : '. Run the same command again: it skips the hours completed, joins those still running and runs the rest\n';
+        expect(backfill.output).toContain(
+          `\nstopped: no more hours are started; the runs already started or joined go on (workflow ids ${ids[0]} .. ` +
+            `${ids[1]})${resume}`,
+        );
+        for (const id of ids) expect((await client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
+      } finally {
+        await backfill.stop('SIGKILL');
+        for (const id of ids) await terminate(id);
+      }
+    },
+  );
 
   test.each([
     ['SIGINT', 130],

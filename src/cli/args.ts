@@ -121,9 +121,14 @@ export function sayOnInterrupt(what: () => string): () => void {
   };
 }
 
+/** A command as this invocation names commands: `sparkify etl` or `npm run etl`. */
+export function commandNamed(name: string): string {
+  return invokedAs ? `sparkify ${name}` : `npm run ${name}`;
+}
+
 /** The command that starts a worker, as this invocation names commands: `sparkify worker` or `npm run worker`. */
 export function workerCommand(): string {
-  return invokedAs ? 'sparkify worker' : 'npm run worker';
+  return commandNamed('worker');
 }
 
 /** `npm run etl -- --help`, from the usage text's first line `usage: npm run etl -- ...`; `sparkify etl --help`. */

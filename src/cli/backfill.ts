@@ -109,7 +109,10 @@ export const command = defineCommand(module, USAGE, async () => {
       () =>
         `stopped: no more hours are started; the runs already started or joined go on` +
         (toRun.length ? ` (workflow ids ${toRun[0]!.workflowId} .. ${toRun.at(-1)!.workflowId})` : '') +
-        '. Run the same command again: it skips the hours completed, joins those still running and runs the rest',
+        (reprocess === 'all'
+          ? '. To finish, run it again without --reprocess all (--reprocess all would run every hour once more):' +
+            ' it skips the hours completed, joins those still running and runs the rest'
+          : '. Run the same command again: it skips the hours completed, joins those still running and runs the rest'),
     );
     const tty = process.stderr.isTTY;
     let lastLine = 0;

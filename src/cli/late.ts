@@ -4,7 +4,15 @@ import { configuredRunInput } from '../run-input';
 import { lateDataWatcherInput } from '../schedule';
 import { connectClient } from '../temporal';
 import { MAX_RERUNS_PER_CYCLE, type LateDataWatcherResult } from '../workflows/late-data-watcher';
-import { defineCommand, intOption, parseCommandLine, sayOnInterrupt, UsageError, usageText } from './args';
+import {
+  commandNamed,
+  defineCommand,
+  intOption,
+  parseCommandLine,
+  sayOnInterrupt,
+  UsageError,
+  usageText,
+} from './args';
 
 const USAGE = `usage: npm run late -- [--dry-run] [--lookback DUR] [--concurrency N] [--max-reruns N] [--source URL]
 
@@ -39,7 +47,7 @@ export function formatCycle(r: LateDataWatcherResult): string {
   const skipped =
     failed > 0
       ? `${failed} failed hour(s) left alone: nothing in their source changed since they failed, so a re-run would` +
-        ` fail the same way (npm run status shows why; fix the cause, then npm run etl that hour, or change its lines in a file)`
+        ` fail the same way (${commandNamed('status')} shows why; fix the cause, then ${commandNamed('etl')} that hour, or change its lines in a file)`
       : undefined;
   const held = heldLine(r);
   if (r.reruns.length === 0) {
@@ -86,7 +94,7 @@ function heldLine(r: LateDataWatcherResult): string | undefined {
   const span = first === last ? hour(first) : `${hour(first)} .. ${hour(last)}`;
   return (
     `${hours} hour(s) held (${span}): ${names} ${one ? 'was' : 'were'} removed since they were loaded (rows kept;` +
-    ` put the file${one ? '' : 's'} back, or run npm run etl for those hours to load them without ${one ? 'it' : 'them'})`
+    ` put the file${one ? '' : 's'} back, or run ${commandNamed('etl')} for those hours to load them without ${one ? 'it' : 'them'})`
   );
 }
 
