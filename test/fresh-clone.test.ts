@@ -104,7 +104,9 @@ test('fresh clone: `npm run setup`, `npm start`, completed runs within 90 s, not
     expect(await portOpen(temporalPort)).toBe(false);
     expect(await portOpen(pgPort)).toBe(false);
   } finally {
-    await start?.stop('SIGKILL');
+    // Ctrl-C first, also after a failed assertion: npm start stops the servers it started (a dev server runs in a
+    // process group of its own, which a SIGKILL of npm's group would leave behind); SIGKILL after 60 s.
+    await start?.stop('SIGINT', 60_000);
     await rm(dir, { recursive: true, force: true });
   }
 }, 420_000);
