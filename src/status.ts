@@ -166,16 +166,11 @@ export async function finishedHours(
   return latest;
 }
 
-/** A file's name is source data: shown on one printable line, whatever bytes it holds. */
-export function printableName(path: string): string {
-  return printable(path);
-}
-
 /** What changed between what a run read and what the index says now: a stale hour's reason, a re-run's. */
 export function staleReason(read: Record<string, string>, now: Record<string, string>): string {
   const parts: string[] = [];
   for (const path of [...new Set([...Object.keys(read), ...Object.keys(now)])].sort()) {
-    const name = printableName(path);
+    const name = printable(path);
     if (read[path] === now[path]) continue;
     if (!(path in read) || read[path] === MISSING) parts.push(`${name} added`);
     else if (!(path in now) || now[path] === MISSING) parts.push(`${name} removed`);
@@ -260,7 +255,7 @@ export async function staleHours(
         hours: Number(r.total_held),
         fromMs: Number(r.held_from_ms),
         toMs: Number(r.held_to_ms),
-        files: (r.held_files ?? []).map(printableName),
+        files: (r.held_files ?? []).map(printable),
         filesTotal: Number(r.held_files_total),
       };
     }
@@ -404,7 +399,7 @@ export function formatStatus(s: RangeStatus): string {
     lines.push('', "hours whose day file was missing (loaded without it; the file's arrival re-runs them):");
     for (const h of missingFile) {
       lines.push(
-        `  ${h.start.slice(0, 13)}h  ${h.workflowId}  missing: ${(h.missingFiles ?? []).map(printableName).join(', ')}`,
+        `  ${h.start.slice(0, 13)}h  ${h.workflowId}  missing: ${(h.missingFiles ?? []).map(printable).join(', ')}`,
       );
     }
   }

@@ -66,11 +66,8 @@ export function makeStageEvents(deps: ActivityDeps) {
     // by the failing attempt; a later attempt that stages records what it read in its place.
     const recordFailure = async (err: unknown) => {
       if (!index || !runId || !(err instanceof ApplicationFailure)) return;
-      // The cause's code, or as describeError writes it into the message (`[ELOOP] ...`): the cause is not
-      // always carried (rethrowForActivity keeps only an Error from this realm).
-      const code = String(
-        (err.cause as { code?: unknown } | undefined)?.code ?? /\[(E[A-Z]+)\]/.exec(err.message)?.[1],
-      );
+      // The file error's code, as rethrowForActivity carries it.
+      const code = String((err.details?.[0] as { code?: unknown } | undefined)?.code);
       if (!err.nonRetryable && !NON_RETRYABLE_TYPES.includes(err.type ?? '') && !FILE_CODES.has(code)) return;
       const view = index.recordFailedRunView({ runId, workflowId, source: source.location, startMs, endMs });
       await deps.pool

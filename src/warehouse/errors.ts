@@ -114,11 +114,14 @@ export function rethrowForActivity(err: unknown, what?: string): never {
   }
   // Transient or unknown: the retry policy decides. The message keeps the code, which the raw error's
   // conversion would drop, so the failure a person reads says what happened.
+  // The error's code travels in the details too: the cause is kept only for an Error of this realm.
+  const code = (err as { code?: unknown } | null)?.code;
   throw ApplicationFailure.create({
     message,
     type: kind === 'transient' ? TRANSIENT : UNEXPECTED,
     nonRetryable: false,
     cause: err instanceof Error ? err : undefined,
+    ...(typeof code === 'string' ? { details: [{ code }] } : {}),
   });
 }
 
