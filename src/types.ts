@@ -123,11 +123,15 @@ export interface SparkifyEtlInput {
    */
   reason?: string;
   /**
-   * Run the staging and load steps as local activities of the worker that runs the workflow (the audit record
-   * and checks always are): fewer round trips through the server per run, which a backfill of thousands of
-   * hours is made of. The steps then show in the Web UI as markers (with their labels and results), not as
-   * activity rows with attempts and heartbeats; `npm run backfill` asks for it, other runs do not. The run,
-   * its id, its etl_runs row and its retries are otherwise the same.
+   * How the staging and load steps run (the checks and the audit record always run locally):
+   * - unset (the default): small steps as local activities of the worker that runs the workflow, so a small
+   *   hour is one workflow task; a step with much to read (over 64 MiB of event files, over 500 new song files,
+   *   loads of over 100,000 staged events) or whose local attempt fails with what may heal runs as an ordinary
+   *   activity, with its attempts, heartbeats and last failure in the Web UI's pending activities;
+   * - true (`npm run backfill` asks for it): every step locally, retried locally within the retry budget;
+   * - false: every step as an ordinary activity.
+   * Local steps show in the Web UI as markers (with their labels and results). The run, its id, its etl_runs
+   * row and its retries are otherwise the same.
    */
   localSteps?: boolean;
 }
@@ -147,6 +151,8 @@ export interface StageEventsInput extends StagingRef {
   source: string;
   maxErrors: number;
   onMissingFile: MissingFilePolicy;
+  /** A local attempt with more bytes of files to read than this reads nothing and returns `handedOver`. */
+  localLimitBytes?: number;
 }
 
 /** The key of a run's staging table. */
@@ -163,12 +169,16 @@ export interface StageEventsResult {
   nextSongRows: number;
   badLines: number;
   durationMs: number;
+  /** The local attempt found more to read than its limit and staged nothing: an ordinary activity does it. */
+  handedOver?: boolean;
 }
 
 export interface StageSongsInput {
   source: string;
   maxErrors: number;
   runKey: string;
+  /** A local attempt with more new or changed song files than this stages nothing and returns `handedOver`. */
+  localLimitFiles?: number;
 }
 
 export interface StageSongsResult {
@@ -177,6 +187,8 @@ export interface StageSongsResult {
   songsStaged: number;
   badFiles: number;
   durationMs: number;
+  /** As StageEventsResult's. */
+  handedOver?: boolean;
 }
 
 export interface LoadInput extends StagingRef {
@@ -224,6 +236,15 @@ export interface RecordRunInput {
    * or recovered after a failed run of the hour. The worker process delivers it, outside the run.
    */
   queueAlert?: boolean;
+  /**
+   * Drop this run's staging once the record is committed (and sweep what runs that never finished left behind).
+   * A drop that fails is returned as `cleanupError`, a warning: a later run's sweep drops the table.
+   */
+  dropStaging?: StagingRef;
+}
+
+export interface RecordRunResult {
+  cleanupError?: string;
 }
 
 /** What the failure webhook needs of a recorded run: names and the one-line cause, never rows or secrets. */

@@ -57,6 +57,11 @@ const RUNS: { name: string; input: Record<string, unknown>; fails?: boolean }[] 
     input: { start: '2018-11-02T20:00Z', end: '2018-11-02T21:00Z', source: '/no/such/source/folder', localSteps: true },
     fails: true,
   },
+  // Every step as an ordinary activity (localSteps: false); without it, a sample hour's steps are local
+  {
+    name: 'activities-hour-succeeded',
+    input: { start: '2018-11-02T21:00Z', end: '2018-11-02T22:00Z', localSteps: false },
+  },
   {
     name: 'append-mode-day',
     input: {

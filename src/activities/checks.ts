@@ -10,6 +10,7 @@ import type { CheckDefinition } from './check-files';
 import { couldNotRun, runCustomCheck, selectedDefinitions, type CustomCheckSettings } from './custom-checks';
 import { dialectOf, type ActivityDeps } from './deps';
 import { elapsed, whileHeartbeating } from './progress';
+import { recordedRunAfter } from './recorded';
 
 /** Reads one number in a read-only transaction; a failing user check must not abort the others. */
 async function scalar(client: PoolClient, statement: Statement): Promise<number | null> {
@@ -93,6 +94,8 @@ export function makeRunChecks(deps: RunChecksDeps) {
       );
       return { results, durationMs: elapsed(t0) };
     } catch (err) {
+      const recorded = await recordedRunAfter(deps, err);
+      if (recorded) return { results: recorded.checks, durationMs: 0 };
       rethrowForActivity(err, 'running data-quality checks');
     }
   };

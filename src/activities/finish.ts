@@ -1,6 +1,6 @@
 import { mask } from '../alerts';
 import { toMs } from '../interval';
-import { stagingKeyOf, type RecordRunInput, type StagingRef } from '../types';
+import { stagingKeyOf, type RecordRunInput, type RecordRunResult, type StagingRef } from '../types';
 import { inTransaction, withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import type { PoolClient } from 'pg';
@@ -14,9 +14,11 @@ import { whileHeartbeating, log } from './progress';
  * Writes the run's row to the etl_runs audit table (idempotent per workflow run) and, in the same transaction,
  * queues its alert in the outbox when the run asks (input.queueAlert) and this worker sends alerts
  * (ALERT_WEBHOOK_URL): either both are written or neither. The worker process delivers the alert.
+ * With `dropStaging`, then drops the run's staging: after the commit, so that a step replayed after it finds the
+ * record (see recorded.ts); a drop that fails is the result's `cleanupError`, not the record's failure.
  */
 export function makeRecordRun(deps: ActivityDeps) {
-  return async function recordRun(input: RecordRunInput): Promise<void> {
+  return async function recordRun(input: RecordRunInput): Promise<RecordRunResult> {
     const { startMs, endMs } = toMs(input.interval);
     const alerts = input.queueAlert ? deps.alerts : undefined;
     let queued = false;
@@ -58,6 +60,15 @@ export function makeRecordRun(deps: ActivityDeps) {
       ...(input.failedStep ? { failedStep: input.failedStep, error: input.error } : {}),
       ...(input.cleanupError ? { cleanupError: input.cleanupError } : {}),
     });
+    if (!input.dropStaging) return {};
+    try {
+      await dropAndSweep(deps, input.dropStaging);
+      return {};
+    } catch (err) {
+      const cleanupError = (err as Error).message;
+      log.warn('the clean-up failed; the sweep of a later run drops the table', { cleanupError });
+      return { cleanupError };
+    }
   };
 }
 
@@ -76,17 +87,19 @@ async function dropStaging(client: PoolClient, dialect: Dialect, runKey: string)
 export function makeDropRunStaging(deps: ActivityDeps) {
   return async function dropRunStaging(input: StagingRef & { sweepAfterHours?: number }): Promise<number> {
     try {
-      return await whileHeartbeating({ dropping: stagingKeyOf(input) }, () =>
-        withClient(deps.pool, async (client) => {
-          const dialect = dialectOf(deps);
-          await dropStaging(client, dialect, stagingKeyOf(input));
-          const stale = await client.query<{ run_key: string }>(dialect.staleRunStaging(input.sweepAfterHours ?? 6));
-          for (const { run_key } of stale.rows) await dropStaging(client, dialect, run_key);
-          return stale.rowCount ?? 0;
-        }),
-      );
+      return await whileHeartbeating({ dropping: stagingKeyOf(input) }, () => dropAndSweep(deps, input));
     } catch (err) {
       rethrowForActivity(err);
     }
   };
+}
+
+async function dropAndSweep(deps: ActivityDeps, input: StagingRef & { sweepAfterHours?: number }): Promise<number> {
+  return withClient(deps.pool, async (client) => {
+    const dialect = dialectOf(deps);
+    await dropStaging(client, dialect, stagingKeyOf(input));
+    const stale = await client.query<{ run_key: string }>(dialect.staleRunStaging(input.sweepAfterHours ?? 6));
+    for (const { run_key } of stale.rows) await dropStaging(client, dialect, run_key);
+    return stale.rowCount ?? 0;
+  });
 }

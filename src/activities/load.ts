@@ -9,6 +9,7 @@ import { runStagingTable } from '../warehouse/tables';
 import { dialectOf, type ActivityDeps } from './deps';
 import { elapsed, whileHeartbeating, log } from './progress';
 import { metrics } from './metrics';
+import { recordedRunAfter } from './recorded';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -69,6 +70,10 @@ export function makeLoadTable(deps: ActivityDeps) {
             `(${(err as Error).message}); the next attempt replaces them`,
           CONCURRENT_LOAD,
         );
+      }
+      const recorded = await recordedRunAfter(deps, err);
+      if (recorded) {
+        return { table: input.table, mode: input.mode, rowsWritten: recorded.rows[input.table] ?? 0, durationMs: 0 };
       }
       rethrowForActivity(err);
     }

@@ -34,6 +34,11 @@ export function heartbeat(details?: unknown): void {
   if (ctx && heartbeatDue(ctx)) ctx.heartbeat(details);
 }
 
+/** Whether this attempt is a local activity's (run inside the workflow task, without heartbeats). */
+export function isLocalAttempt(): boolean {
+  return Context.current().info.isLocal;
+}
+
 export function cancellationSignal(): AbortSignal {
   return Context.current().cancellationSignal;
 }

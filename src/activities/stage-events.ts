@@ -17,6 +17,7 @@ import {
   elapsed,
   heartbeat,
   inThisAttempt,
+  isLocalAttempt,
   log,
   runIdOfAttempt,
   workflowIdOfAttempt,
@@ -84,6 +85,21 @@ export function makeStageEvents(deps: ActivityDeps) {
       throw err;
     }
     const { missingFiles } = found;
+    const bytes = files.reduce((n, f) => n + f.size, 0);
+    if (input.localLimitBytes !== undefined && bytes > input.localLimitBytes && isLocalAttempt()) {
+      log.info('more to read than a local step takes: handed over to an activity', { files: files.length, bytes });
+      return {
+        table: STAGING_PREFIX + stagingKeyOf(input).toLowerCase(),
+        files: files.length,
+        missingFiles,
+        linesRead: 0,
+        rowsStaged: 0,
+        nextSongRows: 0,
+        badLines: 0,
+        durationMs: elapsed(t0),
+        handedOver: true,
+      };
+    }
     const reads =
       index && runId
         ? index.recordRunReads({

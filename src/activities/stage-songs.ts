@@ -9,7 +9,7 @@ import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
 import { BadLines } from './bad-lines';
 import { stageSongsRedshift } from './stage-redshift';
-import { cancellationSignal, elapsed, heartbeat, inThisAttempt, log } from './progress';
+import { cancellationSignal, elapsed, heartbeat, inThisAttempt, isLocalAttempt, log } from './progress';
 import { dialectOf, resolveSource, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 
@@ -44,10 +44,17 @@ export function makeStageSongs(deps: ActivityDeps) {
       const listed = listing.files;
       result.filesSeen = listed.length;
       // A listing already found fully staged stays so: the manifest only grows.
-      const allStaged =
-        listing.verifiedFor === deps.pool ||
-        (await withClient(deps.pool, readManifest).then((seen) => listed.every((f) => seen.get(f.key) === f.version)));
-      if (allStaged) {
+      const toStage =
+        listing.verifiedFor === deps.pool
+          ? 0
+          : await withClient(deps.pool, readManifest).then(
+              (seen) => listed.filter((f) => seen.get(f.key) !== f.version).length,
+            );
+      if (input.localLimitFiles !== undefined && toStage > input.localLimitFiles && isLocalAttempt()) {
+        log.info('more song files to stage than a local step takes: handed over to an activity', { toStage });
+        return { ...result, badFiles: 0, durationMs: elapsed(t0), handedOver: true };
+      }
+      if (toStage === 0) {
         listing.verifiedFor = deps.pool;
         heartbeat({ filesSeen: result.filesSeen, filesToStage: 0 });
       } else {

@@ -174,6 +174,8 @@ export interface Dialect {
   runsOverlapping(r: { start: string; end: string; idPrefix: string; idPrefixEnd: string }): Statement;
   /** The status of the latest other finished run of the same workflow id. */
   previousRunStatus(workflowId: string, runId: string): Statement;
+  /** The run's own row (status, rows, checks), if it was recorded. */
+  recordedRun(workflowId: string, runId: string): Statement;
 
   // ---- the failure webhook's outbox (sql/007_alert_outbox.sql, delivered by src/alert-delivery.ts)
   /** Queues the run's alert, in recordRun's transaction: 'failed', or 'recovered' after a failed run of the hour. */

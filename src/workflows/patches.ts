@@ -26,3 +26,12 @@ export const DATA_INTERVAL_SEARCH_ATTRIBUTES = 'data-interval-search-attributes'
  * as local activities. Only runs with that input reach this patch; other runs issue the commands they did.
  */
 export const LOCAL_STEPS = 'local-steps';
+/**
+ * One marker for every change above and this one: a run started from now on records this patch alone (one
+ * marker and one search-attribute update, where it recorded up to six) and takes each of the changes above.
+ * Runs recorded before it replay through the individual patches as they ran. With it:
+ * - a run whose input leaves `localSteps` unset takes its small steps locally (a step that is large, or fails
+ *   its local attempt with what may heal, goes on as an ordinary activity: SparkifyEtl's firstLocally);
+ * - the audit record drops the run's staging (recordRun's `dropStaging`), with no clean-up activity after it.
+ */
+export const SINCE_2026_11_26 = 'since-2026-11-26';

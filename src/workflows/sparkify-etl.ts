@@ -23,7 +23,7 @@ import {
   type SparkifyEtlResult,
   type StarTable,
 } from '../types';
-import { activitiesFor } from './activity-options';
+import { activitiesFor, type RunActivities } from './activity-options';
 import { alertFromTheRun } from './in-run-alert';
 import {
   ALERT_OUTBOX,
@@ -32,7 +32,9 @@ import {
   LOCAL_STEPS,
   RECORD_FAILED_RUNS,
   RUN_PRIVATE_STAGING,
+  SINCE_2026_11_26,
 } from './patches';
+import { firstLocally, LOCAL_LIMIT_BYTES, LOCAL_LIMIT_LOAD_ROWS, LOCAL_LIMIT_SONG_FILES } from './first-locally';
 import { resolveInterval } from './resolve-interval';
 import { allSettled, messageOf, named, StepFailed, toFailure } from './step-failures';
 
@@ -77,9 +79,13 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     });
   }
   const input: SparkifyEtlInput = given ?? {};
-  const interval = resolveInterval(input);
+  // One marker for every change up to this one (patches.ts): a run started now takes them all; runs recorded
+  // before it replay through each patch as they ran.
+  const current = patched(SINCE_2026_11_26);
+  const since = (id: string) => current || patched(id);
+  const interval = resolveInterval(input, since);
   // The interval as a column and a filter in the Web UI, whoever started the run (src/search-attributes.ts).
-  if (patched(DATA_INTERVAL_SEARCH_ATTRIBUTES)) {
+  if (since(DATA_INTERVAL_SEARCH_ATTRIBUTES)) {
     upsertSearchAttributes([
       { key: DATA_INTERVAL_START, value: new Date(interval.start) },
       { key: DATA_INTERVAL_END, value: new Date(interval.end) },
@@ -92,19 +98,43 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
   const budget = input.retryBudget ?? DEFAULT_RETRY_BUDGET;
   // As milliseconds: the SDK's own parser takes less than the door does (e.g. " 30s").
   const heartbeatTimeout: Duration = parseDuration(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) ?? 60_000;
-  // Asked for by the input only (a backfill's runs): runs without it never reach the patch.
-  const localSteps = input.localSteps === true && patched(LOCAL_STEPS);
-  const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0, localSteps);
+  // How the staging and load steps run (SparkifyEtlInput.localSteps). Before SINCE_2026_11_26, only a backfill's
+  // runs asked for local steps, and runs without that input never reached the patch.
+  const stepsRun: 'locally' | 'small ones locally' | 'as activities' = current
+    ? input.localSteps === true
+      ? 'locally'
+      : input.localSteps === false
+        ? 'as activities'
+        : 'small ones locally'
+    : input.localSteps === true && patched(LOCAL_STEPS)
+      ? 'locally'
+      : 'as activities';
+  const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0, stepsRun === 'locally');
+  const smallLocally = stepsRun === 'small ones locally';
+  /** A staging or load step as the run takes them; `small`: it may go locally first (firstLocally). */
+  const step = <T>(
+    summary: string,
+    call: (a: ReturnType<RunActivities['step']>) => Promise<T>,
+    small: boolean,
+    handedOver?: (result: T) => boolean,
+  ): Promise<T> =>
+    smallLocally && small
+      ? firstLocally(
+          () => call(acts.firstTry(summary)),
+          () => call(acts.step(summary)),
+          handedOver,
+        )
+      : call(acts.step(summary));
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   // The run's private staging: two runs of one interval under different workflow ids never share a table.
-  const stagingKey = patched(RUN_PRIVATE_STAGING) ? `${runKey}_${info.runId.replace(/-/g, '').slice(-8)}` : undefined;
+  const stagingKey = since(RUN_PRIVATE_STAGING) ? `${runKey}_${info.runId.replace(/-/g, '').slice(-8)}` : undefined;
   const staging = { runKey, ...(stagingKey ? { stagingKey } : {}) };
   log.info('SparkifyEtl starting', { interval, runKey });
   let dropped: Promise<number> | undefined;
   const dropStaging = (afterFailure = false) =>
     (dropped ??= CancellationScope.nonCancellable(() =>
       // runs that started before the change replay with the local activity they recorded
-      (patched(DROP_STAGING_AFTER_CHECKS_RECORDED)
+      (since(DROP_STAGING_AFTER_CHECKS_RECORDED)
         ? afterFailure
           ? acts.cleanupAfterFailure
           : acts.cleanup
@@ -117,25 +147,43 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
   // Decided once, where the run is first recorded: a run that recorded before the outbox existed replays
   // without it and still sends its alert from the run (ALERT_WEBHOOK).
   let outbox: boolean | undefined;
-  const alertsQueued = () => (outbox ??= patched(ALERT_OUTBOX));
+  const alertsQueued = () => (outbox ??= since(ALERT_OUTBOX));
 
   try {
     const [events, songs] = await allSettled([
       named(
         'stageEvents',
         budget,
-        acts.step(`stage events ${span}`).stageEvents({
-          ...staging,
-          interval,
-          source: input.source ?? '',
-          maxErrors,
-          onMissingFile: input.onMissingFile ?? 'warn',
-        }),
+        step(
+          `stage events ${span}`,
+          (a) =>
+            a.stageEvents({
+              ...staging,
+              interval,
+              source: input.source ?? '',
+              maxErrors,
+              onMissingFile: input.onMissingFile ?? 'warn',
+              ...(smallLocally ? { localLimitBytes: LOCAL_LIMIT_BYTES } : {}),
+            }),
+          true,
+          (r) => r.handedOver === true,
+        ),
       ),
       named(
         'stageSongs',
         budget,
-        acts.step('stage new song files').stageSongs({ runKey, source: input.source ?? '', maxErrors }),
+        step(
+          'stage new song files',
+          (a) =>
+            a.stageSongs({
+              runKey,
+              source: input.source ?? '',
+              maxErrors,
+              ...(smallLocally ? { localLimitFiles: LOCAL_LIMIT_SONG_FILES } : {}),
+            }),
+          true,
+          (r) => r.handedOver === true,
+        ),
       ),
     ]);
     Object.assign(stepsMs, { stageEvents: events.durationMs, stageSongs: songs.durationMs });
@@ -149,9 +197,11 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
         named(
           `load ${table}`,
           budget,
-          acts
-            .step(`load ${table} (${modes[table]}) ${span}`)
-            .loadTable({ ...staging, interval, table, mode: modes[table] }),
+          step(
+            `load ${table} (${modes[table]}) ${span}`,
+            (a) => a.loadTable({ ...staging, interval, table, mode: modes[table] }),
+            events.rowsStaged <= LOCAL_LIMIT_LOAD_ROWS,
+          ),
         ),
       ),
     );
@@ -176,33 +226,38 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     const checksMessage =
       `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
       failed.map((c) => `${c.name} (${c.detail})`).join('; ');
-    // The audit record and the clean-up are independent: both at once (one activation less per run).
-    // Scheduled in this order, as before they ran in parallel, so runs in flight replay unchanged.
     const queueAlert = alertsQueued();
-    const recording = named(
-      'recordRun',
-      budget,
-      acts.bookkeeping.recordRun({
-        workflowId: info.workflowId,
-        runId: info.runId,
-        startedAt: info.runStartTime.toISOString(),
-        interval,
-        status,
-        rows,
-        checks,
-        durationsMs: stepsMs,
-        ...(queueAlert ? { queueAlert, ...(failed.length ? { failedStep: 'checks', error: checksMessage } : {}) } : {}),
-      }),
-    );
-    // The hour is loaded, checked and recorded: a clean-up that fails now is a warning (a later run's sweep
-    // drops the table), never the run's failure.
-    const cleaning = dropStaging().catch((e: unknown) => {
-      const cleanupError = `dropRunStaging: ${messageOf(e)}`;
-      log.warn('the clean-up failed; the sweep of a later run drops the table', { cleanupError });
-      warnings.push(`${cleanupError} (a later run's sweep drops the staging table)`);
-      return 0;
-    });
-    await Promise.all([recording, cleaning]);
+    const record = {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      startedAt: info.runStartTime.toISOString(),
+      interval,
+      status,
+      rows,
+      checks,
+      durationsMs: stepsMs,
+      ...(queueAlert ? { queueAlert, ...(failed.length ? { failedStep: 'checks', error: checksMessage } : {}) } : {}),
+    };
+    if (current) {
+      // The record drops the run's staging once it is committed: no clean-up activity, no workflow task after it.
+      const { cleanupError } =
+        (await named('recordRun', budget, acts.bookkeeping.recordRun({ ...record, dropStaging: staging }))) ?? {};
+      dropped = Promise.resolve(0);
+      if (cleanupError) warnings.push(`dropRunStaging: ${cleanupError} (a later run's sweep drops the staging table)`);
+    } else {
+      // The audit record and the clean-up are independent: both at once (one activation less per run).
+      // Scheduled in this order, as before they ran in parallel, so runs in flight replay unchanged.
+      const recording = named('recordRun', budget, acts.bookkeeping.recordRun(record));
+      // The hour is loaded, checked and recorded: a clean-up that fails now is a warning (a later run's sweep
+      // drops the table), never the run's failure.
+      const cleaning = dropStaging().catch((e: unknown) => {
+        const cleanupError = `dropRunStaging: ${messageOf(e)}`;
+        log.warn('the clean-up failed; the sweep of a later run drops the table', { cleanupError });
+        warnings.push(`${cleanupError} (a later run's sweep drops the staging table)`);
+        return 0;
+      });
+      await Promise.all([recording, cleaning]);
+    }
     recorded = true;
     runsCounter().add(1, { status, step: failed.length ? 'checks' : '' });
     await alertFromTheRun(acts, queueAlert, {
@@ -236,7 +291,7 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     const step = err instanceof StepFailed ? err.step : 'workflow';
     runsCounter().add(1, { status: 'failed', step });
     let unrecorded: string | undefined;
-    if (patched(RECORD_FAILED_RUNS)) {
+    if (since(RECORD_FAILED_RUNS)) {
       const cleanupError = await dropStaging(true).then(
         () => undefined,
         (e: unknown) => `dropRunStaging: ${messageOf(e)}`,

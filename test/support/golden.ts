@@ -226,6 +226,7 @@ function casesOf(d: Dialect): Record<string, string> {
         idPrefixEnd: 'sparkify.',
       }),
       d.previousRunStatus('wf', 'run'),
+      d.recordedRun('wf', 'run'),
     ]),
     'alert-outbox': render([
       d.queueAlert({

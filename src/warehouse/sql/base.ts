@@ -242,6 +242,16 @@ export const previousRunStatus = (workflowId: string, runId: string): Statement 
   values: [workflowId, runId],
 });
 
+/**
+ * A run's own etl_runs row: a step that finds its run's staging gone because the run already recorded itself
+ * (and dropped it) returns what the record says.
+ */
+export const recordedRun = (workflowId: string, runId: string): Statement => ({
+  name: 'recorded-run',
+  text: `SELECT status, rows, checks FROM etl_runs WHERE workflow_id = $1::text AND run_id = $2::text`,
+  values: [workflowId, runId],
+});
+
 // ---------------------------------------------------------------- the failure webhook's outbox
 
 /*
@@ -378,6 +388,7 @@ export const shared = {
   setLocalStatementTimeout,
   runsOverlapping,
   previousRunStatus,
+  recordedRun,
   queueAlert,
   alertSent,
   alertRetryLater,

@@ -11,3 +11,6 @@ SELECT workflow_id, run_id,
 SELECT status FROM etl_runs WHERE workflow_id = $1::text AND run_id <> $2::text
           ORDER BY finished_at DESC LIMIT 1;
 -- values: ["wf","run"]
+
+SELECT status, rows, checks FROM etl_runs WHERE workflow_id = $1::text AND run_id = $2::text;
+-- values: ["wf","run"]

@@ -1,0 +1,287 @@
+/**
+ * Small hours take one workflow task: a run that leaves `localSteps` unset stages, loads, checks and records a
+ * sample hour as local activities, and its audit record drops its staging. What is not small, or fails its local
+ * attempt with what may heal, goes on as an ordinary activity, shown as the Web UI shows pending activities.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { createActivities } from '../src/activities';
+import { runActivity } from './support/activities';
+import { generate } from '../src/datagen/generate';
+import { intervalKey } from '../src/interval';
+import { eventFileKey } from '../src/source';
+import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
+import { createPool } from '../src/warehouse/pool';
+import {
+  count,
+  createTestDatabase,
+  testData,
+  testTmp,
+  uniqueQueue,
+  useTemporalEnv,
+  useTestDatabase,
+  withWorker,
+  type TemporalEnv,
+  type TestDatabase,
+} from './support/helpers';
+
+const env = useTemporalEnv();
+const db = useTestDatabase();
+
+type Event = temporal.api.history.v1.IHistoryEvent;
+
+async function history(e: TemporalEnv, workflowId: string): Promise<Event[]> {
+  return (await e.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+}
+const scheduled = (events: Event[]) =>
+  events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+const markers = (events: Event[], name: string) =>
+  events.filter((e) => e.markerRecordedEventAttributes?.markerName === name).length;
+const workflowTasks = (events: Event[]) => events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+
+async function stagingTablesLeft(pool = db.pool): Promise<number> {
+  return count(pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging_events_%'`);
+}
+
+test('a sample hour is one workflow task: each step a local activity, one patch marker, staging dropped by the record', async () => {
+  const taskQueue = uniqueQueue('small-hour');
+  const workflowId = `small-hour-${taskQueue}`;
+  const result = await withWorker(env, { taskQueue, pool: db.pool }, () =>
+    env.client.workflow.execute('SparkifyEtl', {
+      taskQueue,
+      workflowId,
+      args: [{ start: '2018-11-02T15:00Z', end: '2018-11-02T16:00Z' } satisfies SparkifyEtlInput],
+    }),
+  );
+  expect((result as SparkifyEtlResult).staged.events.rowsStaged).toBeGreaterThan(0);
+  expect((result as SparkifyEtlResult).warnings).toEqual([]);
+  const events = await history(env, workflowId);
+  expect(workflowTasks(events)).toBe(1);
+  expect(scheduled(events)).toEqual([]);
+  // stage events and songs, five loads, the checks and the audit record
+  expect(markers(events, 'core_local_activity')).toBe(9);
+  expect(markers(events, 'core_patch')).toBe(1);
+  expect(await stagingTablesLeft()).toBe(0);
+  expect(await count(db.pool, 'SELECT count(*) FROM run_staging')).toBe(0);
+  expect(
+    await count(db.pool, `SELECT count(*) FROM etl_runs WHERE workflow_id = $1 AND status = 'succeeded'`, [workflowId]),
+  ).toBe(1);
+});
+
+test('localSteps: false runs every step as an activity; the record still drops the staging', async () => {
+  const taskQueue = uniqueQueue('activities');
+  const workflowId = `activities-${taskQueue}`;
+  await withWorker(env, { taskQueue, pool: db.pool }, () =>
+    env.client.workflow.execute('SparkifyEtl', {
+      taskQueue,
+      workflowId,
+      args: [{ start: '2018-11-02T16:00Z', end: '2018-11-02T17:00Z', localSteps: false } satisfies SparkifyEtlInput],
+    }),
+  );
+  const types = scheduled(await history(env, workflowId)).map((a) => a.activityType?.name);
+  expect(types.sort()).toEqual([
+    'loadTable',
+    'loadTable',
+    'loadTable',
+    'loadTable',
+    'loadTable',
+    'stageEvents',
+    'stageSongs',
+  ]);
+  expect(await stagingTablesLeft()).toBe(0);
+});
+
+describe('a load whose local attempt fails with what may heal', () => {
+  let locker: PgClient | undefined;
+  afterAll(async () => {
+    await locker?.end().catch(() => undefined);
+  });
+
+  test('goes on as an activity, listed with its attempt and last failure as the Web UI lists it, and succeeds', async () => {
+    const taskQueue = uniqueQueue('first-locally');
+    const workflowId = `first-locally-${taskQueue}`;
+    // This worker's statements time out after 1.5 s; another session holds the users table.
+    const pool = createPool({ url: db.url, max: 12, statementTimeoutMs: 1500 });
+    locker = new PgClient({ connectionString: db.url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    try {
+      await withWorker(env, { taskQueue, pool }, async () => {
+        const handle = await env.client.workflow.start('SparkifyEtl', {
+          taskQueue,
+          workflowId,
+          args: [
+            { start: '2018-11-02T17:00Z', end: '2018-11-02T18:00Z', retryBudget: '2m' } satisfies SparkifyEtlInput,
+          ],
+        });
+        // What the Web UI's "Pending Activities" shows (DescribeWorkflowExecution)
+        let pending: {
+          activityType?: { name?: string | null } | null;
+          lastFailure?: { message?: string | null } | null;
+        }[] = [];
+        const deadline = Date.now() + 60_000;
+        while (!pending.some((p) => p.lastFailure?.message?.includes('57014'))) {
+          if (Date.now() > deadline) throw new Error(`no pending load with its failure: ${JSON.stringify(pending)}`);
+          await new Promise((r) => setTimeout(r, 200));
+          pending = (await handle.describe()).raw.pendingActivities ?? [];
+        }
+        expect(pending.map((p) => p.activityType?.name)).toEqual(['loadTable']);
+        await locker!.query('COMMIT');
+        const result = (await handle.result()) as SparkifyEtlResult;
+        expect(result.loads.find((l) => l.table === 'users')?.rowsWritten).toBeGreaterThanOrEqual(0);
+      });
+    } finally {
+      await pool.end();
+    }
+    const events = await history(env, workflowId);
+    // only the users load went on as an activity
+    expect(scheduled(events).map((a) => a.activityType?.name)).toEqual(['loadTable']);
+    // with its label, as the Web UI shows it
+    expect(events.find((e) => e.activityTaskScheduledEventAttributes)?.userMetadata?.summary?.data).toBeTruthy();
+    expect(await stagingTablesLeft()).toBe(0);
+  });
+});
+
+test('an hour whose day file is over 64 MiB stages as an activity; its small loads stay local', async () => {
+  const source = path.join(testTmp(), `big-day-${process.pid}`);
+  // about 430 bytes an event: 170,000 events make a day file of about 70 MiB
+  await generate({ out: source, start: '2018-11-01', days: 1, eventsPerDay: 170_000, songs: 50, seed: 5 });
+  expect((await stat(path.join(source, eventFileKey('2018-11-01')))).size).toBeGreaterThan(64 * 2 ** 20);
+  const taskQueue = uniqueQueue('big-day');
+  const workflowId = `big-day-${taskQueue}`;
+  const result = (await withWorker(env, { taskQueue, pool: db.pool, source }, () =>
+    env.client.workflow.execute('SparkifyEtl', {
+      taskQueue,
+      workflowId,
+      args: [{ start: '2018-11-01T12:00Z', end: '2018-11-01T13:00Z', source } satisfies SparkifyEtlInput],
+    }),
+  )) as SparkifyEtlResult;
+  expect(result.staged.events.rowsStaged).toBeGreaterThan(1000);
+  expect(result.staged.events.handedOver).toBeUndefined();
+  const types = scheduled(await history(env, workflowId)).map((a) => a.activityType?.name);
+  expect(types).toEqual(['stageEvents']);
+  expect(await stagingTablesLeft()).toBe(0);
+}, 120_000);
+
+describe('the steps themselves', () => {
+  // a database of their own: no song file staged yet
+  let unit: TestDatabase;
+  beforeAll(async () => {
+    unit = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await unit.drop();
+  });
+  const logger = new DefaultLogger('ERROR');
+  const local = (info: Record<string, unknown> = {}) =>
+    new MockActivityEnvironment({ isLocal: true, ...info }, { logger });
+  const acts = () => createActivities({ pool: unit.pool, defaultSource: testData() });
+  const H = { start: '2018-11-02T20:00:00.000Z', end: '2018-11-02T21:00:00.000Z' };
+  const KEY = intervalKey(H);
+
+  test('a local attempt over its limit reads nothing and hands the step over; an ordinary attempt ignores the limit', async () => {
+    const a = acts();
+    const input = { runKey: KEY, interval: H, source: '', maxErrors: 0, onMissingFile: 'warn' as const };
+    const handed = await runActivity(a.stageEvents, [{ ...input, localLimitBytes: 1000 }], local());
+    expect(handed).toMatchObject({ handedOver: true, rowsStaged: 0, linesRead: 0 });
+    expect(await stagingTablesLeft(unit.pool)).toBe(0);
+    const staged = await runActivity(
+      a.stageEvents,
+      [
+        {
+          ...input,
+          localLimitBytes: 1000,
+        },
+      ],
+      new MockActivityEnvironment(undefined, { logger }),
+    );
+    expect(staged.handedOver).toBeUndefined();
+    expect(staged.rowsStaged).toBeGreaterThan(0);
+    await runActivity(a.dropRunStaging, [{ runKey: KEY }], new MockActivityEnvironment(undefined, { logger }));
+
+    const songs = await runActivity(
+      a.stageSongs,
+      [{ runKey: KEY, source: '', maxErrors: 0, localLimitFiles: 0 }],
+      local(),
+    );
+    expect(songs).toMatchObject({ handedOver: true, filesStaged: 0 });
+    expect(await count(unit.pool, 'SELECT count(*) FROM staged_song_files')).toBe(0);
+  });
+
+  test('a step run again after its run recorded itself and dropped its staging returns the record', async () => {
+    const a = acts();
+    const run = { workflowExecution: { workflowId: 'recorded-wf', runId: 'recorded-run-1' } };
+    const ref = { runKey: KEY, stagingKey: `${KEY}_0000abcd` };
+    await runActivity(
+      a.stageEvents,
+      [
+        {
+          ...ref,
+          interval: H,
+          source: '',
+          maxErrors: 0,
+          onMissingFile: 'warn' as const,
+        },
+      ],
+      local(run),
+    );
+    await runActivity(a.stageSongs, [{ runKey: KEY, source: '', maxErrors: 0 }], local(run));
+    const loaded = await runActivity(
+      a.loadTable,
+      [
+        {
+          ...ref,
+          interval: H,
+          table: 'songplays' as const,
+          mode: 'replace' as const,
+        },
+      ],
+      local(run),
+    );
+    const checked = await runActivity(a.runChecks, [{ ...ref, interval: H, builtin: true, checks: [] }], local(run));
+    const recorded = await runActivity(
+      a.recordRun,
+      [
+        {
+          ...run.workflowExecution,
+          startedAt: new Date().toISOString(),
+          interval: H,
+          status: 'succeeded' as const,
+          rows: { songplays: loaded.rowsWritten },
+          checks: checked.results,
+          durationsMs: {},
+          dropStaging: ref,
+        },
+      ],
+      local(run),
+    );
+    expect(recorded).toEqual({});
+    expect(await stagingTablesLeft(unit.pool)).toBe(0);
+    // the same run's steps again (a replay after the worker died before the history took them)
+    const again = await runActivity(
+      a.loadTable,
+      [
+        {
+          ...ref,
+          interval: H,
+          table: 'songplays' as const,
+          mode: 'replace' as const,
+        },
+      ],
+      local(run),
+    );
+    expect(again.rowsWritten).toBe(loaded.rowsWritten);
+    const rechecked = await runActivity(a.runChecks, [{ ...ref, interval: H, builtin: true, checks: [] }], local(run));
+    expect(rechecked.results).toEqual(checked.results);
+    // another run, never recorded, finds the table missing and fails as before
+    const other = local({ workflowExecution: { workflowId: 'recorded-wf', runId: 'recorded-run-2' } });
+    await expect(
+      runActivity(a.loadTable, [{ ...ref, interval: H, table: 'songplays' as const, mode: 'replace' as const }], other),
+    ).rejects.toThrow(/staging_events_20181102t2000_1h_0000abcd/);
+  });
+});
