@@ -23,3 +23,14 @@ export const NON_RETRYABLE_TYPES: readonly string[] = [
   SOURCE_FILE_MISSING,
   WRONG_DEPLOYMENT,
 ];
+
+/** The run's failure when checks fail: each failed check by name, with its detail. */
+export function checksFailedMessage(
+  failed: readonly { name: string; detail: string }[],
+  interval: { start: string; end: string },
+): string {
+  return (
+    `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
+    failed.map((c) => `${c.name} (${c.detail})`).join('; ')
+  );
+}

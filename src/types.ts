@@ -123,12 +123,13 @@ export interface SparkifyEtlInput {
    */
   reason?: string;
   /**
-   * How the staging and load steps run (the checks and the audit record always run locally):
-   * - unset (the default): small steps as local activities of the worker that runs the workflow, so a small
-   *   hour is one workflow task; a step with much to read (over 64 MiB of event files, over 500 new song files,
-   *   loads of over 100,000 staged events) or whose local attempt fails with what may heal runs as an ordinary
-   *   activity, with its attempts, heartbeats and last failure in the Web UI's pending activities;
-   * - true (`npm run backfill` asks for it): every step locally, retried locally within the retry budget;
+   * How the staging and load steps run (docs/architecture.md, "A small hour is one workflow task"):
+   * - unset (the default): a small hour takes the fast path, three local activities that stage, load, check and
+   *   record at once; a step that fails there, or is large (over 64 MiB of event files, over 500 new song files,
+   *   loads of over 100,000 staged events), runs on its own as an ordinary activity, with its attempts, heartbeats
+   *   and last failure in the Web UI's pending activities;
+   * - true (`npm run backfill` asks for it): the same, but such a step runs as a local activity too, retried
+   *   locally within the retry budget;
    * - false: every step as an ordinary activity.
    * Local steps show in the Web UI as markers (with their labels and results). The run, its id, its etl_runs
    * row and its retries are otherwise the same.
@@ -244,6 +245,33 @@ export interface RecordRunInput {
 }
 
 export interface RecordRunResult {
+  cleanupError?: string;
+}
+
+/**
+ * A part of a small hour's combined step (SparkifyEtl's fast path): done, or the one-line reason it was not, in
+ * which case the run does that part again on its own, as a run without the fast path does it.
+ */
+export type Tried<T> = { done: T } | { failed: string };
+
+export interface StageHourInput {
+  events: StageEventsInput;
+  songs: StageSongsInput;
+}
+
+export interface StageHourResult {
+  events: Tried<StageEventsResult>;
+  songs: Tried<StageSongsResult>;
+}
+
+/** The checks, then the audit record (its status from the checks) and the drop of the run's staging. */
+export interface FinishRunInput {
+  checks: ChecksInput;
+  record: Omit<RecordRunInput, 'status' | 'checks' | 'failedStep' | 'error'>;
+}
+
+export interface FinishRunResult {
+  checks: ChecksResult;
   cleanupError?: string;
 }
 

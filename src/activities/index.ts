@@ -1,5 +1,6 @@
 import { makeAlertRun } from './alert';
 import { makeRunChecks, type RunChecksDeps } from './checks';
+import { makeFinishRun, makeLoadTables, makeStageHour } from './fast-path';
 import { makeDropRunStaging, makeRecordRun } from './finish';
 import { makeFindStaleHours, makeRefreshSourceIndex } from './late-data';
 import { makeLoadTable } from './load';
@@ -18,6 +19,9 @@ export function createActivities(deps: RunChecksDeps) {
     runChecks: makeRunChecks(deps),
     recordRun: makeRecordRun(deps),
     dropRunStaging: makeDropRunStaging(deps),
+    stageHour: makeStageHour(deps),
+    loadTables: makeLoadTables(deps),
+    finishRun: makeFinishRun(deps),
     alertRun: makeAlertRun(deps),
     refreshSourceIndex: makeRefreshSourceIndex(deps),
     findStaleHours: makeFindStaleHours(deps),

@@ -51,15 +51,10 @@ export function activitiesFor(heartbeatTimeout: Duration, budgetMs: number, loca
       localSteps
         ? proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '30m', retry, summary })
         : proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary }),
-    // A small step's local attempt (runs that leave localSteps unset): one attempt, and a minute at most. What
-    // may heal, a timeout included, is then retried as an ordinary activity (step), where the Web UI lists its
-    // attempts and last failure; what cannot fails the step at once, as an ordinary attempt would.
-    firstTry: (summary: string) =>
-      proxyLocalActivities<SparkifyActivities>({
-        startToCloseTimeout: '1m',
-        retry: { maximumAttempts: 1, nonRetryableErrorTypes: retry.nonRetryableErrorTypes },
-        summary,
-      }),
+    // The fast path's combined steps (first-locally.ts): one attempt each, a minute at most; a step they did not
+    // do, the run does on its own with `step` (retried within the budget, an ordinary activity unless localSteps).
+    fast: (summary: string) =>
+      proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 1 }, summary }),
     checking: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '10m', retry }),
     bookkeeping: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '1m', retry }),
     bookkeepingAfterFailure: proxyLocalActivities<SparkifyActivities>({

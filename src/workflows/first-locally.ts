@@ -1,42 +1,37 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, log } from '@temporalio/workflow';
-import { NON_RETRYABLE_TYPES } from '../failures';
+import { isCancellation, log } from '@temporalio/workflow';
+import type { Tried } from '../types';
 import { messageOf } from './step-failures';
 
 /**
- * What a small step may be, to run locally first (runs that leave SparkifyEtlInput.localSteps unset). Each bound
- * decides which commands a run issues: changing one changes what runs in flight replay, so it needs a patch.
+ * The fast path of a small hour (runs whose steps may run locally, SparkifyEtlInput.localSteps): three local
+ * activities, each doing several steps at once (src/activities/fast-path.ts): stage events and songs, load the
+ * five tables, check and record. An hour is then one workflow task. A step they did not do (it failed, or it was
+ * more than a local step takes) the run does on its own, as a run without the fast path does it.
+ *
+ * What a small step may be. Each bound decides which commands a run issues: changing one changes what runs in
+ * flight replay, so it needs a patch.
  * - event files to read: 64 MiB is about 150,000 events, well under a second of staging here;
- * - new or changed song files: the first runs of a fresh warehouse stage the whole song set as an activity;
+ * - new or changed song files: the first runs of a fresh warehouse stage the whole song set on their own;
  * - loads: the events the run staged.
  */
 export const LOCAL_LIMIT_BYTES = 64 * 2 ** 20;
 export const LOCAL_LIMIT_SONG_FILES = 500;
 export const LOCAL_LIMIT_LOAD_ROWS = 100_000;
 
-/** Whether a step's failure cannot heal by another attempt: it fails the step at once, however it ran. */
-export function cannotHeal(err: unknown): boolean {
-  const failure = err instanceof ActivityFailure ? err.cause : err;
-  return (
-    failure instanceof ApplicationFailure && (failure.nonRetryable || NON_RETRYABLE_TYPES.includes(failure.type ?? ''))
-  );
+/** A fast-path activity's result; undefined when it failed as a whole (then the run does each of its steps). */
+export async function fast<T>(work: Promise<T>): Promise<T | undefined> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.info('the fast path failed; the run does its steps one by one', { error: messageOf(err) });
+    return undefined;
+  }
 }
 
-/**
- * A small step: one local attempt (no round trip through the server), then, if it handed the work over (it found
- * more than a local step takes) or failed with what may heal, the step as an ordinary activity with the run's
- * retry budget, heartbeats and its attempts in the Web UI. What cannot heal fails the step at once either way.
- */
-export async function firstLocally<T>(
-  local: () => Promise<T>,
-  activity: () => Promise<T>,
-  handedOver: (result: T) => boolean = () => false,
-): Promise<T> {
-  try {
-    const result = await local();
-    if (!handedOver(result)) return result;
-  } catch (err) {
-    if (isCancellation(err) || cannotHeal(err)) throw err;
-    log.info('the local attempt failed; the step goes on as an activity', { error: messageOf(err) });
-  }
-  return activity();
+/** A step the fast path did, as a settled promise; undefined when the run must do it on its own. */
+export function doneIn<T>(part: Tried<T> | undefined): Promise<T> | undefined {
+  if (!part || !('done' in part)) return undefined;
+  if ((part.done as { handedOver?: boolean }).handedOver) return undefined;
+  return Promise.resolve(part.done);
 }

@@ -9,7 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import { BAD_INPUT, CHECKS_FAILED } from '../failures';
+import { BAD_INPUT, CHECKS_FAILED, checksFailedMessage } from '../failures';
 import { DATA_INTERVAL_END, DATA_INTERVAL_START } from '../search-attributes';
 import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET, inputProblems, parseDuration } from '../input';
 import { intervalKey } from '../interval';
@@ -23,7 +23,7 @@ import {
   type SparkifyEtlResult,
   type StarTable,
 } from '../types';
-import { activitiesFor, type RunActivities } from './activity-options';
+import { activitiesFor } from './activity-options';
 import { alertFromTheRun } from './in-run-alert';
 import {
   ALERT_OUTBOX,
@@ -34,7 +34,7 @@ import {
   RUN_PRIVATE_STAGING,
   SINCE_2026_11_26,
 } from './patches';
-import { firstLocally, LOCAL_LIMIT_BYTES, LOCAL_LIMIT_LOAD_ROWS, LOCAL_LIMIT_SONG_FILES } from './first-locally';
+import { doneIn, fast, LOCAL_LIMIT_BYTES, LOCAL_LIMIT_LOAD_ROWS, LOCAL_LIMIT_SONG_FILES } from './first-locally';
 import { resolveInterval } from './resolve-interval';
 import { allSettled, messageOf, named, StepFailed, toFailure } from './step-failures';
 
@@ -110,21 +110,9 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
       ? 'locally'
       : 'as activities';
   const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0, stepsRun === 'locally');
-  const smallLocally = stepsRun === 'small ones locally';
-  /** A staging or load step as the run takes them; `small`: it may go locally first (firstLocally). */
-  const step = <T>(
-    summary: string,
-    call: (a: ReturnType<RunActivities['step']>) => Promise<T>,
-    small: boolean,
-    handedOver?: (result: T) => boolean,
-  ): Promise<T> =>
-    smallLocally && small
-      ? firstLocally(
-          () => call(acts.firstTry(summary)),
-          () => call(acts.step(summary)),
-          handedOver,
-        )
-      : call(acts.step(summary));
+  // Small hours take the fast path (first-locally.ts) when the steps may run locally: three local activities
+  // that do the steps at once; what they did not do, the run does step by step as below.
+  const fastPath = stepsRun !== 'as activities' && current;
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   // The run's private staging: two runs of one interval under different workflow ids never share a table.
   const stagingKey = since(RUN_PRIVATE_STAGING) ? `${runKey}_${info.runId.replace(/-/g, '').slice(-8)}` : undefined;
@@ -150,41 +138,26 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
   const alertsQueued = () => (outbox ??= since(ALERT_OUTBOX));
 
   try {
+    const eventsInput = {
+      ...staging,
+      interval,
+      source: input.source ?? '',
+      maxErrors,
+      onMissingFile: input.onMissingFile ?? 'warn',
+    } as const;
+    const songsInput = { runKey, source: input.source ?? '', maxErrors };
+    const staged = fastPath
+      ? await fast(
+          acts.fast(`stage events ${span} and new song files`).stageHour({
+            events: { ...eventsInput, localLimitBytes: LOCAL_LIMIT_BYTES },
+            songs: { ...songsInput, localLimitFiles: LOCAL_LIMIT_SONG_FILES },
+          }),
+        )
+      : undefined;
     const [events, songs] = await allSettled([
-      named(
-        'stageEvents',
-        budget,
-        step(
-          `stage events ${span}`,
-          (a) =>
-            a.stageEvents({
-              ...staging,
-              interval,
-              source: input.source ?? '',
-              maxErrors,
-              onMissingFile: input.onMissingFile ?? 'warn',
-              ...(smallLocally ? { localLimitBytes: LOCAL_LIMIT_BYTES } : {}),
-            }),
-          true,
-          (r) => r.handedOver === true,
-        ),
-      ),
-      named(
-        'stageSongs',
-        budget,
-        step(
-          'stage new song files',
-          (a) =>
-            a.stageSongs({
-              runKey,
-              source: input.source ?? '',
-              maxErrors,
-              ...(smallLocally ? { localLimitFiles: LOCAL_LIMIT_SONG_FILES } : {}),
-            }),
-          true,
-          (r) => r.handedOver === true,
-        ),
-      ),
+      doneIn(staged?.events) ??
+        named('stageEvents', budget, acts.step(`stage events ${span}`).stageEvents(eventsInput)),
+      doneIn(staged?.songs) ?? named('stageSongs', budget, acts.step('stage new song files').stageSongs(songsInput)),
     ]);
     Object.assign(stepsMs, { stageEvents: events.durationMs, stageSongs: songs.durationMs });
     Object.assign(rows, { staging_events: events.rowsStaged, staging_songs: songs.songsStaged });
@@ -192,17 +165,16 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     if (events.badLines > 0) warnings.push(`${events.badLines} bad event line(s) kept in load_errors`);
     if (songs.badFiles > 0) warnings.push(`${songs.badFiles} bad song file(s) kept in load_errors`);
 
+    const loadInputs = TABLES.map((table: StarTable) => ({ ...staging, interval, table, mode: modes[table] }));
+    const loadedFast =
+      fastPath && events.rowsStaged <= LOCAL_LIMIT_LOAD_ROWS
+        ? await fast(acts.fast(`load ${TABLES.join(', ')} ${span}`).loadTables(loadInputs))
+        : undefined;
     const loads: LoadResult[] = await allSettled(
-      TABLES.map((table: StarTable) =>
-        named(
-          `load ${table}`,
-          budget,
-          step(
-            `load ${table} (${modes[table]}) ${span}`,
-            (a) => a.loadTable({ ...staging, interval, table, mode: modes[table] }),
-            events.rowsStaged <= LOCAL_LIMIT_LOAD_ROWS,
-          ),
-        ),
+      loadInputs.map(
+        (l, i) =>
+          doneIn(loadedFast?.[i]) ??
+          named(`load ${l.table}`, budget, acts.step(`load ${l.table} (${l.mode}) ${span}`).loadTable(l)),
       ),
     );
     for (const l of loads) {
@@ -210,54 +182,73 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
       rows[l.table] = l.rowsWritten;
     }
 
-    const { results: checks, durationMs: checksMs } = await named(
-      'checks',
-      budget,
-      acts.checking.runChecks({
-        ...staging,
-        interval,
-        builtin: input.builtinChecks ?? true,
-        checks: input.checks ?? [],
-      }),
-    );
-    stepsMs.checks = checksMs;
-    const failed = checks.filter((c: CheckResult) => !c.passed);
-    const status: RunStatus = failed.length ? 'failed_checks' : 'succeeded';
-    const checksMessage =
-      `checks: ${failed.length} failed for ${interval.start} .. ${interval.end}: ` +
-      failed.map((c) => `${c.name} (${c.detail})`).join('; ');
-    const queueAlert = alertsQueued();
     const record = {
       workflowId: info.workflowId,
       runId: info.runId,
       startedAt: info.runStartTime.toISOString(),
       interval,
-      status,
       rows,
-      checks,
       durationsMs: stepsMs,
-      ...(queueAlert ? { queueAlert, ...(failed.length ? { failedStep: 'checks', error: checksMessage } : {}) } : {}),
     };
-    if (current) {
-      // The record drops the run's staging once it is committed: no clean-up activity, no workflow task after it.
-      const { cleanupError } =
-        (await named('recordRun', budget, acts.bookkeeping.recordRun({ ...record, dropStaging: staging }))) ?? {};
+    const checksInput = { ...staging, interval, builtin: input.builtinChecks ?? true, checks: input.checks ?? [] };
+    const finished = fastPath
+      ? await fast(
+          acts.fast('checks and the audit record').finishRun({
+            checks: checksInput,
+            record: { ...record, queueAlert: alertsQueued(), dropStaging: staging },
+          }),
+        )
+      : undefined;
+    let checks: CheckResult[];
+    let failed: CheckResult[];
+    let checksMessage: string;
+    if (finished) {
+      checks = finished.checks.results;
+      stepsMs.checks = finished.checks.durationMs;
+      failed = checks.filter((c: CheckResult) => !c.passed);
+      checksMessage = checksFailedMessage(failed, interval);
       dropped = Promise.resolve(0);
-      if (cleanupError) warnings.push(`dropRunStaging: ${cleanupError} (a later run's sweep drops the staging table)`);
+      if (finished.cleanupError) {
+        warnings.push(`dropRunStaging: ${finished.cleanupError} (a later run's sweep drops the staging table)`);
+      }
     } else {
-      // The audit record and the clean-up are independent: both at once (one activation less per run).
-      // Scheduled in this order, as before they ran in parallel, so runs in flight replay unchanged.
-      const recording = named('recordRun', budget, acts.bookkeeping.recordRun(record));
-      // The hour is loaded, checked and recorded: a clean-up that fails now is a warning (a later run's sweep
-      // drops the table), never the run's failure.
-      const cleaning = dropStaging().catch((e: unknown) => {
-        const cleanupError = `dropRunStaging: ${messageOf(e)}`;
-        log.warn('the clean-up failed; the sweep of a later run drops the table', { cleanupError });
-        warnings.push(`${cleanupError} (a later run's sweep drops the staging table)`);
-        return 0;
-      });
-      await Promise.all([recording, cleaning]);
+      const checked = await named('checks', budget, acts.checking.runChecks(checksInput));
+      checks = checked.results;
+      stepsMs.checks = checked.durationMs;
+      failed = checks.filter((c: CheckResult) => !c.passed);
+      checksMessage = checksFailedMessage(failed, interval);
+      // Decided here, after the checks, where runs recorded before the fast path decided it.
+      const queueAlert = alertsQueued();
+      const full = {
+        ...record,
+        status: (failed.length ? 'failed_checks' : 'succeeded') as RunStatus,
+        checks,
+        ...(queueAlert ? { queueAlert, ...(failed.length ? { failedStep: 'checks', error: checksMessage } : {}) } : {}),
+      };
+      if (current) {
+        // The record drops the run's staging once it is committed: no clean-up activity, no workflow task after it.
+        const { cleanupError } =
+          (await named('recordRun', budget, acts.bookkeeping.recordRun({ ...full, dropStaging: staging }))) ?? {};
+        dropped = Promise.resolve(0);
+        if (cleanupError)
+          warnings.push(`dropRunStaging: ${cleanupError} (a later run's sweep drops the staging table)`);
+      } else {
+        // The audit record and the clean-up are independent: both at once (one activation less per run).
+        // Scheduled in this order, as before they ran in parallel, so runs in flight replay unchanged.
+        const recording = named('recordRun', budget, acts.bookkeeping.recordRun(full));
+        // The hour is loaded, checked and recorded: a clean-up that fails now is a warning (a later run's sweep
+        // drops the table), never the run's failure.
+        const cleaning = dropStaging().catch((e: unknown) => {
+          const cleanupError = `dropRunStaging: ${messageOf(e)}`;
+          log.warn('the clean-up failed; the sweep of a later run drops the table', { cleanupError });
+          warnings.push(`${cleanupError} (a later run's sweep drops the staging table)`);
+          return 0;
+        });
+        await Promise.all([recording, cleaning]);
+      }
     }
+    const status: RunStatus = failed.length ? 'failed_checks' : 'succeeded';
+    const queueAlert = alertsQueued();
     recorded = true;
     runsCounter().add(1, { status, step: failed.length ? 'checks' : '' });
     await alertFromTheRun(acts, queueAlert, {
