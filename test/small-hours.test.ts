@@ -289,4 +289,24 @@ describe('the steps themselves', () => {
       runActivity(a.loadTable, [{ ...ref, interval: H, table: 'songplays' as const, mode: 'replace' as const }], other),
     ).rejects.toThrow(/staging_events_20181102t2000_1h_0000abcd/);
   });
+
+  test('the clean-up sweeps staging tables that runs which never finished left behind', async () => {
+    const a = acts();
+    const left = { runKey: KEY, stagingKey: `${KEY}_0000dead` };
+    await runActivity(
+      a.stageEvents,
+      [{ ...left, interval: H, source: '', maxErrors: 0, onMissingFile: 'warn' as const }],
+      local(),
+    );
+    await unit.pool.query(`UPDATE run_staging SET created_at = created_at - interval '7 hours'`);
+    expect(await stagingTablesLeft(unit.pool)).toBe(1);
+    const swept = await runActivity(
+      a.dropRunStaging,
+      [{ runKey: KEY, stagingKey: `${KEY}_0000beef`, sweepAfterHours: 6 }],
+      new MockActivityEnvironment(undefined, { logger }),
+    );
+    expect(swept).toBe(1);
+    expect(await stagingTablesLeft(unit.pool)).toBe(0);
+    expect(await count(unit.pool, 'SELECT count(*) FROM run_staging')).toBe(0);
+  });
 });

@@ -4,7 +4,7 @@ import { toMs } from '../interval';
 import { stagingKeyOf, TABLES, type CheckResult, type CheckSpec, type ChecksInput, type ChecksResult } from '../types';
 import { inReadOnlyTransaction, withClient } from '../warehouse/pool';
 import { classify, rethrowForActivity } from '../warehouse/errors';
-import type { Statement } from '../warehouse/dialect';
+import type { Dialect, Statement } from '../warehouse/dialect';
 import { duplicatesCheckedInInterval, runStagingTable } from '../warehouse/tables';
 import type { CheckDefinition } from './check-files';
 import { couldNotRun, runCustomCheck, selectedDefinitions, type CustomCheckSettings } from './custom-checks';
@@ -12,17 +12,30 @@ import { dialectOf, type ActivityDeps } from './deps';
 import { elapsed, whileHeartbeating } from './progress';
 import { recordedRunAfter } from './recorded';
 
-/** Reads one number in a read-only transaction; a failing user check must not abort the others. */
+function toNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`returned ${JSON.stringify(value)}, which is not a number`);
+  return n;
+}
+
+/** Reads one number. */
+async function number(client: PoolClient, statement: Statement): Promise<number | null> {
+  const res = await client.query(statement);
+  const first = res.rows[0] as Record<string, unknown> | undefined;
+  return toNumber(first ? Object.values(first)[0] : null);
+}
+
+/** Reads several counts at once (Dialect.countsAtOnce), in their order. */
+async function numbers(client: PoolClient, sql: Dialect, counts: Statement[]): Promise<(number | null)[]> {
+  const res = await client.query(sql.countsAtOnce(counts));
+  const row = (res.rows[0] ?? {}) as Record<string, unknown>;
+  return counts.map((_, i) => toNumber(row[`n${i}`]));
+}
+
+/** Reads one number in a read-only transaction of its own; a failing user check must not abort the others. */
 async function scalar(client: PoolClient, statement: Statement): Promise<number | null> {
-  return inReadOnlyTransaction(client, async () => {
-    const res = await client.query(statement);
-    const first = res.rows[0] as Record<string, unknown> | undefined;
-    const value = first ? Object.values(first)[0] : null;
-    if (value === null || value === undefined) return null;
-    const n = Number(value);
-    if (!Number.isFinite(n)) throw new Error(`returned ${JSON.stringify(value)}, which is not a number`);
-    return n;
-  });
+  return inReadOnlyTransaction(client, () => number(client, statement));
 }
 
 /** Where the custom checks are defined and how they run; the worker passes them from its configuration. */
@@ -50,11 +63,20 @@ export function makeRunChecks(deps: RunChecksDeps) {
       const results = await withClient(deps.pool, (client) =>
         whileHeartbeating({ checks: input.checks.length }, async () => {
           const results: CheckResult[] = [];
+          // The built-in counts in one statement: one round trip where there were a dozen.
           if (input.builtin) {
-            const played = await scalar(client, sql.countSongplaysInInterval(interval.startMs, interval.endMs));
-            const staged = await scalar(client, sql.countNextSongStaged(stg));
+            const perTable = TABLES.flatMap((table) => [
+              sql.countNullKeys(table),
+              sql.countDuplicateKeys(table, interval),
+            ]);
+            const counts = await numbers(client, sql, [
+              sql.countSongplaysInInterval(interval.startMs, interval.endMs),
+              sql.countNextSongStaged(stg),
+              ...perTable,
+            ]);
+            const [played, staged] = counts as [number | null, number | null];
             // A repeated event is loaded once; counted only when the plain counts differ (it costs a sort).
-            const distinct = played === staged ? staged : await scalar(client, sql.countDistinctNextSongStaged(stg));
+            const distinct = played === staged ? staged : await number(client, sql.countDistinctNextSongStaged(stg));
             const repeats = staged !== null && distinct !== null ? staged - distinct : 0;
             results.push({
               name: 'songplays_match_staged_nextsong',
@@ -67,8 +89,8 @@ export function makeRunChecks(deps: RunChecksDeps) {
                   ? `, of which ${repeats} repeat an earlier event (same user, session, item and ts) and are loaded once`
                   : ''),
             });
-            for (const table of TABLES) {
-              const nulls = await scalar(client, sql.countNullKeys(table));
+            TABLES.forEach((table, i) => {
+              const nulls = counts[2 + 2 * i] ?? null;
               results.push({
                 name: `${table}_no_null_keys`,
                 passed: nulls === 0,
@@ -76,7 +98,7 @@ export function makeRunChecks(deps: RunChecksDeps) {
                 expected: '0',
                 detail: `${nulls} row(s) of ${table} with a NULL key`,
               });
-              const dups = await scalar(client, sql.countDuplicateKeys(table, interval));
+              const dups = counts[3 + 2 * i] ?? null;
               results.push({
                 name: `${table}_no_duplicate_keys`,
                 passed: dups === 0,
@@ -84,7 +106,7 @@ export function makeRunChecks(deps: RunChecksDeps) {
                 expected: '0',
                 detail: `${dups} duplicate key(s) in ${table}${duplicatesCheckedInInterval(table) ? ' within the interval' : ''}`,
               });
-            }
+            });
           }
           for (const check of input.checks) {
             results.push(await runUserCheck(client, check, definitions, interval, settings));

@@ -1,9 +1,9 @@
 import { mask } from '../alerts';
 import { toMs } from '../interval';
 import { stagingKeyOf, type RecordRunInput, type RecordRunResult, type StagingRef } from '../types';
-import { inTransaction, withClient, withTransaction } from '../warehouse/pool';
+import { withClient, withTransaction } from '../warehouse/pool';
 import { rethrowForActivity } from '../warehouse/errors';
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Dialect } from '../warehouse/dialect';
 import { runStagingTable } from '../warehouse/tables';
 import { dialectOf, type ActivityDeps } from './deps';
@@ -72,12 +72,15 @@ export function makeRecordRun(deps: ActivityDeps) {
   };
 }
 
+/** Drops the table, then its registration: each idempotent, so a failure between them leaves what the sweep ends. */
 async function dropStaging(client: PoolClient, dialect: Dialect, runKey: string): Promise<void> {
-  await inTransaction(client, async () => {
-    await client.query(dialect.dropRunStaging(runStagingTable(runKey)));
-    await client.query(dialect.unregisterRunStaging(runKey));
-  });
+  await client.query(dialect.dropRunStaging(runStagingTable(runKey)));
+  await client.query(dialect.unregisterRunStaging(runKey));
 }
+
+/** When each warehouse was last swept for staging left behind, by this worker: at most once a minute. */
+const sweptAt = new WeakMap<Pool, number>();
+const SWEEP_EVERY_MS = 60_000;
 
 /**
  * Drops the run's private staging table; called at the end of every run, also after a failure. Then sweeps
@@ -98,6 +101,10 @@ async function dropAndSweep(deps: ActivityDeps, input: StagingRef & { sweepAfter
   return withClient(deps.pool, async (client) => {
     const dialect = dialectOf(deps);
     await dropStaging(client, dialect, stagingKeyOf(input));
+    // Tables left behind are hours old before they are swept: looking once a minute is often enough.
+    const last = sweptAt.get(deps.pool);
+    if (input.sweepAfterHours === undefined && last !== undefined && Date.now() - last < SWEEP_EVERY_MS) return 0;
+    sweptAt.set(deps.pool, Date.now());
     const stale = await client.query<{ run_key: string }>(dialect.staleRunStaging(input.sweepAfterHours ?? 6));
     for (const { run_key } of stale.rows) await dropStaging(client, dialect, run_key);
     return stale.rowCount ?? 0;

@@ -13,6 +13,11 @@ import { recordedRunAfter } from './recorded';
 
 const UNIQUE_VIOLATION = '23505';
 
+/** A step that can be sent with others in one simple query: no bound values, no answer read, no fallback. */
+function plainStep(step: LoadStep): boolean {
+  return !step.statement.values?.length && !step.statement.name && !step.onUniqueViolation && !step.detectsReload;
+}
+
 /** One step of a load plan; if a key makes it fail and the step says what to do then, that instead. */
 async function runStep(client: PoolClient, step: LoadStep, table: string): Promise<QueryResult> {
   try {
@@ -38,19 +43,27 @@ export function makeLoadTable(deps: ActivityDeps) {
     if (problem) throw ApplicationFailure.nonRetryable(problem, BAD_INPUT);
     const stg = runStagingTable(stagingKeyOf(input));
     const plan = dialectOf(deps).loadPlan(input.table, input.mode, stg, toMs(input.interval));
+    // The plan's first steps that take no bound values and need no answer (a lock, a setting) go with BEGIN:
+    // one round trip for them all. Never the last step, whose row count is the rows written.
+    let leading = 0;
+    while (leading < plan.steps.length - 1 && plainStep(plan.steps[leading]!)) leading++;
+    const begin = ['BEGIN', ...plan.steps.slice(0, leading).map((s) => s.statement.text)].join('; ');
     try {
       // The row count of the last step is the rows written; the steps after a re-load (if any) do not count.
-      const rowsWritten = await withTransaction(deps.pool, (client) =>
-        whileHeartbeating({ table: input.table, mode: input.mode }, async () => {
-          let last: QueryResult | undefined;
-          let reloaded = false;
-          for (const step of plan.steps) {
-            last = await runStep(client, step, input.table);
-            if (step.detectsReload && (last.rowCount ?? 0) > 0) reloaded = true;
-          }
-          if (reloaded) for (const step of plan.afterReload ?? []) await runStep(client, step, input.table);
-          return last?.rowCount ?? 0;
-        }),
+      const rowsWritten = await withTransaction(
+        deps.pool,
+        (client) =>
+          whileHeartbeating({ table: input.table, mode: input.mode }, async () => {
+            let last: QueryResult | undefined;
+            let reloaded = false;
+            for (const step of plan.steps.slice(leading)) {
+              last = await runStep(client, step, input.table);
+              if (step.detectsReload && (last.rowCount ?? 0) > 0) reloaded = true;
+            }
+            if (reloaded) for (const step of plan.afterReload ?? []) await runStep(client, step, input.table);
+            return last?.rowCount ?? 0;
+          }),
+        begin,
       );
       metrics.rows('loaded', rowsWritten, { table: input.table, mode: input.mode });
       log.info(`loaded ${input.table}`, {

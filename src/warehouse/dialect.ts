@@ -161,6 +161,8 @@ export interface Dialect {
   countDistinctNextSongStaged(stg: string): Statement;
   countNullKeys(table: StarTable): Statement;
   countDuplicateKeys(table: StarTable, interval: { startMs: number; endMs: number }): Statement;
+  /** Counts that share their bound values, as one statement (one round trip). */
+  countsAtOnce(counts: Statement[]): Statement;
   /** Rows of a table a check names (`name` or `schema.name`; validated). */
   countRows(table: string): Statement;
   /** A custom check's time limit, for the rest of its transaction. */

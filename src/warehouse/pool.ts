@@ -49,11 +49,11 @@ export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Prom
 }
 
 /** Runs `fn` in a transaction on a client already checked out: committed if it returns, rolled back if it throws. */
-export async function inTransaction<T>(
-  client: PoolClient,
-  fn: () => Promise<T>,
-  begin: 'BEGIN' | 'BEGIN READ ONLY' = 'BEGIN',
-): Promise<T> {
+/**
+ * `begin` may carry the transaction's first statements after BEGIN (`BEGIN; SET LOCAL ...`, statements without
+ * bound values): one round trip for them all.
+ */
+export async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>, begin = 'BEGIN'): Promise<T> {
   await client.query(begin);
   try {
     const result = await fn();
@@ -76,8 +76,12 @@ export async function inReadOnlyTransaction<T>(client: PoolClient, fn: () => Pro
   }
 }
 
-export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  return withClient(pool, (client) => inTransaction(client, () => fn(client)));
+export async function withTransaction<T>(
+  pool: Pool,
+  fn: (client: PoolClient) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
+  return withClient(pool, (client) => inTransaction(client, () => fn(client), begin));
 }
 
 /** `postgres://user:secret@host/db` → `postgres://user:***@host/db`: safe to print or log. */

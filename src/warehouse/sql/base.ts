@@ -165,6 +165,24 @@ export const countDuplicateKeys = (table: StarTable, interval: { startMs: number
     : { text: from };
 };
 
+/**
+ * Several counts (each a statement returning one number) as one statement, one column each (`n0`, `n1`, ...):
+ * one round trip for the dozen counts of the built-in checks. The counts' bound values must be the same (each
+ * either none, or the one list the others have), since they share the placeholders.
+ */
+export function countsAtOnce(counts: Statement[]): Statement {
+  const values = counts.find((c) => c.values?.length)?.values ?? [];
+  for (const c of counts) {
+    if (c.values?.length && JSON.stringify(c.values) !== JSON.stringify(values)) {
+      throw new Error('counts with different bound values cannot be read at once');
+    }
+  }
+  return {
+    text: `SELECT ${counts.map((c, i) => `(${c.text}) AS n${i}`).join(',\n       ')}`,
+    ...(values.length ? { values } : {}),
+  };
+}
+
 /** Rows of a table named in a check (`name` or `schema.name`, validated here). */
 export const countRows = (table: string): Statement => ({
   text: `SELECT count(*)::bigint AS n FROM ${quoteTableName(table)}`,
@@ -384,6 +402,7 @@ export const shared = {
   countDistinctNextSongStaged,
   countNullKeys,
   countDuplicateKeys,
+  countsAtOnce,
   countRows,
   setLocalStatementTimeout,
   runsOverlapping,
