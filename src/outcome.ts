@@ -1,11 +1,9 @@
-import {
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowExecutionDescription,
-} from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
+// From their modules, not the client's index (which re-exports them): etl loads only what it uses (temporal.ts).
+import { WorkflowFailedError } from '@temporalio/client/lib/errors';
+import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET } from './input';
+import type { WorkflowsClient } from './temporal';
 import { DEFAULT_LOAD_MODES, type SparkifyEtlInput, type SparkifyEtlResult } from './types';
 
 /**
@@ -26,7 +24,7 @@ export function failureMessage(err: WorkflowFailedError): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function waitForOutcome(
-  client: Client,
+  client: WorkflowsClient,
   workflowId: string,
   runId: string | undefined,
   opts: { reconnectForMs?: number; onReconnect?: (message: string) => void } = {},
@@ -75,7 +73,7 @@ function timeOf(t: PendingActivity['nextAttemptScheduleTime']): string | undefin
  * Returns a function that stops watching.
  */
 export function watchRetries(
-  client: Client,
+  client: WorkflowsClient,
   workflowId: string,
   runId: string | undefined,
   say: (line: string) => void,
@@ -142,7 +140,7 @@ export function watchRetries(
  * from the scheduled events in the run's history, whose input says which table a load is for.
  */
 async function readStepNames(
-  client: Client,
+  client: WorkflowsClient,
   workflowId: string,
   runId: string | undefined,
   into: Map<string, string>,
@@ -181,7 +179,7 @@ function effective(input: SparkifyEtlInput, taskQueue: string): Record<string, u
   };
 }
 
-async function inputOf(client: Client, workflowId: string, runId: string): Promise<SparkifyEtlInput> {
+async function inputOf(client: WorkflowsClient, workflowId: string, runId: string): Promise<SparkifyEtlInput> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   return (payload ? defaultPayloadConverter.fromPayload(payload) : {}) as SparkifyEtlInput;
@@ -192,7 +190,7 @@ async function inputOf(client: Client, workflowId: string, runId: string): Promi
  * (`maxErrors is 0 there, 5 here`); empty when joining that run would do what this input asks.
  */
 export async function inputDifferences(
-  client: Client,
+  client: WorkflowsClient,
   workflowId: string,
   other: { runId: string; taskQueue: string },
   input: SparkifyEtlInput,

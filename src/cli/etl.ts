@@ -1,15 +1,12 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowExecutionDescription,
-} from '@temporalio/client';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
+// From @temporalio/common, not the client's index (which re-exports them): see connectWorkflows.
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { loadConfig } from '../config';
 import { DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
 import { workflowIdFor } from '../interval';
 import { inputDifferences, waitForOutcome, watchRetries } from '../outcome';
 import { configuredRunInput } from '../run-input';
-import { connectClient } from '../temporal';
+import { connectWorkflows, prepareOutcomeDecoding, type WorkflowsClient } from '../temporal';
 import { parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
 import {
   defineCommand,
@@ -90,7 +87,7 @@ export const command = defineCommand(module, USAGE, async () => {
   const problems = inputProblems(input, { runStartMs: Date.now() });
   if (problems.length) throw new UsageError(problems.map(asOptions).join('\n       '));
 
-  const { client, connection } = await connectClient();
+  const { client, connection } = await connectWorkflows();
   try {
     const workflowId = workflowIdFor(interval, config.deployment);
     const run = await startOrAttach(client, workflowId, input, config.taskQueue);
@@ -112,9 +109,13 @@ export const command = defineCommand(module, USAGE, async () => {
         `stopped waiting; run ${run.runId} of ${workflowId} goes on. Run the same command again to attach to it, ` +
         `or stop it with: temporal workflow cancel --workflow-id ${workflowId}`,
     );
-    const outcome = await waitForOutcome(client, workflowId, run.runId, {
+    const waiting = waitForOutcome(client, workflowId, run.runId, {
       onReconnect: (m) => console.error(`lost the connection to Temporal (${m.split('\n')[0]}); reconnecting`),
-    }).finally(() => {
+    });
+    // Once the wait's request is sent: the run takes longer than this takes.
+    const preparing = setImmediate(prepareOutcomeDecoding);
+    const outcome = await waiting.finally(() => {
+      clearImmediate(preparing);
       clearTimeout(watching);
       stopWatching();
     });
@@ -153,7 +154,7 @@ function asOptions(problem: string): string {
  * Attaching to a run that loads differently would report its outcome as this command's: refused instead.
  */
 async function startOrAttach(
-  client: Client,
+  client: WorkflowsClient,
   workflowId: string,
   input: SparkifyEtlInput,
   taskQueue: string,
