@@ -4,7 +4,6 @@ import type * as ClientSdk from '@temporalio/client';
 import { Connection } from '@temporalio/client/lib/connection';
 import { WorkflowClient } from '@temporalio/client/lib/workflow-client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import type * as ProtoSdk from '@temporalio/proto';
 import type * as WorkerSdk from '@temporalio/worker';
 import { settingsEnv } from './config';
 import { PreflightError } from './preflight-error';
@@ -100,27 +99,4 @@ export async function checkSearchAttributes(
       `register them once with \`temporal operator search-attribute create --namespace ${namespace} ` +
       `${missing.map((a) => `--name ${a.name}`).join(' ')} --type Datetime\``,
   );
-}
-
-/**
- * Has the client's decoder of a finished run's outcome (the workflow's completed event, as `result()` reads it)
- * made now, while the command waits for the run, instead of after the run, when the answer arrives: protobufjs
- * generates each message type's decoder the first time one is read. Best effort: it only moves that work.
- */
-export function prepareOutcomeDecoding(): void {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { temporal } = require('@temporalio/proto') as typeof ProtoSdk;
-    const { GetWorkflowExecutionHistoryResponse: Response } = temporal.api.workflowservice.v1;
-    const completed: ProtoSdk.temporal.api.history.v1.IHistoryEvent = {
-      eventTime: { nanos: 1 },
-      eventType: temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-      workflowExecutionCompletedEventAttributes: {
-        result: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{}') }] },
-      },
-    };
-    Response.decode(Response.encode({ history: { events: [completed] } }).finish());
-  } catch {
-    // nothing was prepared: the answer is decoded as it would have been
-  }
 }

@@ -6,7 +6,7 @@ import { DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
 import { workflowIdFor } from '../interval';
 import { inputDifferences, waitForOutcome, watchRetries } from '../outcome';
 import { configuredRunInput } from '../run-input';
-import { connectWorkflows, prepareOutcomeDecoding, type WorkflowsClient } from '../temporal';
+import { connectWorkflows, type WorkflowsClient } from '../temporal';
 import { parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
 import {
   defineCommand,
@@ -112,10 +112,7 @@ export const command = defineCommand(module, USAGE, async () => {
     const waiting = waitForOutcome(client, workflowId, run.runId, {
       onReconnect: (m) => console.error(`lost the connection to Temporal (${m.split('\n')[0]}); reconnecting`),
     });
-    // Once the wait's request is sent: the run takes longer than this takes.
-    const preparing = setImmediate(prepareOutcomeDecoding);
     const outcome = await waiting.finally(() => {
-      clearImmediate(preparing);
       clearTimeout(watching);
       stopWatching();
     });
