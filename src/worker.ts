@@ -26,6 +26,7 @@ export function createWarehousePool(config: AppConfig): Pool {
     max: config.warehouse.poolMax,
     statementTimeoutMs: config.warehouse.statementTimeoutMs,
     applicationName: 'sparkify-etl-worker',
+    postgres: config.warehouse.dialect === 'postgres',
   });
 }
 

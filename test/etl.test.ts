@@ -299,7 +299,9 @@ describe('data-quality checks', () => {
         INSERT INTO songplays SELECT * FROM songplays ORDER BY songplay_id LIMIT 1;  -- in the interval
         INSERT INTO time SELECT * FROM time ORDER BY start_time LIMIT 2;             -- in the interval
         INSERT INTO time VALUES ('2018-11-01 00:00:00', 0, 1, 44, 11, 2018, 4), ('2018-11-01 00:00:00', 0, 1, 44, 11, 2018, 4);
-        INSERT INTO users (user_id, first_name) VALUES (NULL, 'nobody');`);
+        INSERT INTO users (user_id, first_name) VALUES (NULL, 'nobody');
+        ALTER TABLE songs DROP CONSTRAINT songs_pkey;                                -- counted again without it
+        INSERT INTO songs SELECT * FROM songs ORDER BY song_id LIMIT 1;`);
       const dirty = await acts.runChecks({ runKey, interval, builtin: true, checks: [] });
       expect(dirty.results.filter((c) => !c.passed).map((c) => [c.name, c.detail])).toEqual([
         [
@@ -308,6 +310,7 @@ describe('data-quality checks', () => {
         ],
         ['songplays_no_duplicate_keys', '1 duplicate key(s) in songplays within the interval'],
         ['users_no_null_keys', '1 row(s) of users with a NULL key'],
+        ['songs_no_duplicate_keys', '1 duplicate key(s) in songs'],
         // the repeated row of another day is that day's run's to find: an hourly check stays cheap
         ['time_no_duplicate_keys', '2 duplicate key(s) in time within the interval'],
       ]);

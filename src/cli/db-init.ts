@@ -19,7 +19,12 @@ export const command = defineCommand(module, USAGE, async () => {
   const dialect = dialectFor(config.warehouse.dialect);
   const created = dialect.name === 'postgres' && (await ensureDatabase(url).catch(asWarehouseProblem(url)));
   if (created) console.log(`created database ${redactUrl(url)}`);
-  const pool = createPool({ url, max: 2, applicationName: 'sparkify-etl-db-init' });
+  const pool = createPool({
+    url,
+    max: 2,
+    applicationName: 'sparkify-etl-db-init',
+    postgres: dialect.name === 'postgres',
+  });
   try {
     const report = await migrate(pool, dialect).catch(asWarehouseProblem(url));
     console.log(

@@ -46,7 +46,12 @@ export const command = defineCommand(module, USAGE, async () => {
   const config = loadConfig();
   // An unreachable or uninitialised warehouse is named (WAREHOUSE_URL, db:init) before any query.
   await checkWarehouse(config.warehouse.url, dialectFor(config.warehouse.dialect));
-  const pool = createPool({ url: config.warehouse.url, max: 1, applicationName: 'sparkify-etl-status' });
+  const pool = createPool({
+    url: config.warehouse.url,
+    max: 1,
+    applicationName: 'sparkify-etl-status',
+    postgres: config.warehouse.dialect === 'postgres',
+  });
   try {
     const { client, connection } = await connectClient(config.env);
     try {

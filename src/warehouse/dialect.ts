@@ -200,6 +200,7 @@ export const postgres: Dialect = {
   name: 'postgres',
   migrationsDir: SQL_ROOT,
   migrationLock: pg.migrationLock,
+  countDuplicateKeys: pg.countDuplicateKeys,
   createRunStaging: pg.createRunStaging,
   registerRunStaging: (runKey, workflowId) => [pg.registerRunStaging(runKey, workflowId)],
   staleRunStaging: pg.staleRunStaging,
