@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { inputDifferences, waitForOutcome } from './outcome';
 import { hoursIn, workflowIdFor, type Interval } from './interval';
+import { intervalSearchAttributes } from './search-attributes';
 import type { SparkifyEtlInput } from './types';
 
 /**
@@ -113,6 +114,7 @@ async function startHour(
         args: [{ localSteps: true, ...opts.input, start: hour.interval.start, end: hour.interval.end }],
         workflowIdConflictPolicy: 'USE_EXISTING', // a run of this hour in progress is joined
         workflowIdReusePolicy: 'ALLOW_DUPLICATE', // a finished one may run again (reprocess)
+        typedSearchAttributes: intervalSearchAttributes(hour.interval),
       });
       return handle.firstExecutionRunId;
     } catch (err) {

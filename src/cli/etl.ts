@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { loadConfig } from '../config';
 import { DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
 import { workflowIdFor } from '../interval';
+import { intervalSearchAttributes } from '../search-attributes';
 import { inputDifferences, waitForOutcome, watchRetries } from '../outcome';
 import { configuredRunInput } from '../run-input';
 import { connectWorkflows, type WorkflowsClient } from '../temporal';
@@ -175,6 +176,7 @@ async function startOrAttach(
         workflowId,
         args: [input],
         workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: intervalSearchAttributes({ start: input.start!, end: input.end! }),
       });
       console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}) on task queue ${taskQueue}`);
       return { runId: handle.firstExecutionRunId, attached: false };

@@ -10,7 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { BAD_INPUT, CHECKS_FAILED, checksFailedMessage } from '../failures';
-import { DATA_INTERVAL_END, DATA_INTERVAL_START } from '../search-attributes';
+import { DATA_INTERVAL_END, DATA_INTERVAL_START, holdsInterval } from '../search-attributes';
 import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET, inputProblems, parseDuration } from '../input';
 import { intervalKey } from '../interval';
 import {
@@ -85,7 +85,8 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
   const since = (id: string) => current || patched(id);
   const interval = resolveInterval(input, since);
   // The interval as a column and a filter in the Web UI, whoever started the run (src/search-attributes.ts).
-  if (since(DATA_INTERVAL_SEARCH_ATTRIBUTES)) {
+  // Set already when the command that started the run did (etl, backfill): then nothing to update.
+  if (since(DATA_INTERVAL_SEARCH_ATTRIBUTES) && !(current && holdsInterval(info.typedSearchAttributes, interval))) {
     upsertSearchAttributes([
       { key: DATA_INTERVAL_START, value: new Date(interval.start) },
       { key: DATA_INTERVAL_END, value: new Date(interval.end) },
