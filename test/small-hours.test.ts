@@ -16,10 +16,12 @@ import { generate } from '../src/datagen/generate';
 import { intervalKey } from '../src/interval';
 import { eventFileKey } from '../src/source';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
+import { postgres } from '../src/warehouse/dialect';
 import { createPool } from '../src/warehouse/pool';
 import {
   count,
   createTestDatabase,
+  sampleWithEditedFile,
   testData,
   testTmp,
   uniqueQueue,
@@ -152,26 +154,37 @@ describe('a load whose local attempt fails with what may heal', () => {
   });
 });
 
-test('an hour whose day file is over 64 MiB stages as an activity; its small loads stay local', async () => {
+test('a day with over 64 MiB to read stages and loads as activities; one hour of it reads its part of the file, locally', async () => {
   const source = path.join(testTmp(), `big-day-${process.pid}`);
   // about 430 bytes an event: 170,000 events make a day file of about 70 MiB
   await generate({ out: source, start: '2018-11-01', days: 1, eventsPerDay: 170_000, songs: 50, seed: 5 });
   expect((await stat(path.join(source, eventFileKey('2018-11-01')))).size).toBeGreaterThan(64 * 2 ** 20);
   const taskQueue = uniqueQueue('big-day');
-  const workflowId = `big-day-${taskQueue}`;
-  const result = (await withWorker(env, { taskQueue, pool: db.pool, source }, () =>
-    env.client.workflow.execute('SparkifyEtl', {
+  const day = { start: '2018-11-01T00:00Z', end: '2018-11-02T00:00Z' };
+  const hour = { start: '2018-11-01T12:00Z', end: '2018-11-01T13:00Z' };
+  const [dayResult, hourResult] = (await withWorker(env, { taskQueue, pool: db.pool, source }, async () => [
+    await env.client.workflow.execute('SparkifyEtl', {
       taskQueue,
-      workflowId,
-      args: [{ start: '2018-11-01T12:00Z', end: '2018-11-01T13:00Z', source } satisfies SparkifyEtlInput],
+      workflowId: `big-day-${taskQueue}`,
+      args: [{ ...day, source } satisfies SparkifyEtlInput],
     }),
-  )) as SparkifyEtlResult;
-  expect(result.staged.events.rowsStaged).toBeGreaterThan(1000);
-  expect(result.staged.events.handedOver).toBeUndefined();
-  const types = scheduled(await history(env, workflowId)).map((a) => a.activityType?.name);
-  expect(types).toEqual(['stageEvents']);
+    await env.client.workflow.execute('SparkifyEtl', {
+      taskQueue,
+      workflowId: `big-hour-${taskQueue}`,
+      args: [{ ...hour, source } satisfies SparkifyEtlInput],
+    }),
+  ])) as SparkifyEtlResult[];
+  expect(dayResult!.staged.events.rowsStaged).toBeGreaterThan(150_000);
+  const dayTypes = scheduled(await history(env, `big-day-${taskQueue}`)).map((a) => a.activityType?.name);
+  // the day's 170,000 events: staged and loaded as activities (over 100,000 staged events)
+  expect(dayTypes.sort()).toEqual(['loadTable', 'loadTable', 'loadTable', 'loadTable', 'loadTable', 'stageEvents']);
+  // The hour, indexed by the day's run: about a 24th of the file to read, its lines only.
+  expect(hourResult!.staged.events.rowsStaged).toBeGreaterThan(1000);
+  expect(hourResult!.staged.events.linesRead).toBeLessThan(170_000 / 10);
+  expect(scheduled(await history(env, `big-hour-${taskQueue}`))).toEqual([]);
+  expect(hourResult!.checks.every((c) => c.passed)).toBe(true);
   expect(await stagingTablesLeft()).toBe(0);
-}, 120_000);
+}, 180_000);
 
 describe('the steps themselves', () => {
   // a database of their own: no song file staged yet
@@ -308,5 +321,59 @@ describe('the steps themselves', () => {
     expect(swept).toBe(1);
     expect(await stagingTablesLeft(unit.pool)).toBe(0);
     expect(await count(unit.pool, 'SELECT count(*) FROM run_staging')).toBe(0);
+  });
+
+  test('an hour read from its range of an indexed file stages the rows and bad lines (with their numbers) of a whole read', async () => {
+    // A day file with bad lines in two hours, blank and CRLF lines, and a late line of hour 13 at its end.
+    const day = eventFileKey('2018-11-02');
+    const dir = await sampleWithEditedFile('ranges', day, (lines) => {
+      const of = (h: number) => lines.find((l) => new Date(Number(/"ts":(\d+)/.exec(l)?.[1])).getUTCHours() === h)!;
+      const five = lines.findIndex((l) => l === of(5));
+      lines.splice(five + 1, 0, of(5).replace(/"page":"[^"]*"/, '"page":'), '', of(5).replace(/}$/, '}\r'));
+      const thirteen = lines.findIndex((l) => l === of(13));
+      lines.splice(thirteen + 1, 0, of(13).replace(/"userId":"[^"]*"/, '"userId":{'));
+      lines.push(of(13).replace(/"sessionId":\d+/, '"sessionId":7777'), of(13).slice(0, -3));
+    });
+    const withIndex = createActivities({ pool: unit.pool, defaultSource: dir });
+    const wholeFiles = createActivities({
+      pool: unit.pool,
+      defaultSource: dir,
+      dialect: { ...postgres, sourceIndex: null },
+    });
+    const stagedBy = async (a: typeof withIndex, h: number) => {
+      const interval = {
+        start: `2018-11-02T${String(h).padStart(2, '0')}:00:00.000Z`,
+        end: new Date(Date.parse('2018-11-02T00:00Z') + (h + 1) * 3_600_000).toISOString(),
+      };
+      const ref = { runKey: intervalKey(interval), stagingKey: `${intervalKey(interval)}_0000ffff` };
+      const r = await runActivity(
+        a.stageEvents,
+        [{ ...ref, interval, source: '', maxErrors: 1000, onMissingFile: 'warn' as const }],
+        new MockActivityEnvironment(
+          { workflowExecution: { workflowId: 'ranges', runId: `r${h}-${Math.random()}` } },
+          { logger },
+        ),
+      );
+      const rows = await unit.pool.query(
+        `SELECT * FROM staging_events_${ref.stagingKey} ORDER BY ts, itemInSession, sessionId, userId`,
+      );
+      const errors = await unit.pool.query(
+        `SELECT file, line, reason, raw FROM load_errors WHERE run_key = $1 ORDER BY file, line`,
+        [ref.runKey],
+      );
+      await unit.pool.query(`DELETE FROM load_errors WHERE run_key = $1`, [ref.runKey]);
+      await runActivity(a.dropRunStaging, [ref], new MockActivityEnvironment(undefined, { logger }));
+      return { linesRead: r.linesRead, rows: rows.rows, errors: errors.rows };
+    };
+    let fewer = 0;
+    for (const h of [0, 5, 12, 13, 23]) {
+      const ranged = await stagedBy(withIndex, h);
+      const whole = await stagedBy(wholeFiles, h);
+      expect(ranged.rows).toEqual(whole.rows);
+      expect(ranged.errors).toEqual(whole.errors);
+      if (h === 5 || h === 13) expect(whole.errors.length).toBeGreaterThan(0);
+      if (ranged.linesRead < whole.linesRead) fewer++;
+    }
+    expect(fewer).toBeGreaterThanOrEqual(4);
   });
 });

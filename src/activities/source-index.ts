@@ -129,17 +129,7 @@ export async function refreshSourceIndex(pool: Pool, index: SourceIndex, source:
         }),
       );
       await client.query(index.deleteFileHours(location, f.key));
-      if (d.hours.length > 0) {
-        await client.query(
-          index.insertFileHours(
-            location,
-            f.key,
-            d.hours.map((h) => h.hourStartMs),
-            d.hours.map((h) => h.lines),
-            d.hours.map((h) => h.digest),
-          ),
-        );
-      }
+      if (d.hours.length > 0) await client.query(index.insertFileHours(location, f.key, d.hours));
       done.indexed.push(f.key);
     }
     if (removed.length > 0) await client.query(index.deleteIndexedFiles(location, removed));

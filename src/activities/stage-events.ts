@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toMs } from '../interval';
-import { wholeLines, type Source, type SourceFile } from '../source';
+import { wholeLines, type ByteRange, type Source, type SourceFile } from '../source';
 import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
 import { stagingKeyOf, type StageEventsInput, type StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
@@ -76,16 +76,18 @@ export function makeStageEvents(deps: ActivityDeps) {
         .catch((e: unknown) => log.warn('could not record the failed run', { error: (e as Error).message }));
     };
     let found: Awaited<ReturnType<typeof eventFilesFor>>;
-    let files: SourceFile[];
+    let files: FileToRead[];
     try {
       found = await eventFilesFor(source, input.interval, input.onMissingFile);
-      files = index ? await filesToRead(deps, index, source, found.files, startMs, endMs) : found.files;
+      files = index
+        ? await filesToRead(deps, index, source, found.files, startMs, endMs)
+        : found.files.map((file) => ({ file }));
     } catch (err) {
       await recordFailure(err);
       throw err;
     }
     const { missingFiles } = found;
-    const bytes = files.reduce((n, f) => n + f.size, 0);
+    const bytes = files.reduce((n, f) => n + (f.range ? f.range.end - f.range.start : f.file.size), 0);
     if (input.localLimitBytes !== undefined && bytes > input.localLimitBytes && isLocalAttempt()) {
       log.info('more to read than a local step takes: handed over to an activity', { files: files.length, bytes });
       return {
@@ -108,8 +110,8 @@ export function makeStageEvents(deps: ActivityDeps) {
             source: source.location,
             startMs,
             endMs,
-            paths: files.map((f) => f.key),
-            versions: files.map((f) => f.version),
+            paths: files.map((f) => f.file.key),
+            versions: files.map((f) => f.file.version),
             missing: missingFiles,
           })
         : undefined;
@@ -163,9 +165,18 @@ export function makeStageEvents(deps: ActivityDeps) {
   };
 }
 
+/** A file a run reads, and the part of it that holds the interval's lines when the index knows it. */
+interface FileToRead {
+  file: SourceFile;
+  range?: ByteRange & { firstLine: number };
+}
+
 /**
  * The day files the interval names (found) and every indexed file with lines in its hours, each once, in key
- * order. The index is refreshed first: a file is read for it only when it is new or changed.
+ * order. The index is refreshed first: a file is read for it only when it is new or changed. A file whose
+ * version now is the one indexed is read only from the first to the last of the interval's lines (unless it
+ * holds lines whose time cannot be read, which every run of the file reports): the lines between are the
+ * interval's or other hours', which the encoder leaves out as it would reading the whole file.
  */
 async function filesToRead(
   deps: ActivityDeps,
@@ -174,8 +185,8 @@ async function filesToRead(
   dayFiles: SourceFile[],
   startMs: number,
   endMs: number,
-): Promise<SourceFile[]> {
-  const byKey = new Map(dayFiles.map((f) => [f.key, f]));
+): Promise<FileToRead[]> {
+  const byKey = new Map<string, FileToRead>(dayFiles.map((f) => [f.key, { file: f }]));
   try {
     await refreshSourceIndexAtMostEvery(
       deps.pool,
@@ -183,25 +194,37 @@ async function filesToRead(
       source,
       deps.eventListingMaxAgeMs ?? EVENT_LISTING_MAX_AGE_MS,
     );
-    const feeding = await deps.pool.query<{ path: string }>(index.filesFeeding(source.location, startMs, endMs));
+    const feeding = await deps.pool.query<{
+      path: string;
+      version: string;
+      first_byte: string | null;
+      end_byte: string | null;
+      first_line: number | null;
+    }>(index.feedingRanges(source.location, startMs, endMs));
     // Each file other than the day files looked up now, so that what the run records reading is its version now.
     const others = feeding.rows.map((r) => r.path).filter((p) => !byKey.has(p));
-    for (const f of await Promise.all(others.map((p) => source.stat(p)))) if (f) byKey.set(f.key, f);
+    for (const f of await Promise.all(others.map((p) => source.stat(p)))) if (f) byKey.set(f.key, { file: f });
+    for (const r of feeding.rows) {
+      const toRead = byKey.get(r.path);
+      if (!toRead || toRead.file.version !== r.version || r.first_byte === null) continue;
+      if (r.end_byte === null || r.first_line === null) continue;
+      toRead.range = { start: Number(r.first_byte), end: Number(r.end_byte), firstLine: r.first_line };
+    }
   } catch (err) {
     rethrowForActivity(err, 'indexing the event files');
   }
-  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...byKey.values()].sort((a, b) => (a.file.key < b.file.key ? -1 : a.file.key > b.file.key ? 1 : 0));
 }
 
 async function* encodeEvents(
   source: Source,
-  files: SourceFile[],
+  files: FileToRead[],
   startMs: number,
   endMs: number,
   stats: EncodeStats,
   bad: BadLines,
 ): AsyncGenerator<Buffer> {
-  for (const file of files) {
+  for (const { file, range } of files) {
     const encoder = new EventCopyEncoder(
       startMs,
       endMs,
@@ -209,8 +232,8 @@ async function* encodeEvents(
       (line, reason, text) => bad.add(file.key, line, reason, text, file.version),
       CHUNK_BYTES,
     );
-    let line = 1;
-    for await (const piece of wholeLines(source.openStream(file.key))) {
+    let line = range?.firstLine ?? 1;
+    for await (const piece of wholeLines(source.openStream(file.key, range))) {
       line += encoder.encode(piece, 0, piece.length, line);
       heartbeat({ file: file.key, line: line - 1, rowsStaged: stats.rowsStaged });
       yield* encoder.take();

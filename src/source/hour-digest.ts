@@ -15,6 +15,14 @@ export interface HourDigest {
   hourStartMs: number;
   lines: number;
   digest: string;
+  /**
+   * Where the hour's lines are: from the start of its first line to the end of its last (newline included),
+   * and the first one's line number in the file (blank lines counted, as the encoder counts them). A run of
+   * the hour reads that range of the file, not all of it.
+   */
+  firstByte: number;
+  endByte: number;
+  firstLine: number;
 }
 
 export interface FileDigest {
@@ -31,17 +39,20 @@ export async function digestEventLines(
   pieces: AsyncIterable<Buffer>,
   onProgress?: (lines: number) => void,
 ): Promise<FileDigest> {
-  const hours = new Map<number, { lines: number; hash: Hash }>();
+  const hours = new Map<number, { lines: number; hash: Hash; firstByte: number; endByte: number; firstLine: number }>();
   let unhoured: { lines: number; hash: Hash } | undefined;
   let lines = 0;
   let minTs: number | null = null;
   let maxTs: number | null = null;
+  let offset = 0;
+  let lineNo = 0;
   const NL = Buffer.from([10]);
   for await (const piece of wholeLines(pieces)) {
     let from = 0;
     while (from < piece.length) {
       let nl = piece.indexOf(10, from);
       if (nl === -1) nl = piece.length;
+      lineNo++;
       const ts = timeOfEventLine(piece, from, nl);
       if (ts !== null) {
         lines++;
@@ -52,8 +63,13 @@ export async function digestEventLines(
           if (minTs === null || ts < minTs) minTs = ts;
           if (maxTs === null || ts > maxTs) maxTs = ts;
           const hour = Math.floor(ts / HOUR_MS) * HOUR_MS;
-          slot = hours.get(hour);
-          if (!slot) hours.set(hour, (slot = { lines: 0, hash: createHash('sha256') }));
+          let h = hours.get(hour);
+          if (!h) {
+            h = { lines: 0, hash: createHash('sha256'), firstByte: offset + from, endByte: 0, firstLine: lineNo };
+            hours.set(hour, h);
+          }
+          h.endByte = offset + Math.min(nl + 1, piece.length);
+          slot = h;
         }
         slot.lines++;
         slot.hash.update(piece.subarray(from, nl));
@@ -61,6 +77,7 @@ export async function digestEventLines(
       }
       from = nl + 1;
     }
+    offset += piece.length;
     onProgress?.(lines);
   }
   return {
@@ -69,7 +86,14 @@ export async function digestEventLines(
     maxTs,
     hours: [...hours]
       .sort((a, b) => a[0] - b[0])
-      .map(([hourStartMs, h]) => ({ hourStartMs, lines: h.lines, digest: h.hash.digest('hex').slice(0, 32) })),
+      .map(([hourStartMs, h]) => ({
+        hourStartMs,
+        lines: h.lines,
+        digest: h.hash.digest('hex').slice(0, 32),
+        firstByte: h.firstByte,
+        endByte: h.endByte,
+        firstLine: h.firstLine,
+      })),
     unhouredLines: unhoured?.lines ?? 0,
     unhouredDigest: unhoured ? unhoured.hash.digest('hex').slice(0, 32) : null,
   };

@@ -21,6 +21,12 @@ export interface SourceFile {
   version: string;
 }
 
+/** Bytes [start, end) of a file. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 export interface Source {
   /** Printable location (never carries credentials). */
   readonly location: string;
@@ -31,7 +37,8 @@ export interface Source {
   /** Every event file under log_data/ (any name ending in .json), in key order: what the source index covers. */
   listEventFiles(): AsyncIterable<SourceFile>;
   /** The object's bytes (cut into whole lines by wholeLines). */
-  openStream(key: string): Readable;
+  /** The object's bytes, or those of `range` alone: [start, end) in bytes. */
+  openStream(key: string, range?: ByteRange): Readable;
   readText(key: string): Promise<string>;
   /** The object's bytes, for content that must be validated as UTF-8 before it is decoded. */
   readBytes(key: string): Promise<Buffer>;
@@ -152,8 +159,10 @@ class LocalSource implements Source {
     }
   }
 
-  openStream(key: string): Readable {
-    return createReadStream(this.resolve(key), { highWaterMark: 256 * 1024 });
+  openStream(key: string, range?: ByteRange): Readable {
+    // createReadStream's end is inclusive
+    const bytes = range ? { start: range.start, end: range.end - 1 } : {};
+    return createReadStream(this.resolve(key), { highWaterMark: 256 * 1024, ...bytes });
   }
 
   readText(key: string): Promise<string> {

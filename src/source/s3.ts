@@ -10,7 +10,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { settingsEnv } from '../config';
-import { SourceConfigError, type Source, type SourceFile } from './index';
+import { SourceConfigError, type ByteRange, type Source, type SourceFile } from './index';
 
 /**
  * An S3 (or S3-compatible: MinIO, LocalStack, moto) source, `s3://bucket/prefix`. Credentials, region and
@@ -130,10 +130,16 @@ export class S3Source implements Source {
     } while (token);
   }
 
-  openStream(key: string): Readable {
+  openStream(key: string, range?: ByteRange): Readable {
     const out = new PassThrough();
     this.client
-      .send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }))
+      .send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}),
+        }),
+      )
       .then((res) => {
         const body = res.Body as Readable | undefined;
         if (!body) throw new Error(`empty body for ${this.location}${key}`);

@@ -91,10 +91,10 @@ export interface SourceIndex {
   indexedFiles(source: string): Statement;
   upsertIndexedFile(source: string, f: pgIndex.IndexedFile): Statement;
   deleteFileHours(source: string, path: string): Statement;
-  insertFileHours(source: string, path: string, hourStartsMs: number[], lines: number[], digests: string[]): Statement;
+  insertFileHours(source: string, path: string, hours: pgIndex.IndexedHour[]): Statement;
   deleteIndexedFiles(source: string, paths: string[]): Statement;
-  /** The files that hold lines of the interval's hours. */
-  filesFeeding(source: string, startMs: number, endMs: number): Statement;
+  /** The files that hold lines of the interval's hours, each with its indexed version and the byte range of them. */
+  feedingRanges(source: string, startMs: number, endMs: number): Statement;
   recordRunReads(r: pgIndex.RunReads): Statement;
   /** A run that failed before recording its reads: what the index says feeds each hour, as of the failure. */
   recordFailedRunView(r: pgIndex.FailedRunView): Statement;
@@ -222,7 +222,7 @@ export const postgres: Dialect = {
     deleteFileHours: pgIndex.deleteFileHours,
     insertFileHours: pgIndex.insertFileHours,
     deleteIndexedFiles: pgIndex.deleteIndexedFiles,
-    filesFeeding: pgIndex.filesFeeding,
+    feedingRanges: pgIndex.feedingRanges,
     recordRunReads: pgIndex.recordRunReads,
     recordFailedRunView: pgIndex.recordFailedRunView,
     staleHours: pgIndex.staleHours,

@@ -150,9 +150,11 @@ function sourceIndexCases(d: Dialect): Record<string, string> {
         unhouredDigest: 'abc',
       }),
       index.deleteFileHours(source, file),
-      index.insertFileHours(source, file, [hour.startMs], [10], ['d13']),
+      index.insertFileHours(source, file, [
+        { hourStartMs: hour.startMs, lines: 10, digest: 'd13', firstByte: 0, endByte: 4321, firstLine: 1 },
+      ]),
       index.deleteIndexedFiles(source, [file]),
-      index.filesFeeding(source, hour.startMs, hour.endMs),
+      index.feedingRanges(source, hour.startMs, hour.endMs),
     ]),
     'run-reads': render([
       index.recordRunReads({

@@ -59,6 +59,16 @@ export interface StaleHoursQuery {
 /** How many removed files a held-hours row names (the count is there too). */
 export const HELD_FILES_NAMED = 20;
 
+/** One hour of an indexed file (src/source/hour-digest.ts HourDigest). */
+export interface IndexedHour {
+  hourStartMs: number;
+  lines: number;
+  digest: string;
+  firstByte: number;
+  endByte: number;
+  firstLine: number;
+}
+
 export interface IndexedFile {
   path: string;
   version: string;
@@ -88,18 +98,21 @@ export const deleteFileHours = (source: string, path: string): Statement => ({
   values: [source, path],
 });
 
-export const insertFileHours = (
-  source: string,
-  path: string,
-  hourStartsMs: number[],
-  lines: number[],
-  digests: string[],
-): Statement => ({
+export const insertFileHours = (source: string, path: string, hours: IndexedHour[]): Statement => ({
   name: 'insert-file-hours',
-  text: `INSERT INTO source_file_hours (source, path, hour_start, lines, digest)
-         SELECT $1::text, $2::text, ${tsFromMs('h')}, n, d
-           FROM unnest($3::bigint[], $4::int[], $5::text[]) AS u(h, n, d)`,
-  values: [source, path, hourStartsMs, lines, digests],
+  text: `INSERT INTO source_file_hours (source, path, hour_start, lines, digest, first_byte, end_byte, first_line)
+         SELECT $1::text, $2::text, ${tsFromMs('h')}, n, d, b, e, l
+           FROM unnest($3::bigint[], $4::int[], $5::text[], $6::bigint[], $7::bigint[], $8::int[]) AS u(h, n, d, b, e, l)`,
+  values: [
+    source,
+    path,
+    hours.map((h) => h.hourStartMs),
+    hours.map((h) => h.lines),
+    hours.map((h) => h.digest),
+    hours.map((h) => h.firstByte),
+    hours.map((h) => h.endByte),
+    hours.map((h) => h.firstLine),
+  ],
 });
 
 /** Files gone from the source (their hours go with them). */
@@ -110,13 +123,23 @@ export const deleteIndexedFiles = (source: string, paths: string[]): Statement =
 });
 
 /** The files that hold lines of the interval's hours, by the index. */
-export const filesFeeding = (source: string, startMs: number, endMs: number): Statement => ({
-  name: 'files-feeding',
-  text: `SELECT DISTINCT path FROM source_file_hours
-          WHERE source = $1::text
-            AND hour_start >= date_trunc('hour', ${tsFromMs('$2::bigint')})
-            AND hour_start < ${tsFromMs('$3::bigint')}
-          ORDER BY path`,
+/**
+ * The files that hold lines of the interval's hours, each with its indexed version and where
+ * those lines are: the byte range from the first one's start to the last one's end and the first one's line
+ * number, or no range when the file holds lines whose time cannot be read (every run reads those) or was indexed
+ * before ranges were (sql/011_hour_ranges.sql).
+ */
+export const feedingRanges = (source: string, startMs: number, endMs: number): Statement => ({
+  name: 'feeding-ranges',
+  text: `SELECT h.path, f.version,
+                CASE WHEN f.unhoured_lines = 0 AND bool_and(h.first_byte IS NOT NULL)
+                     THEN min(h.first_byte) END AS first_byte,
+                max(h.end_byte) AS end_byte, min(h.first_line) AS first_line
+           FROM source_file_hours h JOIN source_files f ON f.source = h.source AND f.path = h.path
+          WHERE h.source = $1::text
+            AND h.hour_start >= date_trunc('hour', ${tsFromMs('$2::bigint')})
+            AND h.hour_start < ${tsFromMs('$3::bigint')}
+          GROUP BY h.path, f.version, f.unhoured_lines ORDER BY h.path`,
   values: [source, startMs, endMs],
 });
 

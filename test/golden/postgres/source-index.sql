@@ -14,17 +14,21 @@ INSERT INTO source_files (source, path, version, size, lines, min_ts, max_ts, un
 DELETE FROM source_file_hours WHERE source = $1::text AND path = $2::text;
 -- values: ["s3://udacity-dend/","log_data/2018/11/2018-11-15-events.json"]
 
-INSERT INTO source_file_hours (source, path, hour_start, lines, digest)
-         SELECT $1::text, $2::text, timestamp 'epoch' + h * interval '1 millisecond', n, d
-           FROM unnest($3::bigint[], $4::int[], $5::text[]) AS u(h, n, d);
--- values: ["s3://udacity-dend/","log_data/2018/11/2018-11-15-events.json",[1542286800000],[10],["d13"]]
+INSERT INTO source_file_hours (source, path, hour_start, lines, digest, first_byte, end_byte, first_line)
+         SELECT $1::text, $2::text, timestamp 'epoch' + h * interval '1 millisecond', n, d, b, e, l
+           FROM unnest($3::bigint[], $4::int[], $5::text[], $6::bigint[], $7::bigint[], $8::int[]) AS u(h, n, d, b, e, l);
+-- values: ["s3://udacity-dend/","log_data/2018/11/2018-11-15-events.json",[1542286800000],[10],["d13"],[0],[4321],[1]]
 
 DELETE FROM source_files WHERE source = $1::text AND path = ANY($2::text[]);
 -- values: ["s3://udacity-dend/",["log_data/2018/11/2018-11-15-events.json"]]
 
-SELECT DISTINCT path FROM source_file_hours
-          WHERE source = $1::text
-            AND hour_start >= date_trunc('hour', timestamp 'epoch' + $2::bigint * interval '1 millisecond')
-            AND hour_start < timestamp 'epoch' + $3::bigint * interval '1 millisecond'
-          ORDER BY path;
+SELECT h.path, f.version,
+                CASE WHEN f.unhoured_lines = 0 AND bool_and(h.first_byte IS NOT NULL)
+                     THEN min(h.first_byte) END AS first_byte,
+                max(h.end_byte) AS end_byte, min(h.first_line) AS first_line
+           FROM source_file_hours h JOIN source_files f ON f.source = h.source AND f.path = h.path
+          WHERE h.source = $1::text
+            AND h.hour_start >= date_trunc('hour', timestamp 'epoch' + $2::bigint * interval '1 millisecond')
+            AND h.hour_start < timestamp 'epoch' + $3::bigint * interval '1 millisecond'
+          GROUP BY h.path, f.version, f.unhoured_lines ORDER BY h.path;
 -- values: ["s3://udacity-dend/",1542286800000,1542290400000]
