@@ -249,18 +249,13 @@ describe('the steps themselves', () => {
       local(run),
     );
     await runActivity(a.stageSongs, [{ runKey: KEY, source: '', maxErrors: 0 }], local(run));
-    const loaded = await runActivity(
-      a.loadTable,
-      [
-        {
-          ...ref,
-          interval: H,
-          table: 'songplays' as const,
-          mode: 'replace' as const,
-        },
-      ],
-      local(run),
-    );
+    const loadSongplays = () =>
+      runActivity(
+        a.loadTable,
+        [{ ...ref, interval: H, table: 'songplays' as const, mode: 'replace' as const }],
+        local(run),
+      );
+    const loaded = await loadSongplays();
     const checked = await runActivity(a.runChecks, [{ ...ref, interval: H, builtin: true, checks: [] }], local(run));
     const recorded = await runActivity(
       a.recordRun,
@@ -281,18 +276,7 @@ describe('the steps themselves', () => {
     expect(recorded).toEqual({});
     expect(await stagingTablesLeft(unit.pool)).toBe(0);
     // the same run's steps again (a replay after the worker died before the history took them)
-    const again = await runActivity(
-      a.loadTable,
-      [
-        {
-          ...ref,
-          interval: H,
-          table: 'songplays' as const,
-          mode: 'replace' as const,
-        },
-      ],
-      local(run),
-    );
+    const again = await loadSongplays();
     expect(again.rowsWritten).toBe(loaded.rowsWritten);
     const rechecked = await runActivity(a.runChecks, [{ ...ref, interval: H, builtin: true, checks: [] }], local(run));
     expect(rechecked.results).toEqual(checked.results);

@@ -30,8 +30,9 @@ export const LOCAL_STEPS = 'local-steps';
  * One marker for every change above and this one: a run started from now on records this patch alone (one
  * marker and one search-attribute update, where it recorded up to six) and takes each of the changes above.
  * Runs recorded before it replay through the individual patches as they ran. With it:
- * - a run whose input leaves `localSteps` unset takes its small steps locally (a step that is large, or fails
- *   its local attempt with what may heal, goes on as an ordinary activity: SparkifyEtl's firstLocally);
- * - the audit record drops the run's staging (recordRun's `dropStaging`), with no clean-up activity after it.
+ * - a run whose input does not say `localSteps: false` takes the fast path first (first-locally.ts): three
+ *   local activities that stage, load, check and record at once; a step they did not do runs on its own;
+ * - the audit record drops the run's staging (recordRun's `dropStaging`), with no clean-up activity after it;
+ * - a run started with its interval's search attributes set (etl, backfill) does not update them.
  */
 export const SINCE_2026_11_26 = 'since-2026-11-26';

@@ -4,6 +4,7 @@
  * (stale). Redshift keeps no source index yet (docs/redshift.md): its dialect has none. Reached through the
  * Dialect (`dialect.sourceIndex`). Values always bound; no identifier is spliced in.
  */
+import type { HourDigest } from '../../source/hour-digest';
 import { tsFromMs, type Statement } from './base';
 
 /** Only one refresh of the index at a time: concurrent runs and the watcher would index the same files twice. */
@@ -59,15 +60,8 @@ export interface StaleHoursQuery {
 /** How many removed files a held-hours row names (the count is there too). */
 export const HELD_FILES_NAMED = 20;
 
-/** One hour of an indexed file (src/source/hour-digest.ts HourDigest). */
-export interface IndexedHour {
-  hourStartMs: number;
-  lines: number;
-  digest: string;
-  firstByte: number;
-  endByte: number;
-  firstLine: number;
-}
+/** One hour of an indexed file, as the index reads it (src/source/hour-digest.ts). */
+export type IndexedHour = HourDigest;
 
 export interface IndexedFile {
   path: string;
