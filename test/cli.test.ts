@@ -84,7 +84,11 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
   const workflowId = workflowIdFor({ start, end });
   expect(etl.stdout).toContain(`SparkifyEtl ${workflowId}: ${start} .. ${end}`);
   const rowsOf = (step: string) => Number(new RegExp(`^${step}\\s+(\\d+)\\s+\\d+$`, 'm').exec(etl.stdout)?.[1]);
-  expect(rowsOf('stage events \\(1 file\\(s\\), 2500 lines read\\)')).toBe(expected.staged);
+  // the hour's part of its day file (2,500 lines): what the source index says holds the hour
+  const read = Number(/stage events \(1 file\(s\), (\d+) lines read\)/.exec(etl.stdout)?.[1]);
+  expect(read).toBeGreaterThanOrEqual(expected.staged);
+  expect(read).toBeLessThan(2500);
+  expect(rowsOf('stage events \\(1 file\\(s\\), \\d+ lines read\\)')).toBe(expected.staged);
   expect(rowsOf('load songplays \\(replace\\)')).toBe(expected.songplays);
   expect(rowsOf('load users \\(upsert\\)')).toBe(expected.users);
   expect(rowsOf('load songs \\(upsert\\)')).toBe(expected.songs);
