@@ -3,7 +3,7 @@
  * sample hour as local activities, and its audit record drops its staging. What is not small, or fails its local
  * attempt with what may heal, goes on as an ordinary activity, shown as the Web UI shows pending activities.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -14,7 +14,7 @@ import { historyText } from './support/history';
 import { runActivity } from './support/activities';
 import { generate } from '../src/datagen/generate';
 import { intervalKey } from '../src/interval';
-import { eventFileKey } from '../src/source';
+import { eventFileKey, openSource } from '../src/source';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import { postgres } from '../src/warehouse/dialect';
 import { createPool } from '../src/warehouse/pool';
@@ -359,5 +359,62 @@ describe('the steps themselves', () => {
       if (ranged.linesRead < whole.linesRead) fewer++;
     }
     expect(fewer).toBeGreaterThanOrEqual(4);
+  });
+
+  test('a day file replaced after the run looked at it is read whole: offsets of one version are never read in another', async () => {
+    const day = eventFileKey('2018-11-02');
+    const dir = await sampleWithEditedFile('replaced', day, () => undefined);
+    const a = createActivities({ pool: unit.pool, defaultSource: dir });
+    const interval = { start: '2018-11-02T15:00:00.000Z', end: '2018-11-02T16:00:00.000Z' };
+    const stage = async (stagingKey: string, actsOf = a) => {
+      const ref = { runKey: intervalKey(interval), stagingKey };
+      const r = await runActivity(
+        actsOf.stageEvents,
+        [{ ...ref, interval, source: '', maxErrors: 1000, onMissingFile: 'warn' as const }],
+        new MockActivityEnvironment({ workflowExecution: { workflowId: 'replaced', runId: stagingKey } }, { logger }),
+      );
+      const rows = await unit.pool.query(
+        `SELECT * FROM staging_events_${stagingKey} ORDER BY ts, itemInSession, sessionId, userId`,
+      );
+      await runActivity(a.dropRunStaging, [ref], new MockActivityEnvironment(undefined, { logger }));
+      return { r, rows: rows.rows };
+    };
+    // indexed (ranges known), then the file is renamed over by a copy with one more event at its top, between the
+    // run's look at it and its read
+    await stage(`${intervalKey(interval)}_0000aaaa`);
+    const file = path.join(dir, day);
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    const source = openSource(dir);
+    const proto = Object.getPrototypeOf(source) as { openRange: typeof source.openRange };
+    const openRange = proto.openRange;
+    proto.openRange = async function (this: typeof source, ...args: Parameters<typeof source.openRange>) {
+      await writeFile(`${file}.new`, [lines[0]!, ...lines].join('\n'));
+      await rename(`${file}.new`, file);
+      return openRange.apply(this, args);
+    };
+    let replaced;
+    try {
+      replaced = await stage(`${intervalKey(interval)}_0000bbbb`);
+    } finally {
+      proto.openRange = openRange;
+    }
+    const whole = await stage(
+      `${intervalKey(interval)}_0000cccc`,
+      createActivities({ pool: unit.pool, defaultSource: dir, dialect: { ...postgres, sourceIndex: null } }),
+    );
+    expect(replaced.r.badLines).toBe(0);
+    expect(replaced.rows).toEqual(whole.rows);
+    expect(replaced.r.linesRead).toBe(lines.length + 1 - (lines.at(-1) === '' ? 1 : 0));
+  });
+
+  test("the warehouse's sessions run without JIT, also when WAREHOUSE_URL carries its own options", async () => {
+    for (const url of [unit.url, `${unit.url}?options=-c%20search_path%3Dpublic`]) {
+      const pool = createPool({ url, max: 1 });
+      try {
+        expect((await pool.query<{ jit: string }>('SHOW jit')).rows[0]?.jit).toBe('off');
+      } finally {
+        await pool.end();
+      }
+    }
   });
 });

@@ -232,8 +232,10 @@ async function* encodeEvents(
       (line, reason, text) => bad.add(file.key, line, reason, text, file.version),
       CHUNK_BYTES,
     );
-    let line = range?.firstLine ?? 1;
-    for await (const piece of wholeLines(source.openStream(file.key, range))) {
+    // Its range when the file is still at the version the run looked at (and the index holds), else all of it.
+    const part = range ? await source.openRange(file.key, range, file.version) : undefined;
+    let line = part ? range!.firstLine : 1;
+    for await (const piece of wholeLines(part ?? source.openStream(file.key))) {
       line += encoder.encode(piece, 0, piece.length, line);
       heartbeat({ file: file.key, line: line - 1, rowsStaged: stats.rowsStaged });
       yield* encoder.take();

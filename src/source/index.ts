@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +37,14 @@ export interface Source {
   /** Every event file under log_data/ (any name ending in .json), in key order: what the source index covers. */
   listEventFiles(): AsyncIterable<SourceFile>;
   /** The object's bytes (cut into whole lines by wholeLines). */
-  /** The object's bytes, or those of `range` alone: [start, end) in bytes. */
-  openStream(key: string, range?: ByteRange): Readable;
+  /** The object's bytes. */
+  openStream(key: string): Readable;
+  /**
+   * The bytes of `range` of the object, read from the object at `version` (SourceFile.version): undefined when it
+   * is at another version now (changed since it was looked at), so that offsets found in one version are never
+   * applied to another's bytes.
+   */
+  openRange(key: string, range: ByteRange, version: string): Promise<Readable | undefined>;
   readText(key: string): Promise<string>;
   /** The object's bytes, for content that must be validated as UTF-8 before it is decoded. */
   readBytes(key: string): Promise<Buffer>;
@@ -159,10 +165,24 @@ class LocalSource implements Source {
     }
   }
 
-  openStream(key: string, range?: ByteRange): Readable {
-    // createReadStream's end is inclusive
-    const bytes = range ? { start: range.start, end: range.end - 1 } : {};
-    return createReadStream(this.resolve(key), { highWaterMark: 256 * 1024, ...bytes });
+  openStream(key: string): Readable {
+    return createReadStream(this.resolve(key), { highWaterMark: 256 * 1024 });
+  }
+
+  async openRange(key: string, range: ByteRange, version: string): Promise<Readable | undefined> {
+    // The version is checked on the opened file: a file renamed over the path after this cannot change what is read.
+    const file = await open(this.resolve(key), 'r');
+    try {
+      if (localVersion(await file.stat({ bigint: true })) !== version) {
+        await file.close();
+        return undefined;
+      }
+      // createReadStream's end is inclusive; the stream closes the file
+      return file.createReadStream({ start: range.start, end: range.end - 1, highWaterMark: 256 * 1024 });
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   readText(key: string): Promise<string> {

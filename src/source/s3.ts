@@ -130,16 +130,10 @@ export class S3Source implements Source {
     } while (token);
   }
 
-  openStream(key: string, range?: ByteRange): Readable {
+  openStream(key: string): Readable {
     const out = new PassThrough();
     this.client
-      .send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + key,
-          ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}),
-        }),
-      )
+      .send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }))
       .then((res) => {
         const body = res.Body as Readable | undefined;
         if (!body) throw new Error(`empty body for ${this.location}${key}`);
@@ -148,6 +142,27 @@ export class S3Source implements Source {
       })
       .catch((e: unknown) => out.destroy(e as Error));
     return out;
+  }
+
+  async openRange(key: string, range: ByteRange, version: string): Promise<Readable | undefined> {
+    try {
+      // If-Match: the object's ETag (SourceFile.version) must still be the one looked at
+      const res = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Range: `bytes=${range.start}-${range.end - 1}`,
+          IfMatch: version,
+        }),
+      );
+      const body = res.Body as Readable | undefined;
+      if (!body) throw new Error(`empty body for ${this.location}${key}`);
+      return body;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || (err as { name?: string }).name === 'PreconditionFailed') return undefined;
+      throw err;
+    }
   }
 
   /** The s3:// URL of a key under this source, as Redshift's COPY names it. */

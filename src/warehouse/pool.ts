@@ -27,11 +27,15 @@ export function createPool(settings: PoolSettings): Pool {
     application_name: settings.applicationName ?? 'sparkify-etl',
   };
   if (settings.statementTimeoutMs) config.statement_timeout = settings.statementTimeoutMs;
-  if (settings.postgres ?? true) config.options = '-c jit=off';
+
   const pool = new Pool(config);
   // An idle client that loses its connection emits 'error' on the pool; without a listener that kills
   // the process. The next checkout simply opens a new connection.
   pool.on('error', () => undefined);
+  // As each connection's first statement (queued before any other), not as a startup option: options in
+  // WAREHOUSE_URL (`?options=...`) would replace that one.
+  if (settings.postgres ?? true)
+    pool.on('connect', (client) => void client.query('SET jit = off').catch(() => undefined));
   return pool;
 }
 
