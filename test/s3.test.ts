@@ -11,6 +11,7 @@ import { createActivities } from '../src/activities';
 import { redshift } from '../src/warehouse/dialect';
 import { WorkflowFailedError, type ActivityFailure } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { openSource } from '../src/source';
 import { s3Client } from '../src/source/s3';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import { inActivityContext } from './support/activities';
@@ -276,4 +277,25 @@ describe('Redshift staging (cluster stood in by a statement recorder; S3 on moto
     );
     expect(fake.statements.map((s) => s.text)).toContain('ROLLBACK');
   });
+});
+
+test("a ranged read of an S3 object is of the version looked at (If-Match): another version's bytes are never read", async () => {
+  const source = openSource(`s3://${BUCKET}/ranges/`);
+  const key = 'log_data/2018/11/2018-11-02-events.json';
+  await s3Client().send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: `ranges/${key}`, Body: 'line one\nline two\nline three\n' }),
+  );
+  const looked = await source.stat(key);
+  const read = async (version: string) => {
+    const part = await source.openRange(key, { start: 9, end: 18 }, version);
+    if (!part) return undefined;
+    let text = '';
+    for await (const chunk of part) text += String(chunk);
+    return text;
+  };
+  expect(await read(looked!.version)).toBe('line two\n');
+  await s3Client().send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: `ranges/${key}`, Body: 'a new first line\nline two\n' }),
+  );
+  expect(await read(looked!.version)).toBeUndefined();
 });
