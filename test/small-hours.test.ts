@@ -412,6 +412,10 @@ describe('the steps themselves', () => {
       const pool = createPool({ url, max: 1 });
       try {
         expect((await pool.query<{ jit: string }>('SHOW jit')).rows[0]?.jit).toBe('off');
+        // and the URL's own options still apply
+        if (url.includes('?')) {
+          expect((await pool.query<{ search_path: string }>('SHOW search_path')).rows[0]?.search_path).toBe('public');
+        }
       } finally {
         await pool.end();
       }

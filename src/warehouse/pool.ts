@@ -16,6 +16,24 @@ export interface PoolSettings {
   postgres?: boolean;
 }
 
+/**
+ * The connection settings that turn JIT off as a startup option (`-c jit=off`), kept with any options the URL
+ * gives (`?options=...`): node-postgres lets the URL's options replace the config's, so they move into it.
+ */
+function withoutJit(url: string): Pick<PoolConfig, 'connectionString' | 'options'> {
+  const jitOff = '-c jit=off';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { options: jitOff };
+  }
+  const given = parsed.searchParams.get('options');
+  if (given === null) return { options: jitOff };
+  parsed.searchParams.delete('options');
+  return { connectionString: parsed.toString(), options: `${given} ${jitOff}` };
+}
+
 /** One pool per process: the worker builds it once and hands it to the activities. */
 export function createPool(settings: PoolSettings): Pool {
   const config: PoolConfig = {
@@ -27,15 +45,12 @@ export function createPool(settings: PoolSettings): Pool {
     application_name: settings.applicationName ?? 'sparkify-etl',
   };
   if (settings.statementTimeoutMs) config.statement_timeout = settings.statementTimeoutMs;
+  if (settings.postgres ?? true) Object.assign(config, withoutJit(settings.url));
 
   const pool = new Pool(config);
   // An idle client that loses its connection emits 'error' on the pool; without a listener that kills
   // the process. The next checkout simply opens a new connection.
   pool.on('error', () => undefined);
-  // As each connection's first statement (queued before any other), not as a startup option: options in
-  // WAREHOUSE_URL (`?options=...`) would replace that one.
-  if (settings.postgres ?? true)
-    pool.on('connect', (client) => void client.query('SET jit = off').catch(() => undefined));
   return pool;
 }
 
