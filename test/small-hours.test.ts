@@ -102,6 +102,29 @@ test('localSteps: false runs every step as an activity; the record still drops t
   expect(await stagingTablesLeft()).toBe(0);
 });
 
+test('every step of a failed run is labelled in the Web UI, the audit record of the failure too', async () => {
+  const taskQueue = uniqueQueue('labels');
+  const workflowId = `labels-${taskQueue}`;
+  await withWorker(env, { taskQueue, pool: db.pool }, async () => {
+    await expect(
+      env.client.workflow.execute('SparkifyEtl', {
+        taskQueue,
+        workflowId,
+        args: [{ start: '2018-11-02T18:00Z', end: '2018-11-02T19:00Z', source: '/no/such/source/folder' }],
+      }),
+    ).rejects.toThrow();
+  });
+  const events = await history(env, workflowId);
+  const steps = events.filter(
+    (e) =>
+      e.markerRecordedEventAttributes?.markerName === 'core_local_activity' || e.activityTaskScheduledEventAttributes,
+  );
+  const labels = steps.map((e) => Buffer.from(e.userMetadata?.summary?.data ?? []).toString());
+  expect(labels.length).toBeGreaterThanOrEqual(4);
+  for (const label of labels) expect(label).not.toBe('');
+  expect(labels.join('\n')).toContain('the audit record of the failed run');
+});
+
 describe('a load whose local attempt fails with what may heal', () => {
   let locker: PgClient | undefined;
   afterAll(async () => {

@@ -55,11 +55,16 @@ export function activitiesFor(heartbeatTimeout: Duration, budgetMs: number, loca
     // do, the run does on its own with `step` (retried within the budget, an ordinary activity unless localSteps).
     fast: (summary: string) =>
       proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 1 }, summary }),
-    checking: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '10m', retry }),
-    bookkeeping: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '1m', retry }),
+    checking: proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '10m', retry, summary: 'checks' }),
+    bookkeeping: proxyLocalActivities<SparkifyActivities>({
+      startToCloseTimeout: '1m',
+      retry,
+      summary: 'the audit record (etl_runs)',
+    }),
     bookkeepingAfterFailure: proxyLocalActivities<SparkifyActivities>({
       startToCloseTimeout: '1m',
       retry: afterFailure,
+      summary: 'the audit record of the failed run (etl_runs)',
     }),
     cleanup: proxyActivities<SparkifyActivities>({
       startToCloseTimeout: '1m',
