@@ -101,8 +101,9 @@ test('two workers share a backfill; one is killed; the backfill completes with t
     expect(killed).toBe(true);
     expect(outcomes.filter((o) => o.status !== 'completed')).toEqual([]);
     expect(outcomes).toHaveLength(24);
-    // both workers did part of the work before one died
-    expect(a.output).toContain('"message":"loaded songplays"');
+    // both workers did part of the work before one died (a small hour takes a few milliseconds: the killed one
+    // may have staged runs, whose loads the other then did)
+    expect(a.output).toMatch(/"message":"(staged events|loaded songplays)"/);
     expect(b.output).toContain('"message":"loaded songplays"');
 
     const refQueue = uniqueQueue('two-workers-ref');
