@@ -8,14 +8,12 @@ import type {
   StageHourResult,
   Tried,
 } from '../types';
-import type { RunChecksDeps } from './checks';
-import { makeRunChecks } from './checks';
-import type { ActivityDeps } from './deps';
-import { makeRecordRun } from './finish';
-import { makeLoadTable } from './load';
+import type { makeRunChecks } from './checks';
+import type { makeRecordRun } from './finish';
+import type { makeLoadTable } from './load';
 import { log } from './progress';
-import { makeStageEvents } from './stage-events';
-import { makeStageSongs } from './stage-songs';
+import type { makeStageEvents } from './stage-events';
+import type { makeStageSongs } from './stage-songs';
 
 /**
  * A small hour's fast path (SparkifyEtl, runs whose steps may run locally): three local activities, each doing
@@ -35,10 +33,11 @@ async function tried<T>(step: string, work: Promise<T>): Promise<Tried<T>> {
   }
 }
 
-/** stageEvents and stageSongs at once. */
-export function makeStageHour(deps: ActivityDeps) {
-  const stageEvents = makeStageEvents(deps);
-  const stageSongs = makeStageSongs(deps);
+/** stageEvents and stageSongs at once (the worker's own instances of them, createActivities). */
+export function makeStageHour(
+  stageEvents: ReturnType<typeof makeStageEvents>,
+  stageSongs: ReturnType<typeof makeStageSongs>,
+) {
   return async function stageHour(input: StageHourInput): Promise<StageHourResult> {
     const [events, songs] = await Promise.all([
       tried('stageEvents', stageEvents(input.events)),
@@ -49,8 +48,7 @@ export function makeStageHour(deps: ActivityDeps) {
 }
 
 /** The five loads at once, each in its own transaction on its own connection, as five activities would. */
-export function makeLoadTables(deps: ActivityDeps) {
-  const loadTable = makeLoadTable(deps);
+export function makeLoadTables(loadTable: ReturnType<typeof makeLoadTable>) {
   return async function loadTables(inputs: LoadInput[]): Promise<Tried<LoadResult>[]> {
     return Promise.all(inputs.map((input) => tried(`load ${input.table}`, loadTable(input))));
   };
@@ -60,9 +58,10 @@ export function makeLoadTables(deps: ActivityDeps) {
  * runChecks, then recordRun with the status the checks give (and the run's failure message when one failed) and
  * the drop of the run's staging. Fails (as a whole: the run then checks and records on its own) when either does.
  */
-export function makeFinishRun(deps: RunChecksDeps) {
-  const runChecks = makeRunChecks(deps);
-  const recordRun = makeRecordRun(deps);
+export function makeFinishRun(
+  runChecks: ReturnType<typeof makeRunChecks>,
+  recordRun: ReturnType<typeof makeRecordRun>,
+) {
   return async function finishRun(input: FinishRunInput): Promise<FinishRunResult> {
     const checks = await runChecks(input.checks);
     const failed = checks.results.filter((c) => !c.passed);

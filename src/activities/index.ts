@@ -12,16 +12,20 @@ export type { RunChecksDeps } from './checks';
 
 /** The activities of SparkifyEtl over their dependencies; the worker builds the pool once. */
 export function createActivities(deps: RunChecksDeps) {
-  return {
+  const steps = {
     stageEvents: makeStageEvents(deps),
     stageSongs: makeStageSongs(deps),
     loadTable: makeLoadTable(deps),
     runChecks: makeRunChecks(deps),
     recordRun: makeRecordRun(deps),
+  };
+  return {
+    ...steps,
     dropRunStaging: makeDropRunStaging(deps),
-    stageHour: makeStageHour(deps),
-    loadTables: makeLoadTables(deps),
-    finishRun: makeFinishRun(deps),
+    // the fast path's combined steps, over the same instances
+    stageHour: makeStageHour(steps.stageEvents, steps.stageSongs),
+    loadTables: makeLoadTables(steps.loadTable),
+    finishRun: makeFinishRun(steps.runChecks, steps.recordRun),
     alertRun: makeAlertRun(deps),
     refreshSourceIndex: makeRefreshSourceIndex(deps),
     findStaleHours: makeFindStaleHours(deps),

@@ -51,7 +51,7 @@ export function activitiesFor(heartbeatTimeout: Duration, budgetMs: number, loca
       localSteps
         ? proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '30m', retry, summary })
         : proxyActivities<SparkifyActivities>({ startToCloseTimeout: '30m', heartbeatTimeout, retry, summary }),
-    // The fast path's combined steps (first-locally.ts): one attempt each, a minute at most; a step they did not
+    // The fast path's combined steps (fast-path.ts): one attempt each, a minute at most; a step they did not
     // do, the run does on its own with `step` (retried within the budget, an ordinary activity unless localSteps).
     fast: (summary: string) =>
       proxyLocalActivities<SparkifyActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 1 }, summary }),

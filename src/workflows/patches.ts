@@ -30,7 +30,7 @@ export const LOCAL_STEPS = 'local-steps';
  * One marker for every change above and this one: a run started from now on records this patch alone (one
  * marker and one search-attribute update, where it recorded up to six) and takes each of the changes above.
  * Runs recorded before it replay through the individual patches as they ran. With it:
- * - a run whose input does not say `localSteps: false` takes the fast path first (first-locally.ts): three
+ * - a run whose input does not say `localSteps: false` takes the fast path first (fast-path.ts): three
  *   local activities that stage, load, check and record at once; a step they did not do runs on its own;
  * - the audit record drops the run's staging (recordRun's `dropStaging`), with no clean-up activity after it;
  * - a run started with its interval's search attributes set (etl, backfill) does not update them.

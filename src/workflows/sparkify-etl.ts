@@ -34,7 +34,7 @@ import {
   RUN_PRIVATE_STAGING,
   SINCE_2026_11_26,
 } from './patches';
-import { doneIn, fast, LOCAL_LIMIT_BYTES, LOCAL_LIMIT_LOAD_ROWS, LOCAL_LIMIT_SONG_FILES } from './first-locally';
+import { doneIn, fast, LOCAL_LIMIT_BYTES, LOCAL_LIMIT_LOAD_ROWS, LOCAL_LIMIT_SONG_FILES } from './fast-path';
 import { resolveInterval } from './resolve-interval';
 import { allSettled, messageOf, named, StepFailed, toFailure } from './step-failures';
 
@@ -111,7 +111,7 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
       ? 'locally'
       : 'as activities';
   const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0, stepsRun === 'locally');
-  // Small hours take the fast path (first-locally.ts) when the steps may run locally: three local activities
+  // Small hours take the fast path (fast-path.ts) when the steps may run locally: three local activities
   // that do the steps at once; what they did not do, the run does step by step as below.
   const fastPath = stepsRun !== 'as activities' && current;
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
