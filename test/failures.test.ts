@@ -378,19 +378,17 @@ test('a local-activity step that fails (the audit record) is named as its step, 
       ['run', '-s', 'etl', '--', '--from', '2018-11-01T22:00Z', '--to', '2018-11-01T23:00Z', '--retry-budget', '0s'],
       env,
     );
-    // Twice: the fast path's record (finishRun), then the record the run makes on its own after it.
+    // Twice: the fast path's record (finishRun), then the record the run makes on its own after it. A terminated
+    // backend stays in pg_stat_activity for a moment, so the second wait must not see the first one again.
+    const terminated: number[] = [];
     for (const attempt of ['in the fast path', 'on its own']) {
-      await untilBackend(
-        db,
-        `wait_event_type = 'Lock' AND query LIKE 'INSERT INTO etl_runs%'`,
-        `the audit insert waiting (${attempt})`,
-        50,
-      );
-      await db.pool.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO etl_runs%'`,
+      const waiting = `wait_event_type = 'Lock' AND query LIKE 'INSERT INTO etl_runs%' AND pid <> ALL('{${terminated.join(',')}}'::int[])`;
+      await untilBackend(db, waiting, `the audit insert waiting (${attempt})`, 50);
+      const gone = await db.pool.query<{ pid: number }>(
+        `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND ${waiting}`,
         [db.name],
       );
+      terminated.push(...gone.rows.map((r) => r.pid));
     }
     await locker.query('ROLLBACK');
     expect(await etl.exit(60_000)).toBe(1);
