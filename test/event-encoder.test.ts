@@ -8,7 +8,7 @@ import path from 'node:path';
 import { generate } from '../src/datagen/generate';
 import { EventCopyEncoder, lineTime, timeOfEventLine } from '../src/source/event-encoder';
 import { digestEventLines } from '../src/source/hour-digest';
-import { decodeUtf8, encodeEventLine, eventTimeOf, EVENT_FIELDS, RecordError } from '../src/source/records';
+import { decodeUtf8, encodeEventLine, eventTimeOf, EVENT_FIELDS, RecordError, toCopyRow } from '../src/source/records';
 import { testTmp } from './support/helpers';
 import { SAMPLE_EVENT as base } from './support/sample';
 
@@ -34,11 +34,37 @@ function viaEncoder(input: Buffer, [startMs, endMs] = ALL_TIME, pieces = 1): Out
     if (to > from) line += encoder.encode(input, from, to, line);
     from = to;
   }
-  const out = encoder.finish();
-  const text = Buffer.concat(out).toString('utf8');
-  const rows = text === '' ? [] : text.slice(0, -1).split('\n');
+  const rows = binaryRowsAsText(Buffer.concat(encoder.finish()));
   expect(stats.rowsStaged).toBe(rows.length);
   return { rows, bad, nextSong: stats.nextSongRows, general: encoder.generalLines };
+}
+
+/**
+ * The encoder's binary COPY rows read back field by field, as PostgreSQL's binary input reads them (each
+ * column's length, then its bytes: UTF-8 text, a big-endian integer of 4 or 8 bytes, or a double), and written
+ * as COPY text rows (toCopyRow) to compare with the reference's.
+ */
+function binaryRowsAsText(bytes: Buffer): string[] {
+  const rows: string[] = [];
+  let p = 0;
+  while (p < bytes.length) {
+    expect(bytes.readInt16BE(p)).toBe(EVENT_FIELDS.length);
+    p += 2;
+    const values = EVENT_FIELDS.map((f) => {
+      const n = bytes.readInt32BE(p);
+      p += 4;
+      if (n === -1) return null;
+      const at = p;
+      p += n;
+      if (f.kind === 'text' || f.kind === 'userId') return bytes.toString('utf8', at, at + n);
+      if (f.kind === 'float') return (expect(n).toBe(8), bytes.readDoubleBE(at));
+      expect(n).toBe(f.name === 'ts' ? 8 : 4);
+      return n === 8 ? Number(bytes.readBigInt64BE(at)) : bytes.readInt32BE(at);
+    });
+    rows.push(toCopyRow(values).slice(0, -1));
+  }
+  expect(p).toBe(bytes.length);
+  return rows;
 }
 
 function viaReference(input: Buffer, [startMs, endMs] = ALL_TIME): Outcome {
@@ -64,7 +90,7 @@ function viaReference(input: Buffer, [startMs, endMs] = ALL_TIME): Outcome {
       decodeUtf8(bytes);
       const r = encodeEventLine(text);
       if (r.ts < startMs || r.ts >= endMs) return;
-      rows.push(r.row.slice(0, -1));
+      rows.push(toCopyRow(r.values).slice(0, -1));
       if (r.page === 'NextSong') nextSong++;
     } catch (err) {
       if (!(err instanceof RecordError)) throw err;

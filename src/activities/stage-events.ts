@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toMs } from '../interval';
 import { wholeLines, type ByteRange, type Source, type SourceFile } from '../source';
-import { EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, EventCopyEncoder, type EncodeStats } from '../source/event-encoder';
 import { stagingKeyOf, type StageEventsInput, type StageEventsResult } from '../types';
 import { withTransaction } from '../warehouse/pool';
 import { ApplicationFailure } from '@temporalio/common';
@@ -28,7 +28,8 @@ import { eventFilesFor } from './event-files';
 import { refreshSourceIndexAtMostEvery } from './source-index';
 import type { SourceIndex } from '../warehouse/dialect';
 
-const CHUNK_BYTES = 64 * 1024;
+/** The COPY data sent at a time: pg-copy-streams writes each chunk as a message of its own (two socket writes). */
+const CHUNK_BYTES = 256 * 1024;
 /** How old a listing of log_data a run may rely on for its index (see refreshSourceIndexAtMostEvery). */
 export const EVENT_LISTING_MAX_AGE_MS = 1000;
 
@@ -43,7 +44,7 @@ const FILE_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENOTDIR']);
  * created afresh, so a retry starts clean and a failure leaves nothing half-staged. Reads every file that
  * can feed the interval: the day files it touches (a missing one is reported) and every other file the source
  * index says holds lines of its hours (an event delivered into another day's file), streams them through the
- * event encoder (bytes in, COPY rows out) into COPY FROM STDIN and keeps events whose `ts` falls in the
+ * event encoder (bytes in, binary COPY rows out) into COPY FROM STDIN and keeps events whose `ts` falls in the
  * interval. What it read, per hour, is recorded in the same transaction (run_hour_sources), or alone when the
  * run fails on a bad line: the late-data watcher compares it with the index to find hours whose source changed
  * since.
@@ -224,6 +225,7 @@ async function* encodeEvents(
   stats: EncodeStats,
   bad: BadLines,
 ): AsyncGenerator<Buffer> {
+  yield COPY_BINARY_HEADER;
   for (const { file, range } of files) {
     const encoder = new EventCopyEncoder(
       startMs,
@@ -242,4 +244,5 @@ async function* encodeEvents(
     }
     yield* encoder.finish();
   }
+  yield COPY_BINARY_TRAILER;
 }

@@ -94,7 +94,7 @@ export class RecordError extends Error {
   override name = 'RecordError';
 }
 
-type Value = string | number | null;
+export type Value = string | number | null;
 
 function describe(v: unknown): string {
   const s = JSON.stringify(v);
@@ -303,16 +303,16 @@ export function decodeUtf8(b: Uint8Array, start = 0, end = b.length): string {
 }
 
 export interface EncodedEvent {
-  /** The staging row in COPY text format, newline included. */
-  row: string;
+  /** The staging row's values in column order (EVENT_FIELDS): strings, numbers or null. */
+  values: Value[];
   ts: number;
-  page: string;
+  page: string | null;
 }
 
 /**
- * parseEventLine + toCopyRow in one pass, for the staging hot path: the common shapes (a string, a whole
- * number, a finite number, null) are encoded inline; anything else goes through the general conversion,
- * which accepts what it can and otherwise throws the same RecordError.
+ * parseEventLine in one pass, for the staging hot path's general path: the common shapes (a string, a whole
+ * number, a finite number, null) are taken inline; anything else goes through the general conversion, which
+ * accepts what it can and otherwise throws the same RecordError.
  */
 export function encodeEventLine(text: string): EncodedEvent {
   const record = parseJson(text);
@@ -320,16 +320,12 @@ export function encodeEventLine(text: string): EncodedEvent {
     throw new RecordError(`expected a JSON object, got ${describe(record)}`);
   }
   const r = record as Record<string, unknown>;
-  let row = '';
-  let ts = 0;
-  let page = '';
+  const values: Value[] = new Array<Value>(EVENT_FIELDS.length);
   for (let i = 0; i < EVENT_FIELDS.length; i++) {
     const field = EVENT_FIELDS[i] as Field;
     const raw = r[field.name];
-    let cell: string;
     if (field.kind === 'text' && typeof raw === 'string') {
-      checkText(field, raw);
-      cell = NEEDS_ESCAPE.test(raw) ? escapeCopy(raw) : raw;
+      values[i] = checkText(field, raw);
     } else if (
       field.kind === 'int' &&
       typeof raw === 'number' &&
@@ -337,18 +333,14 @@ export function encodeEventLine(text: string): EncodedEvent {
       raw >= field.range.min &&
       raw <= field.range.max
     ) {
-      cell = String(raw);
+      values[i] = raw;
     } else if (field.kind === 'float' && typeof raw === 'number' && Number.isFinite(raw)) {
-      cell = String(raw);
+      values[i] = raw;
     } else if (raw === null && !field.required) {
-      cell = '\\N';
+      values[i] = null;
     } else {
-      const v = convert(field, raw);
-      cell = v === null ? '\\N' : typeof v === 'number' ? String(v) : escapeCopy(v);
+      values[i] = convert(field, raw);
     }
-    if (i === TS_INDEX) ts = Number(cell);
-    else if (i === PAGE_INDEX) page = cell;
-    row += i === 0 ? cell : '\t' + cell;
   }
-  return { row: row + '\n', ts, page };
+  return { values, ts: values[TS_INDEX] as number, page: values[PAGE_INDEX] as string | null };
 }

@@ -55,7 +55,7 @@ export const staleRunStaging = (olderThanHours: number): Statement => ({
 
 export const copyEventsIntoRunStaging = (stg: string): Statement => ({
   text: `COPY ${stg} (artist, auth, firstName, gender, itemInSession, lastName, length, level, location, method, page,
-     registration, sessionId, song, status, ts, userAgent, userId) FROM STDIN WITH (FREEZE)`,
+     registration, sessionId, song, status, ts, userAgent, userId) FROM STDIN WITH (FORMAT binary, FREEZE)`,
 });
 
 /**
