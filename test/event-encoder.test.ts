@@ -473,3 +473,36 @@ test('one rule: the run of an interval stages or reports exactly the lines timeO
     });
   }
 });
+
+test("a byte-order mark at the start of a file is not part of its first line (for the run and the source index); anywhere else it is the line's", async () => {
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  const second = json({ ...base, userId: '77' });
+  const file = Buffer.concat([BOM, lines(json(base), second)]);
+  const got = viaEncoder(file, ALL_TIME, 2);
+  expect(got.bad).toEqual([]);
+  expect(normalized(got.rows)).toEqual(normalized(viaReference(lines(json(base), second)).rows));
+  // in one piece or cut anywhere after the first line, and with a line of its own hour only
+  expect(viaEncoder(file).rows).toHaveLength(2);
+  const hour = Math.floor(base.ts / 3_600_000) * 3_600_000;
+  expect(viaEncoder(file, [hour, hour + 3_600_000]).rows).toHaveLength(2);
+
+  // the index puts the first line in its hour, and digests it as the bytes after the mark
+  const digest = await digestEventLines(
+    (async function* () {
+      yield file;
+    })(),
+  );
+  const plain = await digestEventLines(
+    (async function* () {
+      yield lines(json(base), second);
+    })(),
+  );
+  expect(digest.unhouredLines).toBe(0);
+  expect(digest.hours.map((h) => [h.hourStartMs, h.lines, h.digest, h.firstLine])).toEqual(
+    plain.hours.map((h) => [h.hourStartMs, h.lines, h.digest, h.firstLine]),
+  );
+
+  // a mark at the start of a later line is a character the line starts with: a bad line, named
+  const inside = Buffer.concat([lines(json(base)), BOM, lines(second)]);
+  expect(viaEncoder(inside).bad).toEqual([{ line: 2, reason: expect.stringMatching(/^invalid JSON/) }]);
+});

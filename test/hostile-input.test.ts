@@ -421,3 +421,44 @@ describe('as a user sees it: `npm run etl` with a worker process', () => {
     expect(await tableChecksums(db.pool)).toEqual(before);
   });
 });
+
+describe('as a user sees it: a day file saved with a byte-order mark', () => {
+  let db: TestDatabase;
+  let worker: Background | undefined;
+  afterAll(async () => {
+    await worker?.stop('SIGKILL');
+    await db?.drop();
+  });
+
+  test('`npm run etl` loads every event, the first line too, and reports no bad line', async () => {
+    db = await createTestDatabase();
+    const plays = Array.from({ length: 6 }, (_, k) => play(k));
+    const lines = plays.map((e) => JSON.stringify(e));
+    const source = await makeSource(
+      'cli-bom',
+      [Buffer.from('\uFEFF' + lines[0]!), ...lines.slice(1)],
+      songFiles(SONGS),
+    );
+    const cliEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: 'default',
+      TASK_QUEUE: uniqueQueue('cli-bom'),
+      WAREHOUSE_URL: db.url,
+      SOURCE_URL: source,
+    };
+    worker = new Background('npm', ['run', '-s', 'worker'], cliEnv);
+    await worker.waitFor(/worker polling task queue/);
+    const etl = await runCommand(
+      'npm',
+      ['run', '-s', 'etl', '--', '--from', '2018-11-10T10:00Z', '--to', '2018-11-10T11:00Z'],
+      cliEnv,
+    );
+    expect(etl.stderr).toBe('');
+    expect(etl.code).toBe(0);
+    expect(etl.stdout).toMatch(/^stage events \(1 file\(s\), 6 lines read\)\s+6\s+\d+$/m);
+    expect(etl.stdout).not.toMatch(/bad line/i);
+    expect(await starCounts(db)).toEqual(expectedOf(plays, SONGS));
+    expect(await count(db.pool, 'SELECT count(*) FROM load_errors')).toBe(0);
+  });
+});

@@ -48,6 +48,15 @@ export function timeOfEventLine(b: Buffer, start: number, end: number): number |
   return read === BLANK ? null : read.ts;
 }
 
+/**
+ * The length of a UTF-8 byte-order mark at b[start] (3, or 0 if there is none). Editors on Windows write one at
+ * the start of a file; it is not part of the first line's JSON, for the encoder (encode) and the source index
+ * (hour-digest.ts) alike. Anywhere else in a file it stays what it is: a character the line must not start with.
+ */
+export function byteOrderMarkAt(b: Buffer, start: number, end: number): number {
+  return end - start >= 3 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf ? 3 : 0;
+}
+
 function withoutCr(b: Buffer, start: number, end: number): number {
   return end > start && b[end - 1] === 13 ? end - 1 : end;
 }
@@ -100,14 +109,16 @@ export class EventCopyEncoder {
 
   /**
    * Encodes the lines of buf[start, end): whole lines, the last one ending with '\n' or at the end of the
-   * file. `firstLine` is the line number of the first one. Returns how many lines there were.
+   * file. `firstLine` is the line number of the first one (1: the file's start, where a byte-order mark is
+   * skipped). Returns how many lines there were.
    */
   encode(buf: Buffer, start: number, end: number, firstLine: number): number {
     // Complete lines never split a UTF-8 character; if this stretch is not valid UTF-8, every line of it
     // takes the general path, which decodes as Node does (invalid bytes become U+FFFD).
     const utf8 = isUtf8(buf.subarray(start, end));
     let line = firstLine;
-    let from = start;
+    // the first line of a file starts after its byte-order mark, if any
+    let from = firstLine === 1 ? start + byteOrderMarkAt(buf, start, end) : start;
     while (from < end) {
       let nl = buf.indexOf(10, from);
       if (nl === -1 || nl >= end) nl = end;

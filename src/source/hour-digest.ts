@@ -8,7 +8,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { HOUR_MS } from '../interval';
-import { timeOfEventLine } from './event-encoder';
+import { byteOrderMarkAt, timeOfEventLine } from './event-encoder';
 import { wholeLines } from './index';
 
 export interface HourDigest {
@@ -53,7 +53,9 @@ export async function digestEventLines(
       let nl = piece.indexOf(10, from);
       if (nl === -1) nl = piece.length;
       lineNo++;
-      const ts = timeOfEventLine(piece, from, nl);
+      // the file's first line starts after its byte-order mark, as the encoder reads it
+      const at = lineNo === 1 ? from + byteOrderMarkAt(piece, from, nl) : from;
+      const ts = timeOfEventLine(piece, at, nl);
       if (ts !== null) {
         lines++;
         let slot;
@@ -72,7 +74,7 @@ export async function digestEventLines(
           slot = h;
         }
         slot.lines++;
-        slot.hash.update(piece.subarray(from, nl));
+        slot.hash.update(piece.subarray(at, nl));
         slot.hash.update(NL);
       }
       from = nl + 1;
