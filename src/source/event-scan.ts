@@ -400,10 +400,9 @@ function outViewOf(out: Buffer): DataView {
 }
 
 /**
- * Which of the four bytes of w (read little-endian) end a plain run inside a JSON string: a control character
- * (< 0x20), a quote or a backslash. Bit arithmetic on all four at once ("has a byte less than n", "has a zero
- * byte"): 0 exactly when none does, and otherwise the lowest flagged byte (bit 7, 15, 23 or 31) is the first
- * that does (a flag above it may be a borrow's). `| 0` keeps the subtractions in 32 bits.
+ * Whether any of the four bytes of w ends a plain run inside a JSON string: not 0 exactly when one is a control
+ * character (< 0x20), a quote or a backslash. Bit arithmetic on all four at once (the "has a byte less than n"
+ * and "has a zero byte" tests, exact for whether any byte does); `| 0` keeps the subtractions in 32 bits.
  */
 function plainRunStops(w: number): number {
   const q = w ^ 0x22222222;
@@ -539,12 +538,11 @@ export class EventScanner {
 }
 
 /**
- * The most bytes row() writes for a line of `lineBytes` bytes: the field count, and per field at most 4 bytes of
- * length and 8 of value more than the line spends on it (a key with its quotes and colon takes at least 4, a
- * value 1), with 3 to spare for copyString's last group of four.
+ * Room enough for the row row() writes for a line of `lineBytes` bytes: its field count, and per field at most
+ * a 4-byte length and an 8-byte value more than the line spends on it (a string's bytes are at most its JSON's).
  */
 export function rowRoom(lineBytes: number): number {
-  return lineBytes + 2 + 12 * N_FIELDS + 4;
+  return lineBytes + 2 + 12 * N_FIELDS;
 }
 
 /** Writes NULL for the columns from, ..., to - 1, which the line leaves out; -1 if one of them is required. */
