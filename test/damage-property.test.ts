@@ -139,7 +139,7 @@ function referenceEvents(bytes: Buffer, startMs: number, endMs: number): EventOu
     let doc: unknown;
     try {
       const text = utf8.decode(raw);
-      if (text.trim() === '') continue;
+      if (/^[ \t\r]*$/.test(text)) continue; // blank: JSON whitespace only
       doc = JSON.parse(text);
     } catch {
       out.bad.push(line);

@@ -81,7 +81,7 @@ function viaReference(input: Buffer, [startMs, endMs] = ALL_TIME): Outcome {
   lines.forEach((raw, i) => {
     const bytes = raw[raw.length - 1] === 13 ? raw.subarray(0, -1) : raw;
     const text = bytes.toString('utf8');
-    if (text.trim() === '') return;
+    if (/^[ \t\r]*$/.test(text)) return; // blank: JSON whitespace only
     // the interval a line belongs to: its "ts" key's integer, if one can be read from the text (and can be
     // an interval's: years 1 to 9999)
     const time = lineTime(bytes, 0, bytes.length);
@@ -505,4 +505,23 @@ test("a byte-order mark at the start of a file is not part of its first line (fo
   // a mark at the start of a later line is a character the line starts with: a bad line, named
   const inside = Buffer.concat([lines(json(base)), BOM, lines(second)]);
   expect(viaEncoder(inside).bad).toEqual([{ line: 2, reason: expect.stringMatching(/^invalid JSON/) }]);
+});
+
+test('a line of characters that JavaScript trims but JSON does not take as whitespace (a byte-order mark after the first line, \\f, \\v, no-break or line separators) is a bad line, not a blank one', async () => {
+  // JSON's whitespace is space, tab, CR and LF; String.prototype.trim also drops U+FEFF, \f, \v, U+00A0,
+  // U+2028, U+3000, ...: a line of those alone was neither a row nor a bad line (dropped without a word)
+  const odd = ['\uFEFF', '\f', '\v', '\u00A0', '\u2028', '\u3000', ' \uFEFF \r'];
+  const input = lines(json(base), ...odd, '', ' \t ', '\r', json({ ...base, userId: '77' }));
+  const got = viaEncoder(input);
+  expect(got.rows).toHaveLength(2);
+  expect(got.bad).toEqual(odd.map((_, k) => ({ line: 2 + k, reason: expect.stringMatching(/^invalid JSON/) })));
+  // every run that reads the file reports them (their time cannot be read); JSON whitespace alone stays blank
+  for (const l of odd) expect(timeOfEventLine(Buffer.from(l), 0, Buffer.byteLength(l))).toBeUndefined();
+  for (const l of ['', ' \t ', '\r']) expect(timeOfEventLine(Buffer.from(l), 0, Buffer.byteLength(l))).toBeNull();
+  const digest = await digestEventLines(
+    (async function* () {
+      yield input;
+    })(),
+  );
+  expect(digest.unhouredLines).toBe(odd.length);
 });

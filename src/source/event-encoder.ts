@@ -61,6 +61,19 @@ function withoutCr(b: Buffer, start: number, end: number): number {
   return end > start && b[end - 1] === 13 ? end - 1 : end;
 }
 
+/**
+ * Whether b[start, end) holds JSON whitespace only (space, tab, CR): a blank line. Not String.prototype.trim's
+ * wider set: a line of U+FEFF (a byte-order mark after the first line), \f, \v, U+00A0 or U+2028 alone is not
+ * JSON, and so a bad line, not one dropped without a word.
+ */
+function isBlank(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
 const BLANK = null;
 /** A line read by the general path: its row, or why it is bad and the time it belongs to if any. */
 type ReadLine = EncodedEvent | { bad: string; text: string; ts: number | undefined } | typeof BLANK;
@@ -71,8 +84,8 @@ type ReadLine = EncodedEvent | { bad: string; text: string; ts: number | undefin
  * scanned time, else the one parsing can still read. `utf8`: the caller found these bytes valid UTF-8.
  */
 function readEventLine(b: Buffer, start: number, end: number, utf8: boolean): ReadLine {
+  if (isBlank(b, start, end)) return BLANK;
   const text = b.toString('utf8', start, end);
-  if (text.trim() === '') return BLANK;
   try {
     if (!utf8) decodeUtf8(b, start, end);
     return encodeEventLine(text);
