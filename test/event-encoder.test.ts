@@ -253,6 +253,14 @@ test('what the warehouse would refuse is a bad line naming the field: NUL, lone 
     [json({ ...base, song: ['S'] }), 'field "song" must be a string, got ["S"]'],
     [json({ ...base, length: [1] }), 'field "length" must be a number, got [1]'],
     [json({ ...base, sessionId: { n: 1 } }), 'field "sessionId" must be an integer, got {"n":1}'],
+    [
+      json({ ...base }).replace('"length":246.30812', '"length":-1.8e308'),
+      'field "length" must be a number, got a number beyond the range of a double (about 1.8e308)',
+    ],
+    [
+      json({ ...base, sessionId: 7 }).replace('"sessionId":7', '"sessionId":1e400'),
+      'field "sessionId" must be an integer, got a number beyond the range of a double (about 1.8e308)',
+    ],
   ];
   const within = [
     json({ ...base, song: 'x'.repeat(512) }),

@@ -97,6 +97,8 @@ export class RecordError extends Error {
 export type Value = string | number | null;
 
 function describe(v: unknown): string {
+  // JSON.parse reads a number past a double's range (1e400) as Infinity, which JSON.stringify writes as null
+  if (typeof v === 'number' && !Number.isFinite(v)) return 'a number beyond the range of a double (about 1.8e308)';
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
