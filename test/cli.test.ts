@@ -8,7 +8,7 @@ import { workflowIdFor } from '../src/interval';
 import { expectedFor } from './support/expected';
 import { historyText } from './support/history';
 import { count, createTestDatabase, testTmp, uniqueQueue, type TestDatabase } from './support/helpers';
-import { Background, ROOT, runCommand } from './support/processes';
+import { Background, programEnv, ROOT, runCommand } from './support/processes';
 
 const PASSWORD = 'not-a-real-secret-7f3a9c';
 let db: TestDatabase;
@@ -22,19 +22,32 @@ function need(name: string): string {
   return v;
 }
 
+/**
+ * What a developer may have exported in the shell that runs the tests (their own worker's metrics port, another
+ * namespace, a settings file): the commands below run with the settings this file gives them, never these.
+ */
+const DEVELOPERS_SHELL = {
+  METRICS_ADDRESS: 'in use by my own worker',
+  TEMPORAL_NAMESPACE: 'my-namespace',
+  TEMPORAL_API_KEY: 'my-key',
+  SPARKIFY_CONFIG: '/no/such/settings.json',
+  LOG_LEVEL: 'ERROR',
+  SCHEDULE_START: 'tomorrow-ish',
+};
+
 beforeAll(async () => {
+  Object.assign(process.env, DEVELOPERS_SHELL); // jest gives each test file a copy of the environment
   db = await createTestDatabase();
   dataDir = path.join(testTmp(), `cli-sample-${process.pid}`);
   const url = new URL(db.url);
   url.password = PASSWORD; // trust auth ignores it; it must never show up in output
-  env = {
-    ...process.env,
+  env = programEnv({
     TEMPORAL_ADDRESS: need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
     TEMPORAL_NAMESPACE: 'default',
     TASK_QUEUE: uniqueQueue('cli'),
     WAREHOUSE_URL: url.toString(),
     SOURCE_URL: dataDir,
-  };
+  });
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { SETTINGS } from '../../src/config';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -8,6 +9,23 @@ export interface Finished {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** Variables read by the program or the libraries it configures: envconfig reads TEMPORAL_*, the S3 client AWS_*. */
+const READ_BY_THE_PROGRAM = /^(TEMPORAL_|SPARKIFY_|AWS_)/;
+
+/**
+ * The environment of a command a test runs: the calling shell's (PATH, HOME, npm's settings) without any setting
+ * of the program (config.ts's SETTINGS and every TEMPORAL_, SPARKIFY_ and AWS_ variable), then `settings`. A
+ * developer's own METRICS_ADDRESS, TEMPORAL_NAMESPACE or SPARKIFY_CONFIG never reaches the command under test.
+ */
+export function programEnv(settings: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!(name in SETTINGS) && !READ_BY_THE_PROGRAM.test(name)) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(settings)) if (value !== undefined) env[name] = value;
+  return env;
 }
 
 /** Runs a command to completion (bounded by timeoutMs), capturing its output. */
