@@ -147,7 +147,7 @@ test('generate, worker, etl: the summary prints and the run is in the Web UI', a
     'finishRun',
   ]);
   const markerText = historyText(markers);
-  expect(markerText).toContain('checks and the audit record');
+  expect(markerText).toContain('checks, the audit record and dropping the run staging table');
   // the failure webhook is no step of the run: recordRun queues it, the worker process delivers it
   expect(markerText).not.toContain('alertRun');
   // The warehouse password is in the worker's environment only: not in history, not in the log.

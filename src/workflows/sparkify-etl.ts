@@ -194,7 +194,7 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     const checksInput = { ...staging, interval, builtin: input.builtinChecks ?? true, checks: input.checks ?? [] };
     const finished = fastPath
       ? await fast(
-          acts.fast('checks and the audit record').finishRun({
+          acts.fast('checks, the audit record and dropping the run staging table').finishRun({
             checks: checksInput,
             record: { ...record, queueAlert: alertsQueued(), dropStaging: staging },
           }),
