@@ -209,7 +209,7 @@ export const SETTINGS = {
   SCHEDULE_ID: { shown: '`<SPARKIFY_DEPLOYMENT>-hourly`', doc: 'the hourly schedule' },
   SCHEDULE_START: {
     shown: 'none (`npm start`: first day of the data)',
-    doc: "Airflow's `start_date`: the first run loads the hour starting at `SCHEDULE_START`",
+    doc: "Airflow's `start_date`: the first run loads the hour starting at `SCHEDULE_START`; an `up` without it keeps the schedule's start",
   },
   SCHEDULE_END: { doc: "Airflow's `end_date`: no run after it" },
   SCHEDULE_MINUTE: { default: '0', doc: 'minute of the hour the runs start' },

@@ -52,15 +52,30 @@ function scheduleOptions(s: ScheduleSettings): Omit<ScheduleOptions, 'scheduleId
   };
 }
 
+/** The SCHEDULE_START a schedule was given (its first scheduled time is an hour later: scheduledTimeRange). */
+export function scheduleStart(d: Pick<ScheduleDescription, 'spec'>): string | undefined {
+  return d.spec.startAt ? new Date(d.spec.startAt.getTime() - HOUR_MS).toISOString() : undefined;
+}
+
 /**
  * Creates the schedule, or updates it in place to the given settings: running it twice leaves one schedule
- * with the second call's spec. Its paused state is kept on update.
+ * with the second call's spec. Its paused state is kept on update, and so is its start when the settings name
+ * none: an `up` without SCHEDULE_START (a shell that does not have it, `npm run schedule -- up --minute 5`)
+ * must not turn a schedule that loads from a given hour into one without a start.
  */
 export async function upsertSchedule(client: Client, s: ScheduleSettings): Promise<'created' | 'updated'> {
   const options = scheduleOptions(s);
   const handle = client.schedule.getHandle(s.id);
   try {
-    await handle.update((previous) => ({ ...previous, ...options, state: previous.state }));
+    await handle.update((previous) => ({
+      ...previous,
+      ...options,
+      spec: {
+        ...options.spec,
+        ...(!s.startAt && previous.spec.startAt ? { startAt: previous.spec.startAt } : {}),
+      },
+      state: previous.state,
+    }));
     return 'updated';
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;

@@ -3,11 +3,11 @@
  * time-skipping one) and a real PostgreSQL.
  */
 import { randomUUID } from 'node:crypto';
-import { hoursIn, makeInterval } from '../src/interval';
+import { HOUR_MS, hoursIn, makeInterval } from '../src/interval';
 import { catchUp, describeSchedule, durationText, upsertSchedule, type ScheduleSettings } from '../src/schedule';
 import { tableChecksums } from './support/checksum';
 import { useTemporalEnv, createTestDatabase, uniqueQueue, withWorker, type TestDatabase } from './support/helpers';
-import { runCommand } from './support/processes';
+import { programEnv, runCommand } from './support/processes';
 
 const env = useTemporalEnv();
 
@@ -201,6 +201,59 @@ test('`npm run schedule -- up` gives scheduled runs an input that says what they
     const payload = started.input!.payloads![0]!;
     expect(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).toEqual(expected);
     await env.client.workflow.getHandle(run.workflowId).terminate('test over');
+  } finally {
+    for (const id of [`${deployment}-hourly`, `${deployment}-late-data`])
+      await env.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
+  }
+});
+
+test('`npm run schedule -- up` without SCHEDULE_START keeps the start the schedule has; a first one makes none', async () => {
+  const deployment = `schedstart-${randomUUID().slice(0, 8)}`;
+  const cliEnv = programEnv({
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: 'default',
+    SPARKIFY_DEPLOYMENT: deployment,
+  });
+  const schedule = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
+    const res = await runCommand('npm', ['run', '-s', 'schedule', '--', ...args, '--skip-checks'], env);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    return res.stdout.split('\n');
+  };
+  // the hourly schedule's lines of `describe` (the late-data watcher's follow)
+  const described = async () => {
+    const lines = await schedule(cliEnv, 'describe');
+    const hourly = lines.slice(
+      0,
+      lines.findIndex((l, i) => i > 0 && !l.startsWith(' ')),
+    );
+    return hourly.filter((l) => /^ {2}(start|runs):/.test(l));
+  };
+  // A day ahead: no run falls due while the test runs.
+  const start = new Date((Math.floor(Date.now() / HOUR_MS) + 24) * HOUR_MS);
+  const firstRun = new Date(start.getTime() + HOUR_MS).toISOString();
+  try {
+    const created = await schedule(cliEnv, 'up');
+    expect(created).toContain(`created schedule ${deployment}-hourly (task queue ${deployment})`);
+    expect(created).toContain('no SCHEDULE_START: nothing to catch up; runs start at the next hour');
+    expect(await described()).toEqual(['  runs: hourly at :00', '  start: -  end: -']);
+
+    expect(await schedule({ ...cliEnv, SCHEDULE_START: start.toISOString() }, 'up')).toContain(
+      `updated schedule ${deployment}-hourly (task queue ${deployment})`,
+    );
+    expect(await described()).toEqual(['  runs: hourly at :00', `  start: ${firstRun}  end: -`]);
+    // Another shell, without SCHEDULE_START, changes the minute: the start stays.
+    expect(await schedule(cliEnv, 'up', '--minute', '5')).toContain(
+      `updated schedule ${deployment}-hourly (task queue ${deployment})`,
+    );
+    expect(await described()).toEqual(['  runs: hourly at :05', `  start: ${firstRun}  end: -`]);
+    // and --catchup catches up from it (nothing yet: it is a day ahead)
+    const caught = await schedule(cliEnv, 'up', '--catchup');
+    expect(caught).toContain('nothing to catch up');
+    expect(caught.join('\n')).not.toContain('no SCHEDULE_START');
+    expect(await described()).toEqual(['  runs: hourly at :00', `  start: ${firstRun}  end: -`]);
   } finally {
     for (const id of [`${deployment}-hourly`, `${deployment}-late-data`])
       await env.client.schedule

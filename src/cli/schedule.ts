@@ -6,6 +6,7 @@ import {
   describeSchedule,
   lateDataScheduleLine,
   lateDataWatcherInput,
+  scheduleStart,
   upsertLateDataSchedule,
   upsertSchedule,
   type ScheduleSettings,
@@ -19,10 +20,11 @@ import { defineCommand, parseCommandLine, UsageError, usageText } from './args';
 const USAGE = `usage: npm run schedule -- COMMAND [options]
 
 commands:
-  up [--catchup]   create the hourly schedule, or update it to the current settings; --catchup (always on
-                   creation) runs every hour from SCHEDULE_START to now, like Airflow's catchup=True. Also
-                   creates or updates the late-data watcher's schedule (<deployment>-late-data, every
-                   LATE_DATA_EVERY), or deletes it when LATE_DATA_EVERY is 0 or off
+  up [--catchup]   create the hourly schedule, or update it to the current settings (without SCHEDULE_START or
+                   --start, it keeps its start); --catchup (always on creation) runs every hour from the start
+                   to now, like Airflow's catchup=True. Also creates or updates the late-data watcher's
+                   schedule (<deployment>-late-data, every LATE_DATA_EVERY), or deletes it when
+                   LATE_DATA_EVERY is 0 or off
   pause [--note T] stop starting runs, the late-data watcher's cycles too    unpause   start both again
   trigger          start one run now (it loads the hour that ends at the current scheduled time)
   describe         show spec, policies, recent and next runs, of both schedules
@@ -91,10 +93,13 @@ export const command = defineCommand(module, USAGE, async () => {
         );
         console.log(lateDataScheduleLine(late, watcher));
         if (outcome === 'created' || values.catchup) {
-          if (!settings.startAt) {
+          // without SCHEDULE_START (or --start), from the start the schedule kept
+          const startAt =
+            settings.startAt ?? (outcome === 'updated' ? scheduleStart(await handle.describe()) : undefined);
+          if (!startAt) {
             console.log('no SCHEDULE_START: nothing to catch up; runs start at the next hour');
           } else {
-            const caught = await catchUp(client, settings, new Date());
+            const caught = await catchUp(client, { ...settings, startAt }, new Date());
             console.log(
               caught
                 ? `catching up ${caught.runs} run(s) scheduled from ${caught.from.toISOString()} to ${caught.to.toISOString()}`
