@@ -26,6 +26,15 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, time
   }
 }
 
+/** The hourly and the late-data watcher's schedules `schedule up` made for `deployment`, if there. */
+async function deleteSchedules(deployment: string): Promise<void> {
+  for (const id of [`${deployment}-hourly`, `${deployment}-late-data`])
+    await env.client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
+}
+
 async function intervalsLoaded(db: TestDatabase): Promise<string[]> {
   const res = await db.pool.query<{ s: Date }>(
     `SELECT interval_start AS s FROM etl_runs WHERE status = 'succeeded' ORDER BY interval_start`,
@@ -202,11 +211,7 @@ test('`npm run schedule -- up` gives scheduled runs an input that says what they
     expect(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).toEqual(expected);
     await env.client.workflow.getHandle(run.workflowId).terminate('test over');
   } finally {
-    for (const id of [`${deployment}-hourly`, `${deployment}-late-data`])
-      await env.client.schedule
-        .getHandle(id)
-        .delete()
-        .catch(() => undefined);
+    await deleteSchedules(deployment);
   }
 });
 
@@ -255,11 +260,7 @@ test('`npm run schedule -- up` without SCHEDULE_START keeps the start the schedu
     expect(caught.join('\n')).not.toContain('no SCHEDULE_START');
     expect(await described()).toEqual(['  runs: hourly at :00', `  start: ${firstRun}  end: -`]);
   } finally {
-    for (const id of [`${deployment}-hourly`, `${deployment}-late-data`])
-      await env.client.schedule
-        .getHandle(id)
-        .delete()
-        .catch(() => undefined);
+    await deleteSchedules(deployment);
   }
 });
 
