@@ -94,13 +94,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts an hour's run, or joins the one in progress. A start that fails on the connection is tried again
- * (for up to 10 minutes): with USE_EXISTING, a start that reached the server before the connection broke is
- * joined, not doubled.
+ * (for up to 10 minutes), and each such failure is told to onReconnect: with USE_EXISTING, a start that reached
+ * the server before the connection broke is joined, not doubled.
  */
 async function startHour(
   client: Client,
   hour: PlannedHour,
-  opts: { taskQueue: string; input?: Omit<SparkifyEtlInput, 'start' | 'end'> },
+  opts: {
+    taskQueue: string;
+    input?: Omit<SparkifyEtlInput, 'start' | 'end'>;
+    onReconnect?: (message: string) => void;
+  },
 ): Promise<string> {
   const deadline = Date.now() + 10 * 60_000;
   let wait = 500;
@@ -119,6 +123,8 @@ async function startHour(
       return handle.firstExecutionRunId;
     } catch (err) {
       if (!isUnavailable(err) || Date.now() > deadline) throw err;
+      // said as the wait for an outcome says it: an outage that falls on a start is no quieter for that
+      opts.onReconnect?.((err as Error)?.message ?? String(err));
       await sleep(wait);
       wait = Math.min(wait * 2, 5_000);
     }
