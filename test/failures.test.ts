@@ -382,8 +382,9 @@ test('a local-activity step that fails (the audit record) is named as its step, 
     // backend stays in pg_stat_activity for a moment, so the second wait must not see the first one again.
     const terminated: number[] = [];
     for (const attempt of ['in the fast path', 'on its own']) {
-      const waiting = `wait_event_type = 'Lock' AND query LIKE 'INSERT INTO etl_runs%' AND pid <> ALL('{${terminated.join(',')}}'::int[])`;
-      await untilBackend(db, waiting, `the audit insert waiting (${attempt})`, 50);
+      // the record's first statement on etl_runs: its look at the run's earlier record (finish.ts), then its insert
+      const waiting = `wait_event_type = 'Lock' AND (query LIKE 'SELECT status, rows, checks FROM etl_runs%' OR query LIKE 'INSERT INTO etl_runs%') AND pid <> ALL('{${terminated.join(',')}}'::int[])`;
+      await untilBackend(db, waiting, `the audit record waiting (${attempt})`, 50);
       const gone = await db.pool.query<{ pid: number }>(
         `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND ${waiting}`,
         [db.name],

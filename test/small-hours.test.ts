@@ -310,6 +310,42 @@ describe('the steps themselves', () => {
     ).rejects.toThrow(/staging_events_20181102t2000_1h_0000abcd/);
   });
 
+  test('a run recorded again (replayed after its worker stopped) keeps the counts it recorded in etl_runs, as an operator reads them; a failed record takes the new ones', async () => {
+    const a = acts();
+    const record = (runId: string, status: 'succeeded' | 'failed', rows: Record<string, number>) =>
+      runActivity(
+        a.recordRun,
+        [
+          {
+            workflowId: 'recorded-again-wf',
+            runId,
+            startedAt: new Date().toISOString(),
+            interval: H,
+            status,
+            rows,
+            checks: [],
+            durationsMs: {},
+          },
+        ],
+        local(),
+      );
+    const rowsOf = async (runId: string) =>
+      (await unit.pool.query('SELECT rows FROM etl_runs WHERE run_id = $1', [runId])).rows[0]?.rows;
+    await record('again-1', 'succeeded', { staging_events: 333, staging_songs: 300, songplays: 333, users: 4 });
+    // the replay's steps found the songs staged and the users loaded: they count 0 there
+    await record('again-1', 'succeeded', { staging_events: 333, staging_songs: 0, songplays: 333, users: 0, time: 5 });
+    expect(await rowsOf('again-1')).toEqual({
+      staging_events: 333,
+      staging_songs: 300,
+      songplays: 333,
+      users: 4,
+      time: 5,
+    });
+    await record('again-2', 'failed', { staging_events: 9 });
+    await record('again-2', 'succeeded', { staging_events: 3, users: 0 });
+    expect(await rowsOf('again-2')).toEqual({ staging_events: 3, users: 0 });
+  });
+
   test('the clean-up sweeps staging tables that runs which never finished left behind', async () => {
     const a = acts();
     const left = { runKey: KEY, stagingKey: `${KEY}_0000dead` };

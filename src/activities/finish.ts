@@ -16,6 +16,9 @@ import { whileHeartbeating, log } from './progress';
  * (ALERT_WEBHOOK_URL): either both are written or neither. The worker process delivers the alert.
  * With `dropStaging`, then drops the run's staging: after the commit, so that a step replayed after it finds the
  * record (see recorded.ts); a drop that fails is the result's `cleanupError`, not the record's failure.
+ * A run recorded again keeps the larger of each count: its worker stopped after the record but before the
+ * history took it, and the replay's steps found done what the run had done (the songs staged, the dimension rows
+ * loaded), so they count less. A record of a failed attempt takes the new counts.
  */
 export function makeRecordRun(deps: ActivityDeps) {
   return async function recordRun(input: RecordRunInput): Promise<RecordRunResult> {
@@ -25,7 +28,8 @@ export function makeRecordRun(deps: ActivityDeps) {
     try {
       await whileHeartbeating({ recording: input.workflowId }, () =>
         withTransaction(deps.pool, async (client) => {
-          for (const statement of dialectOf(deps).recordRun({ ...input, startMs, endMs }))
+          const rows = await countsToKeep(client, dialectOf(deps), input);
+          for (const statement of dialectOf(deps).recordRun({ ...input, rows, startMs, endMs }))
             await client.query(statement);
           if (!alerts) return;
           const failed = input.status !== 'succeeded';
@@ -70,6 +74,27 @@ export function makeRecordRun(deps: ActivityDeps) {
       return { cleanupError };
     }
   };
+}
+
+/** The counts to record for the run: the given ones, each raised to the run's earlier record's (see above). */
+async function countsToKeep(
+  client: PoolClient,
+  dialect: Dialect,
+  input: RecordRunInput,
+): Promise<Record<string, number>> {
+  const res = await client.query<{ status: string; rows: unknown }>(dialect.recordedRun(input.workflowId, input.runId));
+  const earlier = res.rows[0];
+  if (!earlier || earlier.status === 'failed') return input.rows;
+  // jsonb on PostgreSQL, text on Redshift
+  const recorded = (typeof earlier.rows === 'string' ? JSON.parse(earlier.rows) : earlier.rows) as Record<
+    string,
+    unknown
+  > | null;
+  const kept = { ...input.rows };
+  for (const [name, n] of Object.entries(recorded ?? {})) {
+    if (typeof n === 'number' && n > (kept[name] ?? -Infinity)) kept[name] = n;
+  }
+  return kept;
 }
 
 /** Drops the table, then its registration: each idempotent, so a failure between them leaves what the sweep ends. */
