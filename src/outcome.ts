@@ -1,7 +1,8 @@
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 // From their modules, not the client's index (which re-exports them): etl loads only what it uses (temporal.ts).
 import { WorkflowFailedError } from '@temporalio/client/lib/errors';
-import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { BAD_DATA } from './failures';
 import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET } from './input';
 import type { WorkflowsClient } from './temporal';
 import { DEFAULT_LOAD_MODES, type SparkifyEtlInput, type SparkifyEtlResult } from './types';
@@ -13,13 +14,26 @@ import { DEFAULT_LOAD_MODES, type SparkifyEtlInput, type SparkifyEtlResult } fro
  */
 export type Outcome =
   | { status: 'completed'; result: SparkifyEtlResult }
-  | { status: 'failed'; error: string }
+  | { status: 'failed'; error: string; badData?: true }
   | { status: 'unknown'; error: string };
 
 /** The run's own failure message: the one line the Web UI shows at the top of the failed run. */
 export function failureMessage(err: WorkflowFailedError): string {
   return err.cause?.message || err.message;
 }
+
+/** Whether the run failed on its source's data (a bad line or file, BadData), anywhere in its failure's causes. */
+export function failedOnBadData(err: WorkflowFailedError): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type === BAD_DATA) return true;
+  }
+  return false;
+}
+
+/** What to do about a run that failed on a bad source line or file, for the commands to print under it. */
+export const BAD_DATA_HINT =
+  'what to do: fix the line or file named above (the late-data watcher re-runs the hour when its file changes), ' +
+  'or run again with --max-errors N to set up to N bad lines aside in load_errors and load the rest';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +53,9 @@ export async function waitForOutcome(
         .result()) as SparkifyEtlResult;
       return { status: 'completed', result };
     } catch (err) {
-      if (err instanceof WorkflowFailedError) return { status: 'failed', error: failureMessage(err) };
+      if (err instanceof WorkflowFailedError) {
+        return { status: 'failed', error: failureMessage(err), ...(failedOnBadData(err) ? { badData: true } : {}) };
+      }
       if (err instanceof WorkflowNotFoundError) return { status: 'unknown', error: `${workflowId}: no such run` };
       const message = (err as Error)?.message ?? String(err);
       troubleSince ??= Date.now();

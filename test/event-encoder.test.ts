@@ -533,3 +533,13 @@ test('a line of characters that JavaScript trims but JSON does not take as white
   );
   expect(digest.unhouredLines).toBe(odd.length);
 });
+
+test("a bad line's reason shows what a terminal would not: a no-break space, a form feed, a mark as their \\u escapes", () => {
+  const got = viaEncoder(lines('\u00a0', '\f', `${json(base).slice(0, -1)}\u2028}x`));
+  expect(got.bad.map((b) => b.line)).toEqual([1, 2, 3]);
+  const [nbsp, ff, ls] = got.bad.map((b) => b.reason);
+  expect(nbsp).toMatch(/^invalid JSON \(.*\\u00A0/);
+  expect(ff).toMatch(/^invalid JSON \(.*\\u000C/);
+  expect(ls).toMatch(/^invalid JSON \(/);
+  for (const r of got.bad.map((b) => b.reason)) expect(r).not.toMatch(/[\u0000-\u001f\u00a0\u2028\ufeff]/);
+});

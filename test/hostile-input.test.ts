@@ -410,6 +410,8 @@ describe('as a user sees it: `npm run etl` with a worker process', () => {
     expect(etl.stderr).toContain(
       `${workflowIdFor(HOUR)} failed: stageEvents: ${DAY_FILE} line 4: field "artist" contains a NUL character (\\u0000)`,
     );
+    // and what to do about it, on the line under it
+    expect(etl.stderr).toMatch(/^what to do: fix the line or file named above .* --max-errors N /m);
     // The run as the Web UI reads it: the same failure, the activity's under it.
     const failed = await env.client.workflow
       .getHandle(workflowIdFor(HOUR))

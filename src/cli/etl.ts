@@ -5,7 +5,7 @@ import { loadConfig } from '../config';
 import { DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
 import { workflowIdFor } from '../interval';
 import { intervalSearchAttributes } from '../search-attributes';
-import { inputDifferences, waitForOutcome, watchRetries } from '../outcome';
+import { BAD_DATA_HINT, inputDifferences, waitForOutcome, watchRetries } from '../outcome';
 import { configuredRunInput } from '../run-input';
 import { connectWorkflows, type WorkflowsClient } from '../temporal';
 import { parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
@@ -124,6 +124,7 @@ export const command = defineCommand(module, USAGE, async () => {
     }
     if (outcome.status === 'failed') {
       console.error(`${workflowId} failed${whose}: ${outcome.error}`);
+      if (outcome.badData) console.error(BAD_DATA_HINT);
       return 1;
     }
     console.error(`${workflowId}: outcome unknown${whose}: ${outcome.error}`);

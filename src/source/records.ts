@@ -177,9 +177,17 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** JSON.parse's messages quote the text near the error, NULs included: those are shown as \0. */
+/**
+ * JSON.parse's messages quote the text near the error as it is: a NUL is shown as \0, and any other character a
+ * terminal would not show or would show as a plain space (control characters, U+00A0, U+2028, a byte-order
+ * mark, ...) as its \u escape, so that a person reading the message sees what is in the line.
+ */
 function visible(message: string): string {
-  return message.replaceAll('\u0000', '\\0');
+  return message
+    .replaceAll('\u0000', '\\0')
+    .replace(/[\p{Cc}\p{Cf}\p{Z}]/gu, (c) =>
+      c === ' ' ? c : `\\u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`,
+    );
 }
 
 export interface EventRow {
