@@ -90,7 +90,8 @@ test('fresh clone: `npm run setup`, `npm start`, completed runs within 90 s, not
     );
     // the server is on a port of its own: the banner says how the other shells find it
     expect(start.output).toContain(
-      `for the other commands, in other shells: export TEMPORAL_ADDRESS=127.0.0.1:${temporalPort}`,
+      `for the other commands, in other shells: export TEMPORAL_ADDRESS=127.0.0.1:${temporalPort}; ` +
+        `export WAREHOUSE_URL=postgres://postgres:postgres@127.0.0.1:${pgPort}/`,
     );
     const watcher = await fetch(
       `http://127.0.0.1:${uiPort}/api/v1/namespaces/default/schedules/sparkify-etl-late-data`,

@@ -132,10 +132,18 @@ export const command = defineCommand(module, USAGE, async () => {
     console.log(`\nTemporal Web UI: ${uiUrl ?? '(see your Temporal server)'}/namespaces/${namespace}/workflows`);
     console.log(`metrics for Prometheus: http://${metricsAddress}/metrics`);
     console.log(`worker running on task queue ${config.taskQueue}; Ctrl-C stops everything.`);
-    // The other commands, in other shells, find this server only where they look by default, or when told.
+    // The other commands, in other shells, find this server and this warehouse only where they look by default,
+    // or when told (status reads the warehouse itself).
+    const exports: string[] = [];
     const port = started.TEMPORAL_ADDRESS?.split(':').pop();
-    if (port && port !== '7233')
-      console.log(`for the other commands, in other shells: export TEMPORAL_ADDRESS=${started.TEMPORAL_ADDRESS}`);
+    if (port && port !== '7233') exports.push(`export TEMPORAL_ADDRESS=${started.TEMPORAL_ADDRESS}`);
+    const url = started.WAREHOUSE_URL;
+    if (url && url !== DEFAULT_WAREHOUSE_URL) {
+      // An embedded warehouse's URL is this machine's own (started here); a password of the user's stays theirs.
+      const shown = !base.env.WAREHOUSE_URL || !hasPassword(url) ? url : '<the same as this shell>';
+      exports.push(`export WAREHOUSE_URL=${shown}`);
+    }
+    if (exports.length) console.log(`for the other commands, in other shells: ${exports.join('; ')}`);
     console.log('');
 
     // A line whenever the number of runs changes; the loop ends before the connection closes.
@@ -176,3 +184,11 @@ export const command = defineCommand(module, USAGE, async () => {
   }
   console.log('stopped');
 });
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return true; // not a URL it can read: shown as nothing but a placeholder
+  }
+}
