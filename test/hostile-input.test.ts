@@ -376,6 +376,21 @@ test('item 6: a re-run after an event was removed from the source leaves exactly
   }
 });
 
+/** The environment of the commands a user runs against `db` and `source`, and a worker process started with it. */
+async function cliWorker(label: string, db: TestDatabase, source: string) {
+  const cliEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: 'default',
+    TASK_QUEUE: uniqueQueue(label),
+    WAREHOUSE_URL: db.url,
+    SOURCE_URL: source,
+  };
+  const worker = new Background('npm', ['run', '-s', 'worker'], cliEnv);
+  await worker.waitFor(/worker polling task queue/);
+  return { cliEnv, worker };
+}
+
 describe('as a user sees it: `npm run etl` with a worker process', () => {
   let db: TestDatabase;
   let worker: Background | undefined;
@@ -390,16 +405,9 @@ describe('as a user sees it: `npm run etl` with a worker process', () => {
     const lines = plays.map((e) => JSON.stringify(e));
     lines.splice(3, 0, JSON.stringify({ ...play(40), artist: 'nul \u0000 here' }));
     const source = await makeSource('cli-nul', lines, songFiles(SONGS));
-    const cliEnv = {
-      ...process.env,
-      TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: 'default',
-      TASK_QUEUE: uniqueQueue('cli-hostile'),
-      WAREHOUSE_URL: db.url,
-      SOURCE_URL: source,
-    };
-    worker = new Background('npm', ['run', '-s', 'worker'], cliEnv);
-    await worker.waitFor(/worker polling task queue/);
+    const started = await cliWorker('cli-hostile', db, source);
+    worker = started.worker;
+    const { cliEnv } = started;
     const before = await tableChecksums(db.pool);
     const etl = await runCommand(
       'npm',
@@ -441,16 +449,9 @@ describe('as a user sees it: a day file saved with a byte-order mark', () => {
       [Buffer.from('\uFEFF' + lines[0]!), ...lines.slice(1)],
       songFiles(SONGS),
     );
-    const cliEnv = {
-      ...process.env,
-      TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: 'default',
-      TASK_QUEUE: uniqueQueue('cli-bom'),
-      WAREHOUSE_URL: db.url,
-      SOURCE_URL: source,
-    };
-    worker = new Background('npm', ['run', '-s', 'worker'], cliEnv);
-    await worker.waitFor(/worker polling task queue/);
+    const started = await cliWorker('cli-bom', db, source);
+    worker = started.worker;
+    const { cliEnv } = started;
     const etl = await runCommand(
       'npm',
       ['run', '-s', 'etl', '--', '--from', '2018-11-10T10:00Z', '--to', '2018-11-10T11:00Z'],
