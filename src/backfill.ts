@@ -27,6 +27,8 @@ export interface HourOutcome extends PlannedHour {
   status: 'completed' | 'failed' | 'skipped' | 'unknown' | 'refused';
   error?: string;
   durationMs?: number;
+  /** A completed run's warnings (a missing event day file, ...), as its result has them. */
+  warnings?: string[];
 }
 
 export interface BackfillProgress {
@@ -189,7 +191,13 @@ export async function runBackfill(
       });
       if (outcome.status === 'completed') {
         progress.done++;
-        outcomes.set(hour.workflowId, { ...hour, status: 'completed', durationMs: Math.round(performance.now() - t0) });
+        const warnings = outcome.result.warnings ?? [];
+        outcomes.set(hour.workflowId, {
+          ...hour,
+          status: 'completed',
+          durationMs: Math.round(performance.now() - t0),
+          ...(warnings.length ? { warnings } : {}),
+        });
       } else {
         progress.failed++;
         outcomes.set(hour.workflowId, { ...hour, status: outcome.status, error: outcome.error });

@@ -510,6 +510,30 @@ test('etl says when no worker picks up the run, and Ctrl-C leaves the run going,
   }
 });
 
+test('a backfill over hours without their day file completes them and says so under its summary, as etl does', async () => {
+  const res = await npm([
+    'backfill',
+    '--',
+    '--from',
+    '2018-10-31T22:00Z',
+    '--to',
+    '2018-11-01T01:00Z',
+    '--reprocess',
+    'all',
+  ]);
+  expect(res.code).toBe(0);
+  expect(res.stdout).toMatch(/^completed\s+3$/m);
+  expect(res.stdout).toMatch(/^warnings\s+2 of the completed$/m);
+  for (const hour of ['22', '23']) {
+    expect(res.stdout).toMatch(
+      new RegExp(
+        `^  WARNING 2018-10-31T${hour}h  \\S+: missing event file\\(s\\): log_data/2018/10/2018-10-31-events\\.json$`,
+        'm',
+      ),
+    );
+  }
+});
+
 test('a backfill that reaches into the future is refused before anything starts (exit 2)', async () => {
   const next = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000).toISOString().slice(0, 16) + 'Z';
   const res = await npm(['backfill', '--', '--from', '2018-11-01T00:00Z', '--to', next]);

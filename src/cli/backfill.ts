@@ -21,6 +21,9 @@ import {
 } from './args';
 import { TIME_HELP } from './times';
 
+/** How many completed hours with warnings the summary names; the rest are counted. */
+const WARNINGS_LISTED = 10;
+
 const USAGE = `usage: npm run backfill -- --from TIME --to TIME [options]
 
 Runs SparkifyEtl once per hour of [from, to) (UTC, on whole hours, at most ${MAX_BACKFILL_HOURS} hours), shows
@@ -153,6 +156,15 @@ export const command = defineCommand(module, USAGE, async () => {
     console.log(`${'failed'.padEnd(10)} ${failed.length}`);
     if (unknown.length) console.log(`${'unknown'.padEnd(10)} ${unknown.length}`);
     if (refused.length) console.log(`${'refused'.padEnd(10)} ${refused.length}`);
+    // Completed with warnings (a missing event day file, ...): said as etl says it, the first few by name.
+    const warned = completed.filter((o) => o.warnings?.length);
+    if (warned.length) console.log(`${'warnings'.padEnd(10)} ${warned.length} of the completed`);
+    for (const w of warned.slice(0, WARNINGS_LISTED))
+      console.log(`  WARNING ${w.interval.start.slice(0, 13)}h  ${w.workflowId}: ${w.warnings!.join('; ')}`);
+    if (warned.length > WARNINGS_LISTED)
+      console.log(
+        `  ... and ${warned.length - WARNINGS_LISTED} more hour(s) with warnings`,
+      );
     for (const f of failed) console.log(`  FAILED ${f.interval.start.slice(0, 13)}h  ${f.workflowId}: ${f.error}`);
     for (const u of unknown) console.log(`  UNKNOWN ${u.workflowId}: ${u.error}`);
     for (const r of refused) console.log(`  REFUSED ${r.workflowId}: ${r.error}`);
