@@ -162,9 +162,7 @@ export const command = defineCommand(module, USAGE, async () => {
     for (const w of warned.slice(0, WARNINGS_LISTED))
       console.log(`  WARNING ${w.interval.start.slice(0, 13)}h  ${w.workflowId}: ${w.warnings!.join('; ')}`);
     if (warned.length > WARNINGS_LISTED)
-      console.log(
-        `  ... and ${warned.length - WARNINGS_LISTED} more hour(s) with warnings`,
-      );
+      console.log(`  ... and ${warned.length - WARNINGS_LISTED} more hour(s) with warnings`);
     for (const f of failed) console.log(`  FAILED ${f.interval.start.slice(0, 13)}h  ${f.workflowId}: ${f.error}`);
     for (const u of unknown) console.log(`  UNKNOWN ${u.workflowId}: ${u.error}`);
     for (const r of refused) console.log(`  REFUSED ${r.workflowId}: ${r.error}`);
