@@ -6,6 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities, type RunChecksDeps } from '../../src/activities';
 import { postgres, redshift, type Dialect } from '../../src/warehouse/dialect';
+import { programEnv } from './processes';
 import { createPool } from '../../src/warehouse/pool';
 
 export function need(name: string): string {
@@ -137,15 +138,15 @@ export function commandEnv(opts: {
   warehouseUrl: string;
   source: string;
 }): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
+  // the settings the test gives, never the calling shell's (a developer's METRICS_ADDRESS, say)
+  return programEnv({
     TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE: 'default',
     TASK_QUEUE: opts.taskQueue,
     SPARKIFY_DEPLOYMENT: opts.deployment,
     WAREHOUSE_URL: opts.warehouseUrl,
     SOURCE_URL: opts.source,
-  };
+  });
 }
 
 export function uniqueQueue(label: string): string {
