@@ -376,50 +376,49 @@ test('item 6: a re-run after an event was removed from the source leaves exactly
   }
 });
 
-/** The environment of the commands a user runs against `db` and `source`, and a worker process started with it. */
-async function cliWorker(label: string, db: TestDatabase, source: string) {
-  const cliEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
-    TEMPORAL_NAMESPACE: 'default',
-    TASK_QUEUE: uniqueQueue(label),
-    WAREHOUSE_URL: db.url,
-    SOURCE_URL: source,
-  };
-  const worker = new Background('npm', ['run', '-s', 'worker'], cliEnv);
-  await worker.waitFor(/worker polling task queue/);
-  return { cliEnv, worker };
-}
-
-describe('as a user sees it: `npm run etl` with a worker process', () => {
+describe('as a user sees it: `npm run etl` against a worker process', () => {
   let db: TestDatabase;
-  let worker: Background | undefined;
+  let worker: Background;
+  let cliEnv: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cliEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: 'default',
+      TASK_QUEUE: uniqueQueue('cli-hostile'),
+      WAREHOUSE_URL: db.url,
+      SOURCE_URL: testTmp(),
+    };
+    worker = new Background('npm', ['run', '-s', 'worker'], cliEnv);
+    await worker.waitFor(/worker polling task queue/);
+  });
   afterAll(async () => {
     await worker?.stop('SIGKILL');
     await db?.drop();
   });
+  /** `npm run etl` for HOUR, reading `source`. */
+  const etlHour = (source: string) =>
+    runCommand(
+      'npm',
+      ['run', '-s', 'etl', '--', '--from', '2018-11-10T10:00Z', '--to', '2018-11-10T11:00Z', '--source', source],
+      cliEnv,
+    );
+  const HINT = /^what to do: fix the line or file named above .* --max-errors N /m;
 
   test('a NUL in an event line: exit code 1, and the failure of the run names file and line; nothing loaded', async () => {
-    db = await createTestDatabase();
     const plays = Array.from({ length: 5 }, (_, k) => play(k));
     const lines = plays.map((e) => JSON.stringify(e));
     lines.splice(3, 0, JSON.stringify({ ...play(40), artist: 'nul \u0000 here' }));
     const source = await makeSource('cli-nul', lines, songFiles(SONGS));
-    const started = await cliWorker('cli-hostile', db, source);
-    worker = started.worker;
-    const { cliEnv } = started;
     const before = await tableChecksums(db.pool);
-    const etl = await runCommand(
-      'npm',
-      ['run', '-s', 'etl', '--', '--from', '2018-11-10T10:00Z', '--to', '2018-11-10T11:00Z'],
-      cliEnv,
-    );
+    const etl = await etlHour(source);
     expect(etl.code).toBe(1);
     expect(etl.stderr).toContain(
       `${workflowIdFor(HOUR)} failed: stageEvents: ${DAY_FILE} line 4: field "artist" contains a NUL character (\\u0000)`,
     );
     // and what to do about it, on the line under it
-    expect(etl.stderr).toMatch(/^what to do: fix the line or file named above .* --max-errors N /m);
+    expect(etl.stderr).toMatch(HINT);
     // The run as the Web UI reads it: the same failure, the activity's under it.
     const failed = await env.client.workflow
       .getHandle(workflowIdFor(HOUR))
@@ -430,18 +429,25 @@ describe('as a user sees it: `npm run etl` with a worker process', () => {
     expect(app.message).toBe(`${DAY_FILE} line 4: field "artist" contains a NUL character (\\u0000)`);
     expect(await tableChecksums(db.pool)).toEqual(before);
   });
-});
 
-describe('as a user sees it: a day file saved with a byte-order mark', () => {
-  let db: TestDatabase;
-  let worker: Background | undefined;
-  afterAll(async () => {
-    await worker?.stop('SIGKILL');
-    await db?.drop();
+  test('a line of a no-break space alone, or a number past a double: named by line, the character as its escape, and what to do', async () => {
+    const lines = [JSON.stringify(play(0)), JSON.stringify(play(1)), '\u00a0', JSON.stringify(play(2))];
+    const nbsp = await etlHour(await makeSource('cli-nbsp', lines, songFiles(SONGS)));
+    expect(nbsp.code).toBe(1);
+    expect(nbsp.stderr).toMatch(new RegExp(`failed: stageEvents: ${DAY_FILE} line 3: invalid JSON \\(.*\\\\u00A0`));
+    expect(nbsp.stderr).not.toContain('\u00a0');
+    expect(nbsp.stderr).toMatch(HINT);
+
+    const huge = JSON.stringify(play(1)).replace(/"length":[\d.]+/, '"length":1e400');
+    const overflow = await etlHour(await makeSource('cli-overflow', [JSON.stringify(play(0)), huge], songFiles(SONGS)));
+    expect(overflow.code).toBe(1);
+    expect(overflow.stderr).toContain(
+      `failed: stageEvents: ${DAY_FILE} line 2: field "length" must be a number, got a number beyond the range of a double (about 1.8e308)`,
+    );
+    expect(overflow.stderr).toMatch(HINT);
   });
 
-  test('`npm run etl` loads every event, the first line too, and reports no bad line', async () => {
-    db = await createTestDatabase();
+  test('a day file saved with a byte-order mark: every event loads, the first line too, and no bad line is reported', async () => {
     const plays = Array.from({ length: 6 }, (_, k) => play(k));
     const lines = plays.map((e) => JSON.stringify(e));
     const source = await makeSource(
@@ -449,14 +455,7 @@ describe('as a user sees it: a day file saved with a byte-order mark', () => {
       [Buffer.from('\uFEFF' + lines[0]!), ...lines.slice(1)],
       songFiles(SONGS),
     );
-    const started = await cliWorker('cli-bom', db, source);
-    worker = started.worker;
-    const { cliEnv } = started;
-    const etl = await runCommand(
-      'npm',
-      ['run', '-s', 'etl', '--', '--from', '2018-11-10T10:00Z', '--to', '2018-11-10T11:00Z'],
-      cliEnv,
-    );
+    const etl = await etlHour(source);
     expect(etl.stderr).toBe('');
     expect(etl.code).toBe(0);
     expect(etl.stdout).toMatch(/^stage events \(1 file\(s\), 6 lines read\)\s+6\s+\d+$/m);
