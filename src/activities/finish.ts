@@ -9,6 +9,7 @@ import { runStagingTable } from '../warehouse/tables';
 import { dialectOf, type ActivityDeps } from './deps';
 import { metrics } from './metrics';
 import { whileHeartbeating, log } from './progress';
+import { recordOf } from './recorded';
 
 /**
  * Writes the run's row to the etl_runs audit table (idempotent per workflow run) and, in the same transaction,
@@ -82,16 +83,9 @@ async function countsToKeep(
   dialect: Dialect,
   input: RecordRunInput,
 ): Promise<Record<string, number>> {
-  const res = await client.query<{ status: string; rows: unknown }>(dialect.recordedRun(input.workflowId, input.runId));
-  const earlier = res.rows[0];
-  if (!earlier || earlier.status === 'failed') return input.rows;
-  // jsonb on PostgreSQL, text on Redshift
-  const recorded = (typeof earlier.rows === 'string' ? JSON.parse(earlier.rows) : earlier.rows) as Record<
-    string,
-    unknown
-  > | null;
+  const earlier = await recordOf(client, dialect, input.workflowId, input.runId);
   const kept = { ...input.rows };
-  for (const [name, n] of Object.entries(recorded ?? {})) {
+  for (const [name, n] of Object.entries(earlier?.rows ?? {})) {
     if (typeof n === 'number' && n > (kept[name] ?? -Infinity)) kept[name] = n;
   }
   return kept;

@@ -1,4 +1,6 @@
+import type { Pool, PoolClient } from 'pg';
 import type { CheckResult, RunStatus } from '../types';
+import type { Dialect } from '../warehouse/dialect';
 import { dialectOf, type ActivityDeps } from './deps';
 import { log, runIdOfAttempt, workflowIdOfAttempt } from './progress';
 
@@ -25,18 +27,31 @@ export async function recordedRunAfter(deps: ActivityDeps, err: unknown): Promis
   const runId = runIdOfAttempt();
   if (!workflowId || !runId) return undefined;
   try {
-    const res = await deps.pool.query<{ status: RunStatus; rows: unknown; checks: unknown }>(
-      dialectOf(deps).recordedRun(workflowId, runId),
-    );
-    const row = res.rows[0];
-    if (!row || row.status === 'failed') return undefined;
-    // jsonb on PostgreSQL, text on Redshift
-    const json = <T>(v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
-    log.info('the run recorded itself and dropped its staging before this step was recorded: taking its record', {
-      status: row.status,
-    });
-    return { status: row.status, rows: json(row.rows), checks: json(row.checks) };
+    const record = await recordOf(deps.pool, dialectOf(deps), workflowId, runId);
+    if (record) {
+      log.info('the run recorded itself and dropped its staging before this step was recorded: taking its record', {
+        status: record.status,
+      });
+    }
+    return record;
   } catch {
     return undefined;
   }
+}
+
+/** A run's own etl_runs row when it recorded itself with a status other than failed; undefined otherwise. */
+export async function recordOf(
+  db: Pool | PoolClient,
+  dialect: Dialect,
+  workflowId: string,
+  runId: string,
+): Promise<RecordedRun | undefined> {
+  const res = await db.query<{ status: RunStatus; rows: unknown; checks: unknown }>(
+    dialect.recordedRun(workflowId, runId),
+  );
+  const row = res.rows[0];
+  if (!row || row.status === 'failed') return undefined;
+  // jsonb on PostgreSQL, text on Redshift
+  const json = <T>(v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+  return { status: row.status, rows: json(row.rows), checks: json(row.checks) };
 }

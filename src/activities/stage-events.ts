@@ -207,8 +207,8 @@ async function filesToRead(
     for (const f of await Promise.all(others.map((p) => source.stat(p)))) if (f) byKey.set(f.key, { file: f });
     for (const r of feeding.rows) {
       const toRead = byKey.get(r.path);
-      if (!toRead || toRead.file.version !== r.version || r.first_byte === null) continue;
-      if (r.end_byte === null || r.first_line === null) continue;
+      if (!toRead || toRead.file.version !== r.version) continue;
+      if (r.first_byte === null || r.end_byte === null || r.first_line === null) continue;
       toRead.range = { start: Number(r.first_byte), end: Number(r.end_byte), firstLine: r.first_line };
     }
   } catch (err) {

@@ -37,7 +37,6 @@ export interface Source {
   /** Every event file under log_data/ (any name ending in .json), in key order: what the source index covers. */
   listEventFiles(): AsyncIterable<SourceFile>;
   /** The object's bytes (cut into whole lines by wholeLines). */
-  /** The object's bytes. */
   openStream(key: string): Readable;
   /**
    * The bytes of `range` of the object, read from the object at `version` (SourceFile.version): undefined when it

@@ -46,7 +46,6 @@ export function createPool(settings: PoolSettings): Pool {
   };
   if (settings.statementTimeoutMs) config.statement_timeout = settings.statementTimeoutMs;
   if (settings.postgres ?? true) Object.assign(config, withoutJit(settings.url));
-
   const pool = new Pool(config);
   // An idle client that loses its connection emits 'error' on the pool; without a listener that kills
   // the process. The next checkout simply opens a new connection.

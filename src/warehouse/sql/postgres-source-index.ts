@@ -116,7 +116,6 @@ export const deleteIndexedFiles = (source: string, paths: string[]): Statement =
   values: [source, paths],
 });
 
-/** The files that hold lines of the interval's hours, by the index. */
 /**
  * The files that hold lines of the interval's hours, each with its indexed version and where
  * those lines are: the byte range from the first one's start to the last one's end and the first one's line
