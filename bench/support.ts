@@ -90,7 +90,8 @@ export async function startBench(): Promise<Bench> {
       ],
     },
   });
-  const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`;
+  const speed = await hostSpeed();
+  const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, node ${process.version}; host speed: js ${speed.jsMs} ms, pg ${speed.pgMs} ms`;
   console.log(`machine: ${machine}`);
   // One workflow bundle for every worker of the run, prebuilt as the Dockerfile's is, in a child process:
   // webpack is not loaded here, so the bench's heap (and its garbage collections, which delay the worker's
@@ -123,6 +124,39 @@ export async function startBench(): Promise<Bench> {
       return worker.runUntil(fn(taskQueue));
     },
   };
+}
+
+const SAMPLE_EVENT =
+  '{"artist":"Des\'ree","auth":"Logged In","firstName":"Kaylee","gender":"F","itemInSession":1,"lastName":"Summers","length":246.30812,"level":"free","location":"Phoenix-Mesa-Scottsdale, AZ","method":"PUT","page":"NextSong","registration":1540344794796.0,"sessionId":139,"song":"You Gotta Be","status":200,"ts":1541106106796,"userAgent":"Mozilla/5.0","userId":"8"}';
+
+/**
+ * How fast this machine is right now, by two fixed workloads (the best of three): `js`, parsing and re-encoding
+ * an event line 200,000 times in this process; `pg`, PostgreSQL hashing 1,000,000 texts in one backend. The
+ * benchmarks' targets in ms are absolute, and this project's CI machine kind has run the same code 1.5-3x
+ * slower on one day than another: these two figures, printed with every run, say which kind of day it was.
+ */
+export async function hostSpeed(): Promise<{ jsMs: number; pgMs: number }> {
+  const best = async (fn: () => unknown) => {
+    let ms = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await fn();
+      ms = Math.min(ms, performance.now() - t);
+    }
+    return Math.round(ms);
+  };
+  const jsMs = await best(() => {
+    let n = 0;
+    for (let i = 0; i < 200_000; i++) n += JSON.stringify(JSON.parse(SAMPLE_EVENT)).length;
+    return n;
+  });
+  const pool = createPool({ url: ADMIN, max: 1 });
+  try {
+    const pgMs = await best(() => pool.query('SELECT sum(length(md5(i::text))) FROM generate_series(1, 1000000) AS i'));
+    return { jsMs, pgMs };
+  } finally {
+    await pool.end();
+  }
 }
 
 /** A worker process (`node dist/src/worker.js` or another command), returned once it polls its task queue. */
