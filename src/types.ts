@@ -246,6 +246,11 @@ export interface RecordRunInput {
 
 export interface RecordRunResult {
   cleanupError?: string;
+  /**
+   * The counts recorded, when they are not the input's: the run was recorded before (replayed after its worker
+   * stopped between the record and the history taking it) and kept the larger of each count. Absent otherwise.
+   */
+  rows?: Record<string, number>;
 }
 
 /**
@@ -273,6 +278,8 @@ export interface FinishRunInput {
 export interface FinishRunResult {
   checks: ChecksResult;
   cleanupError?: string;
+  /** As RecordRunResult's. */
+  rows?: Record<string, number>;
 }
 
 /** What the failure webhook needs of a recorded run: names and the one-line cause, never rows or secrets. */

@@ -7,24 +7,28 @@ import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
+import { DefaultLogger, Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { createActivities } from '../src/activities';
 import { historyText } from './support/history';
 import { runActivity } from './support/activities';
 import { generate } from '../src/datagen/generate';
-import { intervalKey } from '../src/interval';
+import { intervalKey, workflowIdFor } from '../src/interval';
 import { eventFileKey, openSource } from '../src/source';
 import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
 import { postgres } from '../src/warehouse/dialect';
 import { createPool } from '../src/warehouse/pool';
+import { expectedFor, readSongs } from './support/expected';
+import { Background, programEnv, runCommand } from './support/processes';
 import {
   count,
   createTestDatabase,
+  need,
   sampleWithEditedFile,
   testData,
   testTmp,
   uniqueQueue,
+  untilBackend,
   useTemporalEnv,
   useTestDatabase,
   withWorker,
@@ -209,6 +213,131 @@ test('a day with over 64 MiB to read stages and loads as activities; one hour of
   expect(await stagingTablesLeft()).toBe(0);
 }, 180_000);
 
+test('a run recorded again (its worker killed after the record, before the history took it) shows the counts it recorded: npm run etl prints them, the Web UI reads them', async () => {
+  // A warehouse of its own: no song file staged yet, so the first attempt stages the songs and the replay finds them
+  // staged (and the dimension rows loaded).
+  const own = await createTestDatabase();
+  const deployment = uniqueQueue('again');
+  const settings = programEnv({
+    TEMPORAL_ADDRESS: need('SPARKIFY_TEST_TEMPORAL_ADDRESS'),
+    TEMPORAL_NAMESPACE: 'default',
+    SPARKIFY_DEPLOYMENT: deployment, // and the task queue
+    WAREHOUSE_URL: own.url,
+    SOURCE_URL: testData(),
+  });
+  const start = '2018-11-02T11:00:00.000Z';
+  const end = '2018-11-02T12:00:00.000Z';
+  const workflowId = workflowIdFor({ start, end }, deployment);
+  const users = new PgClient({ connectionString: own.url });
+  const registration = new PgClient({ connectionString: own.url });
+  let first: Background | undefined;
+  try {
+    await users.connect();
+    await registration.connect();
+    first = new Background('npm', ['run', '-s', 'worker'], settings);
+    await first.waitFor(/worker polling task queue/);
+    // The first worker's loads wait for the users table until the test holds its run's staging registration: the
+    // record then commits and its drop of the staging waits, before the history has taken any of the run's steps.
+    await users.query('BEGIN');
+    await users.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    const etl = runCommand('npm', ['run', '-s', 'etl', '--', '--from', start, '--to', end], settings);
+    etl.catch(() => undefined); // awaited below; a test that fails before leaves it to its own timeout
+    const registered = 'SELECT 1 FROM run_staging WHERE workflow_id = $1';
+    const deadline = Date.now() + 60_000;
+    while ((await own.pool.query(registered, [workflowId])).rowCount === 0) {
+      if (Date.now() > deadline) throw new Error(`the run's staging was never registered\n${first.output}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await registration.query('BEGIN');
+    await registration.query(`${registered} FOR KEY SHARE`, [workflowId]);
+    await users.query('COMMIT');
+    const unregistering = `wait_event_type = 'Lock' AND query LIKE 'DELETE FROM run_staging%'`;
+    await untilBackend(own, unregistering, "the record's drop of the run staging waiting", 20);
+    const recorded = (
+      await own.pool.query<{ rows: Record<string, number> }>(
+        `SELECT rows FROM etl_runs WHERE workflow_id = $1 AND status = 'succeeded'`,
+        [workflowId],
+      )
+    ).rows[0]?.rows;
+    const expected = expectedFor(testData(), start, end);
+    const songFiles = readSongs(testData()).length;
+    expect(recorded).toEqual({
+      staging_events: expected.staged,
+      staging_songs: songFiles,
+      songplays: expected.songplays,
+      users: expected.users,
+      songs: expected.songs,
+      artists: expected.artists,
+      time: expected.time,
+    });
+    // The worker dies; the statement it was waiting in dies with it (and never runs).
+    await first.stop('SIGKILL');
+    await own.pool.query(
+      `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = $1 AND ${unregistering}`,
+      [own.name],
+    );
+    await registration.query('ROLLBACK');
+
+    // The next worker replays the run from its start (its workflow task timed out): every step runs again.
+    const printed = await withWorker(env, { taskQueue: deployment, pool: own.pool }, () => etl);
+    expect(printed.code).toBe(0);
+    const rowsOf = (step: string) => Number(new RegExp(`^${step}\\s+(\\d+)\\s+\\d+$`, 'm').exec(printed.stdout)?.[1]);
+    expect({
+      staging_events: rowsOf('stage events \\(1 file\\(s\\), \\d+ lines read\\)'),
+      staging_songs: rowsOf('stage songs \\(\\d+ new of \\d+ files\\)'),
+      songplays: rowsOf('load songplays \\(replace\\)'),
+      users: rowsOf('load users \\(upsert\\)'),
+      songs: rowsOf('load songs \\(upsert\\)'),
+      artists: rowsOf('load artists \\(upsert\\)'),
+      time: rowsOf('load time \\(upsert\\)'),
+    }).toEqual(recorded);
+    // the record kept its counts, and there is one
+    expect(
+      (await own.pool.query('SELECT rows FROM etl_runs WHERE workflow_id = $1', [workflowId])).rows.map((r) => r.rows),
+    ).toEqual([recorded]);
+
+    // The history: the first worker's workflow task timed out with nothing recorded, and the replay's steps
+    // counted less (the songs found staged); the run's result, as the Web UI reads it, has the recorded counts.
+    const events = await history(env, workflowId);
+    expect(events.filter((e) => e.workflowTaskTimedOutEventAttributes)).toHaveLength(1);
+    const staged = events.find((e) => historyText(e).includes('stageHour'));
+    expect(historyText(staged)).toContain('"songsStaged":0');
+    const ui = need('SPARKIFY_TEST_TEMPORAL_UI');
+    const shown = (await (
+      await fetch(
+        `${ui}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}/history?maximumPageSize=500`,
+      )
+    ).json()) as {
+      history: {
+        events: { workflowExecutionCompletedEventAttributes?: { result: { payloads: { data: string }[] } } }[];
+      };
+    };
+    const completed = shown.history.events.find((e) => e.workflowExecutionCompletedEventAttributes);
+    const result = JSON.parse(
+      Buffer.from(completed!.workflowExecutionCompletedEventAttributes!.result.payloads[0]!.data, 'base64').toString(),
+    ) as SparkifyEtlResult;
+    expect(result.staged.songs.songsStaged).toBe(recorded!.staging_songs);
+    expect(Object.fromEntries(result.loads.map((l) => [l.table, l.rowsWritten]))).toEqual({
+      songplays: recorded!.songplays,
+      users: recorded!.users,
+      songs: recorded!.songs,
+      artists: recorded!.artists,
+      time: recorded!.time,
+    });
+    // and the run replays against today's workflow code (no command depends on the counts)
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: need('SPARKIFY_TEST_BUNDLE') } },
+      await env.client.workflow.getHandle(workflowId).fetchHistory(),
+      workflowId,
+    );
+  } finally {
+    await first?.stop('SIGKILL');
+    await users.end().catch(() => undefined);
+    await registration.end().catch(() => undefined);
+    await own.drop();
+  }
+}, 120_000);
+
 describe('the steps themselves', () => {
   // a database of their own: no song file staged yet
   let unit: TestDatabase;
@@ -310,7 +439,7 @@ describe('the steps themselves', () => {
     ).rejects.toThrow(/staging_events_20181102t2000_1h_0000abcd/);
   });
 
-  test('a run recorded again (replayed after its worker stopped) keeps the counts it recorded in etl_runs, as an operator reads them; a failed record takes the new ones', async () => {
+  test('a run recorded again (replayed after its worker stopped) keeps the counts it recorded in etl_runs, as an operator reads them, and returns them; a failed record takes the new ones', async () => {
     const a = acts();
     const record = (runId: string, status: 'succeeded' | 'failed', rows: Record<string, number>) =>
       runActivity(
@@ -331,18 +460,30 @@ describe('the steps themselves', () => {
       );
     const rowsOf = async (runId: string) =>
       (await unit.pool.query('SELECT rows FROM etl_runs WHERE run_id = $1', [runId])).rows[0]?.rows;
-    await record('again-1', 'succeeded', { staging_events: 333, staging_songs: 300, songplays: 333, users: 4 });
-    // the replay's steps found the songs staged and the users loaded: they count 0 there
-    await record('again-1', 'succeeded', { staging_events: 333, staging_songs: 0, songplays: 333, users: 0, time: 5 });
-    expect(await rowsOf('again-1')).toEqual({
+    // a first record returns no counts: the run's own are the ones recorded
+    const first = await record('again-1', 'succeeded', {
       staging_events: 333,
       staging_songs: 300,
       songplays: 333,
       users: 4,
+    });
+    expect(first).toEqual({});
+    // the replay's steps found the songs staged and the users loaded: they count 0 there
+    const again = await record('again-1', 'succeeded', {
+      staging_events: 333,
+      staging_songs: 0,
+      songplays: 333,
+      users: 0,
       time: 5,
     });
-    await record('again-2', 'failed', { staging_events: 9 });
-    await record('again-2', 'succeeded', { staging_events: 3, users: 0 });
+    const kept = { staging_events: 333, staging_songs: 300, songplays: 333, users: 4, time: 5 };
+    expect(await rowsOf('again-1')).toEqual(kept);
+    // what it recorded, for the run's result (the workflow takes them in place of its steps' counts)
+    expect(again).toEqual({ rows: kept });
+    // recorded again with the counts it holds: nothing to take
+    expect(await record('again-1', 'succeeded', kept)).toEqual({});
+    expect(await record('again-2', 'failed', { staging_events: 9 })).toEqual({});
+    expect(await record('again-2', 'succeeded', { staging_events: 3, users: 0 })).toEqual({});
     expect(await rowsOf('again-2')).toEqual({ staging_events: 3, users: 0 });
   });
 

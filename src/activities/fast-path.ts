@@ -57,6 +57,7 @@ export function makeLoadTables(loadTable: ReturnType<typeof makeLoadTable>) {
 /**
  * runChecks, then recordRun with the status the checks give (and the run's failure message when one failed) and
  * the drop of the run's staging. Fails (as a whole: the run then checks and records on its own) when either does.
+ * Returns the counts the record kept when they are not the given ones (recordRun's `rows`).
  */
 export function makeFinishRun(
   runChecks: ReturnType<typeof makeRunChecks>,
@@ -65,7 +66,7 @@ export function makeFinishRun(
   return async function finishRun(input: FinishRunInput): Promise<FinishRunResult> {
     const checks = await runChecks(input.checks);
     const failed = checks.results.filter((c) => !c.passed);
-    const { cleanupError } = await recordRun({
+    const { cleanupError, rows } = await recordRun({
       ...input.record,
       status: failed.length ? 'failed_checks' : 'succeeded',
       checks: checks.results,
@@ -74,6 +75,6 @@ export function makeFinishRun(
         ? { failedStep: 'checks', error: checksFailedMessage(failed, input.checks.interval) }
         : {}),
     });
-    return { checks, ...(cleanupError ? { cleanupError } : {}) };
+    return { checks, ...(cleanupError ? { cleanupError } : {}), ...(rows ? { rows } : {}) };
   };
 }

@@ -19,17 +19,20 @@ import { recordOf } from './recorded';
  * record (see recorded.ts); a drop that fails is the result's `cleanupError`, not the record's failure.
  * A run recorded again keeps the larger of each count: its worker stopped after the record but before the
  * history took it, and the replay's steps found done what the run had done (the songs staged, the dimension rows
- * loaded), so they count less. A record of a failed attempt takes the new counts.
+ * loaded), so they count less. A record of a failed attempt takes the new counts. The result's `rows` are the
+ * counts recorded when they are not the given ones, for the run's own result to show what etl_runs shows.
  */
 export function makeRecordRun(deps: ActivityDeps) {
   return async function recordRun(input: RecordRunInput): Promise<RecordRunResult> {
     const { startMs, endMs } = toMs(input.interval);
     const alerts = input.queueAlert ? deps.alerts : undefined;
     let queued = false;
+    let kept: Record<string, number> | undefined;
     try {
       await whileHeartbeating({ recording: input.workflowId }, () =>
         withTransaction(deps.pool, async (client) => {
           const rows = await countsToKeep(client, dialectOf(deps), input);
+          kept = raised(input.rows, rows) ? rows : undefined;
           for (const statement of dialectOf(deps).recordRun({ ...input, rows, startMs, endMs }))
             await client.query(statement);
           if (!alerts) return;
@@ -59,20 +62,21 @@ export function makeRecordRun(deps: ActivityDeps) {
     metrics.runDuration(wallMs / 1000, { status: input.status });
     log.info(`run ${input.status}`, {
       interval: input.interval,
-      rows: input.rows,
+      rows: kept ?? input.rows,
       failedChecks: failed.length,
       wallMs,
       ...(input.failedStep ? { failedStep: input.failedStep, error: input.error } : {}),
       ...(input.cleanupError ? { cleanupError: input.cleanupError } : {}),
     });
-    if (!input.dropStaging) return {};
+    const recorded = kept ? { rows: kept } : {};
+    if (!input.dropStaging) return recorded;
     try {
       await dropAndSweep(deps, input.dropStaging);
-      return {};
+      return recorded;
     } catch (err) {
       const cleanupError = (err as Error).message;
       log.warn('the clean-up failed; the sweep of a later run drops the table', { cleanupError });
-      return { cleanupError };
+      return { ...recorded, cleanupError };
     }
   };
 }
@@ -89,6 +93,11 @@ async function countsToKeep(
     if (typeof n === 'number' && n > (kept[name] ?? -Infinity)) kept[name] = n;
   }
   return kept;
+}
+
+/** Whether the counts to keep are not the given ones: one of them raised, or one added from the earlier record. */
+function raised(given: Record<string, number>, kept: Record<string, number>): boolean {
+  return Object.entries(kept).some(([name, n]) => given[name] !== n);
 }
 
 /** Drops the table, then its registration: each idempotent, so a failure between them leaves what the sweep ends. */
