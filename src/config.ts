@@ -144,7 +144,7 @@ export const SETTINGS = {
     doc: 'folder, `file://` or `s3://bucket/prefix` URL with `log_data/` and `song_data/`',
   },
   LOAD_MODES: {
-    shown: 'replace for songplays, upsert for the rest',
+    shown: "replace for songplays, upsert for the rest (time's upsert replaces the interval's rows)",
     doc: 'load mode per table for scheduled and command-line runs, e.g. `users=append,songplays=truncate-insert`',
   },
   RETRY_BUDGET: {
