@@ -29,6 +29,11 @@ export interface HourOutcome extends PlannedHour {
   durationMs?: number;
   /** A completed run's warnings (a missing event day file, ...), as its result has them. */
   warnings?: string[];
+  /**
+   * A failed run failed on its source's data (a bad line, or more bad lines than maxErrors): read from the
+   * failure the wait for its outcome already holds (outcome.ts failedOnBadData), as etl reads it.
+   */
+  badData?: true;
 }
 
 export interface BackfillProgress {
@@ -200,7 +205,12 @@ export async function runBackfill(
         });
       } else {
         progress.failed++;
-        outcomes.set(hour.workflowId, { ...hour, status: outcome.status, error: outcome.error });
+        outcomes.set(hour.workflowId, {
+          ...hour,
+          status: outcome.status,
+          error: outcome.error,
+          ...(outcome.status === 'failed' && outcome.badData ? { badData: true } : {}),
+        });
       }
     } catch (err) {
       // The run could not even be started (the server stayed out of reach): its outcome is not known.

@@ -92,8 +92,11 @@ export interface ScheduleConfig {
   minute: number;
   /** First scheduled time (ISO); runs before it never happen. */
   startAt?: string;
-  /** Last scheduled time (ISO); none after it. */
-  endAt?: string;
+  /**
+   * Last scheduled time (ISO); none after it. Undefined when not given: `schedule up` keeps the end the schedule
+   * has. null: no end, and an end the schedule has is removed (SCHEDULE_END=none, `schedule up --end none`).
+   */
+  endAt?: string | null;
   /** How far back missed runs are caught up after an outage, e.g. "7d". Set explicitly, never the server's default. */
   catchupWindow: string;
   overlap: OverlapPolicy;
@@ -144,7 +147,7 @@ export const SETTINGS = {
     doc: 'folder, `file://` or `s3://bucket/prefix` URL with `log_data/` and `song_data/`',
   },
   LOAD_MODES: {
-    shown: 'replace for songplays, upsert for the rest',
+    shown: "replace for songplays, upsert for the rest (time's upsert replaces the interval's rows)",
     doc: 'load mode per table for scheduled and command-line runs, e.g. `users=append,songplays=truncate-insert`',
   },
   RETRY_BUDGET: {
@@ -211,7 +214,9 @@ export const SETTINGS = {
     shown: 'none (`npm start`: first day of the data)',
     doc: "Airflow's `start_date`: the first run loads the hour starting at `SCHEDULE_START`; an `up` without it keeps the schedule's start",
   },
-  SCHEDULE_END: { doc: "Airflow's `end_date`: no run after it" },
+  SCHEDULE_END: {
+    doc: "Airflow's `end_date`: no run after it; an `up` without it keeps the schedule's end, and `none` (or `up --end none`) removes it",
+  },
   SCHEDULE_MINUTE: { default: '0', doc: 'minute of the hour the runs start' },
   SCHEDULE_CATCHUP_WINDOW: {
     default: '7d',
@@ -546,7 +551,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
     }
   };
   const startAt = instant('SCHEDULE_START');
-  const endAt = instant('SCHEDULE_END');
+  const endAt = env.SCHEDULE_END?.trim().toLowerCase() === 'none' ? null : instant('SCHEDULE_END');
   if (startAt && endAt && startAt >= endAt)
     problems.push(`SCHEDULE_START (${startAt}) must be before SCHEDULE_END (${endAt})`);
   const catchupWindow = get('SCHEDULE_CATCHUP_WINDOW')!;
@@ -634,7 +639,7 @@ export function loadConfig(environment: Env = process.env): AppConfig {
       id: scheduleId,
       minute: int('SCHEDULE_MINUTE', 0, 59),
       ...(startAt ? { startAt } : {}),
-      ...(endAt ? { endAt } : {}),
+      ...(endAt !== undefined ? { endAt } : {}),
       catchupWindow,
       overlap: overlap as OverlapPolicy,
     },

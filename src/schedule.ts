@@ -1,8 +1,15 @@
-import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  WorkflowNotFoundError,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { LateDataConfig, ScheduleConfig } from './config';
 import { DEFAULT_DEPLOYMENT, HOUR_MS } from './interval';
-import type { SparkifyEtlInput } from './types';
+import { loadModeNote, type SparkifyEtlInput } from './types';
+import { redactUrl } from './warehouse/pool';
 import type { LateDataWatcherInput } from './workflows/late-data-watcher';
 
 /**
@@ -57,25 +64,40 @@ export function scheduleStart(d: Pick<ScheduleDescription, 'spec'>): string | un
   return d.spec.startAt ? new Date(d.spec.startAt.getTime() - HOUR_MS).toISOString() : undefined;
 }
 
+/** An `up` whose start would not be before the end the schedule keeps (or the other way round). */
+export class ScheduleSpanError extends Error {}
+
 /**
  * Creates the schedule, or updates it in place to the given settings: running it twice leaves one schedule
- * with the second call's spec. Its paused state is kept on update, and so is its start when the settings name
- * none: an `up` without SCHEDULE_START (a shell that does not have it, `npm run schedule -- up --minute 5`)
- * must not turn a schedule that loads from a given hour into one without a start.
+ * with the second call's spec. Its paused state is kept on update, and so are its start and its end when the
+ * settings name none: an `up` without SCHEDULE_START or SCHEDULE_END (a shell that does not have them,
+ * `npm run schedule -- up --minute 5`) must not turn a schedule that loads a given span of hours into one
+ * without a start or an end. An end is removed only when asked (endAt null: SCHEDULE_END=none, `--end none`).
+ * A kept start or end that leaves no hour between them is refused (ScheduleSpanError), nothing changed.
  */
 export async function upsertSchedule(client: Client, s: ScheduleSettings): Promise<'created' | 'updated'> {
   const options = scheduleOptions(s);
   const handle = client.schedule.getHandle(s.id);
   try {
-    await handle.update((previous) => ({
-      ...previous,
-      ...options,
-      spec: {
+    await handle.update((previous) => {
+      const spec = {
         ...options.spec,
         ...(!s.startAt && previous.spec.startAt ? { startAt: previous.spec.startAt } : {}),
-      },
-      state: previous.state,
-    }));
+        ...(s.endAt === undefined && previous.spec.endAt ? { endAt: previous.spec.endAt } : {}),
+      };
+      const start = spec.startAt ? new Date(spec.startAt.getTime() - HOUR_MS).toISOString() : undefined;
+      if (start && spec.endAt && Date.parse(start) >= spec.endAt.getTime()) {
+        const end = spec.endAt.toISOString();
+        throw new ScheduleSpanError(
+          s.startAt
+            ? `the start ${start} is not before the end the schedule keeps (${end}): give an end after it ` +
+                '(SCHEDULE_END or --end), or remove the end with --end none'
+            : `the end ${end} is not after the start the schedule keeps (${start}): give a start before it ` +
+                '(SCHEDULE_START or --start)',
+        );
+      }
+      return { ...previous, ...options, spec, state: previous.state };
+    });
     return 'updated';
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
@@ -173,12 +195,60 @@ export async function catchUp(
   return { from, to, runs: Math.max(0, lastHour - firstHour + 1) };
 }
 
-export function describeSchedule(d: ScheduleDescription): string {
+/** How the run an action started stands: its status (`completed`, `running`, ...) and when it closed. */
+export interface ActionStatus {
+  status: string;
+  closedAt?: Date;
+}
+
+/**
+ * How the run of a schedule's most recent action stands, read from the run itself: the status a schedule's
+ * description keeps of its actions (startWorkflowStatus) is the one at the start, `running`, long after the run
+ * completed (seen on the dev server), so it is not shown.
+ */
+export async function lastActionStatus(client: Client, d: ScheduleDescription): Promise<ActionStatus | undefined> {
+  const last = d.info.recentActions.at(-1);
+  if (!last) return undefined;
+  try {
+    const run = await client.workflow.getHandle(last.action.workflow.workflowId).describe();
+    return {
+      status: run.status.name.toLowerCase().replaceAll('_', ' '),
+      ...(run.closeTime ? { closedAt: run.closeTime } : {}),
+    };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { status: 'no longer kept by the server (retention)' };
+    throw err;
+  }
+}
+
+export function describeSchedule(d: ScheduleDescription, lastCycle?: ActionStatus): string {
   const spec = d.spec;
+  const action = d.action.type === 'startWorkflow' ? d.action : undefined;
+  const hourly = action?.workflowType === 'SparkifyEtl';
+  const watcher = action?.workflowType === 'LateDataWatcher';
+  const start = hourly ? scheduleStart(d) : spec.startAt?.toISOString();
   const lines = [
     `schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'active'}${d.state.note ? ` (${d.state.note})` : ''}`,
     `  runs: ${(spec.intervals ?? []).map(everyText).join(', ') || JSON.stringify(spec)}`,
-    `  start: ${spec.startAt?.toISOString() ?? '-'}  end: ${spec.endAt?.toISOString() ?? '-'}`,
+    `  start: ${start ?? '-'}  end: ${spec.endAt?.toISOString() ?? '-'}`,
+  ];
+  const first = hourly ? firstActionTime(spec) : undefined;
+  if (first) lines.push(`  first run at: ${first.toISOString()} (it loads the hour that begins at the start)`);
+  if (action) {
+    const input = (action.args?.[0] ?? {}) as Record<string, unknown>;
+    lines.push(
+      `  each ${watcher ? 'cycle' : 'run'}: ${action.workflowType} on task queue ${action.taskQueue}, ` +
+        `workflow id ${action.workflowId}-<scheduled time>`,
+    );
+    if (watcher) {
+      const { runInput, ...own } = input;
+      lines.push(`  input: ${inputText(own)}`);
+      lines.push(`  its re-runs' input: ${runInputText((runInput ?? {}) as Record<string, unknown>)}`);
+    } else {
+      lines.push(`  input: ${hourly ? runInputText(input) : inputText(input)}`);
+    }
+  }
+  lines.push(
     `  overlap: ${d.policies.overlap}  catch-up window ${durationText(d.policies.catchupWindow)}`,
     `  actions taken: ${d.info.numActionsTaken}  running: ${d.info.runningActions.length}`,
     `  next: ${
@@ -187,15 +257,77 @@ export function describeSchedule(d: ScheduleDescription): string {
         .map((t) => t.toISOString())
         .join(', ') || '-'
     }`,
-  ];
-  const recent = d.info.recentActions.slice(-5);
+  );
+  const recent = d.info.recentActions;
+  if (watcher) {
+    const last = recent.at(-1);
+    const closed = lastCycle?.closedAt ? ` ${lastCycle.closedAt.toISOString()}` : '';
+    lines.push(
+      last
+        ? `  last cycle: started ${last.takenAt.toISOString()}, ${lastCycle ? `${lastCycle.status}${closed}` : 'status not read'}` +
+            ` (${last.action.workflow.workflowId})`
+        : '  last cycle: none yet',
+    );
+  }
   if (recent.length) {
     lines.push('  recent:');
-    for (const a of recent) {
+    for (const a of recent.slice(-5)) {
       lines.push(`    ${a.scheduledAt.toISOString()} -> ${a.action.workflow.workflowId}`);
     }
   }
   return lines.join('\n');
+}
+
+/** The first time the spec's interval matches at or after its startAt: the schedule's first action. */
+function firstActionTime(spec: ScheduleDescription['spec']): Date | undefined {
+  const interval = spec.intervals?.[0];
+  if (!spec.startAt || !interval || spec.intervals!.length > 1) return undefined;
+  const offset = interval.offset ?? 0;
+  const n = Math.ceil((spec.startAt.getTime() - offset) / interval.every);
+  return new Date(n * interval.every + offset);
+}
+
+/** A string of an input as it may be printed: a URL with its password and secret-like parameters redacted. */
+function shownString(v: string): string {
+  return /^[a-z][a-z\d+.-]*:\/\//i.test(v) ? redactUrl(v) : v;
+}
+
+/** Names of fields never to print the value of, should an input ever carry one. */
+const SECRET_FIELD = /pass|secret|token|credential|private|api.?key|access.?key/i;
+
+function shownValue(key: string, v: unknown): string {
+  if (SECRET_FIELD.test(key)) return '***';
+  if (typeof v === 'string') return shownString(v);
+  return JSON.stringify(v, (k, x: unknown) =>
+    k && SECRET_FIELD.test(k) ? '***' : typeof x === 'string' ? shownString(x) : x,
+  );
+}
+
+/** `lookback 30d, concurrency 4`: an input's fields as `name value`, in its order. */
+function inputText(input: Record<string, unknown>): string {
+  return (
+    Object.entries(input)
+      .map(([k, v]) => `${k} ${shownValue(k, v)}`)
+      .join(', ') || '{}'
+  );
+}
+
+/**
+ * A SparkifyEtl input (the hourly runs', the watcher's re-runs'): its source first (the worker's SOURCE_URL when
+ * it names none), each table's load mode as `time=upsert (replaces the interval's rows)`, then the rest.
+ */
+function runInputText(input: Record<string, unknown>): string {
+  const { source, loadModes, ...rest } = input;
+  const parts = [`source ${typeof source === 'string' && source ? shownString(source) : "the worker's SOURCE_URL"}`];
+  if (loadModes && typeof loadModes === 'object') {
+    const modes = Object.entries(loadModes).map(([table, mode]) => {
+      const note = loadModeNote(table, mode);
+      return `${table}=${String(mode)}${note ? ` (${note})` : ''}`;
+    });
+    parts.push(`loadModes ${modes.join(' ')}`);
+  }
+  if (Object.keys(rest).length) parts.push(inputText(rest));
+  return parts.join(', ');
 }
 
 /** 90_000 -> `1m30s`, 604_800_000 -> `7d`: durations as SCHEDULE_CATCHUP_WINDOW takes them. */

@@ -61,6 +61,15 @@ export function parseLoadModes(items: string[]): { modes: LoadModes; problems: s
   return { modes, problems };
 }
 
+/**
+ * What a table's load mode does where its name alone says something else, for the commands to print beside it:
+ * time rows are keyed by the event time, so both dialects' `upsert` of time replaces the interval's rows (an
+ * event removed from the source takes its row with it), as `replace` does for songplays. Undefined otherwise.
+ */
+export function loadModeNote(table: string, mode: unknown): string | undefined {
+  return table === 'time' && mode === 'upsert' ? "replaces the interval's rows" : undefined;
+}
+
 export const DEFAULT_LOAD_MODES: Record<StarTable, LoadMode> = {
   songplays: 'replace',
   users: 'upsert',

@@ -19,6 +19,7 @@ import {
   untilBackend,
   type TestDatabase,
 } from './support/helpers';
+import { BAD_DATA_HINT } from '../src/outcome';
 import { metric } from './support/metrics';
 import { Background, freePort, runCommand } from './support/processes';
 
@@ -245,25 +246,58 @@ describe('a malformed source line', () => {
     expect(metric(text, 'sparkify_run_duration_seconds_count', { status: 'failed' })).toBe(1);
   });
 
-  test('a backfill over the bad day lists each failed hour with its one-line cause and exits 1', async () => {
-    const res = await npm([
-      'backfill',
-      '--',
-      '--from',
-      '2018-11-02T10:00Z',
-      '--to',
-      '2018-11-02T12:00Z',
-      '--source',
-      badSource,
-      '--concurrency',
-      '2',
-    ]);
+  test('a backfill over the bad day lists each failed hour with its one-line cause, then what to do once, and exits 1', async () => {
+    const backfill = (...more: string[]) =>
+      npm([
+        'backfill',
+        '--',
+        '--from',
+        '2018-11-02T10:00Z',
+        '--to',
+        '2018-11-02T12:00Z',
+        '--source',
+        badSource,
+        ...more,
+      ]);
+    const res = await backfill('--concurrency', '2');
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/^failed\s+2$/m);
     for (const h of ['10', '11']) {
       const id = workflowIdFor(makeInterval(`2018-11-02T${h}:00Z`, `2018-11-02T${Number(h) + 1}:00Z`));
       expect(res.stdout).toContain(`FAILED 2018-11-02T${h}h  ${id}: stageEvents: ${DAY_FILE} line 7: invalid JSON`);
     }
+    // The hint etl prints under a bad-data failure: once, under the FAILED lines, not once per hour.
+    const lines = res.stdout.split('\n');
+    expect(lines.filter((l) => l === BAD_DATA_HINT)).toHaveLength(1);
+    const lastFailed = lines.length - 1 - [...lines].reverse().findIndex((l) => l.startsWith('  FAILED '));
+    expect(lines.indexOf(BAD_DATA_HINT)).toBeGreaterThan(lastFailed);
+    // and what it says works: the same backfill with --max-errors runs the failed hours again and loads them
+    const again = await backfill('--max-errors', '1');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^completed\s+2$/m);
+    expect(again.stdout).toMatch(/^ {2}WARNING 2018-11-02T10h {2}\S+: .*1 bad event line\(s\) kept in load_errors/m);
+    expect(again.stdout).not.toContain(BAD_DATA_HINT);
+  });
+
+  test('a backfill whose hour fails on something other than its data prints no bad-data hint', async () => {
+    const folder = await sampleWithEditedFile('backfill-folder-not-file', DAY_FILE, () => undefined);
+    await rm(path.join(folder, DAY_FILE));
+    await mkdir(path.join(folder, DAY_FILE));
+    const res = await npm([
+      'backfill',
+      '--',
+      '--from',
+      '2018-11-02T23:00Z',
+      '--to',
+      '2018-11-03T00:00Z',
+      '--source',
+      folder,
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(
+      /^ {2}FAILED 2018-11-02T23h {2}\S+: stageEvents: listing the event files: .* is not a file$/m,
+    );
+    expect(res.stdout).not.toContain('what to do');
   });
 });
 

@@ -234,11 +234,17 @@ test('`npm run schedule -- up` without SCHEDULE_START keeps the start the schedu
       0,
       lines.findIndex((l, i) => i > 0 && !l.startsWith(' ')),
     );
-    return hourly.filter((l) => /^ {2}(start|runs):/.test(l));
+    return hourly.filter((l) => /^ {2}(start|runs|first run at):/.test(l));
   };
   // A day ahead: no run falls due while the test runs.
   const start = new Date((Math.floor(Date.now() / HOUR_MS) + 24) * HOUR_MS);
   const firstRun = new Date(start.getTime() + HOUR_MS).toISOString();
+  // the start as SCHEDULE_START gave it; the first run, an hour later, on its own line
+  const startLines = (minute: string) => [
+    `  runs: hourly at :${minute}`,
+    `  start: ${start.toISOString()}  end: -`,
+    `  first run at: ${firstRun.replace(':00:00', `:${minute}:00`)} (it loads the hour that begins at the start)`,
+  ];
   try {
     const created = await schedule(cliEnv, 'up');
     expect(created).toContain(`created schedule ${deployment}-hourly (task queue ${deployment})`);
@@ -248,19 +254,139 @@ test('`npm run schedule -- up` without SCHEDULE_START keeps the start the schedu
     expect(await schedule({ ...cliEnv, SCHEDULE_START: start.toISOString() }, 'up')).toContain(
       `updated schedule ${deployment}-hourly (task queue ${deployment})`,
     );
-    expect(await described()).toEqual(['  runs: hourly at :00', `  start: ${firstRun}  end: -`]);
-    // Another shell, without SCHEDULE_START, changes the minute: the start stays.
-    expect(await schedule(cliEnv, 'up', '--minute', '5')).toContain(
-      `updated schedule ${deployment}-hourly (task queue ${deployment})`,
-    );
-    expect(await described()).toEqual(['  runs: hourly at :05', `  start: ${firstRun}  end: -`]);
+    expect(await described()).toEqual(startLines('00'));
+    // Another shell, without SCHEDULE_START, changes the minute: the start stays, and up says so.
+    const minute = await schedule(cliEnv, 'up', '--minute', '5');
+    expect(minute).toContain(`updated schedule ${deployment}-hourly (task queue ${deployment})`);
+    expect(minute).toContain(`kept its start ${start.toISOString()} (SCHEDULE_START or --start changes it)`);
+    expect(await described()).toEqual(startLines('05'));
     // and --catchup catches up from it (nothing yet: it is a day ahead)
     const caught = await schedule(cliEnv, 'up', '--catchup');
     expect(caught).toContain('nothing to catch up');
     expect(caught.join('\n')).not.toContain('no SCHEDULE_START');
-    expect(await described()).toEqual(['  runs: hourly at :00', `  start: ${firstRun}  end: -`]);
+    expect(await described()).toEqual(startLines('00'));
   } finally {
     await deleteSchedules(deployment);
+  }
+});
+
+test('`npm run schedule -- up` without SCHEDULE_END keeps the end the schedule has; --end none removes it', async () => {
+  const deployment = `schedend-${randomUUID().slice(0, 8)}`;
+  const cliEnv = programEnv({
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: 'default',
+    SPARKIFY_DEPLOYMENT: deployment,
+  });
+  const schedule = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+    runCommand('npm', ['run', '-s', 'schedule', '--', ...args, '--skip-checks'], env);
+  const ok = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
+    const res = await schedule(env, ...args);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    return res.stdout.split('\n');
+  };
+  const startEnd = async () => (await ok(cliEnv, 'describe')).find((l) => l.startsWith('  start: '));
+  // A day ahead, as above: no run falls due while the test runs.
+  const start = new Date((Math.floor(Date.now() / HOUR_MS) + 24) * HOUR_MS).toISOString();
+  const end = new Date(Date.parse(start) + 48 * HOUR_MS).toISOString();
+  try {
+    await ok({ ...cliEnv, SCHEDULE_START: start, SCHEDULE_END: end }, 'up');
+    expect(await startEnd()).toBe(`  start: ${start}  end: ${end}`);
+    // Another shell, without SCHEDULE_END (nor SCHEDULE_START), changes the minute: start and end stay.
+    const minute = await ok(cliEnv, 'up', '--minute', '5');
+    expect(minute).toContain(`updated schedule ${deployment}-hourly (task queue ${deployment})`);
+    expect(minute).toContain(`kept its end ${end} (SCHEDULE_END or --end changes it; --end none removes it)`);
+    expect(await startEnd()).toBe(`  start: ${start}  end: ${end}`);
+    // A start after the end the schedule keeps would leave it no hour: refused, naming both, nothing changed.
+    const later = new Date(Date.parse(end) + HOUR_MS).toISOString();
+    const refused = await schedule(cliEnv, 'up', '--start', later);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `error: the start ${later} is not before the end the schedule keeps (${end}): give an end after it ` +
+        '(SCHEDULE_END or --end), or remove the end with --end none',
+    );
+    expect(await startEnd()).toBe(`  start: ${start}  end: ${end}`);
+    // --end none removes it (SCHEDULE_END=none too); the start stays.
+    const removed = await ok(cliEnv, 'up', '--end', 'none');
+    expect(removed.join('\n')).not.toContain('kept its end');
+    expect(await startEnd()).toBe(`  start: ${start}  end: -`);
+    await ok({ ...cliEnv, SCHEDULE_END: end }, 'up');
+    expect(await startEnd()).toBe(`  start: ${start}  end: ${end}`);
+    await ok({ ...cliEnv, SCHEDULE_END: 'none' }, 'up');
+    expect(await startEnd()).toBe(`  start: ${start}  end: -`);
+  } finally {
+    await deleteSchedules(deployment);
+  }
+});
+
+test("`npm run schedule -- describe` shows what each run is started with, no password, and the watcher's last cycle", async () => {
+  const deployment = `scheddesc-${randomUUID().slice(0, 8)}`;
+  const db = await createTestDatabase();
+  const cliEnv = programEnv({
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: 'default',
+    SPARKIFY_DEPLOYMENT: deployment,
+    SCHEDULE_START: '2099-01-01T00:00Z',
+    LOAD_MODES: 'users=append',
+    // no cycle of its own falls due while the test runs: the one it takes is the one it triggers
+    LATE_DATA_EVERY: '30d',
+  });
+  const schedule = async (...args: string[]) => {
+    const res = await runCommand('npm', ['run', '-s', 'schedule', '--', ...args, '--skip-checks'], cliEnv);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    return res.stdout;
+  };
+  // a source whose URL carries a key's secret: no run here ever reads it
+  const source = 's3://AKIDEXAMPLE:S3cretKey99@warehouse-bucket/sparkify?x-amz-security-token=T0kenValue';
+  try {
+    await schedule('up', '--source', source);
+    const before = await schedule('describe');
+    const runInput =
+      'source s3://AKIDEXAMPLE:***@warehouse-bucket/sparkify?x-amz-security-token=***, loadModes songplays=replace ' +
+      "users=append songs=upsert artists=upsert time=upsert (replaces the interval's rows), retryBudget 10m, " +
+      'maxErrors 0, onMissingFile warn';
+    expect(before).not.toMatch(/S3cretKey99|T0kenValue/);
+    const hourly = before.slice(0, before.indexOf(`schedule ${deployment}-late-data`)).split('\n');
+    expect(hourly).toEqual(
+      expect.arrayContaining([
+        `schedule ${deployment}-hourly: active (created by sparkify (schedule up, or start))`,
+        '  start: 2099-01-01T00:00:00.000Z  end: -',
+        '  first run at: 2099-01-01T01:00:00.000Z (it loads the hour that begins at the start)',
+        `  each run: SparkifyEtl on task queue ${deployment}, workflow id ${deployment}-<scheduled time>`,
+        `  input: ${runInput}`,
+      ]),
+    );
+    const watcher = before.slice(before.indexOf(`schedule ${deployment}-late-data`)).split('\n');
+    expect(watcher).toEqual(
+      expect.arrayContaining([
+        '  start: -  end: -',
+        `  each cycle: LateDataWatcher on task queue ${deployment}, workflow id ${deployment}-late-data-<scheduled time>`,
+        `  input: deployment ${deployment}, lookback 30d, concurrency 4`,
+        `  its re-runs' input: ${runInput}`,
+        '  last cycle: none yet',
+      ]),
+    );
+    expect(watcher.join('\n')).not.toContain('first run at');
+
+    // One cycle of the watcher, run to its end by a worker on the deployment's queue: the runs' source is the
+    // worker's SOURCE_URL again (the sample data), not that bucket.
+    await schedule('up');
+    const handle = env.client.schedule.getHandle(`${deployment}-late-data`);
+    const cycle = await withWorker(env, { taskQueue: deployment, pool: db.pool }, async () => {
+      await handle.trigger();
+      const taken = await waitUntil('the cycle to start', async () => (await handle.describe()).info.recentActions[0]);
+      await env.client.workflow.getHandle(taken.action.workflow.workflowId).result();
+      return taken;
+    });
+    const closed = (await env.client.workflow.getHandle(cycle.action.workflow.workflowId).describe()).closeTime!;
+    const after = await schedule('describe');
+    expect(after).toContain(`  its re-runs' input: source the worker's SOURCE_URL, loadModes songplays=replace`);
+    expect(after).toContain(
+      `  last cycle: started ${cycle.takenAt.toISOString()}, completed ${closed.toISOString()} ` +
+        `(${cycle.action.workflow.workflowId})`,
+    );
+  } finally {
+    await deleteSchedules(deployment);
+    await db.drop();
   }
 });
 

@@ -7,7 +7,9 @@ import {
   type Reprocess,
 } from '../backfill';
 import { loadConfig } from '../config';
+import { inputProblems } from '../input';
 import { HOUR_MS, toMs } from '../interval';
+import { BAD_DATA_HINT } from '../outcome';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import {
@@ -37,6 +39,7 @@ options:
   --concurrency N       hours run at the same time (default 4); runs are isolated, so any N is correct
   --reprocess MODE      none: only hours never run; failed (default): also hours whose last run failed;
                         all: every hour, completed ones included (no duplicates: loads replace/upsert)
+  --max-errors N        bad source lines each hour tolerates (kept in load_errors); default 0
   --dry-run             print the plan and start nothing
   --reverse             newest hour first
   --source URL          source for these runs (default: the worker's SOURCE_URL)`;
@@ -57,6 +60,7 @@ export const command = defineCommand(module, USAGE, async () => {
     'dry-run': { type: 'boolean' },
     reverse: { type: 'boolean' },
     source: { type: 'string' },
+    'max-errors': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return void console.log(usageText(USAGE));
@@ -88,6 +92,11 @@ export const command = defineCommand(module, USAGE, async () => {
   const reprocess = (values.reprocess ?? 'failed') as Reprocess;
   if (!REPROCESS.includes(reprocess)) throw new UsageError(`--reprocess must be one of ${REPROCESS.join(', ')}`);
   const concurrency = intOption(values.concurrency, 'concurrency', 4, 1);
+  const maxErrors = intOption(values['max-errors'], 'max-errors', 0);
+  // the bound the workflow holds its input to: refused here, before any hour starts
+  const problems = inputProblems({ maxErrors });
+  if (problems.length)
+    throw new UsageError(problems.map((p) => p.replace(/^maxErrors: /, '--max-errors: ')).join('\n'));
 
   const config = loadConfig();
   const { client, connection } = await connectClient();
@@ -134,7 +143,7 @@ export const command = defineCommand(module, USAGE, async () => {
         taskQueue: config.taskQueue,
         concurrency,
         onReconnect,
-        input: { ...configuredRunInput(config), ...(values.source ? { source: values.source } : {}) },
+        input: { ...configuredRunInput(config), maxErrors, ...(values.source ? { source: values.source } : {}) },
       },
       (p) => {
         if (tty) process.stderr.write(`\r${bar(p)}`);
@@ -164,6 +173,8 @@ export const command = defineCommand(module, USAGE, async () => {
     if (warned.length > WARNINGS_LISTED)
       console.log(`  ... and ${warned.length - WARNINGS_LISTED} more hour(s) with warnings`);
     for (const f of failed) console.log(`  FAILED ${f.interval.start.slice(0, 13)}h  ${f.workflowId}: ${f.error}`);
+    // What to do about bad source lines, as etl says it under its failure: once, however many hours hit one.
+    if (failed.some((f) => f.badData)) console.log(BAD_DATA_HINT);
     for (const u of unknown) console.log(`  UNKNOWN ${u.workflowId}: ${u.error}`);
     for (const r of refused) console.log(`  REFUSED ${r.workflowId}: ${r.error}`);
     return failed.length || unknown.length || refused.length ? 1 : 0;

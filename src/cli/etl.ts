@@ -37,7 +37,8 @@ Exit codes: 0 the run succeeded; 1 it failed (its failure is printed); 2 usage, 
 options:
   --source URL          folder or file:// URL of log_data/ and song_data/ (default: the worker's SOURCE_URL)
   --mode TABLE=MODE     load mode per table, repeatable (songplays: replace|truncate-insert|append;
-                        users, songs, artists, time: upsert|truncate-insert|append)
+                        users, songs, artists, time: upsert|truncate-insert|append; time's upsert replaces
+                        the interval's rows, as songplays' replace does)
   --max-errors N        bad source lines to tolerate (kept in load_errors); default 0
   --missing fail|warn   what a missing event day file means; default warn
   --retry-budget DUR    how long a step retries what can heal (refused connection, deadlock...); default

@@ -1,4 +1,4 @@
-import type { SparkifyEtlResult } from '../types';
+import { loadModeNote, type SparkifyEtlResult } from '../types';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -25,7 +25,10 @@ export function formatSummary(r: SparkifyEtlResult): string {
         String(songs.songsStaged),
         String(songs.durationMs),
       ],
-      ...r.loads.map((l) => [`load ${l.table} (${l.mode})`, String(l.rowsWritten), String(l.durationMs)]),
+      ...r.loads.map((l) => {
+        const note = loadModeNote(l.table, l.mode);
+        return [`load ${l.table} (${l.mode}${note ? `: ${note}` : ''})`, String(l.rowsWritten), String(l.durationMs)];
+      }),
     ]),
     '',
     `checks: ${r.checks.filter((c) => c.passed).length}/${r.checks.length} passed`,

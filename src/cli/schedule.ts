@@ -4,8 +4,10 @@ import { parseInstant } from '../interval';
 import {
   catchUp,
   describeSchedule,
+  lastActionStatus,
   lateDataScheduleLine,
   lateDataWatcherInput,
+  ScheduleSpanError,
   scheduleStart,
   upsertLateDataSchedule,
   upsertSchedule,
@@ -21,16 +23,18 @@ const USAGE = `usage: npm run schedule -- COMMAND [options]
 
 commands:
   up [--catchup]   create the hourly schedule, or update it to the current settings (without SCHEDULE_START or
-                   --start, it keeps its start); --catchup (always on creation) runs every hour from the start
-                   to now, like Airflow's catchup=True. Also creates or updates the late-data watcher's
+                   --start, it keeps its start; without SCHEDULE_END or --end, its end; --end none, or
+                   SCHEDULE_END=none, removes the end); --catchup (always on creation) runs every hour from the
+                   start to now, like Airflow's catchup=True. Also creates or updates the late-data watcher's
                    schedule (<deployment>-late-data, every LATE_DATA_EVERY), or deletes it when
                    LATE_DATA_EVERY is 0 or off
   pause [--note T] stop starting runs, the late-data watcher's cycles too    unpause   start both again
   trigger          start one run now (it loads the hour that ends at the current scheduled time)
-  describe         show spec, policies, recent and next runs, of both schedules
+  describe         show both schedules: start and end as given, the first run's time, what each run is started
+                   with, policies, recent and next runs, and the late-data watcher's last cycle
   delete           remove the schedule (runs already started are not affected)
 
-options for up: --start TIME --end TIME --minute M --source URL (override SCHEDULE_START, SCHEDULE_END,
+options for up: --start TIME --end TIME|none --minute M --source URL (override SCHEDULE_START, SCHEDULE_END,
 SCHEDULE_MINUTE, SOURCE_URL). Settings: SCHEDULE_ID, SCHEDULE_CATCHUP_WINDOW, SCHEDULE_OVERLAP, TASK_QUEUE.
 up and trigger first check, as the worker does, that the warehouse answers with its schema migrated and that
 the source is readable (exit 1 naming the setting otherwise); --skip-checks when this machine cannot reach them.`;
@@ -56,7 +60,8 @@ export const command = defineCommand(module, USAGE, async () => {
   const settings: ScheduleSettings = { ...config.schedule, taskQueue: config.taskQueue, deployment: config.deployment };
   try {
     if (values.start) settings.startAt = new Date(parseInstant(values.start, '--start')).toISOString();
-    if (values.end) settings.endAt = new Date(parseInstant(values.end, '--end')).toISOString();
+    if (values.end?.trim().toLowerCase() === 'none') settings.endAt = null;
+    else if (values.end) settings.endAt = new Date(parseInstant(values.end, '--end')).toISOString();
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -82,8 +87,20 @@ export const command = defineCommand(module, USAGE, async () => {
     const handle = client.schedule.getHandle(settings.id);
     switch (command) {
       case 'up': {
-        const outcome = await upsertSchedule(client, settings);
+        const outcome = await upsertSchedule(client, settings).catch((err: unknown) => {
+          if (err instanceof ScheduleSpanError) throw new UsageError(err.message);
+          throw err;
+        });
         console.log(`${outcome} schedule ${settings.id} (task queue ${settings.taskQueue})`);
+        // What an update kept of the schedule's span because this `up` named none: said, with how to change it.
+        const kept =
+          outcome === 'updated' && (!settings.startAt || settings.endAt === undefined)
+            ? await handle.describe()
+            : undefined;
+        const keptStart = settings.startAt ? undefined : kept && scheduleStart(kept);
+        const keptEnd = settings.endAt === undefined ? kept?.spec.endAt?.toISOString() : undefined;
+        if (keptStart) console.log(`kept its start ${keptStart} (SCHEDULE_START or --start changes it)`);
+        if (keptEnd) console.log(`kept its end ${keptEnd} (SCHEDULE_END or --end changes it; --end none removes it)`);
         const late = config.lateData;
         const watcher = await upsertLateDataSchedule(
           client,
@@ -93,13 +110,16 @@ export const command = defineCommand(module, USAGE, async () => {
         );
         console.log(lateDataScheduleLine(late, watcher));
         if (outcome === 'created' || values.catchup) {
-          // without SCHEDULE_START (or --start), from the start the schedule kept
-          const startAt =
-            settings.startAt ?? (outcome === 'updated' ? scheduleStart(await handle.describe()) : undefined);
+          // without SCHEDULE_START (or --start), from the start the schedule kept; up to the end it kept
+          const startAt = settings.startAt ?? keptStart;
           if (!startAt) {
             console.log('no SCHEDULE_START: nothing to catch up; runs start at the next hour');
           } else {
-            const caught = await catchUp(client, { ...settings, startAt }, new Date());
+            const caught = await catchUp(
+              client,
+              { ...settings, startAt, endAt: settings.endAt ?? keptEnd },
+              new Date(),
+            );
             console.log(
               caught
                 ? `catching up ${caught.runs} run(s) scheduled from ${caught.from.toISOString()} to ${caught.to.toISOString()}`
@@ -146,7 +166,7 @@ export const command = defineCommand(module, USAGE, async () => {
           });
         console.log(
           watcher
-            ? describeSchedule(watcher)
+            ? describeSchedule(watcher, await lastActionStatus(client, watcher))
             : `late-data watcher: no schedule ${config.lateData.scheduleId} (LATE_DATA_EVERY=0, or schedule up not run)`,
         );
         break;
