@@ -151,6 +151,8 @@ describe('fail fast on what cannot heal', () => {
         ...env,
         WAREHOUSE_URL: `postgres://postgres@127.0.0.1:${port}/sparkify`,
         SPARKIFY_DATA_DIR: path.join(testTmp(), `start-closed-${process.pid}`),
+        // a port of its own: another npm start or worker on this machine holds the default one
+        METRICS_ADDRESS: `127.0.0.1:${await freePort()}`,
       },
       90_000,
     );
