@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { inputDifferences, waitForOutcome } from './outcome';
+import { inputDifferences, waitForOutcome, type BadDataFailure } from './outcome';
 import { hoursIn, workflowIdFor, type Interval } from './interval';
 import { intervalSearchAttributes } from './search-attributes';
 import type { SparkifyEtlInput } from './types';
@@ -30,10 +30,11 @@ export interface HourOutcome extends PlannedHour {
   /** A completed run's warnings (a missing event day file, ...), as its result has them. */
   warnings?: string[];
   /**
-   * A failed run failed on its source's data (a bad line, or more bad lines than maxErrors): read from the
-   * failure the wait for its outcome already holds (outcome.ts failedOnBadData), as etl reads it.
+   * A failed run failed on its source's data (a bad line, or more bad lines than maxErrors: how many, and the
+   * first ones): read from the failure the wait for its outcome already holds (outcome.ts badDataOf), as etl
+   * reads it.
    */
-  badData?: true;
+  badData?: BadDataFailure;
 }
 
 export interface BackfillProgress {
@@ -209,7 +210,7 @@ export async function runBackfill(
           ...hour,
           status: outcome.status,
           error: outcome.error,
-          ...(outcome.status === 'failed' && outcome.badData ? { badData: true } : {}),
+          ...(outcome.status === 'failed' && outcome.badData ? { badData: outcome.badData } : {}),
         });
       }
     } catch (err) {

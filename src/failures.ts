@@ -34,3 +34,34 @@ export function checksFailedMessage(
     failed.map((c) => `${c.name} (${c.detail})`).join('; ')
   );
 }
+
+/** A bad source line as a failure lists it. */
+export interface ListedBadLine {
+  file: string;
+  line: number;
+  reason: string;
+}
+
+/**
+ * The details of a BadData failure for more bad lines than maxErrors allows (activities/bad-lines.ts): how many
+ * the step found in all (it reads to the end before failing, so the count is exact) and the first ones, which
+ * the commands print under the failure.
+ */
+export interface TooManyBadLines {
+  badLines: number;
+  maxErrors: number;
+  listed: ListedBadLine[];
+}
+
+/** The failure details `details` as TooManyBadLines, if that is what they are. */
+export function tooManyBadLinesOf(details: unknown): TooManyBadLines | undefined {
+  const d = details as Partial<TooManyBadLines> | null | undefined;
+  if (typeof d?.badLines !== 'number' || typeof d.maxErrors !== 'number' || !Array.isArray(d.listed)) return undefined;
+  const listed = d.listed.filter(
+    (l): l is ListedBadLine =>
+      typeof (l as ListedBadLine)?.file === 'string' &&
+      typeof (l as ListedBadLine).line === 'number' &&
+      typeof (l as ListedBadLine).reason === 'string',
+  );
+  return { badLines: d.badLines, maxErrors: d.maxErrors, listed };
+}

@@ -1,8 +1,11 @@
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 // From their modules, not the client's index (which re-exports them): etl loads only what it uses (temporal.ts).
 import { WorkflowFailedError } from '@temporalio/client/lib/errors';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
-import { BAD_DATA } from './failures';
+import { BAD_DATA, tooManyBadLinesOf, type TooManyBadLines } from './failures';
+import { echo, printable } from './printable';
 import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET } from './input';
 import type { WorkflowsClient } from './temporal';
 import { DEFAULT_LOAD_MODES, type SparkifyEtlInput, type SparkifyEtlResult } from './types';
@@ -14,26 +17,111 @@ import { DEFAULT_LOAD_MODES, type SparkifyEtlInput, type SparkifyEtlResult } fro
  */
 export type Outcome =
   | { status: 'completed'; result: SparkifyEtlResult }
-  | { status: 'failed'; error: string; badData?: true }
+  | { status: 'failed'; error: string; badData?: BadDataFailure }
   | { status: 'unknown'; error: string };
+
+/** A run's failure on its source's data (a bad line or file, BadData), as the commands say what to do about it. */
+export interface BadDataFailure {
+  /** The step found more bad lines than maxErrors allows: how many, and the first ones (its failure's details). */
+  tooMany?: TooManyBadLines;
+}
 
 /** The run's own failure message: the one line the Web UI shows at the top of the failed run. */
 export function failureMessage(err: WorkflowFailedError): string {
   return err.cause?.message || err.message;
 }
 
-/** Whether the run failed on its source's data (a bad line or file, BadData), anywhere in its failure's causes. */
-export function failedOnBadData(err: WorkflowFailedError): boolean {
+/**
+ * What the run's failure says about its source's data, when it failed on it (BadData anywhere in its failure's
+ * causes): the step's failure wraps the activity's, whose details say how many bad lines past maxErrors there were.
+ */
+export function badDataOf(err: WorkflowFailedError): BadDataFailure | undefined {
+  let found: BadDataFailure | undefined;
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof ApplicationFailure && e.type === BAD_DATA) return true;
+    if (!(e instanceof ApplicationFailure) || e.type !== BAD_DATA) continue;
+    found ??= {};
+    const tooMany = tooManyBadLinesOf(e.details?.[0]);
+    if (tooMany) return { tooMany };
   }
-  return false;
+  return found;
 }
 
-/** What to do about a run that failed on a bad source line or file, for the commands to print under it. */
-export const BAD_DATA_HINT =
-  'what to do: fix the line or file named above (the late-data watcher re-runs the hour when its file changes), ' +
-  'or run again with --max-errors N to set up to N bad lines aside in load_errors and load the rest';
+/** What the commands know when they say what to do about runs that failed on bad source lines. */
+export interface BadDataHintInput {
+  /**
+   * The runs read the configured SOURCE_URL, the source the late-data watcher watches (no --source, or one
+   * naming the same place): the watcher re-runs an hour when its file changes. It never re-runs another source's.
+   */
+  watched: boolean;
+  /** The command that runs them again as they were (printable), for when the watcher does not. */
+  again?: string;
+  /** --max-errors as given (0: none). */
+  maxErrors: number;
+  /** The most bad lines a failed run found in all, when one failed on more than maxErrors allows. */
+  found?: number;
+  /** Whose count `found` is: the run's (etl), or the most an hour's run found (backfill). */
+  foundBy?: 'run' | 'hour';
+}
+
+/**
+ * What to do about runs that failed on bad source lines, for the commands to print under the failure: fix the
+ * file (and who runs the hour again then), or set the bad lines aside, with the --max-errors that does it.
+ */
+export function badDataHint(h: BadDataHintInput): string[] {
+  const counted = h.foundBy === 'hour' ? `an hour found ${h.found}` : `the run found ${h.found}`;
+  const tolerate =
+    h.maxErrors > 0 && h.found
+      ? `raise --max-errors from ${h.maxErrors} to ${h.found} (${counted} bad lines) to set them aside in ` +
+        'load_errors and load the rest'
+      : h.maxErrors > 0
+        ? `raise --max-errors above ${h.maxErrors} to set more bad lines aside in load_errors and load the rest`
+        : 'run again with --max-errors N to set up to N bad lines aside in load_errors and load the rest';
+  if (h.watched) {
+    return [
+      `what to do: fix the line or file named above (the late-data watcher re-runs the hour when its file changes), or ${tolerate}`,
+    ];
+  }
+  const fix =
+    'what to do: fix the line or file named above, then run the same command again (the late-data watcher ' +
+    'watches SOURCE_URL only: it does not re-run what read another --source)';
+  return h.again ? [`${fix}:`, `  ${h.again}`, `or ${tolerate}`] : [`${fix}, or ${tolerate}`];
+}
+
+/** What to do about a run of the configured source that failed on a bad source line or file (--max-errors not given). */
+export const BAD_DATA_HINT = badDataHint({ watched: true, maxErrors: 0 })[0]!;
+
+/** How many of a failure's listed bad lines the commands print under it. */
+const BAD_LINES_SHOWN = 5;
+
+/** The first bad lines of a failure past maxErrors (its details), for the commands to print under it. */
+export function badLinesListing(t: TooManyBadLines, indent = '  '): string[] {
+  const shown = t.listed.slice(0, BAD_LINES_SHOWN);
+  if (shown.length === 0) return [];
+  const head =
+    shown.length === t.badLines
+      ? `the ${t.badLines} bad lines:`
+      : `the first ${shown.length} of the ${t.badLines} bad lines:`;
+  return [
+    `${indent}${head}`,
+    ...shown.map((l) => `${indent}  ${printable(l.file)} line ${l.line}: ${echo(l.reason, 300)}`),
+  ];
+}
+
+/**
+ * Whether the source URL `given` (--source) names the place `configured` (SOURCE_URL) names: a folder, a file://
+ * URL or s3://bucket/prefix, however written (relative, with or without the trailing slash).
+ */
+export function sameSource(given: string, configured: string): boolean {
+  const place = (url: string): string => {
+    if (/^s3:\/\//i.test(url)) return `s3://${url.slice(5).replace(/\/+$/, '')}`;
+    try {
+      return path.resolve(/^file:\/\//i.test(url) ? fileURLToPath(url) : url);
+    } catch {
+      return url; // a file:// URL that names no path: only the same text is the same source
+    }
+  };
+  return place(given) === place(configured);
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,7 +142,8 @@ export async function waitForOutcome(
       return { status: 'completed', result };
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
-        return { status: 'failed', error: failureMessage(err), ...(failedOnBadData(err) ? { badData: true } : {}) };
+        const badData = badDataOf(err);
+        return { status: 'failed', error: failureMessage(err), ...(badData ? { badData } : {}) };
       }
       if (err instanceof WorkflowNotFoundError) return { status: 'unknown', error: `${workflowId}: no such run` };
       const message = (err as Error)?.message ?? String(err);

@@ -42,7 +42,13 @@ export function loadModeProblem(table: string, mode: unknown): string | undefine
   const allowed = allowedModes(table as StarTable);
   if (!allowed.includes(mode as LoadMode)) {
     const shown = typeof mode === 'string' ? `"${mode}"` : String(JSON.stringify(mode));
-    return `${shown.slice(0, 40)} is not a load mode of ${table} (use ${allowed.join(', ')})`;
+    // What an allowed mode does where its name says something else (time's upsert replaces the interval's rows):
+    // said where a mode is refused, since that name is what someone asking for "replace" is looking for.
+    const notes = allowed.flatMap((m) => {
+      const note = loadModeNote(table, m);
+      return note ? [`; ${table}'s ${m} ${note}`] : [];
+    });
+    return `${shown.slice(0, 40)} is not a load mode of ${table} (use ${allowed.join(', ')}${notes.join('')})`;
   }
   return undefined;
 }

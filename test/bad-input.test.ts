@@ -80,12 +80,26 @@ test('with maxErrors the bad lines go to load_errors with file, line and reason,
   expect(rows[1].reason).toBe('field "itemInSession" must be an integer, got "seven"');
 });
 
-test('more bad lines than maxErrors fails, saying so', async () => {
+test('more bad lines than maxErrors fails, saying how many in all, the one past the limit, and listing the first', async () => {
   const err = await run({ start: '2018-11-02T00:00Z', end: '2018-11-03T00:00Z', maxErrors: 1 }, 'too-many').catch(
     (e) => e,
   );
   const { app } = activityFailure(err);
-  expect(app.message).toMatch(/^more than maxErrors=1 bad lines; the last one: .* line 12: field "itemInSession"/);
+  expect(app.message).toBe(
+    `more than maxErrors=1 bad lines (2 in all, all in the failure's details); the 2nd: ${DAY_FILE} line 12: ` +
+      'field "itemInSession" must be an integer, got "seven"',
+  );
+  expect(app.type).toBe('BadData');
+  expect(app.details).toEqual([
+    {
+      badLines: 2,
+      maxErrors: 1,
+      listed: [
+        { file: DAY_FILE, line: 7, reason: expect.stringMatching(/^invalid JSON/) },
+        { file: DAY_FILE, line: 12, reason: 'field "itemInSession" must be an integer, got "seven"' },
+      ],
+    },
+  ]);
 });
 
 test('a missing event file is a warning by default and a non-retryable failure with onMissingFile=fail', async () => {

@@ -207,7 +207,7 @@ test('missing URL, bad region, unknown load mode, end before start: one error li
       TEMPORAL_ADDRESS: '127.0.0.1:1',
       WAREHOUSE_DIALECT: 'redshift',
       AWS_REGION: 'mars-north-1x',
-      LOAD_MODES: 'users=sideways,songplays=replace',
+      LOAD_MODES: 'users=sideways,songplays=replace,time=replace',
       SCHEDULE_START: '2018-11-05T00:00Z',
       SCHEDULE_END: '2018-11-01T00:00Z',
     },
@@ -222,6 +222,8 @@ test('missing URL, bad region, unknown load mode, end before start: one error li
     '  - SOURCE_URL must be an s3:// URL with WAREHOUSE_DIALECT=redshift (COPY reads from S3)',
     '  - REDSHIFT_LOG_JSONPATH must be the s3:// URL of sql/log_json_path.json uploaded to your bucket',
     '  - LOAD_MODES: "sideways" is not a load mode of users (use upsert, truncate-insert, append)',
+    // what someone asking for time=replace looks for: time's upsert is that already
+    `  - LOAD_MODES: "replace" is not a load mode of time (use upsert, truncate-insert, append; time's upsert replaces the interval's rows)`,
     '  - SCHEDULE_START (2018-11-05T00:00:00.000Z) must be before SCHEDULE_END (2018-11-01T00:00:00.000Z)',
   ]);
   expect(res.stderr).not.toMatch(/connect|ECONNREFUSED|transport/i);
@@ -290,5 +292,16 @@ test('the etl command refuses bad arguments in one line and starts nothing', asy
   expect(mode.code).toBe(2);
   expect(mode.stderr).toContain(
     'error: --mode: "replace" is not a load mode of users (use upsert, truncate-insert, append)',
+  );
+  // time's upsert already replaces the interval's rows: the refusal says so
+  const time = await runCommand(
+    'npm',
+    ['run', '-s', 'etl', '--', '--from', '2018-11-02T13:00Z', '--to', '2018-11-02T14:00Z', '--mode', 'time=replace'],
+    env,
+  );
+  expect(time.code).toBe(2);
+  expect(time.stderr).toBe(
+    `error: --mode: "replace" is not a load mode of time (use upsert, truncate-insert, append; time's upsert ` +
+      `replaces the interval's rows) (npm run etl -- --help shows the options)\n`,
   );
 });

@@ -240,9 +240,13 @@ async function* encodeEvents(
     for await (const piece of wholeLines(part ?? source.openStream(file.key))) {
       line += encoder.encode(piece, 0, piece.length, line);
       heartbeat({ file: file.key, line: line - 1, rowsStaged: stats.rowsStaged });
-      yield* encoder.take();
+      // Past maxErrors the run fails once the bad lines are counted: its rows are no longer sent.
+      const chunks = encoder.take();
+      if (!bad.overflowed) yield* chunks;
     }
-    yield* encoder.finish();
+    const chunks = encoder.finish();
+    if (!bad.overflowed) yield* chunks;
   }
+  bad.failIfTooMany();
   yield COPY_BINARY_TRAILER;
 }

@@ -166,6 +166,8 @@ async function* encodeSongs(
       }
     });
     if ((i / READ_CONCURRENCY) % 50 === 0) heartbeat({ filesStaged: i + batch.length, of: files.length });
-    if (chunk) yield chunk;
+    // Past maxErrors the step fails once the bad files are counted: their songs are no longer sent.
+    if (chunk && !bad.overflowed) yield chunk;
   }
+  bad.failIfTooMany();
 }

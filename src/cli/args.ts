@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
-import { echo } from '../printable';
+import { echo, printable } from '../printable';
 import { IntervalError, type Interval } from '../interval';
 import { exitAfterOutput } from './exit';
 import { intervalFromTimes } from './times';
@@ -124,6 +124,22 @@ export function sayOnInterrupt(what: () => string): () => void {
 /** A command as this invocation names commands: `sparkify etl` or `npm run etl`. */
 export function commandNamed(name: string): string {
   return invokedAs ? `sparkify ${name}` : `npm run ${name}`;
+}
+
+/**
+ * A command line for the user to run, as this invocation names commands (`npm run etl -- --from ...`,
+ * `sparkify etl --from ...`), each argument quoted for a POSIX shell where it needs it; undefined when an
+ * argument holds a character that cannot be printed as it is (a control character).
+ */
+export function commandLine(name: string, args: readonly string[]): string | undefined {
+  if (args.some((a) => printable(a) !== a)) return undefined;
+  const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+  return invokedAs ? `sparkify ${name} ${quoted}` : `npm run ${name} -- ${quoted}`;
+}
+
+/** A time of an interval as a command line gives it: `2018-11-02T17:00Z` (seconds when it has any). */
+export function timeArgument(iso: string): string {
+  return iso.replace(/:00(?:\.000)?Z$/, 'Z');
 }
 
 /** The command that starts a worker, as this invocation names commands: `sparkify worker` or `npm run worker`. */

@@ -9,18 +9,21 @@ import {
 import { loadConfig } from '../config';
 import { inputProblems } from '../input';
 import { HOUR_MS, toMs } from '../interval';
-import { BAD_DATA_HINT } from '../outcome';
+import { badDataHint, sameSource } from '../outcome';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import {
+  commandLine,
   defineCommand,
   intervalOption,
   intOption,
   parseCommandLine,
   sayOnInterrupt,
+  timeArgument,
   UsageError,
   usageText,
 } from './args';
+import { failedHoursLines, groupFailedHours } from './failed-hours';
 import { TIME_HELP } from './times';
 
 /** How many completed hours with warnings the summary names; the rest are counted. */
@@ -172,9 +175,25 @@ export const command = defineCommand(module, USAGE, async () => {
       console.log(`  WARNING ${w.interval.start.slice(0, 13)}h  ${w.workflowId}: ${w.warnings!.join('; ')}`);
     if (warned.length > WARNINGS_LISTED)
       console.log(`  ... and ${warned.length - WARNINGS_LISTED} more hour(s) with warnings`);
-    for (const f of failed) console.log(`  FAILED ${f.interval.start.slice(0, 13)}h  ${f.workflowId}: ${f.error}`);
+    // Hours that failed alike (a bad line with no time fails every hour of its day) are one line, not 24.
+    for (const line of failedHoursLines(groupFailedHours(failed))) console.log(line);
     // What to do about bad source lines, as etl says it under its failure: once, however many hours hit one.
-    if (failed.some((f) => f.badData)) console.log(BAD_DATA_HINT);
+    const onBadData = failed.filter((f) => f.badData);
+    if (onBadData.length) {
+      const found = Math.max(0, ...onBadData.map((f) => f.badData?.tooMany?.badLines ?? 0));
+      // the same backfill again: it runs the failed hours again and skips those completed
+      const again = ['--from', timeArgument(range.start), '--to', timeArgument(range.end)];
+      if (values.source) again.push('--source', values.source);
+      if (values['max-errors'] !== undefined) again.push('--max-errors', values['max-errors']);
+      if (values.concurrency !== undefined) again.push('--concurrency', values.concurrency);
+      const hint = badDataHint({
+        watched: !values.source || sameSource(values.source, config.sourceUrl),
+        again: commandLine('backfill', again),
+        maxErrors,
+        ...(found ? { found, foundBy: 'hour' as const } : {}),
+      });
+      for (const line of hint) console.log(line);
+    }
     for (const u of unknown) console.log(`  UNKNOWN ${u.workflowId}: ${u.error}`);
     for (const r of refused) console.log(`  REFUSED ${r.workflowId}: ${r.error}`);
     return failed.length || unknown.length || refused.length ? 1 : 0;

@@ -5,17 +5,19 @@ import { loadConfig } from '../config';
 import { DEFAULT_RETRY_BUDGET, inputProblems, MAX_RUN_HOURS } from '../input';
 import { workflowIdFor } from '../interval';
 import { intervalSearchAttributes } from '../search-attributes';
-import { BAD_DATA_HINT, inputDifferences, waitForOutcome, watchRetries } from '../outcome';
+import { badDataHint, badLinesListing, inputDifferences, sameSource, waitForOutcome, watchRetries } from '../outcome';
 import { configuredRunInput } from '../run-input';
 import { connectWorkflows, type WorkflowsClient } from '../temporal';
 import { parseLoadModes, type LoadModes, type SparkifyEtlInput } from '../types';
 import {
+  commandLine,
   defineCommand,
   intervalOption,
   intOption,
   parseCommandLine,
   RefusedError,
   sayOnInterrupt,
+  timeArgument,
   UsageError,
   usageText,
   workerCommand,
@@ -125,7 +127,17 @@ export const command = defineCommand(module, USAGE, async () => {
     }
     if (outcome.status === 'failed') {
       console.error(`${workflowId} failed${whose}: ${outcome.error}`);
-      if (outcome.badData) console.error(BAD_DATA_HINT);
+      if (outcome.badData) {
+        const { tooMany } = outcome.badData;
+        if (tooMany) for (const line of badLinesListing(tooMany)) console.error(line);
+        const hint = badDataHint({
+          watched: !values.source || sameSource(values.source, config.sourceUrl),
+          again: sameCommand(values, interval),
+          maxErrors: input.maxErrors ?? 0,
+          ...(tooMany ? { found: tooMany.badLines } : {}),
+        });
+        for (const line of hint) console.error(line);
+      }
       return 1;
     }
     console.error(`${workflowId}: outcome unknown${whose}: ${outcome.error}`);
@@ -134,6 +146,34 @@ export const command = defineCommand(module, USAGE, async () => {
     await connection.close();
   }
 });
+
+/**
+ * This command as given, to print for running it again: the interval as it was resolved (`--from yesterday`
+ * names another hour tomorrow) and every option that changes what the run does.
+ */
+function sameCommand(
+  values: {
+    source?: string;
+    mode?: string[];
+    'max-errors'?: string;
+    missing?: string;
+    'retry-budget'?: string;
+    'allow-incomplete'?: boolean;
+    check?: string[];
+  },
+  interval: { start: string; end: string },
+): string | undefined {
+  const args = ['--from', timeArgument(interval.start), '--to', timeArgument(interval.end)];
+  if (values.source) args.push('--source', values.source);
+  for (const mode of values.mode ?? []) args.push('--mode', mode);
+  for (const name of ['max-errors', 'missing', 'retry-budget'] as const) {
+    const value = values[name];
+    if (value !== undefined) args.push(`--${name}`, value);
+  }
+  if (values['allow-incomplete']) args.push('--allow-incomplete');
+  for (const check of values.check ?? []) args.push('--check', check);
+  return commandLine('etl', args);
+}
 
 /** The input's field names as this command's options, in a problem line. */
 function asOptions(problem: string): string {
