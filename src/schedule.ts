@@ -8,6 +8,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import type { LateDataConfig, ScheduleConfig } from './config';
 import { DEFAULT_DEPLOYMENT, HOUR_MS } from './interval';
+import { printable } from './printable';
 import { loadModeNote, type SparkifyEtlInput } from './types';
 import { redactUrl } from './warehouse/pool';
 import type { LateDataWatcherInput } from './workflows/late-data-watcher';
@@ -68,12 +69,37 @@ export function scheduleStart(d: Pick<ScheduleDescription, 'spec'>): string | un
 export class ScheduleSpanError extends Error {}
 
 /**
+ * Why a spec whose start is before its end would still never start a run, or undefined: its first scheduled
+ * time (the start's hour ends, at the schedule's minute) comes after its end, e.g. a start at 10:00 and an end at
+ * 10:30, or at 11:00 with runs at :15. `kept` says which of the two the schedule kept, for the message.
+ */
+function neverRuns(
+  spec: { startAt?: Date; endAt?: Date },
+  minute: number,
+  kept: { start: boolean; end: boolean },
+): string | undefined {
+  if (!spec.startAt || !spec.endAt) return undefined;
+  const offset = minute * 60_000;
+  const first = new Date(Math.ceil((spec.startAt.getTime() - offset) / HOUR_MS) * HOUR_MS + offset);
+  if (first <= spec.endAt) return undefined;
+  const start = new Date(spec.startAt.getTime() - HOUR_MS).toISOString();
+  const mm = String(minute).padStart(2, '0');
+  return (
+    `no run would ever start between the start ${start}${kept.start ? ' (kept)' : ''} and the end ` +
+    `${spec.endAt.toISOString()}${kept.end ? ' (kept)' : ''}: the first would start at ${first.toISOString()} ` +
+    `(runs start at :${mm}, after the hour they load); give an end at or after it (SCHEDULE_END or --end), ` +
+    'or remove the end with --end none'
+  );
+}
+
+/**
  * Creates the schedule, or updates it in place to the given settings: running it twice leaves one schedule
  * with the second call's spec. Its paused state is kept on update, and so are its start and its end when the
  * settings name none: an `up` without SCHEDULE_START or SCHEDULE_END (a shell that does not have them,
  * `npm run schedule -- up --minute 5`) must not turn a schedule that loads a given span of hours into one
  * without a start or an end. An end is removed only when asked (endAt null: SCHEDULE_END=none, `--end none`).
- * A kept start or end that leaves no hour between them is refused (ScheduleSpanError), nothing changed.
+ * A kept start or end that leaves no hour between them is refused (ScheduleSpanError), nothing changed, and so
+ * is a span in which no run would start (neverRuns).
  */
 export async function upsertSchedule(client: Client, s: ScheduleSettings): Promise<'created' | 'updated'> {
   const options = scheduleOptions(s);
@@ -96,12 +122,16 @@ export async function upsertSchedule(client: Client, s: ScheduleSettings): Promi
                 '(SCHEDULE_START or --start)',
         );
       }
+      const never = neverRuns(spec, s.minute, { start: !s.startAt, end: s.endAt === undefined });
+      if (never) throw new ScheduleSpanError(never);
       return { ...previous, ...options, spec, state: previous.state };
     });
     return 'updated';
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
+  const never = neverRuns(options.spec, s.minute, { start: false, end: false });
+  if (never) throw new ScheduleSpanError(never);
   await client.schedule.create({
     scheduleId: s.id,
     ...options,
@@ -235,15 +265,19 @@ export function describeSchedule(d: ScheduleDescription, lastCycle?: ActionStatu
   const first = hourly ? firstActionTime(spec) : undefined;
   if (first) lines.push(`  first run at: ${first.toISOString()} (it loads the hour that begins at the start)`);
   if (action) {
-    const input = (action.args?.[0] ?? {}) as Record<string, unknown>;
+    // As the server holds it: a schedule made elsewhere may give any JSON (a string, a list, a deep nest).
+    const given: unknown = action.args?.[0] ?? {};
+    const input = fieldsOf(given);
     lines.push(
       `  each ${watcher ? 'cycle' : 'run'}: ${action.workflowType} on task queue ${action.taskQueue}, ` +
         `workflow id ${action.workflowId}-<scheduled time>`,
     );
-    if (watcher) {
+    if (!input) {
+      lines.push(`  input: ${shownValue('', given)} (not an object)`);
+    } else if (watcher) {
       const { runInput, ...own } = input;
       lines.push(`  input: ${inputText(own)}`);
-      lines.push(`  its re-runs' input: ${runInputText((runInput ?? {}) as Record<string, unknown>)}`);
+      lines.push(`  its re-runs' input: ${runInputText(runInput ?? {})}`);
     } else {
       lines.push(`  input: ${hourly ? runInputText(input) : inputText(input)}`);
     }
@@ -275,7 +309,8 @@ export function describeSchedule(d: ScheduleDescription, lastCycle?: ActionStatu
       lines.push(`    ${a.scheduledAt.toISOString()} -> ${a.action.workflow.workflowId}`);
     }
   }
-  return lines.join('\n');
+  // Names, notes and inputs come from whoever made the schedule: no control character reaches the terminal.
+  return lines.map(printable).join('\n');
 }
 
 /** The first time the spec's interval matches at or after its startAt: the schedule's first action. */
@@ -287,44 +322,95 @@ function firstActionTime(spec: ScheduleDescription['spec']): Date | undefined {
   return new Date(n * interval.every + offset);
 }
 
-/** A string of an input as it may be printed: a URL with its password and secret-like parameters redacted. */
+/**
+ * Text in an input with its password and secret-like parameters redacted: a URL as a whole (one that does not
+ * parse is not shown), or each URL in other text (a reason that names one).
+ */
 function shownString(v: string): string {
-  return /^[a-z][a-z\d+.-]*:\/\//i.test(v) ? redactUrl(v) : v;
+  // A scheme of at most 32 characters: the search stays linear in a long text (a megabyte of letters, say).
+  if (/^\s*[a-z][a-z\d+.-]{0,31}:\/\//i.test(v)) return redactUrl(v.trim());
+  return v.replace(/[a-z][a-z\d+.-]{0,31}:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
 }
 
 /** Names of fields never to print the value of, should an input ever carry one. */
 const SECRET_FIELD = /pass|secret|token|credential|private|api.?key|access.?key/i;
 
+/** How much of an input is printed: a value's characters, the fields or items of an object or list, its depth. */
+const VALUE_MAX = 300;
+const FIELDS_MAX = 30;
+const DEPTH_MAX = 6;
+
+/** The text, or its first `max` characters then how many there are. */
+function clipped(text: string, max = VALUE_MAX): string {
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, max).join('')}… (${chars.length} characters)` : text;
+}
+
+/** A string of an input, redacted (shownString) and clipped: of a long one, only its start is looked at. */
+function shownText(v: string): string {
+  const chars = [...v];
+  if (chars.length <= VALUE_MAX) return clipped(shownString(v));
+  const shown = [...shownString(chars.slice(0, 4 * VALUE_MAX).join(''))].slice(0, VALUE_MAX).join('');
+  return `${shown}… (${chars.length} characters)`;
+}
+
+/** An object's fields, or undefined for anything else (a list, a string, null). */
+function fieldsOf(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** A value as JSON, bounded in depth and breadth (a deep nest would overflow JSON.stringify), secrets redacted. */
+function boundedJson(v: unknown, depth = 0): string {
+  if (typeof v === 'string') return JSON.stringify(shownText(v));
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? String(v);
+  if (depth >= DEPTH_MAX) return Array.isArray(v) ? '[…]' : '{…}';
+  const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
+  const shown = entries
+    .slice(0, FIELDS_MAX)
+    .map(([k, x]) =>
+      Array.isArray(v)
+        ? boundedJson(x, depth + 1)
+        : `${JSON.stringify(k)}:${SECRET_FIELD.test(k) ? '"***"' : boundedJson(x, depth + 1)}`,
+    );
+  if (entries.length > FIELDS_MAX) shown.push('…');
+  return Array.isArray(v) ? `[${shown.join(',')}]` : `{${shown.join(',')}}`;
+}
+
 function shownValue(key: string, v: unknown): string {
   if (SECRET_FIELD.test(key)) return '***';
-  if (typeof v === 'string') return shownString(v);
-  return JSON.stringify(v, (k, x: unknown) =>
-    k && SECRET_FIELD.test(k) ? '***' : typeof x === 'string' ? shownString(x) : x,
-  );
+  return typeof v === 'string' ? shownText(v) : clipped(boundedJson(v));
 }
 
 /** `lookback 30d, concurrency 4`: an input's fields as `name value`, in its order. */
 function inputText(input: Record<string, unknown>): string {
-  return (
-    Object.entries(input)
-      .map(([k, v]) => `${k} ${shownValue(k, v)}`)
-      .join(', ') || '{}'
-  );
+  const entries = Object.entries(input);
+  const shown = entries.slice(0, FIELDS_MAX).map(([k, v]) => `${clipped(k, 80)} ${shownValue(k, v)}`);
+  if (entries.length > FIELDS_MAX) shown.push(`and ${entries.length - FIELDS_MAX} more field(s)`);
+  return shown.join(', ') || '{}';
 }
 
 /**
  * A SparkifyEtl input (the hourly runs', the watcher's re-runs'): its source first (the worker's SOURCE_URL when
  * it names none), each table's load mode as `time=upsert (replaces the interval's rows)`, then the rest.
  */
-function runInputText(input: Record<string, unknown>): string {
+function runInputText(given: unknown): string {
+  const input = fieldsOf(given);
+  if (!input) return `${shownValue('', given)} (not an object)`;
   const { source, loadModes, ...rest } = input;
-  const parts = [`source ${typeof source === 'string' && source ? shownString(source) : "the worker's SOURCE_URL"}`];
-  if (loadModes && typeof loadModes === 'object') {
-    const modes = Object.entries(loadModes).map(([table, mode]) => {
+  const parts = [
+    `source ${typeof source === 'string' && source ? shownValue('source', source) : "the worker's SOURCE_URL"}`,
+  ];
+  const modes = fieldsOf(loadModes);
+  if (modes) {
+    const entries = Object.entries(modes);
+    const shown = entries.slice(0, FIELDS_MAX).map(([table, mode]) => {
       const note = loadModeNote(table, mode);
-      return `${table}=${String(mode)}${note ? ` (${note})` : ''}`;
+      return `${clipped(table, 80)}=${shownValue('', mode)}${note ? ` (${note})` : ''}`;
     });
-    parts.push(`loadModes ${modes.join(' ')}`);
+    if (entries.length > FIELDS_MAX) shown.push('…');
+    parts.push(`loadModes ${shown.join(' ')}`);
+  } else if (loadModes !== undefined) {
+    parts.push(`loadModes ${shownValue('loadModes', loadModes)}`);
   }
   if (Object.keys(rest).length) parts.push(inputText(rest));
   return parts.join(', ');

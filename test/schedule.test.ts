@@ -390,6 +390,134 @@ test("`npm run schedule -- describe` shows what each run is started with, no pas
   }
 });
 
+test('`npm run schedule -- describe` of schedules made elsewhere with odd input: no crash, no control character, no secret, long values cut', async () => {
+  const deployment = `schedodd-${randomUUID().slice(0, 8)}`;
+  const cliEnv = programEnv({
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: 'default',
+    SPARKIFY_DEPLOYMENT: deployment,
+  });
+  const create = (id: string, workflowType: string, input: unknown, note: string) =>
+    env.client.schedule.create({
+      scheduleId: id,
+      spec: { intervals: [{ every: '1h' }], startAt: new Date('2099-01-01T01:00:00Z') },
+      action: { type: 'startWorkflow', workflowType, workflowId: id, taskQueue: deployment, args: [input] },
+      state: { paused: true, note },
+    });
+  try {
+    // What nobody here writes, but anyone with the server's address may (the Temporal CLI, another program).
+    await create(
+      `${deployment}-hourly`,
+      'SparkifyEtl',
+      {
+        source: 's3://bucket/prefix?X-Amz-Signature=S1gnature',
+        // String() of it threw: "Cannot convert object to primitive value"
+        loadModes: { users: 'append\x07', time: { toString: 1 } },
+        reason: '\x1b[31mRED\x1b[0m\rOVER',
+        // 3,000 lists deep (6 KB): JSON.stringify with a replacer overflowed the stack
+        checks: JSON.parse('['.repeat(3000) + ']'.repeat(3000)) as unknown,
+        retryBudget: 'moved from postgres://etl:hunter2@db/warehouse',
+        // 100,000 letters: a scheme search without bound took quadratic time
+        onMissingFile: 'x'.repeat(100_000),
+      },
+      'paused by \x1b[2Jsomeone',
+    );
+    await create(`${deployment}-late-data`, 'LateDataWatcher', { deployment, runInput: 'just a string' }, 'n');
+    const res = await runCommand('npm', ['run', '-s', 'schedule', '--', 'describe'], cliEnv);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    // eslint-disable-next-line no-control-regex
+    expect(res.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(res.stdout).not.toMatch(/hunter2|S1gnature/);
+    const lines = res.stdout.split('\n');
+    expect(lines).toContain(`schedule ${deployment}-hourly: PAUSED (paused by \\u001b[2Jsomeone)`);
+    expect(lines.find((l) => l.startsWith('  input: source'))).toBe(
+      '  input: source s3://bucket/prefix?X-Amz-Signature=***, loadModes users=append\\u0007 time={"toString":1}, ' +
+        'reason \\u001b[31mRED\\u001b[0m\\u000dOVER, checks [[[[[[[…]]]]]]], ' +
+        'retryBudget moved from postgres://etl:***@db/warehouse, ' +
+        `onMissingFile ${'x'.repeat(300)}… (100000 characters)`,
+    );
+    expect(lines).toContain(`  input: deployment ${deployment}`);
+    expect(lines).toContain("  its re-runs' input: just a string (not an object)");
+  } finally {
+    await deleteSchedules(deployment);
+  }
+});
+
+test('`npm run schedule -- up` refuses a start and an end between which no run would start (an end within the first hour, or before the minute), nothing changed', async () => {
+  const deployment = `schedspan-${randomUUID().slice(0, 8)}`;
+  const cliEnv = programEnv({
+    TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: 'default',
+    SPARKIFY_DEPLOYMENT: deployment,
+  });
+  const schedule = (...args: string[]) =>
+    runCommand('npm', ['run', '-s', 'schedule', '--', ...args, '--skip-checks'], cliEnv);
+  // A day ahead: no run falls due while the test runs.
+  const startMs = (Math.floor(Date.now() / HOUR_MS) + 24) * HOUR_MS;
+  const at = (minutes: number) => new Date(startMs + minutes * 60_000).toISOString();
+  try {
+    // The first run starts at the start's hour's end: an end half an hour after the start leaves none.
+    const within = await schedule('up', '--start', at(0), '--end', at(30));
+    expect(within.code).toBe(2);
+    expect(within.stderr).toContain(
+      `error: no run would ever start between the start ${at(0)} and the end ${at(30)}: the first would start ` +
+        `at ${at(60)} (runs start at :00, after the hour they load); give an end at or after it (SCHEDULE_END or ` +
+        '--end), or remove the end with --end none',
+    );
+    const none = await schedule('describe');
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain(`no schedule ${deployment}-hourly (schedule up creates it)`);
+
+    // An end an hour after the start: its one run, at the end.
+    const one = await schedule('up', '--start', at(0), '--end', at(60));
+    expect([one.code, one.stderr]).toEqual([0, '']);
+    // Runs at :15, the start and the end kept: that run would be at a quarter past the end. Refused as such.
+    const minute = await schedule('up', '--minute', '15');
+    expect(minute.code).toBe(2);
+    expect(minute.stderr).toContain(
+      `error: no run would ever start between the start ${at(0)} (kept) and the end ${at(60)} (kept): the first ` +
+        `would start at ${at(75)} (runs start at :15, after the hour they load)`,
+    );
+    const described = await schedule('describe');
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain('  runs: hourly at :00');
+    expect(described.stdout).toContain(`  start: ${at(0)}  end: ${at(60)}`);
+    expect(described.stdout).toContain(`  next: ${at(60)}`);
+  } finally {
+    await deleteSchedules(deployment);
+  }
+});
+
+test.each([
+  ['', '--max-errors must be an integer >= 0, got ""'],
+  [' ', '--max-errors must be an integer >= 0, got " "'],
+  ['0x10', '--max-errors must be an integer >= 0, got "0x10"'],
+  ['1e3', '--max-errors must be an integer >= 0, got "1e3"'],
+  ['1.5', '--max-errors must be an integer >= 0, got "1.5"'],
+  ['-1', '--max-errors must be an integer >= 0, got "-1"'],
+  ['99999999999999999999', '--max-errors must be an integer >= 0, got "99999999999999999999"'],
+  ['1000001', '--max-errors: 1000001 must be an integer from 0 to 1000000'],
+])('backfill --max-errors=%j is refused before any hour starts: %s', async (value, message) => {
+  const res = await runCommand(
+    'npm',
+    [
+      'run',
+      '-s',
+      'backfill',
+      '--',
+      '--from',
+      '2018-11-03T06:00Z',
+      '--to',
+      '2018-11-03T08:00Z',
+      `--max-errors=${value}`,
+    ],
+    programEnv({ TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: 'default' }),
+  );
+  expect(res.code).toBe(2);
+  expect(res.stderr).toContain(`error: ${message} (npm run backfill -- --help shows the options)`);
+  expect(res.stdout).toBe('');
+});
+
 describe('backfill command', () => {
   const from = '2018-11-03T00:00Z';
   const to = '2018-11-03T06:00Z';

@@ -165,10 +165,15 @@ export function helpOnly(usage: string): boolean {
   return false;
 }
 
+/**
+ * A whole-number option in decimal digits: `--max-errors ""` (an unset variable in a script) is refused, not read as
+ * 0, and so are the other forms Number() takes (`0x10`, `1e3`, `+3`) and numbers past 2^53.
+ */
 export function intOption(value: string | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
   return n;
 }
 

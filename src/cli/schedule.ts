@@ -14,6 +14,7 @@ import {
   type ScheduleSettings,
 } from '../schedule';
 import { allChecks, checkSource, checkWarehouse } from '../preflight';
+import { printable } from '../printable';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
 import { dialectFor } from '../warehouse/dialect';
@@ -156,19 +157,22 @@ export const command = defineCommand(module, USAGE, async () => {
         console.log(`triggered ${settings.id}`);
         break;
       case 'describe': {
-        console.log(describeSchedule(await handle.describe()));
-        const watcher = await client.schedule
-          .getHandle(config.lateData.scheduleId)
-          .describe()
-          .catch((err: unknown) => {
-            if (err instanceof ScheduleNotFoundError) return undefined;
-            throw err;
-          });
+        const notFound = (err: unknown) => {
+          if (err instanceof ScheduleNotFoundError) return undefined;
+          throw err;
+        };
+        // No hourly schedule: said as the watcher's absence is (not the server's "workflow not found"), exit 1.
+        const hourly = await handle.describe().catch(notFound);
+        console.log(
+          hourly ? describeSchedule(hourly) : `no schedule ${printable(settings.id)} (schedule up creates it)`,
+        );
+        const watcher = await client.schedule.getHandle(config.lateData.scheduleId).describe().catch(notFound);
         console.log(
           watcher
             ? describeSchedule(watcher, await lastActionStatus(client, watcher))
             : `late-data watcher: no schedule ${config.lateData.scheduleId} (LATE_DATA_EVERY=0, or schedule up not run)`,
         );
+        if (!hourly) return 1;
         break;
       }
       case 'delete':

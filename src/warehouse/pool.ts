@@ -110,13 +110,16 @@ export async function withTransaction<T>(
   return withClient(pool, (client) => inTransaction(client, () => fn(client), begin));
 }
 
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`: safe to print or log. */
+/**
+ * `postgres://user:secret@host/db` → `postgres://user:***@host/db`: safe to print or log. So are parameters named
+ * like a secret: a password, a key, a token, a signature or a credential (a presigned URL's X-Amz-Signature).
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
     for (const key of [...u.searchParams.keys()]) {
-      if (/pass|secret|key|token/i.test(key)) u.searchParams.set(key, '***');
+      if (/pass|secret|key|token|sig|credential/i.test(key)) u.searchParams.set(key, '***');
     }
     return u.toString();
   } catch {
