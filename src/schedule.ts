@@ -5,12 +5,12 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
-import type { Duration } from '@temporalio/common';
+import { msToNumber, type Duration } from '@temporalio/common';
 import type { LateDataConfig, ScheduleConfig } from './config';
-import { DEFAULT_DEPLOYMENT, HOUR_MS } from './interval';
-import { loadModeNote, type SparkifyEtlInput } from './types';
-import { redactUrl } from './warehouse/pool';
-import type { LateDataWatcherInput } from './workflows/late-data-watcher';
+import { DEFAULT_DEPLOYMENT, floorToHour, HOUR_MS, toIso } from './interval';
+import { shortIso } from './times';
+import type { SparkifyEtlInput } from './types';
+import type { LateDataWatcherInput, LateDataWatcherResult } from './workflows/late-data-watcher';
 
 /**
  * The hourly Temporal Schedule that replaces Airflow's `schedule_interval='@hourly'`.
@@ -28,15 +28,22 @@ export interface ScheduleSettings extends ScheduleConfig {
   deployment?: string;
 }
 
+const MINUTE_MS = 60_000;
+
 /**
  * Like Airflow's start_date and end_date, SCHEDULE_START and SCHEDULE_END bound the data: the first run loads
- * the hour that begins at the start, so it is scheduled one hour after it; the last run loads the hour that
- * ends at the end.
+ * the hour that begins at the start, so it is scheduled one hour after it (at the schedule's minute); the last
+ * run loads the hour that ends at the end, so it is scheduled at the end plus the minute (a run at :15 loads the
+ * hour before the one it is in: resolve-interval.ts). Without the minute, a schedule at :15 with an end at 00:00
+ * would start its last run at 23:15 and never load 23:00-00:00.
  */
-export function scheduledTimeRange(s: Pick<ScheduleConfig, 'startAt' | 'endAt'>): { first?: Date; last?: Date } {
+export function scheduledTimeRange(s: Pick<ScheduleConfig, 'startAt' | 'endAt' | 'minute'>): {
+  first?: Date;
+  last?: Date;
+} {
   return {
     ...(s.startAt ? { first: new Date(Date.parse(s.startAt) + HOUR_MS) } : {}),
-    ...(s.endAt ? { last: new Date(s.endAt) } : {}),
+    ...(s.endAt ? { last: new Date(Date.parse(s.endAt) + s.minute * MINUTE_MS) } : {}),
   };
 }
 
@@ -61,11 +68,93 @@ function scheduleOptions(s: ScheduleSettings): Omit<ScheduleOptions, 'scheduleId
 
 /** The SCHEDULE_START a schedule was given (its first scheduled time is an hour later: scheduledTimeRange). */
 export function scheduleStart(d: Pick<ScheduleDescription, 'spec'>): string | undefined {
-  return d.spec.startAt ? new Date(d.spec.startAt.getTime() - HOUR_MS).toISOString() : undefined;
+  return d.spec.startAt ? toIso(d.spec.startAt.getTime() - HOUR_MS) : undefined;
+}
+
+/**
+ * The SCHEDULE_END a schedule was given: its last scheduled time less the minute (scheduledTimeRange), i.e. the
+ * hour it is in (an end on a whole hour). A schedule made before the minute was added has its end there already.
+ */
+export function scheduleEnd(d: Pick<ScheduleDescription, 'spec'>): string | undefined {
+  return d.spec.endAt ? toIso(floorToHour(d.spec.endAt.getTime())) : undefined;
+}
+
+/**
+ * The hourly schedule as `up` sets it, from the schedule's description or from the settings `up` applies: what
+ * `up` compares to say what it changed (src/schedule-describe.ts, scheduleChanges).
+ */
+export interface ScheduleFacts {
+  /** The start and the end of the hours loaded (ISO), as SCHEDULE_START and SCHEDULE_END give them. */
+  start?: string;
+  end?: string;
+  /** When the last run is due (the end plus the minute): none after it. */
+  lastRunAt?: string;
+  /** The minute of the hour the runs start at; undefined for a spec other than hourly. */
+  minute?: number;
+  taskQueue?: string;
+  /** What each run is started with (source, load modes, retry budget...). */
+  input: Record<string, unknown>;
+  overlap: string;
+  catchupWindowMs: number;
+  paused: boolean;
+  note?: string;
+}
+
+/** The minute of an hourly spec (`every 1h, offset 15m` -> 15); undefined for any other spec. */
+function hourlyMinute(intervals: { every: number; offset?: number }[] | undefined): number | undefined {
+  const only = intervals?.length === 1 ? intervals[0] : undefined;
+  return only && only.every === HOUR_MS && (only.offset ?? 0) < HOUR_MS
+    ? Math.round((only.offset ?? 0) / MINUTE_MS)
+    : undefined;
+}
+
+/** A schedule's facts, read from its description. */
+export function scheduleFacts(d: Pick<ScheduleDescription, 'spec' | 'action' | 'policies' | 'state'>): ScheduleFacts {
+  const start = scheduleStart(d);
+  const end = scheduleEnd(d);
+  const minute = hourlyMinute(d.spec.intervals);
+  const action = d.action.type === 'startWorkflow' ? d.action : undefined;
+  return {
+    ...(start ? { start } : {}),
+    ...(end ? { end, lastRunAt: toIso(d.spec.endAt!.getTime()) } : {}),
+    ...(minute !== undefined ? { minute } : {}),
+    ...(action ? { taskQueue: action.taskQueue } : {}),
+    input: (action?.args?.[0] ?? {}) as Record<string, unknown>,
+    overlap: d.policies.overlap ?? '-',
+    catchupWindowMs: d.policies.catchupWindow,
+    paused: d.state.paused,
+    ...(d.state.note ? { note: d.state.note } : {}),
+  };
+}
+
+/** The facts of the schedule `up` makes of these settings, the start and the end it keeps in place. */
+function settingsFacts(
+  s: ScheduleSettings,
+  spec: { startAt?: Date; endAt?: Date },
+  state: { paused: boolean; note?: string },
+): ScheduleFacts {
+  return {
+    ...(spec.startAt ? { start: toIso(spec.startAt.getTime() - HOUR_MS) } : {}),
+    ...(spec.endAt ? { end: toIso(floorToHour(spec.endAt.getTime())), lastRunAt: toIso(spec.endAt.getTime()) } : {}),
+    minute: s.minute,
+    taskQueue: s.taskQueue,
+    input: (s.input ?? {}) as Record<string, unknown>,
+    overlap: s.overlap,
+    catchupWindowMs: msToNumber(s.catchupWindow as Duration),
+    paused: state.paused,
+    ...(state.note ? { note: state.note } : {}),
+  };
 }
 
 /** An `up` whose start would not be before the end the schedule keeps (or the other way round). */
 export class ScheduleSpanError extends Error {}
+
+/** What `up` did: created or updated the schedule, and its facts before (an update) and after. */
+export interface UpsertResult {
+  outcome: 'created' | 'updated';
+  before?: ScheduleFacts;
+  after: ScheduleFacts;
+}
 
 /**
  * Creates the schedule, or updates it in place to the given settings: running it twice leaves one schedule
@@ -73,41 +162,43 @@ export class ScheduleSpanError extends Error {}
  * settings name none: an `up` without SCHEDULE_START or SCHEDULE_END (a shell that does not have them,
  * `npm run schedule -- up --minute 5`) must not turn a schedule that loads a given span of hours into one
  * without a start or an end. An end is removed only when asked (endAt null: SCHEDULE_END=none, `--end none`).
- * A kept start or end that leaves no hour between them is refused (ScheduleSpanError), nothing changed.
+ * A kept end moves with the minute (scheduledTimeRange). A kept start or end that leaves no hour between them is
+ * refused (ScheduleSpanError), nothing changed. Returns the schedule's facts before and after, for `up` to say
+ * what changed: the settings it applies are the current ones, whatever the last `up` was given.
  */
-export async function upsertSchedule(client: Client, s: ScheduleSettings): Promise<'created' | 'updated'> {
+export async function upsertSchedule(client: Client, s: ScheduleSettings): Promise<UpsertResult> {
   const options = scheduleOptions(s);
   const handle = client.schedule.getHandle(s.id);
+  let facts: { before: ScheduleFacts; after: ScheduleFacts } | undefined;
   try {
     await handle.update((previous) => {
+      const keptEnd = s.endAt === undefined && previous.spec.endAt ? floorToHour(previous.spec.endAt.getTime()) : null;
       const spec = {
         ...options.spec,
         ...(!s.startAt && previous.spec.startAt ? { startAt: previous.spec.startAt } : {}),
-        ...(s.endAt === undefined && previous.spec.endAt ? { endAt: previous.spec.endAt } : {}),
+        ...(keptEnd !== null ? { endAt: new Date(keptEnd + s.minute * MINUTE_MS) } : {}),
       };
-      const start = spec.startAt ? new Date(spec.startAt.getTime() - HOUR_MS).toISOString() : undefined;
-      if (start && spec.endAt && Date.parse(start) >= spec.endAt.getTime()) {
-        const end = spec.endAt.toISOString();
+      const start = spec.startAt ? spec.startAt.getTime() - HOUR_MS : undefined;
+      const end = spec.endAt ? floorToHour(spec.endAt.getTime()) : undefined;
+      if (start !== undefined && end !== undefined && start >= end) {
         throw new ScheduleSpanError(
           s.startAt
-            ? `the start ${start} is not before the end the schedule keeps (${end}): give an end after it ` +
-                '(SCHEDULE_END or --end), or remove the end with --end none'
-            : `the end ${end} is not after the start the schedule keeps (${start}): give a start before it ` +
-                '(SCHEDULE_START or --start)',
+            ? `the start ${shortIso(start)} is not before the end the schedule keeps (${shortIso(end)}): give an ` +
+                'end after it (SCHEDULE_END or --end), or remove the end with --end none'
+            : `the end ${shortIso(end)} is not after the start the schedule keeps (${shortIso(start)}): give a ` +
+                'start before it (SCHEDULE_START or --start)',
         );
       }
+      facts = { before: scheduleFacts(previous), after: settingsFacts(s, spec, previous.state) };
       return { ...previous, ...options, spec, state: previous.state };
     });
-    return 'updated';
+    return { outcome: 'updated', ...facts! };
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
-  await client.schedule.create({
-    scheduleId: s.id,
-    ...options,
-    state: { note: 'created by sparkify (schedule up, or start)' },
-  });
-  return 'created';
+  const note = 'created by sparkify (schedule up, or start)';
+  await client.schedule.create({ scheduleId: s.id, ...options, state: { note } });
+  return { outcome: 'created', after: settingsFacts(s, options.spec, { paused: false, note }) };
 }
 
 /** What the late-data watcher's schedule starts: a LateDataWatcher cycle with the hourly runs' input. */
@@ -195,139 +286,39 @@ export async function catchUp(
   return { from, to, runs: Math.max(0, lastHour - firstHour + 1) };
 }
 
-/** How the run an action started stands: its status (`completed`, `running`, ...) and when it closed. */
+/** How the run an action started stands: its status (`completed`, `running`, ...), when it closed, what it did. */
 export interface ActionStatus {
   status: string;
   closedAt?: Date;
+  /** A completed late-data watcher cycle's result: the hours it re-ran, held, left alone. */
+  cycle?: LateDataWatcherResult;
 }
 
 /**
  * How the run of a schedule's most recent action stands, read from the run itself: the status a schedule's
  * description keeps of its actions (startWorkflowStatus) is the one at the start, `running`, long after the run
- * completed (seen on the dev server), so it is not shown.
+ * completed (seen on the dev server), so it is not shown. A completed cycle of the late-data watcher is read
+ * for its result too (one more call), so that `describe` can say what the cycle did.
  */
 export async function lastActionStatus(client: Client, d: ScheduleDescription): Promise<ActionStatus | undefined> {
   const last = d.info.recentActions.at(-1);
   if (!last) return undefined;
   try {
-    const run = await client.workflow.getHandle(last.action.workflow.workflowId).describe();
+    const handle = client.workflow.getHandle(last.action.workflow.workflowId);
+    const run = await handle.describe();
+    const cycle =
+      run.status.name === 'COMPLETED' && run.type === 'LateDataWatcher'
+        ? ((await handle.result()) as LateDataWatcherResult)
+        : undefined;
     return {
       status: run.status.name.toLowerCase().replaceAll('_', ' '),
       ...(run.closeTime ? { closedAt: run.closeTime } : {}),
+      ...(cycle ? { cycle } : {}),
     };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return { status: 'no longer kept by the server (retention)' };
     throw err;
   }
-}
-
-export function describeSchedule(d: ScheduleDescription, lastCycle?: ActionStatus): string {
-  const spec = d.spec;
-  const action = d.action.type === 'startWorkflow' ? d.action : undefined;
-  const hourly = action?.workflowType === 'SparkifyEtl';
-  const watcher = action?.workflowType === 'LateDataWatcher';
-  const start = hourly ? scheduleStart(d) : spec.startAt?.toISOString();
-  const lines = [
-    `schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'active'}${d.state.note ? ` (${d.state.note})` : ''}`,
-    `  runs: ${(spec.intervals ?? []).map(everyText).join(', ') || JSON.stringify(spec)}`,
-    `  start: ${start ?? '-'}  end: ${spec.endAt?.toISOString() ?? '-'}`,
-  ];
-  const first = hourly ? firstActionTime(spec) : undefined;
-  if (first) lines.push(`  first run at: ${first.toISOString()} (it loads the hour that begins at the start)`);
-  if (action) {
-    const input = (action.args?.[0] ?? {}) as Record<string, unknown>;
-    lines.push(
-      `  each ${watcher ? 'cycle' : 'run'}: ${action.workflowType} on task queue ${action.taskQueue}, ` +
-        `workflow id ${action.workflowId}-<scheduled time>`,
-    );
-    if (watcher) {
-      const { runInput, ...own } = input;
-      lines.push(`  input: ${inputText(own)}`);
-      lines.push(`  its re-runs' input: ${runInputText((runInput ?? {}) as Record<string, unknown>)}`);
-    } else {
-      lines.push(`  input: ${hourly ? runInputText(input) : inputText(input)}`);
-    }
-  }
-  lines.push(
-    `  overlap: ${d.policies.overlap}  catch-up window ${durationText(d.policies.catchupWindow)}`,
-    `  actions taken: ${d.info.numActionsTaken}  running: ${d.info.runningActions.length}`,
-    `  next: ${
-      d.info.nextActionTimes
-        .slice(0, 3)
-        .map((t) => t.toISOString())
-        .join(', ') || '-'
-    }`,
-  );
-  const recent = d.info.recentActions;
-  if (watcher) {
-    const last = recent.at(-1);
-    const closed = lastCycle?.closedAt ? ` ${lastCycle.closedAt.toISOString()}` : '';
-    lines.push(
-      last
-        ? `  last cycle: started ${last.takenAt.toISOString()}, ${lastCycle ? `${lastCycle.status}${closed}` : 'status not read'}` +
-            ` (${last.action.workflow.workflowId})`
-        : '  last cycle: none yet',
-    );
-  }
-  if (recent.length) {
-    lines.push('  recent:');
-    for (const a of recent.slice(-5)) {
-      lines.push(`    ${a.scheduledAt.toISOString()} -> ${a.action.workflow.workflowId}`);
-    }
-  }
-  return lines.join('\n');
-}
-
-/** The first time the spec's interval matches at or after its startAt: the schedule's first action. */
-function firstActionTime(spec: ScheduleDescription['spec']): Date | undefined {
-  const interval = spec.intervals?.[0];
-  if (!spec.startAt || !interval || spec.intervals!.length > 1) return undefined;
-  const offset = interval.offset ?? 0;
-  const n = Math.ceil((spec.startAt.getTime() - offset) / interval.every);
-  return new Date(n * interval.every + offset);
-}
-
-/** A string of an input as it may be printed: a URL with its password and secret-like parameters redacted. */
-function shownString(v: string): string {
-  return /^[a-z][a-z\d+.-]*:\/\//i.test(v) ? redactUrl(v) : v;
-}
-
-/** Names of fields never to print the value of, should an input ever carry one. */
-const SECRET_FIELD = /pass|secret|token|credential|private|api.?key|access.?key/i;
-
-function shownValue(key: string, v: unknown): string {
-  if (SECRET_FIELD.test(key)) return '***';
-  if (typeof v === 'string') return shownString(v);
-  return JSON.stringify(v, (k, x: unknown) =>
-    k && SECRET_FIELD.test(k) ? '***' : typeof x === 'string' ? shownString(x) : x,
-  );
-}
-
-/** `lookback 30d, concurrency 4`: an input's fields as `name value`, in its order. */
-function inputText(input: Record<string, unknown>): string {
-  return (
-    Object.entries(input)
-      .map(([k, v]) => `${k} ${shownValue(k, v)}`)
-      .join(', ') || '{}'
-  );
-}
-
-/**
- * A SparkifyEtl input (the hourly runs', the watcher's re-runs'): its source first (the worker's SOURCE_URL when
- * it names none), each table's load mode as `time=upsert (replaces the interval's rows)`, then the rest.
- */
-function runInputText(input: Record<string, unknown>): string {
-  const { source, loadModes, ...rest } = input;
-  const parts = [`source ${typeof source === 'string' && source ? shownString(source) : "the worker's SOURCE_URL"}`];
-  if (loadModes && typeof loadModes === 'object') {
-    const modes = Object.entries(loadModes).map(([table, mode]) => {
-      const note = loadModeNote(table, mode);
-      return `${table}=${String(mode)}${note ? ` (${note})` : ''}`;
-    });
-    parts.push(`loadModes ${modes.join(' ')}`);
-  }
-  if (Object.keys(rest).length) parts.push(inputText(rest));
-  return parts.join(', ');
 }
 
 /** 90_000 -> `1m30s`, 604_800_000 -> `7d`: durations as SCHEDULE_CATCHUP_WINDOW takes them. */
@@ -348,12 +339,4 @@ export function durationText(ms: number): string {
     rest -= n * size;
   }
   return text;
-}
-
-/** An interval spec as a person says it: `hourly at :00`, `every 30m at +5m`. */
-function everyText(i: { every: number; offset?: number }): string {
-  const offset = i.offset ?? 0;
-  if (i.every === HOUR_MS && offset < HOUR_MS)
-    return `hourly at :${String(Math.round(offset / 60_000)).padStart(2, '0')}`;
-  return `every ${durationText(i.every)}${offset ? ` at +${durationText(offset)}` : ''}`;
 }
