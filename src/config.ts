@@ -2,7 +2,8 @@ import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, r
 import { printable } from './printable';
 import path from 'node:path';
 import { MAX_RETRY_BUDGET_MS, parseDuration } from './input';
-import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME, lateDataScheduleId, parseInstant } from './interval';
+import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME, lateDataScheduleId } from './interval';
+import { scheduleBound } from './times';
 import { parseLoadModes, type LoadModes } from './types';
 
 type Env = Record<string, string | undefined>;
@@ -90,11 +91,15 @@ export interface ScheduleConfig {
   id: string;
   /** Minute of the hour at which each run starts (default 0). */
   minute: number;
-  /** First scheduled time (ISO); runs before it never happen. */
+  /**
+   * The start of the first hour loaded (ISO, on a whole hour): its run is scheduled an hour later. Undefined when
+   * not given: `schedule up` keeps the start the schedule has.
+   */
   startAt?: string;
   /**
-   * Last scheduled time (ISO); none after it. Undefined when not given: `schedule up` keeps the end the schedule
-   * has. null: no end, and an end the schedule has is removed (SCHEDULE_END=none, `schedule up --end none`).
+   * The end of the last hour loaded (ISO, on a whole hour): no run after the one that loads the hour ending here.
+   * Undefined when not given: `schedule up` keeps the end the schedule has. null: no end, and an end the schedule
+   * has is removed (SCHEDULE_END=none, `schedule up --end none`).
    */
   endAt?: string | null;
   /** How far back missed runs are caught up after an outage, e.g. "7d". Set explicitly, never the server's default. */
@@ -212,10 +217,10 @@ export const SETTINGS = {
   SCHEDULE_ID: { shown: '`<SPARKIFY_DEPLOYMENT>-hourly`', doc: 'the hourly schedule' },
   SCHEDULE_START: {
     shown: 'none (`npm start`: first day of the data)',
-    doc: "Airflow's `start_date`: the first run loads the hour starting at `SCHEDULE_START`; an `up` without it keeps the schedule's start",
+    doc: "Airflow's `start_date`: the first run loads the hour starting at `SCHEDULE_START`, a whole hour or a date (its start), or `today-2d`, `now-6h` as `--from` takes them; an `up` without it keeps the schedule's start",
   },
   SCHEDULE_END: {
-    doc: "Airflow's `end_date`: no run after it; an `up` without it keeps the schedule's end, and `none` (or `up --end none`) removes it",
+    doc: "Airflow's `end_date`: the last run loads the hour ending at `SCHEDULE_END`, a whole hour or a date (its end, as `--to` reads it: `2026-11-27` loads that day's last hour), or `tomorrow`, `today+2d`; an `up` without it keeps the schedule's end, and `none` (or `up --end none`) removes it",
   },
   SCHEDULE_MINUTE: { default: '0', doc: 'minute of the hour the runs start' },
   SCHEDULE_CATCHUP_WINDOW: {
@@ -540,18 +545,19 @@ export function loadConfig(environment: Env = process.env): AppConfig {
   const scheduleId = env.SCHEDULE_ID || `${deployment}-hourly`;
   if (!/^[\w.-]{1,200}$/.test(scheduleId))
     problems.push(`SCHEDULE_ID=${scheduleId} may only hold letters, digits, _ . -`);
-  const instant = (name: SettingName): string | undefined => {
+  // Read as `schedule up --start/--end` reads them (scheduleBound): `today-2d`, a date (an end: that day's end).
+  const bound = (name: 'SCHEDULE_START' | 'SCHEDULE_END'): string | undefined => {
     const raw = env[name];
     if (!raw) return undefined;
     try {
-      return new Date(parseInstant(raw, name)).toISOString();
+      return new Date(scheduleBound(raw, name, Date.now(), name === 'SCHEDULE_END' ? 'end' : 'start')).toISOString();
     } catch (err) {
       problems.push((err as Error).message);
       return undefined;
     }
   };
-  const startAt = instant('SCHEDULE_START');
-  const endAt = env.SCHEDULE_END?.trim().toLowerCase() === 'none' ? null : instant('SCHEDULE_END');
+  const startAt = bound('SCHEDULE_START');
+  const endAt = env.SCHEDULE_END?.trim().toLowerCase() === 'none' ? null : bound('SCHEDULE_END');
   if (startAt && endAt && startAt >= endAt)
     problems.push(`SCHEDULE_START (${startAt}) must be before SCHEDULE_END (${endAt})`);
   const catchupWindow = get('SCHEDULE_CATCHUP_WINDOW')!;

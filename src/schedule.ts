@@ -5,13 +5,12 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
-import type { Duration } from '@temporalio/common';
+import { msToNumber, type Duration } from '@temporalio/common';
 import type { LateDataConfig, ScheduleConfig } from './config';
-import { DEFAULT_DEPLOYMENT, HOUR_MS } from './interval';
-import { printable } from './printable';
-import { loadModeNote, type SparkifyEtlInput } from './types';
-import { redactUrl } from './warehouse/pool';
-import type { LateDataWatcherInput } from './workflows/late-data-watcher';
+import { DEFAULT_DEPLOYMENT, floorToHour, HOUR_MS, toIso } from './interval';
+import { shortIso } from './times';
+import type { SparkifyEtlInput } from './types';
+import type { LateDataWatcherInput, LateDataWatcherResult } from './workflows/late-data-watcher';
 
 /**
  * The hourly Temporal Schedule that replaces Airflow's `schedule_interval='@hourly'`.
@@ -29,15 +28,22 @@ export interface ScheduleSettings extends ScheduleConfig {
   deployment?: string;
 }
 
+const MINUTE_MS = 60_000;
+
 /**
  * Like Airflow's start_date and end_date, SCHEDULE_START and SCHEDULE_END bound the data: the first run loads
- * the hour that begins at the start, so it is scheduled one hour after it; the last run loads the hour that
- * ends at the end.
+ * the hour that begins at the start, so it is scheduled one hour after it (at the schedule's minute); the last
+ * run loads the hour that ends at the end, so it is scheduled at the end plus the minute (a run at :15 loads the
+ * hour before the one it is in: resolve-interval.ts). Without the minute, a schedule at :15 with an end at 00:00
+ * would start its last run at 23:15 and never load 23:00-00:00.
  */
-export function scheduledTimeRange(s: Pick<ScheduleConfig, 'startAt' | 'endAt'>): { first?: Date; last?: Date } {
+export function scheduledTimeRange(s: Pick<ScheduleConfig, 'startAt' | 'endAt' | 'minute'>): {
+  first?: Date;
+  last?: Date;
+} {
   return {
     ...(s.startAt ? { first: new Date(Date.parse(s.startAt) + HOUR_MS) } : {}),
-    ...(s.endAt ? { last: new Date(s.endAt) } : {}),
+    ...(s.endAt ? { last: new Date(Date.parse(s.endAt) + s.minute * MINUTE_MS) } : {}),
   };
 }
 
@@ -62,16 +68,105 @@ function scheduleOptions(s: ScheduleSettings): Omit<ScheduleOptions, 'scheduleId
 
 /** The SCHEDULE_START a schedule was given (its first scheduled time is an hour later: scheduledTimeRange). */
 export function scheduleStart(d: Pick<ScheduleDescription, 'spec'>): string | undefined {
-  return d.spec.startAt ? new Date(d.spec.startAt.getTime() - HOUR_MS).toISOString() : undefined;
+  return d.spec.startAt ? toIso(d.spec.startAt.getTime() - HOUR_MS) : undefined;
+}
+
+/**
+ * The SCHEDULE_END a schedule was given: its last scheduled time less the minute (scheduledTimeRange), i.e. the
+ * hour it is in (an end on a whole hour). A schedule made before the minute was added has its end there already.
+ */
+export function scheduleEnd(d: Pick<ScheduleDescription, 'spec'>): string | undefined {
+  return d.spec.endAt ? toIso(floorToHour(d.spec.endAt.getTime())) : undefined;
+}
+
+/**
+ * The hourly schedule as `up` sets it, from the schedule's description or from the settings `up` applies: what
+ * `up` compares to say what it changed (src/schedule-describe.ts, scheduleChanges).
+ */
+export interface ScheduleFacts {
+  /** The start and the end of the hours loaded (ISO), as SCHEDULE_START and SCHEDULE_END give them. */
+  start?: string;
+  end?: string;
+  /** When the last run is due (the end plus the minute): none after it. */
+  lastRunAt?: string;
+  /** The minute of the hour the runs start at; undefined for a spec other than hourly. */
+  minute?: number;
+  taskQueue?: string;
+  /**
+   * What each run is started with (source, load modes, retry budget...): as the server holds it, so any JSON
+   * for a schedule made elsewhere (a string, a list, a deep nest); printed bounded (src/schedule-describe.ts).
+   */
+  input: unknown;
+  overlap: string;
+  catchupWindowMs: number;
+  paused: boolean;
+  note?: string;
+}
+
+/** The minute of an hourly spec (`every 1h, offset 15m` -> 15); undefined for any other spec. */
+function hourlyMinute(intervals: { every: number; offset?: number }[] | undefined): number | undefined {
+  const only = intervals?.length === 1 ? intervals[0] : undefined;
+  return only && only.every === HOUR_MS && (only.offset ?? 0) < HOUR_MS
+    ? Math.round((only.offset ?? 0) / MINUTE_MS)
+    : undefined;
+}
+
+/** A schedule's facts, read from its description. */
+export function scheduleFacts(d: Pick<ScheduleDescription, 'spec' | 'action' | 'policies' | 'state'>): ScheduleFacts {
+  const start = scheduleStart(d);
+  const end = scheduleEnd(d);
+  const minute = hourlyMinute(d.spec.intervals);
+  const action = d.action.type === 'startWorkflow' ? d.action : undefined;
+  return {
+    ...(start ? { start } : {}),
+    ...(end ? { end, lastRunAt: toIso(d.spec.endAt!.getTime()) } : {}),
+    ...(minute !== undefined ? { minute } : {}),
+    ...(action ? { taskQueue: action.taskQueue } : {}),
+    input: action?.args?.[0] ?? {},
+    overlap: d.policies.overlap ?? '-',
+    catchupWindowMs: d.policies.catchupWindow,
+    paused: d.state.paused,
+    ...(d.state.note ? { note: d.state.note } : {}),
+  };
+}
+
+/** The facts of the schedule `up` makes of these settings, the start and the end it keeps in place. */
+function settingsFacts(
+  s: ScheduleSettings,
+  spec: { startAt?: Date; endAt?: Date },
+  state: { paused: boolean; note?: string },
+): ScheduleFacts {
+  return {
+    ...(spec.startAt ? { start: toIso(spec.startAt.getTime() - HOUR_MS) } : {}),
+    ...(spec.endAt ? { end: toIso(floorToHour(spec.endAt.getTime())), lastRunAt: toIso(spec.endAt.getTime()) } : {}),
+    minute: s.minute,
+    taskQueue: s.taskQueue,
+    input: s.input ?? {},
+    overlap: s.overlap,
+    catchupWindowMs: msToNumber(s.catchupWindow as Duration),
+    paused: state.paused,
+    ...(state.note ? { note: state.note } : {}),
+  };
 }
 
 /** An `up` whose start would not be before the end the schedule keeps (or the other way round). */
 export class ScheduleSpanError extends Error {}
 
+/** What `up` did: created or updated the schedule, and its facts before (an update) and after. */
+export interface UpsertResult {
+  outcome: 'created' | 'updated';
+  before?: ScheduleFacts;
+  after: ScheduleFacts;
+}
+
 /**
- * Why a spec whose start is before its end would still never start a run, or undefined: its first scheduled
- * time (the start's hour ends, at the schedule's minute) comes after its end, e.g. a start at 10:00 and an end at
- * 10:30, or at 11:00 with runs at :15. `kept` says which of the two the schedule kept, for the message.
+ * Why a spec would never start a run, or undefined: its first scheduled time (the end of the start's hour, at
+ * the schedule's minute) comes after its endAt, the time its last run is due (the end plus the minute:
+ * scheduledTimeRange; Temporal starts a run due at endAt itself). With a start and an end on whole hours and the
+ * start before the end, there is always one: a start at 10:00 and an end at 11:00, runs at :15, has its one run at
+ * 11:15 (endAt), loading 10:00-11:00. What is left is a start between hours that a schedule keeps (made
+ * elsewhere, or by an `up` before starts were refused between hours) with an end in the hour after it, and
+ * settings given to upsertSchedule itself (not read by the CLI). `kept` says which of the two the schedule kept.
  */
 function neverRuns(
   spec: { startAt?: Date; endAt?: Date },
@@ -79,16 +174,18 @@ function neverRuns(
   kept: { start: boolean; end: boolean },
 ): string | undefined {
   if (!spec.startAt || !spec.endAt) return undefined;
-  const offset = minute * 60_000;
-  const first = new Date(Math.ceil((spec.startAt.getTime() - offset) / HOUR_MS) * HOUR_MS + offset);
-  if (first <= spec.endAt) return undefined;
-  const start = new Date(spec.startAt.getTime() - HOUR_MS).toISOString();
+  const offset = minute * MINUTE_MS;
+  const firstMs = Math.ceil((spec.startAt.getTime() - offset) / HOUR_MS) * HOUR_MS + offset;
+  if (firstMs <= spec.endAt.getTime()) return undefined;
+  const start = spec.startAt.getTime() - HOUR_MS;
+  // The end as given: endAt less the minute (a kept end is on the hour, then plus the minute).
+  const end = spec.endAt.getTime() - offset;
   const mm = String(minute).padStart(2, '0');
   return (
-    `no run would ever start between the start ${start}${kept.start ? ' (kept)' : ''} and the end ` +
-    `${spec.endAt.toISOString()}${kept.end ? ' (kept)' : ''}: the first would start at ${first.toISOString()} ` +
-    `(runs start at :${mm}, after the hour they load); give an end at or after it (SCHEDULE_END or --end), ` +
-    'or remove the end with --end none'
+    `no run would ever start between the start ${shortIso(start)}${kept.start ? ' (kept)' : ''} and the end ` +
+    `${shortIso(end)}${kept.end ? ' (kept)' : ''}: the first would start at ${shortIso(firstMs)} ` +
+    `(runs start at :${mm}, after the hour they load); give an end at or after ${shortIso(firstMs - offset)} ` +
+    '(SCHEDULE_END or --end), or remove the end with --end none'
   );
 }
 
@@ -98,46 +195,48 @@ function neverRuns(
  * settings name none: an `up` without SCHEDULE_START or SCHEDULE_END (a shell that does not have them,
  * `npm run schedule -- up --minute 5`) must not turn a schedule that loads a given span of hours into one
  * without a start or an end. An end is removed only when asked (endAt null: SCHEDULE_END=none, `--end none`).
- * A kept start or end that leaves no hour between them is refused (ScheduleSpanError), nothing changed, and so
- * is a span in which no run would start (neverRuns).
+ * A kept end moves with the minute (scheduledTimeRange). A kept start or end that leaves no hour between them is
+ * refused (ScheduleSpanError), nothing changed, and so is a span in which no run would start (neverRuns), on
+ * update and on creation. Returns the schedule's facts before and after, for `up` to say what changed: the
+ * settings it applies are the current ones, whatever the last `up` was given.
  */
-export async function upsertSchedule(client: Client, s: ScheduleSettings): Promise<'created' | 'updated'> {
+export async function upsertSchedule(client: Client, s: ScheduleSettings): Promise<UpsertResult> {
   const options = scheduleOptions(s);
   const handle = client.schedule.getHandle(s.id);
+  let facts: { before: ScheduleFacts; after: ScheduleFacts } | undefined;
   try {
     await handle.update((previous) => {
+      const keptEnd = s.endAt === undefined && previous.spec.endAt ? floorToHour(previous.spec.endAt.getTime()) : null;
       const spec = {
         ...options.spec,
         ...(!s.startAt && previous.spec.startAt ? { startAt: previous.spec.startAt } : {}),
-        ...(s.endAt === undefined && previous.spec.endAt ? { endAt: previous.spec.endAt } : {}),
+        ...(keptEnd !== null ? { endAt: new Date(keptEnd + s.minute * MINUTE_MS) } : {}),
       };
-      const start = spec.startAt ? new Date(spec.startAt.getTime() - HOUR_MS).toISOString() : undefined;
-      if (start && spec.endAt && Date.parse(start) >= spec.endAt.getTime()) {
-        const end = spec.endAt.toISOString();
+      const start = spec.startAt ? spec.startAt.getTime() - HOUR_MS : undefined;
+      const end = spec.endAt ? floorToHour(spec.endAt.getTime()) : undefined;
+      if (start !== undefined && end !== undefined && start >= end) {
         throw new ScheduleSpanError(
           s.startAt
-            ? `the start ${start} is not before the end the schedule keeps (${end}): give an end after it ` +
-                '(SCHEDULE_END or --end), or remove the end with --end none'
-            : `the end ${end} is not after the start the schedule keeps (${start}): give a start before it ` +
-                '(SCHEDULE_START or --start)',
+            ? `the start ${shortIso(start)} is not before the end the schedule keeps (${shortIso(end)}): give an ` +
+                'end after it (SCHEDULE_END or --end), or remove the end with --end none'
+            : `the end ${shortIso(end)} is not after the start the schedule keeps (${shortIso(start)}): give a ` +
+                'start before it (SCHEDULE_START or --start)',
         );
       }
       const never = neverRuns(spec, s.minute, { start: !s.startAt, end: s.endAt === undefined });
       if (never) throw new ScheduleSpanError(never);
+      facts = { before: scheduleFacts(previous), after: settingsFacts(s, spec, previous.state) };
       return { ...previous, ...options, spec, state: previous.state };
     });
-    return 'updated';
+    return { outcome: 'updated', ...facts! };
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
   const never = neverRuns(options.spec, s.minute, { start: false, end: false });
   if (never) throw new ScheduleSpanError(never);
-  await client.schedule.create({
-    scheduleId: s.id,
-    ...options,
-    state: { note: 'created by sparkify (schedule up, or start)' },
-  });
-  return 'created';
+  const note = 'created by sparkify (schedule up, or start)';
+  await client.schedule.create({ scheduleId: s.id, ...options, state: { note } });
+  return { outcome: 'created', after: settingsFacts(s, options.spec, { paused: false, note }) };
 }
 
 /** What the late-data watcher's schedule starts: a LateDataWatcher cycle with the hourly runs' input. */
@@ -225,195 +324,39 @@ export async function catchUp(
   return { from, to, runs: Math.max(0, lastHour - firstHour + 1) };
 }
 
-/** How the run an action started stands: its status (`completed`, `running`, ...) and when it closed. */
+/** How the run an action started stands: its status (`completed`, `running`, ...), when it closed, what it did. */
 export interface ActionStatus {
   status: string;
   closedAt?: Date;
+  /** A completed late-data watcher cycle's result: the hours it re-ran, held, left alone. */
+  cycle?: LateDataWatcherResult;
 }
 
 /**
  * How the run of a schedule's most recent action stands, read from the run itself: the status a schedule's
  * description keeps of its actions (startWorkflowStatus) is the one at the start, `running`, long after the run
- * completed (seen on the dev server), so it is not shown.
+ * completed (seen on the dev server), so it is not shown. A completed cycle of the late-data watcher is read
+ * for its result too (one more call), so that `describe` can say what the cycle did.
  */
 export async function lastActionStatus(client: Client, d: ScheduleDescription): Promise<ActionStatus | undefined> {
   const last = d.info.recentActions.at(-1);
   if (!last) return undefined;
   try {
-    const run = await client.workflow.getHandle(last.action.workflow.workflowId).describe();
+    const handle = client.workflow.getHandle(last.action.workflow.workflowId);
+    const run = await handle.describe();
+    const cycle =
+      run.status.name === 'COMPLETED' && run.type === 'LateDataWatcher'
+        ? ((await handle.result()) as LateDataWatcherResult)
+        : undefined;
     return {
       status: run.status.name.toLowerCase().replaceAll('_', ' '),
       ...(run.closeTime ? { closedAt: run.closeTime } : {}),
+      ...(cycle ? { cycle } : {}),
     };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return { status: 'no longer kept by the server (retention)' };
     throw err;
   }
-}
-
-export function describeSchedule(d: ScheduleDescription, lastCycle?: ActionStatus): string {
-  const spec = d.spec;
-  const action = d.action.type === 'startWorkflow' ? d.action : undefined;
-  const hourly = action?.workflowType === 'SparkifyEtl';
-  const watcher = action?.workflowType === 'LateDataWatcher';
-  const start = hourly ? scheduleStart(d) : spec.startAt?.toISOString();
-  const lines = [
-    `schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'active'}${d.state.note ? ` (${d.state.note})` : ''}`,
-    `  runs: ${(spec.intervals ?? []).map(everyText).join(', ') || JSON.stringify(spec)}`,
-    `  start: ${start ?? '-'}  end: ${spec.endAt?.toISOString() ?? '-'}`,
-  ];
-  const first = hourly ? firstActionTime(spec) : undefined;
-  if (first) lines.push(`  first run at: ${first.toISOString()} (it loads the hour that begins at the start)`);
-  if (action) {
-    // As the server holds it: a schedule made elsewhere may give any JSON (a string, a list, a deep nest).
-    const given: unknown = action.args?.[0] ?? {};
-    const input = fieldsOf(given);
-    lines.push(
-      `  each ${watcher ? 'cycle' : 'run'}: ${action.workflowType} on task queue ${action.taskQueue}, ` +
-        `workflow id ${action.workflowId}-<scheduled time>`,
-    );
-    if (!input) {
-      lines.push(`  input: ${shownValue('', given)} (not an object)`);
-    } else if (watcher) {
-      const { runInput, ...own } = input;
-      lines.push(`  input: ${inputText(own)}`);
-      lines.push(`  its re-runs' input: ${runInputText(runInput ?? {})}`);
-    } else {
-      lines.push(`  input: ${hourly ? runInputText(input) : inputText(input)}`);
-    }
-  }
-  lines.push(
-    `  overlap: ${d.policies.overlap}  catch-up window ${durationText(d.policies.catchupWindow)}`,
-    `  actions taken: ${d.info.numActionsTaken}  running: ${d.info.runningActions.length}`,
-    `  next: ${
-      d.info.nextActionTimes
-        .slice(0, 3)
-        .map((t) => t.toISOString())
-        .join(', ') || '-'
-    }`,
-  );
-  const recent = d.info.recentActions;
-  if (watcher) {
-    const last = recent.at(-1);
-    const closed = lastCycle?.closedAt ? ` ${lastCycle.closedAt.toISOString()}` : '';
-    lines.push(
-      last
-        ? `  last cycle: started ${last.takenAt.toISOString()}, ${lastCycle ? `${lastCycle.status}${closed}` : 'status not read'}` +
-            ` (${last.action.workflow.workflowId})`
-        : '  last cycle: none yet',
-    );
-  }
-  if (recent.length) {
-    lines.push('  recent:');
-    for (const a of recent.slice(-5)) {
-      lines.push(`    ${a.scheduledAt.toISOString()} -> ${a.action.workflow.workflowId}`);
-    }
-  }
-  // Names, notes and inputs come from whoever made the schedule: no control character reaches the terminal.
-  return lines.map(printable).join('\n');
-}
-
-/** The first time the spec's interval matches at or after its startAt: the schedule's first action. */
-function firstActionTime(spec: ScheduleDescription['spec']): Date | undefined {
-  const interval = spec.intervals?.[0];
-  if (!spec.startAt || !interval || spec.intervals!.length > 1) return undefined;
-  const offset = interval.offset ?? 0;
-  const n = Math.ceil((spec.startAt.getTime() - offset) / interval.every);
-  return new Date(n * interval.every + offset);
-}
-
-/**
- * Text in an input with its password and secret-like parameters redacted: a URL as a whole (one that does not
- * parse is not shown), or each URL in other text (a reason that names one).
- */
-function shownString(v: string): string {
-  // A scheme of at most 32 characters: the search stays linear in a long text (a megabyte of letters, say).
-  if (/^\s*[a-z][a-z\d+.-]{0,31}:\/\//i.test(v)) return redactUrl(v.trim());
-  return v.replace(/[a-z][a-z\d+.-]{0,31}:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
-}
-
-/** Names of fields never to print the value of, should an input ever carry one. */
-const SECRET_FIELD = /pass|secret|token|credential|private|api.?key|access.?key/i;
-
-/** How much of an input is printed: a value's characters, the fields or items of an object or list, its depth. */
-const VALUE_MAX = 300;
-const FIELDS_MAX = 30;
-const DEPTH_MAX = 6;
-
-/** The text, or its first `max` characters then how many there are. */
-function clipped(text: string, max = VALUE_MAX): string {
-  const chars = [...text];
-  return chars.length > max ? `${chars.slice(0, max).join('')}… (${chars.length} characters)` : text;
-}
-
-/** A string of an input, redacted (shownString) and clipped: of a long one, only its start is looked at. */
-function shownText(v: string): string {
-  const chars = [...v];
-  if (chars.length <= VALUE_MAX) return clipped(shownString(v));
-  const shown = [...shownString(chars.slice(0, 4 * VALUE_MAX).join(''))].slice(0, VALUE_MAX).join('');
-  return `${shown}… (${chars.length} characters)`;
-}
-
-/** An object's fields, or undefined for anything else (a list, a string, null). */
-function fieldsOf(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
-/** A value as JSON, bounded in depth and breadth (a deep nest would overflow JSON.stringify), secrets redacted. */
-function boundedJson(v: unknown, depth = 0): string {
-  if (typeof v === 'string') return JSON.stringify(shownText(v));
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? String(v);
-  if (depth >= DEPTH_MAX) return Array.isArray(v) ? '[…]' : '{…}';
-  const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
-  const shown = entries
-    .slice(0, FIELDS_MAX)
-    .map(([k, x]) =>
-      Array.isArray(v)
-        ? boundedJson(x, depth + 1)
-        : `${JSON.stringify(k)}:${SECRET_FIELD.test(k) ? '"***"' : boundedJson(x, depth + 1)}`,
-    );
-  if (entries.length > FIELDS_MAX) shown.push('…');
-  return Array.isArray(v) ? `[${shown.join(',')}]` : `{${shown.join(',')}}`;
-}
-
-function shownValue(key: string, v: unknown): string {
-  if (SECRET_FIELD.test(key)) return '***';
-  return typeof v === 'string' ? shownText(v) : clipped(boundedJson(v));
-}
-
-/** `lookback 30d, concurrency 4`: an input's fields as `name value`, in its order. */
-function inputText(input: Record<string, unknown>): string {
-  const entries = Object.entries(input);
-  const shown = entries.slice(0, FIELDS_MAX).map(([k, v]) => `${clipped(k, 80)} ${shownValue(k, v)}`);
-  if (entries.length > FIELDS_MAX) shown.push(`and ${entries.length - FIELDS_MAX} more field(s)`);
-  return shown.join(', ') || '{}';
-}
-
-/**
- * A SparkifyEtl input (the hourly runs', the watcher's re-runs'): its source first (the worker's SOURCE_URL when
- * it names none), each table's load mode as `time=upsert (replaces the interval's rows)`, then the rest.
- */
-function runInputText(given: unknown): string {
-  const input = fieldsOf(given);
-  if (!input) return `${shownValue('', given)} (not an object)`;
-  const { source, loadModes, ...rest } = input;
-  const parts = [
-    `source ${typeof source === 'string' && source ? shownValue('source', source) : "the worker's SOURCE_URL"}`,
-  ];
-  const modes = fieldsOf(loadModes);
-  if (modes) {
-    const entries = Object.entries(modes);
-    const shown = entries.slice(0, FIELDS_MAX).map(([table, mode]) => {
-      const note = loadModeNote(table, mode);
-      return `${clipped(table, 80)}=${shownValue('', mode)}${note ? ` (${note})` : ''}`;
-    });
-    if (entries.length > FIELDS_MAX) shown.push('…');
-    parts.push(`loadModes ${shown.join(' ')}`);
-  } else if (loadModes !== undefined) {
-    parts.push(`loadModes ${shownValue('loadModes', loadModes)}`);
-  }
-  if (Object.keys(rest).length) parts.push(inputText(rest));
-  return parts.join(', ');
 }
 
 /** 90_000 -> `1m30s`, 604_800_000 -> `7d`: durations as SCHEDULE_CATCHUP_WINDOW takes them. */
@@ -434,12 +377,4 @@ export function durationText(ms: number): string {
     rest -= n * size;
   }
   return text;
-}
-
-/** An interval spec as a person says it: `hourly at :00`, `every 30m at +5m`. */
-function everyText(i: { every: number; offset?: number }): string {
-  const offset = i.offset ?? 0;
-  if (i.every === HOUR_MS && offset < HOUR_MS)
-    return `hourly at :${String(Math.round(offset / 60_000)).padStart(2, '0')}`;
-  return `every ${durationText(i.every)}${offset ? ` at +${durationText(offset)}` : ''}`;
 }

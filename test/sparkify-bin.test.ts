@@ -308,7 +308,7 @@ test('values from the command line are echoed printable and shortened; the earli
   expect(long.code).toBe(2);
   expect(long.stderr).toBe(
     `error: --from "${'1'.repeat(80)}… (100000 characters)" is not a time such as 2018-11-15T13:00Z, a date such ` +
-      'as 2018-11-15, or now, today, yesterday (moved like now-6h, today-2d) (sparkify etl --help shows the options)\n',
+      'as 2018-11-15, or now, today, yesterday, tomorrow (moved like now-6h, today-2d) (sparkify etl --help shows the options)\n',
   );
   const option = await sparkify(['etl', '--from', 'now', '--to', 'now', `--x${'y'.repeat(500)}\u0007`]);
   expect(option.code).toBe(2);

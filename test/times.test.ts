@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { intervalFromTimes, parseTime } from '../src/cli/times';
+import { intervalFromTimes } from '../src/cli/times';
+import { parseTime, scheduleBound, shortIso } from '../src/times';
 import { DAY_MS, floorToHour, HOUR_MS, toIso } from '../src/interval';
 import { ROOT } from './support/processes';
 
@@ -83,4 +84,26 @@ test("the README's examples name complete hours of `npm start`'s sample at any t
       if (s % HOUR_MS !== 0 || t % HOUR_MS !== 0) throw new Error(`not on whole hours: ${where}`);
     }
   }
+});
+
+test('tomorrow, and the start and end of a schedule: whole hours, an end date to its end', () => {
+  expect(parseTime('tomorrow', '--to', NOW)).toEqual({ ms: Date.parse('2026-11-27T00:00Z'), day: true });
+  expect(parseTime('Tomorrow+2d', '--to', NOW)).toEqual({ ms: Date.parse('2026-11-29T00:00Z'), day: true });
+  expect(parseTime('tomorrow+3h', '--to', NOW)).toEqual({ ms: Date.parse('2026-11-27T03:00Z'), day: false });
+  const end = (text: string) => shortIso(scheduleBound(text, '--end', NOW, 'end'));
+  const start = (text: string) => shortIso(scheduleBound(text, '--start', NOW, 'start'));
+  expect(end('2026-11-27')).toBe('2026-11-28T00:00Z');
+  expect(start('2026-11-27')).toBe('2026-11-27T00:00Z');
+  expect(end('today+2d')).toBe('2026-11-29T00:00Z');
+  expect(end('now+3h')).toBe('2026-11-26T04:00Z');
+  expect(end('tomorrow')).toBe('2026-11-28T00:00Z');
+  expect(start('today-2d')).toBe('2026-11-24T00:00Z');
+  expect(end('2026-11-27T05:00+01:00')).toBe('2026-11-27T04:00Z');
+  expect(() => start('2026-11-25T05:30Z')).toThrow(
+    '--start 2026-11-25T05:30Z is not on a whole hour (the runs load whole hours); did you mean 2026-11-25T05:00Z?',
+  );
+  expect(() => end('2026-11-25T05:30Z')).toThrow('did you mean 2026-11-25T05:00Z or 2026-11-25T06:00Z?');
+  expect(() => end('9999-12-31')).toThrow('--end 9999-12-31 (the end of that day) is past 9999-12-31T23:00Z');
+  expect(() => end('soon')).toThrow('--end "soon" is not a time such as 2018-11-15T13:00Z');
+  expect(shortIso(Date.parse('2026-11-26T01:20:30.250Z'))).toBe('2026-11-26T01:20:30Z');
 });

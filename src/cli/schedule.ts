@@ -1,42 +1,50 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { loadConfig } from '../config';
-import { parseInstant } from '../interval';
+import { IntervalError, toIso } from '../interval';
 import {
   catchUp,
-  describeSchedule,
   lastActionStatus,
   lateDataScheduleLine,
   lateDataWatcherInput,
   ScheduleSpanError,
-  scheduleStart,
   upsertLateDataSchedule,
   upsertSchedule,
   type ScheduleSettings,
 } from '../schedule';
+import { describeSchedule, endPassed, scheduleChanges, settingSources } from '../schedule-describe';
 import { allChecks, checkSource, checkWarehouse } from '../preflight';
 import { printable } from '../printable';
 import { configuredRunInput } from '../run-input';
 import { connectClient } from '../temporal';
+import { scheduleBound, shortIso } from '../times';
 import { dialectFor } from '../warehouse/dialect';
 import { defineCommand, parseCommandLine, UsageError, usageText } from './args';
 
 const USAGE = `usage: npm run schedule -- COMMAND [options]
 
 commands:
-  up [--catchup]   create the hourly schedule, or update it to the current settings (without SCHEDULE_START or
-                   --start, it keeps its start; without SCHEDULE_END or --end, its end; --end none, or
-                   SCHEDULE_END=none, removes the end); --catchup (always on creation) runs every hour from the
-                   start to now, like Airflow's catchup=True. Also creates or updates the late-data watcher's
-                   schedule (<deployment>-late-data, every LATE_DATA_EVERY), or deletes it when
-                   LATE_DATA_EVERY is 0 or off
-  pause [--note T] stop starting runs, the late-data watcher's cycles too    unpause   start both again
-  trigger          start one run now (it loads the hour that ends at the current scheduled time)
+  up [--catchup]   create the hourly schedule, or update it to the current settings, then print each setting
+                   that changed, with where its value came from (minute: :15 -> :00 (SCHEDULE_MINUTE unset)), or
+                   "no change": an up without --minute goes back to SCHEDULE_MINUTE, without --source to the
+                   worker's SOURCE_URL. Without SCHEDULE_START or --start it keeps its start; without SCHEDULE_END
+                   or --end, its end; --end none, or SCHEDULE_END=none, removes the end. --catchup (always on
+                   creation) runs every hour from the start to now, like Airflow's catchup=True. Also creates or
+                   updates the late-data watcher's schedule (<deployment>-late-data, every LATE_DATA_EVERY), or
+                   deletes it when LATE_DATA_EVERY is 0 or off
+  pause [--note T] stop starting runs, the late-data watcher's cycles too
+  unpause          start both again
+  trigger          start one run now: it loads the last whole hour, the one before the hour it starts in
+                   (triggered at 14:20, it loads 13:00-14:00), whatever the schedule's minute
   describe         show both schedules: start and end as given, the first run's time, what each run is started
-                   with, policies, recent and next runs, and the late-data watcher's last cycle
+                   with, policies, recent and next runs, and the late-data watcher's last cycle with what it did
   delete           remove the schedule (runs already started are not affected)
 
 options for up: --start TIME --end TIME|none --minute M --source URL (override SCHEDULE_START, SCHEDULE_END,
-SCHEDULE_MINUTE, SOURCE_URL). Settings: SCHEDULE_ID, SCHEDULE_CATCHUP_WINDOW, SCHEDULE_OVERLAP, TASK_QUEUE.
+SCHEDULE_MINUTE, SOURCE_URL). The first run loads the hour that begins at the start, the last the hour that ends
+at the end. TIME is UTC, on a whole hour, as etl's --from and --to take it: 2026-11-25T05:00Z; a date,
+2026-11-25 (--start its start, --end its end: that day's last hour is loaded); or now (the start of the current
+hour), today, yesterday, tomorrow, moved by hours or days: today-2d, now+3h, tomorrow+1d. SCHEDULE_START and
+SCHEDULE_END take the same. Settings: SCHEDULE_ID, SCHEDULE_CATCHUP_WINDOW, SCHEDULE_OVERLAP, TASK_QUEUE.
 up and trigger first check, as the worker does, that the warehouse answers with its schema migrated and that
 the source is readable (exit 1 naming the setting otherwise); --skip-checks when this machine cannot reach them.`;
 
@@ -59,15 +67,23 @@ export const command = defineCommand(module, USAGE, async () => {
 
   const config = loadConfig();
   const settings: ScheduleSettings = { ...config.schedule, taskQueue: config.taskQueue, deployment: config.deployment };
+  const nowMs = Date.now();
   try {
-    if (values.start) settings.startAt = new Date(parseInstant(values.start, '--start')).toISOString();
+    if (values.start) settings.startAt = toIso(scheduleBound(values.start, '--start', nowMs, 'start'));
     if (values.end?.trim().toLowerCase() === 'none') settings.endAt = null;
-    else if (values.end) settings.endAt = new Date(parseInstant(values.end, '--end')).toISOString();
+    else if (values.end) settings.endAt = toIso(scheduleBound(values.end, '--end', nowMs, 'end'));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    if (err instanceof IntervalError) throw new UsageError(err.message);
+    throw err;
   }
+  const sources = settingSources(config.env, values);
   if (settings.startAt && settings.endAt && settings.startAt >= settings.endAt) {
-    throw new UsageError(`start (${settings.startAt}) must be before end (${settings.endAt})`);
+    const given = (option: string, text: string | undefined, setting: string) =>
+      text ? `${option} ${text.trim()}` : setting;
+    throw new UsageError(
+      `the start ${shortIso(Date.parse(settings.startAt))} (${given('--start', values.start, 'SCHEDULE_START')}) ` +
+        `must be before the end ${shortIso(Date.parse(settings.endAt))} (${given('--end', values.end, 'SCHEDULE_END')})`,
+    );
   }
   if (values.minute !== undefined) {
     const m = Number(values.minute);
@@ -88,20 +104,23 @@ export const command = defineCommand(module, USAGE, async () => {
     const handle = client.schedule.getHandle(settings.id);
     switch (command) {
       case 'up': {
-        const outcome = await upsertSchedule(client, settings).catch((err: unknown) => {
+        const result = await upsertSchedule(client, settings).catch((err: unknown) => {
           if (err instanceof ScheduleSpanError) throw new UsageError(err.message);
           throw err;
         });
-        console.log(`${outcome} schedule ${settings.id} (task queue ${settings.taskQueue})`);
+        console.log(`${result.outcome} schedule ${settings.id} (task queue ${settings.taskQueue})`);
+        for (const line of scheduleChanges(result.before, result.after, sources)) console.log(line);
         // What an update kept of the schedule's span because this `up` named none: said, with how to change it.
-        const kept =
-          outcome === 'updated' && (!settings.startAt || settings.endAt === undefined)
-            ? await handle.describe()
-            : undefined;
-        const keptStart = settings.startAt ? undefined : kept && scheduleStart(kept);
-        const keptEnd = settings.endAt === undefined ? kept?.spec.endAt?.toISOString() : undefined;
-        if (keptStart) console.log(`kept its start ${keptStart} (SCHEDULE_START or --start changes it)`);
-        if (keptEnd) console.log(`kept its end ${keptEnd} (SCHEDULE_END or --end changes it; --end none removes it)`);
+        const updated = result.outcome === 'updated';
+        const keptStart = updated && !settings.startAt ? result.after.start : undefined;
+        const keptEnd = updated && settings.endAt === undefined ? result.after.end : undefined;
+        if (keptStart)
+          console.log(`  kept its start ${shortIso(Date.parse(keptStart))} (SCHEDULE_START or --start changes it)`);
+        if (keptEnd) {
+          console.log(
+            `  kept its end ${shortIso(Date.parse(keptEnd))} (SCHEDULE_END or --end changes it; --end none removes it)`,
+          );
+        }
         const late = config.lateData;
         const watcher = await upsertLateDataSchedule(
           client,
@@ -110,24 +129,24 @@ export const command = defineCommand(module, USAGE, async () => {
           lateDataWatcherInput(late, config.deployment, settings.input),
         );
         console.log(lateDataScheduleLine(late, watcher));
-        if (outcome === 'created' || values.catchup) {
+        let caught = false;
+        if (result.outcome === 'created' || values.catchup) {
           // without SCHEDULE_START (or --start), from the start the schedule kept; up to the end it kept
           const startAt = settings.startAt ?? keptStart;
           if (!startAt) {
             console.log('no SCHEDULE_START: nothing to catch up; runs start at the next hour');
           } else {
-            const caught = await catchUp(
-              client,
-              { ...settings, startAt, endAt: settings.endAt ?? keptEnd },
-              new Date(),
-            );
+            const range = await catchUp(client, { ...settings, startAt, endAt: settings.endAt ?? keptEnd }, new Date());
+            caught = !!range?.runs;
             console.log(
-              caught
-                ? `catching up ${caught.runs} run(s) scheduled from ${caught.from.toISOString()} to ${caught.to.toISOString()}`
+              range
+                ? `catching up ${range.runs} run(s) scheduled from ${shortIso(range.from)} to ${shortIso(range.to)}`
                 : 'nothing to catch up',
             );
           }
         }
+        const passed = endPassed(result.after, Date.now());
+        if (passed) console.error(`warning: ${passed}${caught ? ' (the catch-up above runs the hours up to it)' : ''}`);
         break;
       }
       // Pause and unpause act on the late-data watcher's schedule too: a pause for warehouse maintenance must

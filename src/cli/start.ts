@@ -13,6 +13,8 @@ import {
   upsertLateDataSchedule,
   upsertSchedule,
 } from '../schedule';
+import { endPassed, scheduleChanges, settingSources } from '../schedule-describe';
+import { shortIso } from '../times';
 import { ensureDatabase } from '../warehouse/database';
 import { migrate } from '../warehouse/migrate';
 import { asWarehouseProblem, checkSource } from '../preflight';
@@ -119,12 +121,22 @@ export const command = defineCommand(module, USAGE, async () => {
     stops.push(() => connection.close());
     const input = configuredRunInput(config);
     const settings = { ...config.schedule, taskQueue: config.taskQueue, deployment: config.deployment, input };
-    const outcome = await upsertSchedule(client, settings);
+    const { outcome, before, after } = await upsertSchedule(client, settings);
     const caught = outcome === 'created' ? await catchUp(client, settings, new Date()) : null;
     console.log(
       `${outcome} schedule ${settings.id}` +
-        (caught ? `; catching up ${caught.runs} hourly run(s) since ${caught.from.toISOString()}` : ''),
+        (caught ? `; catching up ${caught.runs} hourly run(s) since ${shortIso(caught.from)}` : ''),
     );
+    // As `schedule up` says them: what this start changed (a start set by `schedule up --start` goes back to the
+    // first day of the sample data when SCHEDULE_START is unset: said, not done silently).
+    const sources = settingSources(
+      base.env,
+      {},
+      started.SCHEDULE_START ? 'npm start: the first day of the sample data' : undefined,
+    );
+    for (const line of scheduleChanges(before, after, sources)) console.log(line);
+    const passed = endPassed(after, Date.now());
+    if (passed) console.error(`warning: ${passed}`);
     // As `npm run schedule -- up`: the watcher's schedule follows the settings (made, updated, or deleted when off).
     const late = config.lateData;
     const watcherInput = lateDataWatcherInput(late, config.deployment, input);
