@@ -442,6 +442,12 @@ test('`npm run schedule -- up` reads --start and --end as etl reads --from and -
       `  - SCHEDULE_START ${halfPast} is not on a whole hour (the runs load whole hours); did you mean ` +
         `${shortIso(hourAhead)}?`,
     );
+    // An empty --start or --end (an unset shell variable) is refused, not read as "keep what the schedule has".
+    for (const option of ['--start', '--end']) {
+      const empty = await schedule(cliEnv, 'up', option, '');
+      expect([empty.code, empty.stdout]).toEqual([2, '']);
+      expect(empty.stderr).toContain(`error: ${option} "" is not a time such as 2018-11-15T13:00Z`);
+    }
     await expect(env.client.schedule.getHandle(`${deployment}-hourly`).describe()).rejects.toThrow();
 
     // A date as --end is the end of that day (its last hour is loaded), as --to reads it.

@@ -69,9 +69,10 @@ export const command = defineCommand(module, USAGE, async () => {
   const settings: ScheduleSettings = { ...config.schedule, taskQueue: config.taskQueue, deployment: config.deployment };
   const nowMs = Date.now();
   try {
-    if (values.start) settings.startAt = toIso(scheduleBound(values.start, '--start', nowMs, 'start'));
+    // An empty --start or --end (an unset shell variable, `--end "$END"`) is refused, not read as "keep it".
+    if (values.start !== undefined) settings.startAt = toIso(scheduleBound(values.start, '--start', nowMs, 'start'));
     if (values.end?.trim().toLowerCase() === 'none') settings.endAt = null;
-    else if (values.end) settings.endAt = toIso(scheduleBound(values.end, '--end', nowMs, 'end'));
+    else if (values.end !== undefined) settings.endAt = toIso(scheduleBound(values.end, '--end', nowMs, 'end'));
   } catch (err) {
     if (err instanceof IntervalError) throw new UsageError(err.message);
     throw err;
