@@ -4,6 +4,7 @@ import { echo, printable } from '../printable';
 import { IntervalError, type Interval } from '../interval';
 import { exitAfterOutput } from './exit';
 import { intervalFromTimes } from './times';
+import { shortIso } from '../times';
 
 /** A request the command will not carry out as asked (it says why and what to do): exit code 2. */
 export class RefusedError extends Error {
@@ -138,9 +139,7 @@ export function commandLine(name: string, args: readonly string[]): string | und
 }
 
 /** A time of an interval as a command line gives it: `2018-11-02T17:00Z` (seconds when it has any). */
-export function timeArgument(iso: string): string {
-  return iso.replace(/:00(?:\.000)?Z$/, 'Z');
-}
+export const timeArgument = (iso: string): string => shortIso(Date.parse(iso));
 
 /** The command that starts a worker, as this invocation names commands: `sparkify worker` or `npm run worker`. */
 export function workerCommand(): string {
