@@ -12,7 +12,8 @@ import { createActivities, type RunChecksDeps } from '../src/activities';
 import { runBackfill } from '../src/backfill';
 import { inThisAttempt } from '../src/activities/progress';
 import { generate } from '../src/datagen/generate';
-import { intervalKey, makeInterval, workflowIdFor } from '../src/interval';
+import { intervalKey, makeInterval, toMs, workflowIdFor } from '../src/interval';
+import { postgres } from '../src/warehouse/dialect';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
 import { activityEnvironment, inActivityContext, runActivity } from './support/activities';
 import { expectedFor, readEvents } from './support/expected';
@@ -25,6 +26,7 @@ import {
   testData,
   testTmp,
   uniqueQueue,
+  untilBackend,
   withWorker,
   type TestDatabase,
 } from './support/helpers';
@@ -318,6 +320,106 @@ describe('data-quality checks', () => {
         ['time_no_duplicate_keys', '2 duplicate key(s) in time within the interval'],
       ]);
       await acts.dropRunStaging({ runKey });
+    } finally {
+      await own.drop();
+    }
+  });
+
+  test('a play matches the lowest song_id of the songs sharing its title, artist and duration, looked up in the index of migration 013', async () => {
+    const own = await createTestDatabase();
+    try {
+      const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
+      const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
+      const runKey = intervalKey(interval);
+      await acts.stageEvents({ runKey, interval, source: '', maxErrors: 0, onMissingFile: 'warn' });
+      await acts.stageSongs({ runKey, source: '', maxErrors: 0 });
+      // Every staged song gets two twins of its title, artist and duration: one sorting before it, one after.
+      await own.pool.query(`
+        INSERT INTO staging_songs (num_songs, artist_id, artist_name, song_id, title, duration, year)
+        SELECT 1, 'AR_TWIN', artist_name, twin || song_id, title, duration, year
+          FROM staging_songs, (VALUES ('0'), ('~')) t(twin)`);
+      await acts.loadTable({ runKey, interval, table: 'songplays', mode: 'append' });
+      const plays = await own.pool.query<{ song_id: string | null; artist_id: string | null }>(
+        'SELECT song_id, artist_id FROM songplays',
+      );
+      const nextSongs = await count(
+        own.pool,
+        `SELECT count(*) FROM staging_events_${runKey.toLowerCase()} WHERE page = 'NextSong'`,
+      );
+      expect(plays.rows).toHaveLength(nextSongs);
+      const matched = plays.rows.filter((p) => p.song_id !== null);
+      expect(matched.length).toBeGreaterThan(0);
+      for (const p of matched) expect(p).toEqual({ song_id: expect.stringMatching(/^0/), artist_id: 'AR_TWIN' });
+      const index = await own.pool.query<{ indexdef: string }>(
+        `SELECT indexdef FROM pg_indexes WHERE indexname = 'staging_songs_match_idx'`,
+      );
+      expect(index.rows.map((r) => r.indexdef)).toEqual([
+        expect.stringContaining('(title, artist_name, duration, song_id) INCLUDE (artist_id)'),
+      ]);
+      await acts.dropRunStaging({ runKey });
+    } finally {
+      await own.drop();
+    }
+  });
+
+  test('songs load from a changed staging only: an up-to-date load writes and locks nothing; one that waited for a concurrent first record still loads its newer songs', async () => {
+    const own = await createTestDatabase();
+    try {
+      const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
+      const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
+      const runKey = intervalKey(interval);
+      await acts.stageSongs({ runKey, source: '', maxErrors: 0 });
+      const loadSongs = () => acts.loadTable({ runKey, interval, table: 'songs', mode: 'upsert' });
+      const staged = await count(own.pool, 'SELECT count(*) FROM staging_songs');
+      expect((await loadSongs()).rowsWritten).toBe(staged);
+      const record = () =>
+        own.pool
+          .query(`SELECT generation, xmin::text, xmax::text FROM dimension_loads WHERE table_name = 'songs'`)
+          .then((r) => r.rows);
+      const before = await record();
+      expect(before).toHaveLength(1);
+      // Up to date: nothing written, and the row is not even locked (a lock would set its xmax).
+      expect((await loadSongs()).rowsWritten).toBe(0);
+      expect(await record()).toEqual(before);
+
+      const newSong = (id: string) =>
+        own.pool.query(`
+          INSERT INTO staging_songs (num_songs, artist_id, artist_name, song_id, title, duration, year)
+          VALUES (1, 'AR_NEW', 'New Artist', '${id}', 'New Song ${id}', 200.5, 2020);
+          UPDATE song_staging_generation SET generation = generation + 1`);
+      await newSong('SO_NEW_ONE');
+      expect((await loadSongs()).rowsWritten).toBe(1);
+
+      // The first record of a table, raced: A records the generation it sees and holds its transaction open;
+      // a song is staged; B, which sees that song, waits for A's row, then finds it older and loads.
+      await own.pool.query('DELETE FROM dimension_loads');
+      const [statement] = postgres
+        .loadPlan('songs', 'upsert', 'unused', toMs(interval))
+        .steps.slice(-1)
+        .map((s) => s.statement);
+      const a = await own.pool.connect();
+      const b = await own.pool.connect();
+      try {
+        await a.query('BEGIN');
+        expect((await a.query(statement!)).rowCount).toBe(0);
+        await newSong('SO_NEW_TWO');
+        const bPid = (await b.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        const bLoad = b.query(statement!);
+        await untilBackend(
+          own,
+          `pid = ${bPid} AND wait_event_type = 'Lock'`,
+          'the second load waiting for the first',
+          10,
+        );
+        await a.query('COMMIT');
+        expect((await bLoad).rowCount).toBe(1);
+      } finally {
+        a.release();
+        b.release();
+      }
+      expect(await count(own.pool, `SELECT count(*) FROM songs WHERE song_id LIKE 'SO_NEW_%'`)).toBe(2);
+      const generation = await count(own.pool, 'SELECT generation FROM song_staging_generation');
+      expect((await record()).map((r) => Number(r.generation))).toEqual([generation]);
     } finally {
       await own.drop();
     }
