@@ -139,8 +139,8 @@ export interface SparkifyEtlInput {
   reason?: string;
   /**
    * How the staging and load steps run (docs/architecture.md, "A small hour is one workflow task"):
-   * - unset (the default): a small hour takes the fast path, three local activities that stage, load, check and
-   *   record at once; a step that fails there, or is large (over 64 MiB of event files, over 500 new song files,
+   * - unset (the default): a small hour takes the fast path, one local activity that stages, loads, checks and
+   *   records; a step that fails there, or is large (over 64 MiB of event files, over 500 new song files,
    *   loads of over 100,000 staged events), runs on its own as an ordinary activity, with its attempts, heartbeats
    *   and last failure in the Web UI's pending activities;
    * - true (`npm run backfill` asks for it): the same, but such a step runs as a local activity too, retried
@@ -295,6 +295,28 @@ export interface FinishRunResult {
   cleanupError?: string;
   /** As RecordRunResult's. */
   rows?: Record<string, number>;
+}
+
+/**
+ * A small hour in one local activity (SparkifyEtl's fast path since SINCE_2026_11_26_ONE_STEP): stageHour; then,
+ * when it staged both and at most `loadRowsLimit` events, loadTables; then, when every load was done, finishRun
+ * with the record's counts and durations of those steps. What it did not do, the run does on its own.
+ */
+export interface SmallHourInput {
+  stage: StageHourInput;
+  loads: LoadInput[];
+  loadRowsLimit: number;
+  checks: ChecksInput;
+  /** The record without what the steps give (counts, durations). */
+  record: Omit<FinishRunInput['record'], 'rows' | 'durationsMs'>;
+}
+
+export interface SmallHourResult {
+  staged: StageHourResult;
+  /** Absent when staging was not done in full or was large. */
+  loads?: Tried<LoadResult>[];
+  /** Absent when a load was not done, or the checks or the record failed. */
+  finished?: FinishRunResult;
 }
 
 /** What the failure webhook needs of a recorded run: names and the one-line cause, never rows or secrets. */

@@ -9,6 +9,7 @@ import { AsyncResource } from 'node:async_hooks';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { createActivities, type RunChecksDeps } from '../src/activities';
+import { ANALYZE_FROM_ROWS } from '../src/activities/stage-events';
 import { runBackfill } from '../src/backfill';
 import { inThisAttempt } from '../src/activities/progress';
 import { generate } from '../src/datagen/generate';
@@ -420,6 +421,49 @@ describe('data-quality checks', () => {
       expect(await count(own.pool, `SELECT count(*) FROM songs WHERE song_id LIKE 'SO_NEW_%'`)).toBe(2);
       const generation = await count(own.pool, 'SELECT generation FROM song_staging_generation');
       expect((await record()).map((r) => Number(r.generation))).toEqual([generation]);
+    } finally {
+      await own.drop();
+    }
+  });
+
+  test('staging is analyzed from ANALYZE_FROM_ROWS rows on: a small hour is planned from its file size alone', async () => {
+    const own = await createTestDatabase();
+    const source = path.join(testTmp(), `analyze-${process.pid}`);
+    try {
+      await generate({
+        out: source,
+        start: '2018-11-01',
+        days: 1,
+        eventsPerDay: ANALYZE_FROM_ROWS + 2000,
+        songs: 20,
+        seed: 3,
+      });
+      const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
+      const reltuples = async (runKey: string) =>
+        count(own.pool, `SELECT reltuples FROM pg_class WHERE relname = $1`, [
+          `staging_events_${runKey.toLowerCase()}`,
+        ]);
+      const hour = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
+      const small = await acts.stageEvents({
+        runKey: intervalKey(hour),
+        interval: hour,
+        source: '',
+        maxErrors: 0,
+        onMissingFile: 'warn',
+      });
+      expect(small.rowsStaged).toBeGreaterThan(0);
+      expect(small.rowsStaged).toBeLessThan(ANALYZE_FROM_ROWS);
+      expect(await reltuples(intervalKey(hour))).toBe(-1); // never analyzed
+      const day = makeInterval('2018-11-01T00:00Z', '2018-11-02T00:00Z');
+      const large = await acts.stageEvents({
+        runKey: intervalKey(day),
+        interval: day,
+        source,
+        maxErrors: 0,
+        onMissingFile: 'warn',
+      });
+      expect(large.rowsStaged).toBeGreaterThanOrEqual(ANALYZE_FROM_ROWS);
+      expect(await reltuples(intervalKey(day))).toBe(large.rowsStaged);
     } finally {
       await own.drop();
     }

@@ -15,7 +15,14 @@ import { runActivity } from './support/activities';
 import { generate } from '../src/datagen/generate';
 import { intervalKey, workflowIdFor } from '../src/interval';
 import { eventFileKey, openSource } from '../src/source';
-import type { SparkifyEtlInput, SparkifyEtlResult } from '../src/types';
+import {
+  DEFAULT_LOAD_MODES,
+  TABLES,
+  type LoadMode,
+  type SmallHourInput,
+  type SparkifyEtlInput,
+  type SparkifyEtlResult,
+} from '../src/types';
 import { postgres } from '../src/warehouse/dialect';
 import { createPool } from '../src/warehouse/pool';
 import { expectedFor, readSongs } from './support/expected';
@@ -54,7 +61,7 @@ async function stagingTablesLeft(pool = db.pool): Promise<number> {
   return count(pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging_events_%'`);
 }
 
-test('a sample hour is one workflow task: three local activities, one patch marker, staging dropped by the record', async () => {
+test('a sample hour is one workflow task: one local activity that stages, loads, checks and records, one patch marker, staging dropped by the record', async () => {
   const taskQueue = uniqueQueue('small-hour');
   const workflowId = `small-hour-${taskQueue}`;
   const result = await withWorker(env, { taskQueue, pool: db.pool }, () =>
@@ -69,12 +76,13 @@ test('a sample hour is one workflow task: three local activities, one patch mark
   const events = await history(env, workflowId);
   expect(workflowTasks(events)).toBe(1);
   expect(scheduled(events)).toEqual([]);
-  // the fast path: stageHour, loadTables, finishRun
+  // the fast path: runSmallHour, which did stageHour, loadTables and finishRun
   const steps = events
     .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
     .map((e) => historyText(e));
-  expect(steps).toHaveLength(3);
-  for (const [i, name] of ['stageHour', 'loadTables', 'finishRun'].entries()) expect(steps[i]).toContain(name);
+  expect(steps).toHaveLength(1);
+  expect(steps[0]).toContain('runSmallHour');
+  for (const part of ['"staged"', '"loads"', '"finished"']) expect(steps[0]).toContain(part);
   expect(patchMarkers(events, 'core_patch')).toBe(1);
   expect(await stagingTablesLeft()).toBe(0);
   expect(await count(db.pool, 'SELECT count(*) FROM run_staging')).toBe(0);
@@ -300,7 +308,7 @@ test('a run recorded again (its worker killed after the record, before the histo
     // counted less (the songs found staged); the run's result, as the Web UI reads it, has the recorded counts.
     const events = await history(env, workflowId);
     expect(events.filter((e) => e.workflowTaskTimedOutEventAttributes)).toHaveLength(1);
-    const staged = events.find((e) => historyText(e).includes('stageHour'));
+    const staged = events.find((e) => historyText(e).includes('runSmallHour'));
     expect(historyText(staged)).toContain('"songsStaged":0');
     const ui = need('SPARKIFY_TEST_TEMPORAL_UI');
     const shown = (await (
@@ -381,6 +389,65 @@ describe('the steps themselves', () => {
     );
     expect(songs).toMatchObject({ handedOver: true, filesStaged: 0 });
     expect(await count(unit.pool, 'SELECT count(*) FROM staged_song_files')).toBe(0);
+  });
+
+  test('runSmallHour does each part only when the one before did all of its part, and records what the workflow would', async () => {
+    const a = acts();
+    const ref = { runKey: KEY, stagingKey: `${KEY}_0000feed` };
+    const input = (runId: string, over: Partial<SmallHourInput> = {}): SmallHourInput => ({
+      stage: {
+        events: { ...ref, interval: H, source: '', maxErrors: 0, onMissingFile: 'warn', localLimitBytes: 2 ** 26 },
+        songs: { runKey: KEY, source: '', maxErrors: 0, localLimitFiles: 500 },
+      },
+      loads: TABLES.map((table) => ({ ...ref, interval: H, table, mode: DEFAULT_LOAD_MODES[table] })),
+      loadRowsLimit: 100_000,
+      checks: { ...ref, interval: H, builtin: true, checks: [] },
+      record: { workflowId: 'small-hour-wf', runId, startedAt: H.start, interval: H, dropStaging: ref },
+      ...over,
+    });
+    const records = () => count(unit.pool, `SELECT count(*) FROM etl_runs WHERE workflow_id = 'small-hour-wf'`);
+
+    // more events than loadRowsLimit: staged only, and the run loads them as activities
+    const large = await runActivity(a.runSmallHour, [input('run-1', { loadRowsLimit: 0 })], local());
+    expect('done' in large.staged.events && large.staged.events.done.rowsStaged).toBeGreaterThan(0);
+    expect(large.loads).toBeUndefined();
+    expect(large.finished).toBeUndefined();
+    expect(await stagingTablesLeft(unit.pool)).toBe(1);
+
+    // a load that fails: the others are done, nothing is checked or recorded
+    const bad = input('run-2');
+    bad.loads[0] = { ...bad.loads[0]!, mode: 'upsert' as LoadMode }; // songplays takes no upsert
+    const failedLoad = await runActivity(a.runSmallHour, [bad], local());
+    expect(failedLoad.loads?.map((l) => ('done' in l ? 'done' : 'failed'))).toEqual([
+      'failed',
+      'done',
+      'done',
+      'done',
+      'done',
+    ]);
+    expect(failedLoad.finished).toBeUndefined();
+    expect(await records()).toBe(0);
+
+    // all of it: the record holds the steps' counts and durations, and dropped the staging
+    const all = await runActivity(a.runSmallHour, [input('run-3')], local());
+    expect(all.finished?.checks.results.filter((c) => !c.passed)).toEqual([]);
+    const row = (
+      await unit.pool.query<{ status: string; rows: Record<string, number>; durations_ms: Record<string, number> }>(
+        `SELECT status, rows, durations_ms FROM etl_runs WHERE workflow_id = 'small-hour-wf'`,
+      )
+    ).rows;
+    expect(row).toHaveLength(1);
+    expect(row[0]!.status).toBe('succeeded');
+    const loads = all.loads!.map((l) => ('done' in l ? l.done : undefined));
+    expect(row[0]!.rows).toEqual({
+      staging_events: 'done' in all.staged.events ? all.staged.events.done.rowsStaged : -1,
+      staging_songs: 'done' in all.staged.songs ? all.staged.songs.done.songsStaged : -1,
+      ...Object.fromEntries(loads.map((l) => [l!.table, l!.rowsWritten])),
+    });
+    expect(Object.keys(row[0]!.durations_ms).sort()).toEqual(
+      ['checks', 'stageEvents', 'stageSongs', ...TABLES.map((t) => `load_${t}`)].sort(),
+    );
+    expect(await stagingTablesLeft(unit.pool)).toBe(0);
   });
 
   test('a step run again after its run recorded itself and dropped its staging returns the record', async () => {

@@ -1,6 +1,6 @@
 import { makeAlertRun } from './alert';
 import { makeRunChecks, type RunChecksDeps } from './checks';
-import { makeFinishRun, makeLoadTables, makeStageHour } from './fast-path';
+import { makeFinishRun, makeLoadTables, makeRunSmallHour, makeStageHour } from './fast-path';
 import { makeDropRunStaging, makeRecordRun } from './finish';
 import { makeFindStaleHours, makeRefreshSourceIndex } from './late-data';
 import { makeLoadTable } from './load';
@@ -19,13 +19,17 @@ export function createActivities(deps: RunChecksDeps) {
     runChecks: makeRunChecks(deps),
     recordRun: makeRecordRun(deps),
   };
+  const fast = {
+    stageHour: makeStageHour(steps.stageEvents, steps.stageSongs),
+    loadTables: makeLoadTables(steps.loadTable),
+    finishRun: makeFinishRun(steps.runChecks, steps.recordRun),
+  };
   return {
     ...steps,
     dropRunStaging: makeDropRunStaging(deps),
     // the fast path's combined steps, over the same instances
-    stageHour: makeStageHour(steps.stageEvents, steps.stageSongs),
-    loadTables: makeLoadTables(steps.loadTable),
-    finishRun: makeFinishRun(steps.runChecks, steps.recordRun),
+    ...fast,
+    runSmallHour: makeRunSmallHour(fast.stageHour, fast.loadTables, fast.finishRun),
     alertRun: makeAlertRun(deps),
     refreshSourceIndex: makeRefreshSourceIndex(deps),
     findStaleHours: makeFindStaleHours(deps),

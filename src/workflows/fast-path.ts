@@ -3,10 +3,12 @@ import type { Tried } from '../types';
 import { messageOf } from './step-failures';
 
 /**
- * The fast path of a small hour (runs whose steps may run locally, SparkifyEtlInput.localSteps): three local
- * activities, each doing several steps at once (src/activities/fast-path.ts): stage events and songs, load the
- * five tables, check and record. An hour is then one workflow task. A step they did not do (it failed, or it was
- * more than a local step takes) the run does on its own, as a run without the fast path does it.
+ * The fast path of a small hour (runs whose steps may run locally, SparkifyEtlInput.localSteps): one local
+ * activity, runSmallHour (src/activities/fast-path.ts), that stages events and songs, loads the five tables,
+ * checks and records, each part only when the one before did all of its own. An hour is then one workflow task
+ * with one activation after its start. Runs recorded before SINCE_2026_11_26_ONE_STEP took three local
+ * activities, one per part. A step it did not do (it failed, or it was more than a local step takes) the run
+ * does on its own, as a run without the fast path does it.
  *
  * What a small step may be. Each bound decides which commands a run issues: changing one changes what runs in
  * flight replay, so it needs a patch.

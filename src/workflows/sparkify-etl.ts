@@ -35,6 +35,7 @@ import {
   RECORD_FAILED_RUNS,
   RUN_PRIVATE_STAGING,
   SINCE_2026_11_26,
+  SINCE_2026_11_26_ONE_STEP,
 } from './patches';
 import { doneIn, fast, LOCAL_LIMIT_BYTES, LOCAL_LIMIT_LOAD_ROWS, LOCAL_LIMIT_SONG_FILES } from './fast-path';
 import { resolveInterval } from './resolve-interval';
@@ -104,7 +105,8 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
   const input: SparkifyEtlInput = given ?? {};
   // One marker for every change up to this one (patches.ts): a run started now takes them all; runs recorded
   // before it replay through each patch as they ran.
-  const current = patched(SINCE_2026_11_26);
+  const newest = patched(SINCE_2026_11_26_ONE_STEP);
+  const current = newest || patched(SINCE_2026_11_26);
   const since = (id: string) => current || patched(id);
   const interval = resolveInterval(input, since);
   // The interval as a column and a filter in the Web UI, whoever started the run (src/search-attributes.ts).
@@ -134,9 +136,11 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
       ? 'locally'
       : 'as activities';
   const acts = activitiesFor(heartbeatTimeout, parseDuration(budget) ?? 0, stepsRun === 'locally');
-  // Small hours take the fast path (fast-path.ts) when the steps may run locally: three local activities
-  // that do the steps at once; what they did not do, the run does step by step as below.
+  // Small hours take the fast path (fast-path.ts) when the steps may run locally: one local activity that
+  // does the steps at once (three, for runs recorded before SINCE_2026_11_26_ONE_STEP); what it did not do,
+  // the run does step by step as below.
   const fastPath = stepsRun !== 'as activities' && current;
+  const oneStep = fastPath && newest;
   const span = `${interval.start.slice(0, 16)}Z .. ${interval.end.slice(0, 16)}Z`;
   // The run's private staging: two runs of one interval under different workflow ids never share a table.
   const stagingKey = since(RUN_PRIVATE_STAGING) ? `${runKey}_${info.runId.replace(/-/g, '').slice(-8)}` : undefined;
@@ -170,14 +174,35 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
       onMissingFile: input.onMissingFile ?? 'warn',
     } as const;
     const songsInput = { runKey, source: input.source ?? '', maxErrors };
-    const staged = fastPath
+    const stageInput = {
+      events: { ...eventsInput, localLimitBytes: LOCAL_LIMIT_BYTES },
+      songs: { ...songsInput, localLimitFiles: LOCAL_LIMIT_SONG_FILES },
+    };
+    const loadInputs = TABLES.map((table: StarTable) => ({ ...staging, interval, table, mode: modes[table] }));
+    const checksInput = { ...staging, interval, builtin: input.builtinChecks ?? true, checks: input.checks ?? [] };
+    const recordBase = {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      startedAt: info.runStartTime.toISOString(),
+      interval,
+    };
+    // What the one step did not do (it failed as a whole, or a part of it), the run does step by step below.
+    const hour = oneStep
       ? await fast(
-          acts.fast(`stage events ${span} and new song files`).stageHour({
-            events: { ...eventsInput, localLimitBytes: LOCAL_LIMIT_BYTES },
-            songs: { ...songsInput, localLimitFiles: LOCAL_LIMIT_SONG_FILES },
+          acts.fastHour(`stage, load, check and record ${span}`).runSmallHour({
+            stage: stageInput,
+            loads: loadInputs,
+            loadRowsLimit: LOCAL_LIMIT_LOAD_ROWS,
+            checks: checksInput,
+            record: { ...recordBase, queueAlert: alertsQueued(), dropStaging: staging },
           }),
         )
       : undefined;
+    const staged = oneStep
+      ? hour?.staged
+      : fastPath
+        ? await fast(acts.fast(`stage events ${span} and new song files`).stageHour(stageInput))
+        : undefined;
     const [events, songs] = await allSettled([
       doneIn(staged?.events) ??
         named('stageEvents', budget, acts.step(`stage events ${span}`).stageEvents(eventsInput)),
@@ -189,9 +214,9 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
     if (events.badLines > 0) warnings.push(`${events.badLines} bad event line(s) kept in load_errors`);
     if (songs.badFiles > 0) warnings.push(`${songs.badFiles} bad song file(s) kept in load_errors`);
 
-    const loadInputs = TABLES.map((table: StarTable) => ({ ...staging, interval, table, mode: modes[table] }));
-    const loadedFast =
-      fastPath && events.rowsStaged <= LOCAL_LIMIT_LOAD_ROWS
+    const loadedFast = oneStep
+      ? hour?.loads
+      : fastPath && events.rowsStaged <= LOCAL_LIMIT_LOAD_ROWS
         ? await fast(acts.fast(`load ${TABLES.join(', ')} ${span}`).loadTables(loadInputs))
         : undefined;
     const loads: LoadResult[] = await allSettled(
@@ -206,23 +231,17 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
       rows[l.table] = l.rowsWritten;
     }
 
-    const record = {
-      workflowId: info.workflowId,
-      runId: info.runId,
-      startedAt: info.runStartTime.toISOString(),
-      interval,
-      rows,
-      durationsMs: stepsMs,
-    };
-    const checksInput = { ...staging, interval, builtin: input.builtinChecks ?? true, checks: input.checks ?? [] };
-    const finished = fastPath
-      ? await fast(
-          acts.fast('checks, the audit record and dropping the run staging table').finishRun({
-            checks: checksInput,
-            record: { ...record, queueAlert: alertsQueued(), dropStaging: staging },
-          }),
-        )
-      : undefined;
+    const record = { ...recordBase, rows, durationsMs: stepsMs };
+    const finished = oneStep
+      ? hour?.finished
+      : fastPath
+        ? await fast(
+            acts.fast('checks, the audit record and dropping the run staging table').finishRun({
+              checks: checksInput,
+              record: { ...record, queueAlert: alertsQueued(), dropStaging: staging },
+            }),
+          )
+        : undefined;
     let checks: CheckResult[];
     let failed: CheckResult[];
     let checksMessage: string;
