@@ -326,7 +326,7 @@ describe('data-quality checks', () => {
     }
   });
 
-  test('a play matches the lowest song_id of the songs sharing its title, artist and duration, looked up in the index of migration 013', async () => {
+  test('a play matches the lowest song_id of the songs sharing its title, artist and duration, looked up in the index of migration 013; song staging analyzes staging_songs', async () => {
     const own = await createTestDatabase();
     try {
       const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
@@ -334,6 +334,11 @@ describe('data-quality checks', () => {
       const runKey = intervalKey(interval);
       await acts.stageEvents({ runKey, interval, source: '', maxErrors: 0, onMissingFile: 'warn' });
       await acts.stageSongs({ runKey, source: '', maxErrors: 0 });
+      // Staging songs analyzed them: a large hour's join is planned from these statistics (songs hashed, the
+      // events read in their order), not from the planner's defaults.
+      expect(await count(own.pool, `SELECT reltuples FROM pg_class WHERE relname = 'staging_songs'`)).toBe(
+        await count(own.pool, 'SELECT count(*) FROM staging_songs'),
+      );
       // Every staged song gets two twins of its title, artist and duration: one sorting before it, one after.
       await own.pool.query(`
         INSERT INTO staging_songs (num_songs, artist_id, artist_name, song_id, title, duration, year)

@@ -58,6 +58,8 @@ export interface CopyFromStdin {
   upsertSongBatch: Statement;
   /** After upsertSongBatch, in its transaction: plays loaded before these songs arrived get them (late songs). */
   rematchLateSongs: Statement[];
+  /** After upsertSongBatch, in its transaction: staging_songs' statistics, which the songplays load is planned by. */
+  analyzeStagingSongs: Statement;
   recordSongFiles: RecordSongFiles<Statement>;
 }
 
@@ -212,6 +214,7 @@ export const postgres: Dialect = {
     copySongsIntoBatch: pg.copySongsIntoBatch,
     upsertSongBatch: pg.upsertSongBatch,
     rematchLateSongs: pg.rematchLateSongs,
+    analyzeStagingSongs: pg.analyzeStagingSongs,
     recordSongFiles: pg.recordSongFiles,
   },
   lockSongStaging: pg.lockSongStaging,

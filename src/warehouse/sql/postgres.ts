@@ -125,6 +125,16 @@ export const rematchLateSongs: Statement[] = [
 ];
 
 /**
+ * Fresh statistics of staging_songs after a batch changed it (in the batch's transaction, which sees its own
+ * rows). The songplays load joins each event to its song with an anti-join for a song of the same title, artist
+ * and duration and a lower song_id (songplaysSelect); without statistics the planner takes the songs' columns for
+ * nearly constant and hashes a large hour's events instead of the songs, so the rows reach the fact table out
+ * of key order (a million-event hour's load: 10.8 s against 3.7 s). Song files arrive rarely; 15,000 songs take
+ * a few tens of milliseconds.
+ */
+export const analyzeStagingSongs: Statement = { text: 'ANALYZE staging_songs' };
+
+/**
  * Song files read, with their version: a file is read again only when its version changes. A rejected file
  * (its reason is in load_errors) is recorded too, with no songs, so it is not read every hour; it is read
  * again, and judged again, when it changes.
