@@ -34,6 +34,25 @@ import {
 
 const env = useTemporalEnv();
 
+/** A warehouse of the test's own, the activities over it and the sample hour 13:00-14:00 (dropped after). */
+async function onOwnWarehouse(
+  fn: (w: {
+    own: TestDatabase;
+    acts: ReturnType<typeof createActivities>;
+    interval: ReturnType<typeof makeInterval>;
+    runKey: string;
+  }) => Promise<void>,
+): Promise<void> {
+  const own = await createTestDatabase();
+  try {
+    const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
+    const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
+    await fn({ own, acts, interval, runKey: intervalKey(interval) });
+  } finally {
+    await own.drop();
+  }
+}
+
 async function runEtl(
   db: TestDatabase,
   input: SparkifyEtlInput,
@@ -287,11 +306,7 @@ describe('data-quality checks', () => {
   });
 
   test('the built-in checks find keys a warehouse without enforced keys lets through (Redshift; here the PostgreSQL constraints are dropped)', async () => {
-    const own = await createTestDatabase();
-    try {
-      const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
-      const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
-      const runKey = intervalKey(interval);
+    await onOwnWarehouse(async ({ own, acts, interval, runKey }) => {
       await acts.stageEvents({ runKey, interval, source: '', maxErrors: 0, onMissingFile: 'warn' });
       await acts.stageSongs({ runKey, source: '', maxErrors: 0 });
       for (const table of TABLES) await acts.loadTable({ runKey, interval, table, mode: DEFAULT_LOAD_MODES[table] });
@@ -299,15 +314,15 @@ describe('data-quality checks', () => {
       expect(clean.results.filter((c) => !c.passed)).toEqual([]);
 
       await own.pool.query(`
-        ALTER TABLE songplays DROP CONSTRAINT songplays_pkey;
-        ALTER TABLE time DROP CONSTRAINT time_pkey;
-        ALTER TABLE users DROP CONSTRAINT users_pkey, ALTER COLUMN user_id DROP NOT NULL;
-        INSERT INTO songplays SELECT * FROM songplays ORDER BY songplay_id LIMIT 1;  -- in the interval
-        INSERT INTO time SELECT * FROM time ORDER BY start_time LIMIT 2;             -- in the interval
-        INSERT INTO time VALUES ('2018-11-01 00:00:00', 0, 1, 44, 11, 2018, 4), ('2018-11-01 00:00:00', 0, 1, 44, 11, 2018, 4);
-        INSERT INTO users (user_id, first_name) VALUES (NULL, 'nobody');
-        ALTER TABLE songs DROP CONSTRAINT songs_pkey;                                -- counted again without it
-        INSERT INTO songs SELECT * FROM songs ORDER BY song_id LIMIT 1;`);
+      ALTER TABLE songplays DROP CONSTRAINT songplays_pkey;
+      ALTER TABLE time DROP CONSTRAINT time_pkey;
+      ALTER TABLE users DROP CONSTRAINT users_pkey, ALTER COLUMN user_id DROP NOT NULL;
+      INSERT INTO songplays SELECT * FROM songplays ORDER BY songplay_id LIMIT 1;  -- in the interval
+      INSERT INTO time SELECT * FROM time ORDER BY start_time LIMIT 2;             -- in the interval
+      INSERT INTO time VALUES ('2018-11-01 00:00:00', 0, 1, 44, 11, 2018, 4), ('2018-11-01 00:00:00', 0, 1, 44, 11, 2018, 4);
+      INSERT INTO users (user_id, first_name) VALUES (NULL, 'nobody');
+      ALTER TABLE songs DROP CONSTRAINT songs_pkey;                                -- counted again without it
+      INSERT INTO songs SELECT * FROM songs ORDER BY song_id LIMIT 1;`);
       const dirty = await acts.runChecks({ runKey, interval, builtin: true, checks: [] });
       expect(dirty.results.filter((c) => !c.passed).map((c) => [c.name, c.detail])).toEqual([
         [
@@ -321,17 +336,11 @@ describe('data-quality checks', () => {
         ['time_no_duplicate_keys', '2 duplicate key(s) in time within the interval'],
       ]);
       await acts.dropRunStaging({ runKey });
-    } finally {
-      await own.drop();
-    }
+    });
   });
 
   test('a play matches the lowest song_id of the songs sharing its title, artist and duration, looked up in the index of migration 013; song staging analyzes staging_songs', async () => {
-    const own = await createTestDatabase();
-    try {
-      const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
-      const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
-      const runKey = intervalKey(interval);
+    await onOwnWarehouse(async ({ own, acts, interval, runKey }) => {
       await acts.stageEvents({ runKey, interval, source: '', maxErrors: 0, onMissingFile: 'warn' });
       await acts.stageSongs({ runKey, source: '', maxErrors: 0 });
       // Staging songs analyzed them: a large hour's join is planned from these statistics (songs hashed, the
@@ -341,9 +350,9 @@ describe('data-quality checks', () => {
       );
       // Every staged song gets two twins of its title, artist and duration: one sorting before it, one after.
       await own.pool.query(`
-        INSERT INTO staging_songs (num_songs, artist_id, artist_name, song_id, title, duration, year)
-        SELECT 1, 'AR_TWIN', artist_name, twin || song_id, title, duration, year
-          FROM staging_songs, (VALUES ('0'), ('~')) t(twin)`);
+      INSERT INTO staging_songs (num_songs, artist_id, artist_name, song_id, title, duration, year)
+      SELECT 1, 'AR_TWIN', artist_name, twin || song_id, title, duration, year
+        FROM staging_songs, (VALUES ('0'), ('~')) t(twin)`);
       await acts.loadTable({ runKey, interval, table: 'songplays', mode: 'append' });
       const plays = await own.pool.query<{ song_id: string | null; artist_id: string | null }>(
         'SELECT song_id, artist_id FROM songplays',
@@ -363,17 +372,11 @@ describe('data-quality checks', () => {
         expect.stringContaining('(title, artist_name, duration, song_id) INCLUDE (artist_id)'),
       ]);
       await acts.dropRunStaging({ runKey });
-    } finally {
-      await own.drop();
-    }
+    });
   });
 
   test('songs load from a changed staging only: an up-to-date load writes and locks nothing; one that waited for a concurrent first record still loads its newer songs', async () => {
-    const own = await createTestDatabase();
-    try {
-      const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
-      const interval = makeInterval('2018-11-02T13:00Z', '2018-11-02T14:00Z');
-      const runKey = intervalKey(interval);
+    await onOwnWarehouse(async ({ own, acts, interval, runKey }) => {
       await acts.stageSongs({ runKey, source: '', maxErrors: 0 });
       const loadSongs = () => acts.loadTable({ runKey, interval, table: 'songs', mode: 'upsert' });
       const staged = await count(own.pool, 'SELECT count(*) FROM staging_songs');
@@ -390,9 +393,9 @@ describe('data-quality checks', () => {
 
       const newSong = (id: string) =>
         own.pool.query(`
-          INSERT INTO staging_songs (num_songs, artist_id, artist_name, song_id, title, duration, year)
-          VALUES (1, 'AR_NEW', 'New Artist', '${id}', 'New Song ${id}', 200.5, 2020);
-          UPDATE song_staging_generation SET generation = generation + 1`);
+        INSERT INTO staging_songs (num_songs, artist_id, artist_name, song_id, title, duration, year)
+        VALUES (1, 'AR_NEW', 'New Artist', '${id}', 'New Song ${id}', 200.5, 2020);
+        UPDATE song_staging_generation SET generation = generation + 1`);
       await newSong('SO_NEW_ONE');
       expect((await loadSongs()).rowsWritten).toBe(1);
 
@@ -426,9 +429,7 @@ describe('data-quality checks', () => {
       expect(await count(own.pool, `SELECT count(*) FROM songs WHERE song_id LIKE 'SO_NEW_%'`)).toBe(2);
       const generation = await count(own.pool, 'SELECT generation FROM song_staging_generation');
       expect((await record()).map((r) => Number(r.generation))).toEqual([generation]);
-    } finally {
-      await own.drop();
-    }
+    });
   });
 
   test('staging is analyzed from ANALYZE_FROM_ROWS rows on: a small hour is planned from its file size alone', async () => {
