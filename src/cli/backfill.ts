@@ -42,7 +42,8 @@ options:
   --concurrency N       hours run at the same time (default 4); runs are isolated, so any N is correct
   --reprocess MODE      none: only hours never run; failed (default): also hours whose last run failed;
                         all: every hour, completed ones included (no duplicates: loads replace/upsert)
-  --max-errors N        bad source lines each hour tolerates (kept in load_errors); default 0
+  --max-errors N        bad source lines each hour tolerates (kept in load_errors); default 0. An hour
+                        with more fails naming the first and counting all of them
   --dry-run             print the plan and start nothing
   --reverse             newest hour first
   --source URL          source for these runs (default: the worker's SOURCE_URL)`;

@@ -41,7 +41,8 @@ options:
   --mode TABLE=MODE     load mode per table, repeatable (songplays: replace|truncate-insert|append;
                         users, songs, artists, time: upsert|truncate-insert|append; time's upsert replaces
                         the interval's rows, as songplays' replace does)
-  --max-errors N        bad source lines to tolerate (kept in load_errors); default 0
+  --max-errors N        bad source lines to tolerate (kept in load_errors); default 0. With more, the
+                        run fails naming the first and counting all of them
   --missing fail|warn   what a missing event day file means; default warn
   --retry-budget DUR    how long a step retries what can heal (refused connection, deadlock...); default
                         RETRY_BUDGET or ${DEFAULT_RETRY_BUDGET}, e.g. 30s, 10m, 2h
