@@ -1,0 +1,90 @@
+/**
+ * Adversary review of the small-hour changes (analyze bound, one-step fast path, song match): hostile cases
+ * on a real PostgreSQL.
+ */
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { Client as PgClient } from 'pg';
+import { createActivities } from '../src/activities';
+import { ANALYZE_FROM_ROWS } from '../src/activities/stage-events';
+import { generate } from '../src/datagen/generate';
+import { intervalKey, makeInterval } from '../src/interval';
+import { DEFAULT_LOAD_MODES, TABLES, type SmallHourInput } from '../src/types';
+import { inActivityContext, runActivity } from './support/activities';
+import { count, createTestDatabase, testData, testTmp, untilBackend, type TestDatabase } from './support/helpers';
+
+async function stageLoadCheck(own: TestDatabase, source: string, analyze: boolean) {
+  const acts = inActivityContext(createActivities({ pool: own.pool, defaultSource: testData() }));
+  const day = makeInterval('2018-11-01T00:00Z', '2018-11-02T00:00Z');
+  const runKey = intervalKey(day);
+  await acts.stageSongs({ runKey, source, maxErrors: 0 });
+  const staged = await acts.stageEvents({ runKey, interval: day, source, maxErrors: 0, onMissingFile: 'warn' });
+  if (analyze) await own.pool.query(`ANALYZE staging_events_${runKey.toLowerCase()}`);
+  const t0 = Date.now();
+  const loads = await Promise.all(
+    TABLES.map((table) => acts.loadTable({ runKey, interval: day, table, mode: DEFAULT_LOAD_MODES[table] })),
+  );
+  const loadMs = Date.now() - t0;
+  const t1 = Date.now();
+  const checks = await acts.runChecks({ runKey, interval: day, builtin: true, checks: [] });
+  const checksMs = Date.now() - t1;
+  return { staged, loads, loadMs, checks, checksMs };
+}
+
+test('an hour just under ANALYZE_FROM_ROWS (not analyzed) loads and checks about as fast as the same hour analyzed', async () => {
+  const source = path.join(testTmp(), `adv-analyze-${process.pid}`);
+  await generate({ out: source, start: '2018-11-01', days: 1, eventsPerDay: ANALYZE_FROM_ROWS - 500, songs: 3000, seed: 5 });
+  const plain = await createTestDatabase();
+  const analyzed = await createTestDatabase();
+  try {
+    const a = await stageLoadCheck(plain, source, false);
+    const b = await stageLoadCheck(analyzed, source, true);
+    console.log(JSON.stringify({ rows: a.staged.rowsStaged, plain: [a.loadMs, a.checksMs, a.loads.map((l) => [l.table, l.durationMs]), a.checks.durationMs], analyzed: [b.loadMs, b.checksMs, b.loads.map((l) => [l.table, l.durationMs]), b.checks.durationMs] }));
+    expect(a.staged.rowsStaged).toBeLessThan(ANALYZE_FROM_ROWS);
+    expect(a.loads.map((l) => l.rowsWritten)).toEqual(b.loads.map((l) => l.rowsWritten));
+    expect(a.checks.results.every((c) => c.passed)).toBe(true);
+    expect(a.loadMs).toBeLessThan(3 * b.loadMs + 200);
+    expect(a.checksMs).toBeLessThan(3 * b.checksMs + 200);
+    expect(await count(plain.pool, 'SELECT count(*) FROM songplays')).toBe(await count(analyzed.pool, 'SELECT count(*) FROM songplays'));
+  } finally {
+    await plain.drop();
+    await analyzed.drop();
+  }
+});
+
+test('runSmallHour that timed out (its context cancelled) while a load waited on a lock does not go on to check and record the run', async () => {
+  // The local activity's 3 minutes ran out: the workflow then does every step on its own (fast() gives undefined).
+  // The abandoned attempt must not record the run and drop its staging behind the workflow's back.
+  const own = await createTestDatabase();
+  const locker = new PgClient({ connectionString: own.url });
+  await locker.connect();
+  try {
+    const H = { start: '2018-11-02T20:00:00.000Z', end: '2018-11-02T21:00:00.000Z' };
+    const ref = { runKey: intervalKey(H), stagingKey: `${intervalKey(H)}_0000beef` };
+    const input: SmallHourInput = {
+      stage: {
+        events: { ...ref, interval: H, source: '', maxErrors: 0, onMissingFile: 'warn', localLimitBytes: 2 ** 26 },
+        songs: { runKey: ref.runKey, source: '', maxErrors: 0, localLimitFiles: 500 },
+      },
+      loads: TABLES.map((table) => ({ ...ref, interval: H, table, mode: DEFAULT_LOAD_MODES[table] })),
+      loadRowsLimit: 100_000,
+      checks: { ...ref, interval: H, builtin: true, checks: [] },
+      record: { workflowId: 'timed-out-wf', runId: 'timed-out-run', startedAt: H.start, interval: H, dropStaging: ref },
+    };
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    const env = new MockActivityEnvironment({ isLocal: true }, { logger: new DefaultLogger('ERROR') });
+    const a = createActivities({ pool: own.pool, defaultSource: testData() });
+    const running = runActivity(a.runSmallHour, [input], env);
+    await untilBackend(own, `wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO "users"%'`, 'the users load waiting', 50);
+    env.cancel('TIMED_OUT');
+    await locker.query('ROLLBACK');
+    const result = await running.catch((e: unknown) => ({ error: e }));
+    expect('finished' in result ? result.finished : undefined).toBeUndefined();
+    expect(await count(own.pool, `SELECT count(*) FROM etl_runs WHERE workflow_id = 'timed-out-wf'`)).toBe(0);
+  } finally {
+    await locker.end().catch(() => undefined);
+    await own.drop();
+  }
+});
