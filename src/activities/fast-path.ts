@@ -13,7 +13,7 @@ import type {
 import type { makeRunChecks } from './checks';
 import type { makeRecordRun } from './finish';
 import type { makeLoadTable } from './load';
-import { log } from './progress';
+import { cancellationSignal, log } from './progress';
 import type { makeStageEvents } from './stage-events';
 import type { makeStageSongs } from './stage-songs';
 
@@ -98,13 +98,17 @@ export function makeRunSmallHour(
   finishRun: ReturnType<typeof makeFinishRun>,
 ) {
   return async function runSmallHour(input: SmallHourInput): Promise<SmallHourResult> {
+    // Cancelled when the local activity timed out: the workflow is doing every step on its own by then, so an
+    // attempt that outlived its timeout (a load waiting on a lock) starts no further part; above all it never
+    // checks, records the run and drops its staging behind the steps the workflow runs.
+    const cancelled = cancellationSignal();
     const staged = await stageHour(input.stage);
     const events = doneInFull(staged.events);
     const songs = doneInFull(staged.songs);
-    if (!events || !songs || events.rowsStaged > input.loadRowsLimit) return { staged };
+    if (!events || !songs || events.rowsStaged > input.loadRowsLimit || cancelled.aborted) return { staged };
     const loads = await loadTables(input.loads);
     const loaded = loads.map(doneInFull);
-    if (loaded.some((l) => !l)) return { staged, loads };
+    if (loaded.some((l) => !l) || cancelled.aborted) return { staged, loads };
     const rows: Record<string, number> = { staging_events: events.rowsStaged, staging_songs: songs.songsStaged };
     const durationsMs: Record<string, number> = { stageEvents: events.durationMs, stageSongs: songs.durationMs };
     for (const l of loaded as LoadResult[]) {
