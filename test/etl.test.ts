@@ -15,6 +15,7 @@ import { inThisAttempt } from '../src/activities/progress';
 import { generate } from '../src/datagen/generate';
 import { intervalKey, makeInterval, toMs, workflowIdFor } from '../src/interval';
 import { postgres } from '../src/warehouse/dialect';
+import { refreshSongMatch } from '../src/warehouse/sql/postgres';
 import { DEFAULT_LOAD_MODES, TABLES, type SparkifyEtlInput, type SparkifyEtlResult } from '../src/types';
 import { activityEnvironment, inActivityContext, runActivity } from './support/activities';
 import { expectedFor, readEvents } from './support/expected';
@@ -176,8 +177,8 @@ test("the run's staging is dropped by its audit record, after the checks' result
     const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const marker = (step: string) =>
       events.find((e) => e.markerRecordedEventAttributes && historyText(e).includes(step));
-    // the fast path's last step: the checks, then the record, then the drop
-    expect(marker('finishRun')).toBeDefined();
+    // the fast path's last part: the checks, then the record, then the drop
+    expect(historyText(marker('runSmallHour'))).toContain('"finished"');
     expect(historyText({ events }).includes('dropRunStaging')).toBe(false);
     expect(await count(db.pool, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging_events_%'`)).toBe(0);
   } finally {
@@ -200,10 +201,8 @@ test("a backfill's run takes local steps: every step a marker, the staging dropp
     expect(outcomes.map((o) => o.status)).toEqual(['completed']);
     const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const markers = events.filter((e) => e.markerRecordedEventAttributes).map((e) => historyText(e));
-    // a small hour's fast path: the steps, three at a time
-    for (const step of ['stageHour', 'loadTables', 'finishRun']) {
-      expect(markers.filter((m) => m.includes(step))).toHaveLength(1);
-    }
+    // a small hour's fast path: every step in one local activity
+    expect(markers.filter((m) => m.includes('runSmallHour'))).toHaveLength(1);
     const result = (await env.client.workflow.getHandle(workflowId).result()) as SparkifyEtlResult;
     expect(result.loads.map((l) => l.table).sort()).toEqual([...TABLES].sort());
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
@@ -339,20 +338,24 @@ describe('data-quality checks', () => {
     });
   });
 
-  test('a play matches the lowest song_id of the songs sharing its title, artist and duration, looked up in the index of migration 013; song staging analyzes staging_songs', async () => {
+  test('a play matches the lowest song_id of the songs sharing its title, artist and duration, found in song_match (migration 014), which song staging rebuilds and analyzes', async () => {
     await onOwnWarehouse(async ({ own, acts, interval, runKey }) => {
       await acts.stageEvents({ runKey, interval, source: '', maxErrors: 0, onMissingFile: 'warn' });
       await acts.stageSongs({ runKey, source: '', maxErrors: 0 });
-      // Staging songs analyzed them: a large hour's join is planned from these statistics (songs hashed, the
-      // events read in their order), not from the planner's defaults.
-      expect(await count(own.pool, `SELECT reltuples FROM pg_class WHERE relname = 'staging_songs'`)).toBe(
-        await count(own.pool, 'SELECT count(*) FROM staging_songs'),
+      // Staging songs analyzed song_match: a large hour's join is planned from its statistics (the songs hashed,
+      // the events read in their order), not from the planner's defaults.
+      expect(await count(own.pool, `SELECT reltuples FROM pg_class WHERE relname = 'song_match'`)).toBe(
+        await count(own.pool, 'SELECT count(*) FROM song_match'),
       );
       // Every staged song gets two twins of its title, artist and duration: one sorting before it, one after.
       await own.pool.query(`
       INSERT INTO staging_songs (num_songs, artist_id, artist_name, song_id, title, duration, year)
       SELECT 1, 'AR_TWIN', artist_name, twin || song_id, title, duration, year
         FROM staging_songs, (VALUES ('0'), ('~')) t(twin)`);
+      await own.pool.query(refreshSongMatch); // as song staging does in its transaction
+      expect(await count(own.pool, 'SELECT count(*) FROM song_match')).toBe(
+        await count(own.pool, 'SELECT count(DISTINCT (title, artist_name, duration)) FROM staging_songs'),
+      );
       await acts.loadTable({ runKey, interval, table: 'songplays', mode: 'append' });
       const plays = await own.pool.query<{ song_id: string | null; artist_id: string | null }>(
         'SELECT song_id, artist_id FROM songplays',

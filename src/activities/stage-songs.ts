@@ -78,7 +78,7 @@ export function makeStageSongs(deps: ActivityDeps) {
           await client.query(dialect.songStagingChanged);
           // Plays loaded before these songs arrived get them now (late songs), in this transaction.
           for (const statement of copy.rematchLateSongs) await client.query(statement);
-          await client.query(copy.analyzeStagingSongs);
+          await client.query(copy.refreshSongMatch);
           await client.query(
             copy.recordSongFiles(
               todo.map((f) => f.key),

@@ -58,8 +58,8 @@ export interface CopyFromStdin {
   upsertSongBatch: Statement;
   /** After upsertSongBatch, in its transaction: plays loaded before these songs arrived get them (late songs). */
   rematchLateSongs: Statement[];
-  /** After upsertSongBatch, in its transaction: staging_songs' statistics, which the songplays load is planned by. */
-  analyzeStagingSongs: Statement;
+  /** After rematchLateSongs, in its transaction: song_match again (the songplays load's songs), and statistics. */
+  refreshSongMatch: Statement;
   recordSongFiles: RecordSongFiles<Statement>;
 }
 
@@ -214,7 +214,7 @@ export const postgres: Dialect = {
     copySongsIntoBatch: pg.copySongsIntoBatch,
     upsertSongBatch: pg.upsertSongBatch,
     rematchLateSongs: pg.rematchLateSongs,
-    analyzeStagingSongs: pg.analyzeStagingSongs,
+    refreshSongMatch: pg.refreshSongMatch,
     recordSongFiles: pg.recordSongFiles,
   },
   lockSongStaging: pg.lockSongStaging,

@@ -98,6 +98,7 @@ function stagingCases(d: Dialect, copy: CopyFromStdin | CopyFromS3): Record<stri
         copy.upsertSongBatch,
         d.songStagingChanged,
         ...copy.rematchLateSongs,
+        copy.refreshSongMatch,
       ]),
       'record-song-files': render(copy.recordSongFiles([...paths], [...sizes], [...versions], [...songs])),
     };

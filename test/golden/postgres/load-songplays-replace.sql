@@ -14,11 +14,7 @@ INSERT INTO "songplays" AS target (songplay_id, start_time, user_id, level, song
          e.sessionId AS session_id, e.location, e.userAgent AS user_agent,
          CASE WHEN s.song_id IS NULL THEN md5(e.song || chr(31) || e.artist || chr(31) || coalesce(e.length::text, '')) END AS song_key
     FROM "staging_events_20181115t1300_1h" e
-    LEFT JOIN staging_songs s
-      ON e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
-     AND NOT EXISTS (SELECT 1 FROM staging_songs other
-                      WHERE other.title = s.title AND other.artist_name = s.artist_name
-                        AND other.duration = s.duration AND other.song_id < s.song_id)
+    LEFT JOIN song_match s ON e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
    WHERE e.page = 'NextSong';
 
 -- if it fails on a unique key (23505), instead:
@@ -32,11 +28,7 @@ INSERT INTO "songplays" AS target (songplay_id, start_time, user_id, level, song
          e.sessionId AS session_id, e.location, e.userAgent AS user_agent,
          CASE WHEN s.song_id IS NULL THEN md5(e.song || chr(31) || e.artist || chr(31) || coalesce(e.length::text, '')) END AS song_key
     FROM "staging_events_20181115t1300_1h" e
-    LEFT JOIN staging_songs s
-      ON e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
-     AND NOT EXISTS (SELECT 1 FROM staging_songs other
-                      WHERE other.title = s.title AND other.artist_name = s.artist_name
-                        AND other.duration = s.duration AND other.song_id < s.song_id)
+    LEFT JOIN song_match s ON e.song = s.title AND e.artist = s.artist_name AND e.length = s.duration
    WHERE e.page = 'NextSong') p
    ORDER BY songplay_id, level, song_id, artist_id, location, user_agent, user_id, session_id;
 

@@ -30,3 +30,11 @@ UPDATE songplays p SET song_id = m.song_id, artist_id = m.artist_id, song_key = 
                     WHERE k IS NOT NULL
                     ORDER BY k, song_id) m
             WHERE p.song_key = m.k;
+
+DELETE FROM song_match;
+         INSERT INTO song_match (title, artist_name, duration, song_id, artist_id)
+         SELECT DISTINCT ON (title, artist_name, duration) title, artist_name, duration, song_id, artist_id
+           FROM staging_songs
+          WHERE title IS NOT NULL AND artist_name IS NOT NULL AND duration IS NOT NULL
+          ORDER BY title, artist_name, duration, song_id;
+         ANALYZE staging_songs, song_match;
