@@ -34,7 +34,8 @@ commands:
   pause [--note T] stop starting runs, the late-data watcher's cycles too
   unpause          start both again
   trigger          start one run now: it loads the last whole hour, the one before the hour it starts in
-                   (triggered at 14:20, it loads 13:00-14:00), whatever the schedule's minute
+                   (triggered at 14:20, it loads 13:00-14:00), whatever the schedule's minute; Temporal
+                   names it by the trigger's time, so backfill and etl do not find it by the hour's id
   describe         show both schedules: start and end as given, the first run's time, what each run is started
                    with, policies, recent and next runs, and the late-data watcher's last cycle with what it did
   delete           remove the schedule (runs already started are not affected)
