@@ -570,9 +570,14 @@ function writeInt8(ov: DataView, p: number, n: number): number {
   return p + 12;
 }
 
+/**
+ * v + 0: -0 is written as 0. PostgreSQL's `=` (the songplays load's join to song_match) takes them for one
+ * value but their text differs ('-0'), and a play's song_key, which the late re-match compares with the songs',
+ * is made of the text: a play of length -0.0 would match a song of duration 0 when loaded, never when re-matched.
+ */
 function writeFloat8(ov: DataView, p: number, v: number): number {
   ov.setInt32(p, 8, false);
-  ov.setFloat64(p + 4, v, false);
+  ov.setFloat64(p + 4, v + 0, false);
   return p + 12;
 }
 
