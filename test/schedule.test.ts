@@ -221,8 +221,13 @@ test('`npm run schedule -- up` gives scheduled runs an input that says what they
     expect((await schedule('unpause')).stdout).toContain(`unpaused ${deployment}-hourly and the late-data watcher's`);
     expect((await env.client.schedule.getHandle(`${deployment}-late-data`).describe()).state.paused).toBe(false);
 
-    // No worker on the deployment's queue: the triggered run waits, and its input is what the Web UI shows.
-    expect((await schedule('trigger')).code).toBe(0);
+    // No worker on the deployment's queue: the triggered run waits, and its input is what the Web UI shows:
+    // the schedule's, with the last whole hour, under that hour's id (the one the schedule's run of it has).
+    const endMs = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const hour = { start: new Date(endMs - 3_600_000).toISOString(), end: new Date(endMs).toISOString() };
+    const triggered = await schedule('trigger');
+    expect(triggered.code).toBe(0);
+    expect(triggered.stdout).toContain(`started ${workflowIdFor(hour, deployment)}: the last whole hour`);
     const run = await waitUntil('the triggered run', async () => {
       // (the hourly run, not a cycle of the watcher's schedule, should one fall due meanwhile)
       const query = `WorkflowId STARTS_WITH '${deployment}-' AND WorkflowType = 'SparkifyEtl'`;
@@ -233,7 +238,11 @@ test('`npm run schedule -- up` gives scheduled runs an input that says what they
     const history = await env.client.workflow.getHandle(run.workflowId).fetchHistory();
     const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
     const payload = started.input!.payloads![0]!;
-    expect(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).toEqual(expected);
+    expect(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).toEqual({ ...expected, ...hour });
+    expect(run.workflowId).toBe(workflowIdFor(hour, deployment));
+    // again: the run in progress of that hour is joined, not doubled
+    expect((await schedule('trigger')).code).toBe(0);
+    expect((await env.client.workflow.getHandle(run.workflowId).describe()).runId).toBe(run.runId);
     await env.client.workflow.getHandle(run.workflowId).terminate('test over');
   } finally {
     await deleteSchedules(deployment);
@@ -542,7 +551,10 @@ test('`npm run schedule -- --help`: unpause on its own line; trigger says which 
   expect(lines).toContain("  pause [--note T] stop starting runs, the late-data watcher's cycles too");
   expect(lines).toContain('  unpause          start both again');
   expect(lines).toContain(
-    '  trigger          start one run now: it loads the last whole hour, the one before the hour it starts in',
+    "  trigger          start one run now, with the schedule's input: the last whole hour (at 14:20 it loads",
+  );
+  expect(lines).toContain(
+    "                   13:00-14:00) under the hour's workflow id; a run of that hour in progress is joined",
   );
   expect(help.stdout).not.toContain('the hour that ends at the current scheduled time');
 });

@@ -1,6 +1,8 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { loadConfig } from '../config';
-import { IntervalError, toIso } from '../interval';
+import { fromMs, HOUR_MS, IntervalError, toIso, workflowIdFor } from '../interval';
+import { intervalSearchAttributes } from '../search-attributes';
+import type { SparkifyEtlInput } from '../types';
 import {
   catchUp,
   lastActionStatus,
@@ -33,9 +35,8 @@ commands:
                    deletes it when LATE_DATA_EVERY is 0 or off
   pause [--note T] stop starting runs, the late-data watcher's cycles too
   unpause          start both again
-  trigger          start one run now: it loads the last whole hour, the one before the hour it starts in
-                   (triggered at 14:20, it loads 13:00-14:00), whatever the schedule's minute; Temporal
-                   names it by the trigger's time, so backfill and etl do not find it by the hour's id
+  trigger          start one run now, with the schedule's input: the last whole hour (at 14:20 it loads
+                   13:00-14:00) under the hour's workflow id; a run of that hour in progress is joined
   describe         show both schedules: start and end as given, the first run's time, what each run is started
                    with, policies, recent and next runs, and the late-data watcher's last cycle with what it did
   delete           remove the schedule (runs already started are not affected)
@@ -173,10 +174,29 @@ export const command = defineCommand(module, USAGE, async () => {
         );
         break;
       }
-      case 'trigger':
-        await handle.trigger();
-        console.log(`triggered ${settings.id}`);
+      case 'trigger': {
+        // The last whole hour under its own id, with the schedule's input: what the schedule's run of that hour
+        // would be. (Temporal's own trigger names the run by the trigger's time, so backfill and etl would not
+        // find it by the hour's id, and the hour would have two.) A run of that hour in progress is joined.
+        const { action } = await handle.describe();
+        const endMs = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+        const hour = fromMs({ startMs: endMs - HOUR_MS, endMs });
+        const workflowId = workflowIdFor(hour, config.deployment);
+        const input = (action.args?.[0] ?? {}) as SparkifyEtlInput;
+        await client.workflow.start('SparkifyEtl', {
+          taskQueue: action.taskQueue,
+          workflowId,
+          args: [{ ...input, start: hour.start, end: hour.end }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: intervalSearchAttributes(hour),
+        });
+        console.log(
+          `started ${workflowId}: the last whole hour, ${shortIso(Date.parse(hour.start))} .. ` +
+            `${shortIso(endMs)}, with ${settings.id}'s input (a run of that hour in progress is joined)`,
+        );
         break;
+      }
       case 'describe': {
         const notFound = (err: unknown) => {
           if (err instanceof ScheduleNotFoundError) return undefined;
