@@ -240,8 +240,10 @@ test('`npm run schedule -- up` gives scheduled runs an input that says what they
     const payload = started.input!.payloads![0]!;
     expect(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).toEqual({ ...expected, ...hour });
     expect(run.workflowId).toBe(workflowIdFor(hour, deployment));
-    // again: the run in progress of that hour is joined, not doubled
-    expect((await schedule('trigger')).code).toBe(0);
+    // again: the run in progress of that hour is joined, not doubled, and the command says so
+    const again = await schedule('trigger');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`joined the run in progress of ${workflowIdFor(hour, deployment)}`);
     expect((await env.client.workflow.getHandle(run.workflowId).describe()).runId).toBe(run.runId);
     await env.client.workflow.getHandle(run.workflowId).terminate('test over');
   } finally {
@@ -542,6 +544,22 @@ test('`npm start` says what it changed of a schedule `up` made: the start it set
     await rm(dataDir, { recursive: true, force: true });
     await db.drop();
   }
+});
+
+test('`npm run schedule -- trigger` without a schedule says so and what creates it, exit 1', async () => {
+  const deployment = `schedtrig-${randomUUID().slice(0, 8)}`;
+  const res = await runCommand(
+    'npm',
+    ['run', '-s', 'schedule', '--', 'trigger', '--skip-checks'],
+    programEnv({
+      TEMPORAL_ADDRESS: process.env.SPARKIFY_TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: 'default',
+      SPARKIFY_DEPLOYMENT: deployment,
+    }),
+  );
+  expect(res.code).toBe(1);
+  expect(res.stderr.trim()).toBe(`no schedule ${deployment}-hourly to trigger (schedule up creates it)`);
+  expect(res.stdout).toBe('');
 });
 
 test('`npm run schedule -- --help`: unpause on its own line; trigger says which hour it loads', async () => {

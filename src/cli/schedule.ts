@@ -178,11 +178,26 @@ export const command = defineCommand(module, USAGE, async () => {
         // The last whole hour under its own id, with the schedule's input: what the schedule's run of that hour
         // would be. (Temporal's own trigger names the run by the trigger's time, so backfill and etl would not
         // find it by the hour's id, and the hour would have two.) A run of that hour in progress is joined.
-        const { action } = await handle.describe();
+        const described = await handle.describe().catch((err: unknown) => {
+          if (err instanceof ScheduleNotFoundError) return undefined;
+          throw err;
+        });
+        if (!described) {
+          console.error(`no schedule ${printable(settings.id)} to trigger (schedule up creates it)`);
+          return 1;
+        }
+        const { action } = described;
         const endMs = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
         const hour = fromMs({ startMs: endMs - HOUR_MS, endMs });
         const workflowId = workflowIdFor(hour, config.deployment);
         const input = (action.args?.[0] ?? {}) as SparkifyEtlInput;
+        const running = await client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then(
+            (d) => d.status.name === 'RUNNING',
+            () => false,
+          );
         await client.workflow.start('SparkifyEtl', {
           taskQueue: action.taskQueue,
           workflowId,
@@ -192,8 +207,8 @@ export const command = defineCommand(module, USAGE, async () => {
           typedSearchAttributes: intervalSearchAttributes(hour),
         });
         console.log(
-          `started ${workflowId}: the last whole hour, ${shortIso(Date.parse(hour.start))} .. ` +
-            `${shortIso(endMs)}, with ${settings.id}'s input (a run of that hour in progress is joined)`,
+          `${running ? 'joined the run in progress of' : 'started'} ${workflowId}: the last whole hour, ` +
+            `${shortIso(Date.parse(hour.start))} .. ${shortIso(endMs)}, with ${settings.id}'s input`,
         );
         break;
       }
