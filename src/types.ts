@@ -274,6 +274,28 @@ export interface RecordRunResult {
  */
 export type Tried<T> = { done: T } | { failed: string };
 
+/** A part done in full: not failed, and not handed over as more than a local step takes. */
+export function doneInFull<T>(part: Tried<T> | undefined): T | undefined {
+  if (!part || !('done' in part) || (part.done as { handedOver?: boolean }).handedOver) return undefined;
+  return part.done;
+}
+
+/** What a run records of its staging: rows staged and how long each step took (etl_runs rows, durations_ms). */
+export function stagedRecord(events: StageEventsResult, songs: StageSongsResult) {
+  return {
+    rows: { staging_events: events.rowsStaged, staging_songs: songs.songsStaged },
+    durationsMs: { stageEvents: events.durationMs, stageSongs: songs.durationMs },
+  };
+}
+
+/** The same of its loads: rows written per table and each load's time (`load_<table>`). */
+export function loadedRecord(loads: readonly LoadResult[]) {
+  return {
+    rows: Object.fromEntries(loads.map((l) => [l.table, l.rowsWritten])),
+    durationsMs: Object.fromEntries(loads.map((l) => [`load_${l.table}`, l.durationMs])),
+  };
+}
+
 export interface StageHourInput {
   events: StageEventsInput;
   songs: StageSongsInput;

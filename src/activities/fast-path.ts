@@ -1,14 +1,17 @@
 import { checksFailedMessage } from '../failures';
-import type {
-  FinishRunInput,
-  FinishRunResult,
-  LoadInput,
-  LoadResult,
-  SmallHourInput,
-  SmallHourResult,
-  StageHourInput,
-  StageHourResult,
-  Tried,
+import {
+  doneInFull,
+  loadedRecord,
+  stagedRecord,
+  type FinishRunInput,
+  type FinishRunResult,
+  type LoadInput,
+  type LoadResult,
+  type SmallHourInput,
+  type SmallHourResult,
+  type StageHourInput,
+  type StageHourResult,
+  type Tried,
 } from '../types';
 import type { makeRunChecks } from './checks';
 import type { makeRecordRun } from './finish';
@@ -81,12 +84,6 @@ export function makeFinishRun(
   };
 }
 
-/** A part done in full (not failed, not handed over as too large for a local step). */
-function doneInFull<T>(part: Tried<T>): T | undefined {
-  if (!('done' in part) || (part.done as { handedOver?: boolean }).handedOver) return undefined;
-  return part.done;
-}
-
 /**
  * A small hour in one local activity: stageHour, loadTables and finishRun one after the other, each only when the
  * one before did all of its part, so that the run is one workflow task with one activation after its start (three
@@ -109,12 +106,10 @@ export function makeRunSmallHour(
     const loads = await loadTables(input.loads);
     const loaded = loads.map(doneInFull);
     if (loaded.some((l) => !l) || cancelled.aborted) return { staged, loads };
-    const rows: Record<string, number> = { staging_events: events.rowsStaged, staging_songs: songs.songsStaged };
-    const durationsMs: Record<string, number> = { stageEvents: events.durationMs, stageSongs: songs.durationMs };
-    for (const l of loaded as LoadResult[]) {
-      rows[l.table] = l.rowsWritten;
-      durationsMs[`load_${l.table}`] = l.durationMs;
-    }
+    const staging = stagedRecord(events, songs);
+    const loading = loadedRecord(loaded as LoadResult[]);
+    const rows = { ...staging.rows, ...loading.rows };
+    const durationsMs = { ...staging.durationsMs, ...loading.durationsMs };
     const finished = await tried(
       'finishRun',
       finishRun({ checks: input.checks, record: { ...input.record, rows, durationsMs } }),

@@ -32,7 +32,7 @@ import type { SourceIndex } from '../warehouse/dialect';
 const CHUNK_BYTES = 256 * 1024;
 /**
  * Staging of fewer rows is not analyzed: the planner reads a never-analyzed table's size from its file and
- * plans a small hour's loads as it does with statistics (each event's song looked up in the index), and
+ * plans a small hour's loads as it does with statistics (each event's song looked up in song_match), and
  * ANALYZE was ~3 ms of a small hour's ~20 ms of warehouse time. A large hour's joins need the statistics.
  */
 export const ANALYZE_FROM_ROWS = 10_000;

@@ -1,5 +1,5 @@
 import { isCancellation, log } from '@temporalio/workflow';
-import type { Tried } from '../types';
+import { doneInFull, type Tried } from '../types';
 import { messageOf } from './step-failures';
 
 /**
@@ -33,7 +33,6 @@ export async function fast<T>(work: Promise<T>): Promise<T | undefined> {
 
 /** A step the fast path did, as a settled promise; undefined when the run must do it on its own. */
 export function doneIn<T>(part: Tried<T> | undefined): Promise<T> | undefined {
-  if (!part || !('done' in part)) return undefined;
-  if ((part.done as { handedOver?: boolean }).handedOver) return undefined;
-  return Promise.resolve(part.done);
+  const done = doneInFull(part);
+  return done === undefined ? undefined : Promise.resolve(done);
 }

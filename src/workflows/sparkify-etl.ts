@@ -15,6 +15,8 @@ import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY_BUDGET, inputProblems, parseDu
 import { intervalKey } from '../interval';
 import {
   DEFAULT_LOAD_MODES,
+  loadedRecord,
+  stagedRecord,
   TABLES,
   type CheckResult,
   type LoadResult,
@@ -208,8 +210,9 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
         named('stageEvents', budget, acts.step(`stage events ${span}`).stageEvents(eventsInput)),
       doneIn(staged?.songs) ?? named('stageSongs', budget, acts.step('stage new song files').stageSongs(songsInput)),
     ]);
-    Object.assign(stepsMs, { stageEvents: events.durationMs, stageSongs: songs.durationMs });
-    Object.assign(rows, { staging_events: events.rowsStaged, staging_songs: songs.songsStaged });
+    const stagedRows = stagedRecord(events, songs);
+    Object.assign(stepsMs, stagedRows.durationsMs);
+    Object.assign(rows, stagedRows.rows);
     if (events.missingFiles.length > 0) warnings.push(`missing event file(s): ${events.missingFiles.join(', ')}`);
     if (events.badLines > 0) warnings.push(`${events.badLines} bad event line(s) kept in load_errors`);
     if (songs.badFiles > 0) warnings.push(`${songs.badFiles} bad song file(s) kept in load_errors`);
@@ -226,10 +229,9 @@ export async function SparkifyEtl(given: SparkifyEtlInput | null = {}): Promise<
           named(`load ${l.table}`, budget, acts.step(`load ${l.table} (${l.mode}) ${span}`).loadTable(l)),
       ),
     );
-    for (const l of loads) {
-      stepsMs[`load_${l.table}`] = l.durationMs;
-      rows[l.table] = l.rowsWritten;
-    }
+    const loadedRows = loadedRecord(loads);
+    Object.assign(stepsMs, loadedRows.durationsMs);
+    Object.assign(rows, loadedRows.rows);
 
     const record = { ...recordBase, rows, durationsMs: stepsMs };
     const finished = oneStep
